@@ -1,0 +1,50 @@
+"""Option types shared by every command, declared once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+
+from cs_cli.cli._output import OutputFormat
+
+FormatOpt = Annotated[
+    OutputFormat,
+    typer.Option("--format", "-f", help="Output format: a table for people, json or csv for scripts."),
+]
+
+
+def _parse_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"'{text}' is not a date (use YYYY-MM-DD)") from None
+
+
+AsOfOpt = Annotated[
+    dt.date | None,
+    typer.Option(
+        "--as-of",
+        help="Act as if today were this date (YYYY-MM-DD); for replays and backfills.",
+        parser=_parse_date,
+        metavar="DATE",
+        show_default="today",
+    ),
+]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (for scripts).")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")]
+LimitOpt = Annotated[int, typer.Option("--limit", "-n", help="Rows per page.", min=1)]
+OffsetOpt = Annotated[int, typer.Option("--offset", help="Rows to skip (for paging).", min=0)]
+
+
+def today(as_of: dt.date | None) -> dt.date:
+    """The date a command acts on: --as-of, else today in UTC."""
+    return as_of or dt.datetime.now(dt.UTC).date()
+
+
+def now(as_of: dt.date | None) -> dt.datetime:
+    """The moment a command acts at: the end of the --as-of day, else now (UTC)."""
+    if as_of is None:
+        return dt.datetime.now(dt.UTC)
+    return dt.datetime.combine(as_of, dt.time(23, 59, 59), tzinfo=dt.UTC)

@@ -1,0 +1,160 @@
+"""Rendering for every command: data to stdout (table, JSON or CSV, streamed
+row by row where the format allows), messages and progress to stderr."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
+from enum import Enum, StrEnum
+from typing import Any
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+def _console(stderr: bool):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, no_color=bool(os.environ.get("NO_COLOR")) or None)
+
+
+_err_console = None
+
+
+def err_console():
+    global _err_console
+    if _err_console is None:
+        _err_console = _console(stderr=True)
+    return _err_console
+
+
+def message(text: str) -> None:
+    """A message for a person: stderr, so stdout stays pure data."""
+    err_console().print(text)
+
+
+def warn(text: str) -> None:
+    err_console().print(f"[yellow]warning:[/] {text}")
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON understands it."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [plain(v) for v in value]
+    return str(value)
+
+
+def cell(value: Any) -> str:
+    """A value as one cell of a table or CSV."""
+    if value is None:
+        return ""
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, dict | list):
+        return json.dumps(plain(value), separators=(",", ":"))
+    return str(value)
+
+
+def csv_cell(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return cell(value)
+
+
+def emit_rows(
+    rows: Iterable[dict[str, Any]],
+    columns: Sequence[str],
+    fmt: OutputFormat,
+    *,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> int:
+    """Write rows to stdout in the chosen format; returns how many."""
+    headers = headers or {}
+    out = sys.stdout
+    count = 0
+    if fmt == OutputFormat.JSON:
+        out.write("[")
+        for row in rows:
+            out.write(("\n  " if count == 0 else ",\n  ") + json.dumps(plain(row), ensure_ascii=False))
+            count += 1
+        out.write("\n]\n" if count else "]\n")
+        return count
+    if fmt == OutputFormat.CSV:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([csv_cell(row.get(c)) for c in columns])
+            count += 1
+        return count
+    from rich.table import Table
+
+    table = Table(title=title, header_style="bold", show_edge=False, pad_edge=False)
+    for column in columns:
+        table.add_column(headers.get(column, column.replace("_", " ")))
+    for row in rows:
+        table.add_row(*(cell(row.get(c)) for c in columns))
+        count += 1
+    _console(stderr=False).print(table)
+    return count
+
+
+def emit_object(obj: dict[str, Any], fmt: OutputFormat) -> None:
+    """One record: JSON as an object, CSV as key,value lines."""
+    if fmt == OutputFormat.JSON:
+        sys.stdout.write(json.dumps(plain(obj), indent=2, ensure_ascii=False) + "\n")
+    elif fmt == OutputFormat.CSV:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["field", "value"])
+        for key, value in obj.items():
+            writer.writerow([key, csv_cell(value)])
+    else:
+        raise ValueError("tables render through the command's own view")
+
+
+def stdout_console():
+    return _console(stderr=False)
+
+
+def dataclass_rows(items: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    for item in items:
+        yield {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}
+
+
+def is_terminal() -> bool:
+    return sys.stderr.isatty()

@@ -1,0 +1,69 @@
+"""What every command needs: settings, an engine, one session, the actor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cs_cli.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
+
+    from cs_cli.domain import Actor
+
+
+@dataclass
+class State:
+    """Global options of this invocation, set by the root callback."""
+
+    flags: dict[str, Any] = field(default_factory=dict)
+    debug: bool = False
+    _settings: Settings | None = None
+
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.flags)
+        return self._settings
+
+
+STATE = State()
+
+
+def reset(flags: dict[str, Any], debug: bool) -> None:
+    global STATE
+    STATE = State(flags=flags, debug=debug)
+
+
+def engine(*, create_if_empty: bool = True) -> Engine:
+    """A connected engine whose schema is current.
+
+    The embedded default database (and only it) is created on first use;
+    any other database must be created with `cs db upgrade`.
+    """
+    from cs_cli.db import migrate
+    from cs_cli.db.engine import check_connection, make_engine
+
+    settings = STATE.settings()
+    eng = make_engine(settings.database_url)
+    check_connection(eng)
+    migrate.ensure_schema(eng, create_if_empty=create_if_empty and settings.is_default_database)
+    return eng
+
+
+@contextmanager
+def session(*, create_if_empty: bool = True) -> Iterator[tuple[Session, Actor]]:
+    """One session for the whole command, committed once if it succeeds."""
+    from cs_cli.db.engine import transaction
+    from cs_cli.services.access import resolve_actor
+
+    eng = engine(create_if_empty=create_if_empty)
+    try:
+        with transaction(eng) as sess:
+            actor = resolve_actor(sess, STATE.settings().user)
+            yield sess, actor
+    finally:
+        eng.dispose()

@@ -1,0 +1,130 @@
+"""The root `cs` command: global options, the command groups, and the one
+error boundary that turns errors into a single line and an exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+from typer.core import TyperGroup
+
+from cs_cli import __version__
+from cs_cli.cli import _runtime
+from cs_cli.cli import config as config_cmd
+from cs_cli.cli import customers as customers_cmd
+from cs_cli.cli import data as data_cmd
+from cs_cli.cli import db as db_cmd
+from cs_cli.cli import demo as demo_cmd
+from cs_cli.cli import users as users_cmd
+
+HELP = """\
+Customer-success operations for enterprise and VIP accounts.
+
+Start with [bold]cs demo[/] to load a demo book of business into the embedded
+SQLite database, then [bold]cs customers list[/]. Point cs at PostgreSQL with
+CS_DATABASE_URL=postgresql+psycopg://user@host/db and run [bold]cs db upgrade[/].
+
+Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 not permitted, 4 not found.
+"""
+
+class _Boundary(TyperGroup):
+    """The one error boundary: a CsError becomes one line on stderr and its
+    exit code; anything else is a bug, also said in one line. Tracebacks only
+    with --debug, and never with locals (they can hold a database URL)."""
+
+    def invoke(self, ctx):
+        from cs_cli.errors import CsError
+
+        try:
+            return super().invoke(ctx)
+        except CsError as exc:
+            if _runtime.STATE.debug:
+                raise
+            _fail(exc.message, exc.hint, exc.exit_code)
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:
+            if _runtime.STATE.debug or type(exc).__module__.startswith("typer"):
+                raise
+            _fail(f"unexpected {type(exc).__name__}: {exc}", "run again with --debug for a traceback", 1)
+
+
+app = typer.Typer(
+    name="cs",
+    cls=_Boundary,
+    help=HELP,
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cs {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            envvar="CS_DATABASE_URL",
+            help="Database URL (default: an SQLite file in your data directory).",
+            show_default=False,
+        ),
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option("--user", envvar="CS_USER", help="Act as this user (login or email).", show_default="login name"),
+    ] = None,
+    config: Annotated[
+        str | None,
+        typer.Option("--config", envvar="CS_CONFIG", help="Config file (TOML).", show_default=False),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    if config:
+        os.environ["CS_CONFIG"] = config
+    # The flags go to settings, which also reads the environment; passing
+    # env-derived values as flags would misreport their source.
+    flags = {}
+    for name, value in (("database_url", database_url), ("user", user)):
+        source = ctx.get_parameter_source(name)
+        if value is not None and source is not None and source.name == "COMMANDLINE":
+            flags[name] = value
+    _runtime.reset(flags, debug)
+
+
+app.add_typer(customers_cmd.app, name="customers")
+app.add_typer(users_cmd.app, name="users")
+app.add_typer(db_cmd.app, name="db")
+app.add_typer(config_cmd.app, name="config")
+app.command("import")(data_cmd.import_)
+app.command("export")(data_cmd.export)
+app.command("demo")(demo_cmd.demo)
+
+
+def main() -> None:
+    """Entry point of the `cs` console script."""
+    try:
+        app(prog_name="cs")
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        sys.exit(130)
+
+
+def _fail(text: str, hint: str | None, code: int):
+    sys.stderr.write(f"error: {text}\n")
+    if hint:
+        sys.stderr.write(f"hint: {hint}\n")
+    raise typer.Exit(code)

@@ -1,0 +1,52 @@
+"""`cs users`: the people who work the book."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cs_cli.cli import _runtime
+from cs_cli.cli._options import FormatOpt
+from cs_cli.cli._output import OutputFormat, dataclass_rows, emit_rows, message
+from cs_cli.domain import Role
+
+app = typer.Typer(help="Add and list users (CSMs, managers, admins).", no_args_is_help=True)
+
+COLUMNS = ["id", "name", "email", "role", "team", "manager_email", "is_active"]
+
+
+@app.command("add")
+def add(
+    email: Annotated[str, typer.Argument(help="The user's email; also how they are named in files.")],
+    name: Annotated[str | None, typer.Option(help="Full name (default: the login).")] = None,
+    role: Annotated[Role, typer.Option(help="What they may see and do.")] = Role.CSM,
+    team: Annotated[str | None, typer.Option(help="Team name; created if new.")] = None,
+    manager: Annotated[str | None, typer.Option(help="Email or login of their manager.")] = None,
+    login: Annotated[
+        str | None, typer.Option(help="Login name that CS_USER matches (default: the email's local part).")
+    ] = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Add a user. Admins only.
+
+    Example: cs users add ana@example.com --name "Ana Ruiz" --role csm --team East --manager bo@example.com
+    """
+    from cs_cli.services import users
+
+    with _runtime.session() as (session, actor):
+        view = users.add_user(
+            session, actor, email=email, name=name, role=role, team=team, manager=manager, login=login
+        )
+    emit_rows(dataclass_rows([view]), COLUMNS, fmt)
+    message(f"added {view.role.value} {view.email}")
+
+
+@app.command("list")
+def list_(fmt: FormatOpt = OutputFormat.TABLE) -> None:
+    """List every user with role, team and manager."""
+    from cs_cli.services import users
+
+    with _runtime.session() as (session, actor):
+        rows = users.list_users(session, actor)
+    emit_rows(dataclass_rows(rows), COLUMNS, fmt)

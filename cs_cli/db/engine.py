@@ -1,0 +1,85 @@
+"""Engines and sessions. SQLite gets its pragmas on every connection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from cs_cli.errors import ConfigError, DatabaseUnavailable
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets the board read while cron writes; foreign keys are off by
+    # default in SQLite; the busy timeout makes a second writer wait, not fail.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def parse_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"not a database URL: {url!r} (expected e.g. sqlite:///cs.db)") from None
+    if parsed.drivername == "postgresql" or parsed.drivername == "postgres":
+        # psycopg 3 is the driver we ship; plain postgresql:// would look for psycopg2.
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
+    return parsed
+
+
+def describe(url: URL) -> str:
+    """Host and database of a URL for messages; never the password."""
+    if url.get_backend_name() == "sqlite":
+        return f"SQLite file {url.database}" if url.database else "in-memory SQLite"
+    host = url.host or "localhost"
+    port = f":{url.port}" if url.port else ""
+    return f"PostgreSQL database {url.database!r} on {host}{port}"
+
+
+def make_engine(url: str | URL, *, create_sqlite_dir: bool = True) -> Engine:
+    parsed = parse_url(url) if isinstance(url, str) else url
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:" and create_sqlite_dir:
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(parsed)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once; a failure becomes one line naming host and database."""
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
+        raise DatabaseUnavailable(f"cannot reach {describe(engine.url)}: {reason}") from None
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One session, committed once at the end, rolled back on any error."""
+    with session_factory(engine)() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

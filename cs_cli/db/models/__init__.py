@@ -1,0 +1,43 @@
+"""Every model, imported so that `Base.metadata` knows every table."""
+
+from cs_cli.db.models.activity import Invoice, NpsResponse, SupportTicket, UsageEvent
+from cs_cli.db.models.alerts import Alert
+from cs_cli.db.models.customers import Contact, Customer
+from cs_cli.db.models.health import HealthScore, HealthScoreHistory
+from cs_cli.db.models.journeys import Journey, JourneyEnrollment, JourneyStep
+from cs_cli.db.models.ops import AuditEntry, DomainEvent, ImportRun, JobRun
+from cs_cli.db.models.outbox import OutboxMessage
+from cs_cli.db.models.people import Team, User
+from cs_cli.db.models.playbooks import Playbook, PlaybookRun, PlaybookStep
+from cs_cli.db.models.segments import CustomerSegment, Segment
+from cs_cli.db.models.tasks import CSTask
+from cs_cli.db.models.touchpoints import Touchpoint
+
+__all__ = [
+    "Alert",
+    "AuditEntry",
+    "CSTask",
+    "Contact",
+    "Customer",
+    "CustomerSegment",
+    "DomainEvent",
+    "HealthScore",
+    "HealthScoreHistory",
+    "ImportRun",
+    "Invoice",
+    "JobRun",
+    "Journey",
+    "JourneyEnrollment",
+    "JourneyStep",
+    "NpsResponse",
+    "OutboxMessage",
+    "Playbook",
+    "PlaybookRun",
+    "PlaybookStep",
+    "Segment",
+    "SupportTicket",
+    "Team",
+    "Touchpoint",
+    "UsageEvent",
+    "User",
+]

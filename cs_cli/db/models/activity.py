@@ -1,0 +1,79 @@
+"""What the customer does and pays, from product analytics, the support desk,
+billing and surveys. These tables grow with the book and are read by time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cs_cli.db.base import Base, BigIntPK, CreatedAt, Money, Timestamps, UTCDateTime, enum_column
+from cs_cli.domain import TicketPriority, TicketStatus
+
+
+class UsageEvent(Base):
+    __tablename__ = "usage_events"
+    __table_args__ = (sa.Index(None, "customer_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
+    # No foreign key: events outlive contacts, and the check would slow bulk loads.
+    contact_id: Mapped[int | None]
+    event_name: Mapped[str] = mapped_column(sa.String(100))
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    quantity: Mapped[float] = mapped_column(sa.Float, default=1.0)
+
+
+class SupportTicket(Timestamps, Base):
+    __tablename__ = "support_tickets"
+    __table_args__ = (sa.Index(None, "customer_id", "opened_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contacts.id", ondelete="SET NULL"))
+    subject: Mapped[str | None] = mapped_column(sa.String(500))
+    priority: Mapped[TicketPriority] = mapped_column(
+        enum_column(TicketPriority, "ticket_priority"), default=TicketPriority.NORMAL
+    )
+    status: Mapped[TicketStatus] = mapped_column(
+        enum_column(TicketStatus, "ticket_status"), default=TicketStatus.OPEN
+    )
+    opened_at: Mapped[dt.datetime]
+    closed_at: Mapped[dt.datetime | None]
+    escalated: Mapped[bool] = mapped_column(default=False)
+    escalated_at: Mapped[dt.datetime | None]
+    satisfaction: Mapped[int | None] = mapped_column(
+        sa.SmallInteger, sa.CheckConstraint("satisfaction BETWEEN 1 AND 5", name="satisfaction_range")
+    )
+
+
+class Invoice(Timestamps, Base):
+    __tablename__ = "invoices"
+    __table_args__ = (sa.Index(None, "customer_id", "due_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(sa.String(3), default="USD")
+    issued_on: Mapped[dt.date]
+    due_on: Mapped[dt.date]
+    paid_on: Mapped[dt.date | None]
+
+
+class NpsResponse(CreatedAt, Base):
+    __tablename__ = "nps_responses"
+    __table_args__ = (sa.Index(None, "customer_id", "responded_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contacts.id", ondelete="SET NULL"))
+    score: Mapped[int] = mapped_column(
+        sa.SmallInteger, sa.CheckConstraint("score BETWEEN 0 AND 10", name="score_range")
+    )
+    comment: Mapped[str | None] = mapped_column(sa.Text)
+    responded_at: Mapped[dt.datetime]

@@ -1,0 +1,70 @@
+"""Health scores: the current score per customer and one history row per day."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cs_cli.db.base import Base, CreatedAt, UTCDateTime, enum_column, utcnow
+from cs_cli.domain import HealthStatus, ScoreTrend
+
+
+class HealthScore(CreatedAt, Base):
+    """The current health score; exactly one row per scored customer."""
+
+    __tablename__ = "cs_health_scores"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"), unique=True)
+
+    overall_score: Mapped[int]
+    health_status: Mapped[HealthStatus | None] = mapped_column(
+        enum_column(HealthStatus, "health_status"), index=True
+    )
+
+    product_adoption_score: Mapped[int | None]
+    engagement_score: Mapped[int | None]
+    relationship_score: Mapped[int | None]
+    financial_score: Mapped[int | None]
+    support_score: Mapped[int | None]
+
+    churn_probability: Mapped[float | None]
+    expansion_probability: Mapped[float | None]
+    nps_predicted: Mapped[int | None]
+
+    days_since_last_login: Mapped[int | None]
+    days_to_renewal: Mapped[int | None]
+
+    score_trend: Mapped[ScoreTrend | None] = mapped_column(enum_column(ScoreTrend, "score_trend"))
+    score_change_30d: Mapped[int | None]
+
+    calculated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class HealthScoreHistory(CreatedAt, Base):
+    """One row per customer per as-of day; re-scoring a day replaces its row."""
+
+    __tablename__ = "cs_health_score_history"
+    __table_args__ = (sa.UniqueConstraint("customer_id", "as_of"), sa.Index(None, "as_of"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
+    as_of: Mapped[dt.date]
+
+    overall_score: Mapped[int]
+    health_status: Mapped[HealthStatus | None] = mapped_column(enum_column(HealthStatus, "health_status"))
+    product_adoption_score: Mapped[int | None]
+    engagement_score: Mapped[int | None]
+    relationship_score: Mapped[int | None]
+    financial_score: Mapped[int | None]
+    support_score: Mapped[int | None]
+    churn_probability: Mapped[float | None]
+
+    # What produced the score, so a past score can be explained exactly.
+    scorecard_version: Mapped[str | None] = mapped_column(sa.String(64))
+    measures: Mapped[dict[str, Any] | None]
+
+    calculated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,75 @@
+"""The platform's own bookkeeping: domain events, audit log, job runs, imports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cs_cli.db.base import Base, BigIntPK, CreatedAt, enum_column
+from cs_cli.domain import JobStatus
+
+
+class DomainEvent(CreatedAt, Base):
+    """Something that happened to a customer; automation consumes these in id order."""
+
+    __tablename__ = "cs_domain_events"
+    __table_args__ = (sa.Index(None, "event_type", "id"), sa.Index(None, "customer_id", "occurred_at"))
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    event_type: Mapped[str] = mapped_column(sa.String(100))
+    customer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
+    occurred_at: Mapped[dt.datetime]
+    data: Mapped[dict[str, Any] | None]
+    actor_name: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class AuditEntry(Base):
+    __tablename__ = "cs_audit_log"
+    __table_args__ = (sa.Index(None, "entity_type", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_users.id", ondelete="SET NULL"))
+    actor_name: Mapped[str] = mapped_column(sa.String(200))
+    action: Mapped[str] = mapped_column(sa.String(100))
+    entity_type: Mapped[str] = mapped_column(sa.String(50))
+    entity_id: Mapped[str | None] = mapped_column(sa.String(100))
+    customer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customers.id", ondelete="SET NULL"))
+    details: Mapped[dict[str, Any] | None]
+
+
+class JobRun(Base):
+    """One run of a scheduled job; (job, slot) makes a schedule slot run once."""
+
+    __tablename__ = "cs_job_runs"
+    __table_args__ = (sa.UniqueConstraint("job", "slot"), sa.Index(None, "job", "started_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(sa.String(50))
+    slot: Mapped[str] = mapped_column(sa.String(50))
+    status: Mapped[JobStatus] = mapped_column(enum_column(JobStatus, "status"), default=JobStatus.RUNNING)
+    started_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]
+    host: Mapped[str | None] = mapped_column(sa.String(200))
+    pid: Mapped[int | None]
+    counts: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class ImportRun(CreatedAt, Base):
+    """One `cs import` of one file: what was read, written and rejected."""
+
+    __tablename__ = "cs_imports"
+    __table_args__ = (sa.Index(None, "entity", "file_sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity: Mapped[str] = mapped_column(sa.String(30))
+    file_name: Mapped[str] = mapped_column(sa.String(500))
+    file_sha256: Mapped[str] = mapped_column(sa.String(64))
+    rows_read: Mapped[int]
+    rows_written: Mapped[int]
+    rows_rejected: Mapped[int]
+    actor_name: Mapped[str] = mapped_column(sa.String(200))

@@ -1,0 +1,34 @@
+"""Teams and the people who work the book (the plan's `api_users`)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cs_cli.db.base import Base, CreatedAt, Timestamps, enum_column
+from cs_cli.domain import NotifyPreference, Role
+
+
+class Team(CreatedAt, Base):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+
+
+class User(Timestamps, Base):
+    __tablename__ = "api_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    # The login name that CS_USER (or the operating system) names.
+    login: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"), default=Role.CSM)
+    team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id", ondelete="SET NULL"), index=True)
+    manager_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_users.id", ondelete="SET NULL"))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    notify_preference: Mapped[NotifyPreference] = mapped_column(
+        enum_column(NotifyPreference, "notify_preference"), default=NotifyPreference.IMMEDIATE
+    )
+    timezone: Mapped[str | None] = mapped_column(sa.String(64))

@@ -1,0 +1,42 @@
+"""Touchpoints: every interaction with a customer."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cs_cli.db.base import Base, CreatedAt, JSONType, enum_column
+from cs_cli.domain import Channel, Direction, Sentiment, TouchpointType
+
+
+class Touchpoint(CreatedAt, Base):
+    __tablename__ = "cs_touchpoints"
+    __table_args__ = (sa.Index(None, "customer_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Set when the touchpoint came from another system by `cs import`.
+    external_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
+
+    touchpoint_type: Mapped[TouchpointType] = mapped_column(enum_column(TouchpointType, "touchpoint_type"))
+    subject: Mapped[str | None] = mapped_column(sa.String(255))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+
+    direction: Mapped[Direction | None] = mapped_column(enum_column(Direction, "direction"))
+    channel: Mapped[Channel | None] = mapped_column(enum_column(Channel, "channel"))
+
+    contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contacts.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_users.id", ondelete="SET NULL"))
+
+    sentiment_score: Mapped[float | None]
+    sentiment_label: Mapped[Sentiment | None] = mapped_column(enum_column(Sentiment, "sentiment_label"))
+    key_topics: Mapped[list[str] | None] = mapped_column(JSONType)
+
+    task_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cs_tasks.id", ondelete="SET NULL"))
+
+    duration_minutes: Mapped[int | None]
+    recording_url: Mapped[str | None] = mapped_column(sa.String(500))
+
+    occurred_at: Mapped[dt.datetime]

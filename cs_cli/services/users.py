@@ -1,0 +1,96 @@
+"""Users and teams."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from cs_cli.db.models import Team, User
+from cs_cli.domain import Actor, Role, UserView
+from cs_cli.errors import BadInput, NotFound
+from cs_cli.services.access import require_role
+
+
+def get_or_create_team(session: Session, name: str) -> Team:
+    team = session.scalar(sa.select(Team).where(Team.name == name))
+    if team is None:
+        team = Team(name=name)
+        session.add(team)
+        session.flush()
+    return team
+
+
+def find_user(session: Session, ref: str) -> User:
+    user = session.scalar(
+        sa.select(User).where(sa.or_(sa.func.lower(User.email) == ref.lower(), User.login == ref))
+    )
+    if user is None:
+        raise NotFound(f"no user '{ref}'")
+    return user
+
+
+def add_user(
+    session: Session,
+    actor: Actor,
+    *,
+    email: str,
+    name: str | None = None,
+    role: Role = Role.CSM,
+    team: str | None = None,
+    manager: str | None = None,
+    login: str | None = None,
+) -> UserView:
+    """Create a user (admins only); the team is created if it is new."""
+    require_role(actor, Role.ADMIN, doing="adding users")
+    if "@" not in email:
+        raise BadInput(f"'{email}' is not an email address")
+    login = login or email.split("@", 1)[0]
+    clash = session.scalar(
+        sa.select(User).where(sa.or_(sa.func.lower(User.email) == email.lower(), User.login == login))
+    )
+    if clash is not None:
+        raise BadInput(f"a user with email {email} or login {login} already exists")
+    manager_user = find_user(session, manager) if manager else None
+    team_row = get_or_create_team(session, team) if team else None
+    user = User(
+        email=email,
+        login=login,
+        name=name or login,
+        role=role,
+        team_id=team_row.id if team_row else (manager_user.team_id if manager_user else None),
+        manager_id=manager_user.id if manager_user else None,
+    )
+    session.add(user)
+    session.flush()
+    return _view(session, user.id)
+
+
+def list_users(session: Session, actor: Actor) -> list[UserView]:
+    """Every user, with team and manager."""
+    return [_to_view(row) for row in session.execute(_view_query().order_by(User.name))]
+
+
+def _view_query() -> sa.Select:
+    manager = aliased(User)
+    return (
+        sa.select(User, Team.name, manager.email)
+        .outerjoin(Team, Team.id == User.team_id)
+        .outerjoin(manager, manager.id == User.manager_id)
+    )
+
+
+def _to_view(row) -> UserView:
+    user, team, manager_email = row
+    return UserView(
+        id=user.id,
+        name=user.name,
+        email=user.email,
+        role=user.role,
+        team=team,
+        manager_email=manager_email,
+        is_active=user.is_active,
+    )
+
+
+def _view(session: Session, user_id: int) -> UserView:
+    return _to_view(session.execute(_view_query().where(User.id == user_id)).one())
