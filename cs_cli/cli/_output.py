@@ -24,7 +24,10 @@ class OutputFormat(StrEnum):
 def _console(stderr: bool):
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, no_color=bool(os.environ.get("NO_COLOR")) or None)
+    # Messages are single lines for logs and people: never wrap them at 80 columns.
+    return Console(
+        stderr=stderr, highlight=False, soft_wrap=stderr, no_color=bool(os.environ.get("NO_COLOR")) or None
+    )
 
 
 _err_console = None

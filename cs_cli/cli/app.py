@@ -29,6 +29,7 @@ CS_DATABASE_URL=postgresql+psycopg://user@host/db and run [bold]cs db upgrade[/]
 Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 not permitted, 4 not found.
 """
 
+
 class _Boundary(TyperGroup):
     """The one error boundary: a CsError becomes one line on stderr and its
     exit code; anything else is a bug, also said in one line. Tracebacks only
@@ -82,7 +83,9 @@ def root(
     ] = None,
     user: Annotated[
         str | None,
-        typer.Option("--user", envvar="CS_USER", help="Act as this user (login or email).", show_default="login name"),
+        typer.Option(
+            "--user", envvar="CS_USER", help="Act as this user (login or email).", show_default="login name"
+        ),
     ] = None,
     config: Annotated[
         str | None,

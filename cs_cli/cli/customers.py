@@ -37,7 +37,9 @@ def list_(
     ] = None,
     min_arr: Annotated[Decimal | None, typer.Option(help="Only ARR at least this.", parser=Decimal)] = None,
     max_arr: Annotated[Decimal | None, typer.Option(help="Only ARR at most this.", parser=Decimal)] = None,
-    search: Annotated[str | None, typer.Option("--search", "-s", help="Name or external id contains.")] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", "-s", help="Name or external id contains.")
+    ] = None,
     sort: Annotated[
         str, typer.Option(help="name, external_id, arr, renewal, health or seats; prefix - to reverse.")
     ] = "name",
@@ -67,7 +69,13 @@ def list_(
     )
     with _runtime.session() as (session, actor):
         page = list_customers(
-            session, actor, flt, as_of=today(as_of), sort=sort, offset=offset, limit=None if all_rows else limit
+            session,
+            actor,
+            flt,
+            as_of=today(as_of),
+            sort=sort,
+            offset=offset,
+            limit=None if all_rows else limit,
         )
     emit_rows(dataclass_rows(page.rows), COLUMNS, fmt)
     if fmt == OutputFormat.TABLE:
@@ -99,7 +107,15 @@ def show(
 
 def _flat(detail) -> dict:
     flat = {**plain(detail.customer)}
-    for key in ("industry", "region", "contract_start", "churned_at", "last_event_at", "open_tasks", "latest_nps"):
+    for key in (
+        "industry",
+        "region",
+        "contract_start",
+        "churned_at",
+        "last_event_at",
+        "open_tasks",
+        "latest_nps",
+    ):
         flat[key] = getattr(detail, key)
     flat.update({f"count_{k}": v for k, v in detail.counts.items()})
     flat.update({f"attributes.{k}": v for k, v in detail.attributes.items()})
@@ -129,7 +145,10 @@ def _render(detail) -> None:
         ("renewal date", c.renewal_date),
         ("churned at", detail.churned_at),
         ("CSM", c.csm_email),
-        ("health", f"{c.health_score} ({cell(c.health_status)})" if c.health_score is not None else "not scored"),
+        (
+            "health",
+            f"{c.health_score} ({cell(c.health_status)})" if c.health_score is not None else "not scored",
+        ),
         ("last activity", detail.last_event_at),
         ("latest NPS", detail.latest_nps),
         ("open tasks", detail.open_tasks),
@@ -168,7 +187,5 @@ def _render(detail) -> None:
         for key, value in sorted(detail.attributes.items()):
             attrs.add_row(key, cell(value))
         parts.append(Panel(attrs, title="attributes", title_align="left"))
-    parts.append(
-        Panel(contacts if detail.contacts else "no contacts", title="contacts", title_align="left")
-    )
+    parts.append(Panel(contacts if detail.contacts else "no contacts", title="contacts", title_align="left"))
     stdout_console().print(Group(*parts))

@@ -81,9 +81,7 @@ def ensure_schema(engine: Engine, *, create_if_empty: bool) -> bool:
         if create_if_empty and is_empty(engine):
             upgrade(engine)
             return True
-        raise SchemaOutOfDate(
-            "the database has no cs schema", hint="run `cs db upgrade` to create it"
-        )
+        raise SchemaOutOfDate("the database has no cs schema", hint="run `cs db upgrade` to create it")
     if revision not in known_revisions():
         raise SchemaOutOfDate(
             f"the database schema is at revision {revision}, which this version of cs does not know",

@@ -82,9 +82,7 @@ def _conditions(actor: Actor, flt: CustomerFilter, as_of: dt.date) -> list[sa.Co
     if flt.renewal_within_days is not None:
         if flt.renewal_within_days < 0:
             raise BadInput("--renewal-within must be zero or more days")
-        conds.append(
-            Customer.renewal_date.between(as_of, as_of + dt.timedelta(days=flt.renewal_within_days))
-        )
+        conds.append(Customer.renewal_date.between(as_of, as_of + dt.timedelta(days=flt.renewal_within_days)))
     if flt.min_arr is not None:
         conds.append(Customer.arr >= flt.min_arr)
     if flt.max_arr is not None:
@@ -92,7 +90,9 @@ def _conditions(actor: Actor, flt: CustomerFilter, as_of: dt.date) -> list[sa.Co
     if flt.search:
         pattern = f"%{flt.search.lower()}%"
         conds.append(
-            sa.or_(sa.func.lower(Customer.name).like(pattern), sa.func.lower(Customer.external_id).like(pattern))
+            sa.or_(
+                sa.func.lower(Customer.name).like(pattern), sa.func.lower(Customer.external_id).like(pattern)
+            )
         )
     return conds
 
@@ -184,8 +184,9 @@ def customer_detail(session: Session, actor: Actor, ref: str) -> CustomerDetail:
             count(Invoice, Invoice.paid_on.is_(None)).label("unpaid_invoices"),
             count(NpsResponse).label("nps_responses"),
             count(Touchpoint).label("touchpoints"),
-            count(CSTask, CSTask.status.in_([TaskStatus.PENDING, TaskStatus.IN_PROGRESS, TaskStatus.BLOCKED]))
-            .label("open_tasks"),
+            count(
+                CSTask, CSTask.status.in_([TaskStatus.PENDING, TaskStatus.IN_PROGRESS, TaskStatus.BLOCKED])
+            ).label("open_tasks"),
             sa.select(sa.func.max(UsageEvent.occurred_at))
             .where(UsageEvent.customer_id == customer.id)
             .scalar_subquery()

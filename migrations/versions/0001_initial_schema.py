@@ -98,6 +98,16 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_teams')),
     sa.UniqueConstraint('name', name=op.f('uq_teams_name'))
     )
+    op.create_table('usage_events',
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('contact_id', sa.Integer(), nullable=True),
+    sa.Column('event_name', sa.String(length=100), nullable=False),
+    sa.Column('occurred_at', cs_cli.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('quantity', sa.Float(), nullable=False)
+    )
+    with op.batch_alter_table('usage_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_usage_events_customer_id_occurred_at'), ['customer_id', 'occurred_at'], unique=False)
+
     op.create_table('api_users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=320), nullable=False),
@@ -405,19 +415,6 @@ def upgrade() -> None:
     with op.batch_alter_table('invoices', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_invoices_customer_id_due_on'), ['customer_id', 'due_on'], unique=False)
 
-    op.create_table('usage_events',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('customer_id', sa.Integer(), nullable=False),
-    sa.Column('contact_id', sa.Integer(), nullable=True),
-    sa.Column('event_name', sa.String(length=100), nullable=False),
-    sa.Column('occurred_at', cs_cli.db.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('quantity', sa.Float(), nullable=False),
-    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_usage_events_customer_id_customers'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_usage_events'))
-    )
-    with op.batch_alter_table('usage_events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_usage_events_customer_id_occurred_at'), ['customer_id', 'occurred_at'], unique=False)
-
     op.create_table('cs_journey_enrollments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('journey_id', sa.Integer(), nullable=False),
@@ -607,10 +604,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_cs_journey_enrollments_customer_id_status'))
 
     op.drop_table('cs_journey_enrollments')
-    with op.batch_alter_table('usage_events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_usage_events_customer_id_occurred_at'))
-
-    op.drop_table('usage_events')
     with op.batch_alter_table('invoices', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invoices_customer_id_due_on'))
 
@@ -668,6 +661,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_api_users_team_id'))
 
     op.drop_table('api_users')
+    with op.batch_alter_table('usage_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_usage_events_customer_id_occurred_at'))
+
+    op.drop_table('usage_events')
     op.drop_table('teams')
     op.drop_table('cs_segments')
     op.drop_table('cs_journeys')

@@ -33,4 +33,6 @@ class Alert(CreatedAt, Base):
         sa.ForeignKey("api_users.id", ondelete="SET NULL")
     )
     resolved_at: Mapped[dt.datetime | None]
-    resolved_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_users.id", ondelete="SET NULL"))
+    resolved_by_user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("api_users.id", ondelete="SET NULL")
+    )

@@ -37,7 +37,9 @@ class CSTask(Timestamps, Base):
     description: Mapped[str | None] = mapped_column(sa.Text)
     task_type: Mapped[TaskType] = mapped_column(enum_column(TaskType, "task_type"), default=TaskType.CUSTOM)
 
-    assigned_to_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_users.id", ondelete="SET NULL"))
+    assigned_to_user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("api_users.id", ondelete="SET NULL")
+    )
     assigned_to_role: Mapped[str | None] = mapped_column(sa.String(50))
 
     priority: Mapped[Priority] = mapped_column(enum_column(Priority, "priority"), default=Priority.MEDIUM)

@@ -1,0 +1,148 @@
+"""The one place where SQLite and Postgres differ: fast appends (COPY on
+Postgres), upserts and JSON merging. Every caller gets a correct path on both."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from cs_cli.db.base import UTCDateTime
+
+
+def name(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def is_postgres(session: Session) -> bool:
+    return name(session) == "postgresql"
+
+
+def _insert(session: Session, table: sa.Table):
+    if is_postgres(session):
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def json_merge(session: Session, current: Any, incoming: Any) -> sa.ColumnElement:
+    """`current` with the keys of `incoming` added or replaced."""
+    if is_postgres(session):
+        return current.op("||")(incoming)
+    return sa.func.json_patch(current, incoming)
+
+
+def _json_differs(session: Session, merged: Any, current: Any) -> sa.ColumnElement[bool]:
+    if is_postgres(session):
+        return merged.is_distinct_from(current)
+    # SQLite keeps JSON as text: compare the minified forms, not the spelling.
+    return merged.is_distinct_from(sa.func.json(current))
+
+
+def upsert(
+    session: Session,
+    table: sa.Table,
+    rows: list[dict[str, Any]],
+    *,
+    key: str,
+    update: Sequence[str],
+    merge_json: Iterable[str] = (),
+    touch: dict[str, Any] | None = None,
+) -> set[Any]:
+    """Insert rows, or update those whose `key` exists when a value differs.
+
+    Rows whose values are all unchanged are left alone (their updated_at too),
+    so importing the same file twice changes nothing. Returns the keys of the
+    rows inserted or changed.
+    """
+    if not rows:
+        return set()
+    stmt = _insert(session, table)
+    excluded = stmt.excluded
+    merge = set(merge_json)
+    set_: dict[str, Any] = {}
+    differs: list[sa.ColumnElement[bool]] = []
+    for column in update:
+        current = table.c[column]
+        if column in merge:
+            merged = json_merge(session, current, excluded[column])
+            set_[column] = merged
+            differs.append(_json_differs(session, merged, current))
+        else:
+            set_[column] = excluded[column]
+            differs.append(current.is_distinct_from(excluded[column]))
+    if not set_:
+        stmt = stmt.on_conflict_do_nothing(index_elements=[key])
+    else:
+        set_.update(touch or {})
+        stmt = stmt.on_conflict_do_update(index_elements=[key], set_=set_, where=sa.or_(*differs))
+    result = session.execute(stmt.returning(table.c[key]), rows)
+    return set(result.scalars().all())
+
+
+def _sqlite_value(value: Any) -> Any:
+    # Raw sqlite3 would store datetimes in its own text form; store exactly
+    # what SQLAlchemy's SQLite DateTime writes, so comparisons line up.
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat(sep=" ", timespec="microseconds")
+    return value
+
+
+def append_rows(session: Session, table: sa.Table, columns: Sequence[str], rows: list[tuple]) -> int:
+    """Append rows as fast as the database allows: COPY on Postgres, one
+    prepared multi-row executemany on SQLite. Values are already validated."""
+    if not rows:
+        return 0
+    connection = session.connection()
+    column_list = ", ".join(columns)
+    if is_postgres(session):
+        driver = connection.connection.driver_connection
+        with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({column_list}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return len(rows)
+    datetime_positions = [
+        i for i, c in enumerate(columns) if isinstance(table.c[c].type, UTCDateTime | sa.DateTime)
+    ]
+    if datetime_positions:
+        converted = []
+        for row in rows:
+            row = list(row)
+            for i in datetime_positions:
+                row[i] = _sqlite_value(row[i])
+            converted.append(tuple(row))
+        rows = converted
+    placeholders = ", ".join("?" for _ in columns)
+    connection.exec_driver_sql(f"INSERT INTO {table.name} ({column_list}) VALUES ({placeholders})", rows)
+    return len(rows)
+
+
+def copy_text(session: Session, table: str, columns: Sequence[str], lines: list[str]) -> int:
+    """Postgres only: COPY lines already in COPY text format (tab-separated,
+    `\\N` for null, newline-terminated) into `table`, in the session's transaction."""
+    if not lines:
+        return 0
+    driver = session.connection().connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        copy.write("".join(lines))
+    return len(lines)
+
+
+def insert_raw(session: Session, table: str, columns: Sequence[str], rows: list[tuple]) -> int:
+    """Insert rows whose values are already in the driver's storage form, with
+    one prepared statement executed for many rows (the SQLite fast path)."""
+    if not rows:
+        return 0
+    placeholders = ", ".join(
+        "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s" for _ in columns
+    )
+    session.connection().exec_driver_sql(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows
+    )
+    return len(rows)

@@ -1,0 +1,109 @@
+"""Map files (`--map MAP.yaml`): rename columns and translate values.
+
+    columns: {customerID: external_id, Churn: status, InternalNote: null}
+    values:  {status: {"Yes": churned, "No": active}}
+
+Column renames apply first; value maps are keyed by the renamed (model)
+field. A column mapped to null is dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cs_cli.errors import FileError
+
+_YES = ("true", "yes", "y", "on")
+_NO = ("false", "no", "n", "off")
+
+
+@dataclass(frozen=True)
+class ImportMap:
+    columns: dict[str, str | None] = field(default_factory=dict)
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def target(self, column: str) -> str | None:
+        """The field a source column feeds (None: dropped)."""
+        return self.columns.get(column, column)
+
+    def value_map(self, field_name: str) -> dict[str, Any] | None:
+        return self.values.get(field_name)
+
+
+def _key_variants(key: Any) -> list[str]:
+    # YAML 1.1 reads an unquoted Yes/No as a boolean; accept what was meant.
+    if key is True:
+        return [v for k in _YES for v in (k, k.capitalize(), k.upper())]
+    if key is False:
+        return [v for k in _NO for v in (k, k.capitalize(), k.upper())]
+    return [str(key)]
+
+
+def _line_of(node: yaml.Node | None) -> int | None:
+    return node.start_mark.line + 1 if node is not None else None
+
+
+def _find(node: yaml.MappingNode, key: str) -> yaml.Node | None:
+    for key_node, value_node in node.value:
+        if getattr(key_node, "value", None) == key:
+            return value_node
+    return None
+
+
+def load_map(path: Path) -> ImportMap:
+    """Read and check a map file; errors name file, line and key."""
+    where = str(path)
+    if not path.is_file():
+        raise FileError(where, None, None, "no such map file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        raise FileError(where, line, col, f"invalid YAML: {exc.problem}") from None
+    if data is None:
+        return ImportMap()
+    if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
+        raise FileError(where, 1, None, "expected a mapping with 'columns' and/or 'values'")
+    for key in data:
+        if key not in ("columns", "values"):
+            raise FileError(
+                where, _line_of(_find(root, key)), None, f"unknown key '{key}' (expected columns, values)"
+            )
+
+    columns_raw = data.get("columns") or {}
+    if not isinstance(columns_raw, dict):
+        raise FileError(
+            where, _line_of(_find(root, "columns")), None, "'columns' must map source names to fields"
+        )
+    columns: dict[str, str | None] = {}
+    for source, target in columns_raw.items():
+        if target is not None and not isinstance(target, str):
+            node = _find(root, "columns")
+            raise FileError(where, _line_of(node), None, f"columns.{source}: must be a field name or null")
+        columns[str(source)] = target
+
+    values_raw = data.get("values") or {}
+    if not isinstance(values_raw, dict):
+        raise FileError(
+            where, _line_of(_find(root, "values")), None, "'values' must map fields to value maps"
+        )
+    values: dict[str, dict[str, Any]] = {}
+    for field_name, mapping in values_raw.items():
+        if not isinstance(mapping, dict):
+            node = _find(root, "values")
+            raise FileError(
+                where, _line_of(node), None, f"values.{field_name}: must map raw values to values"
+            )
+        translated: dict[str, Any] = {}
+        for raw, value in mapping.items():
+            for variant in _key_variants(raw):
+                translated[variant] = value
+        values[str(field_name)] = translated
+    return ImportMap(columns=columns, values=values)

@@ -1,0 +1,173 @@
+"""Turning the text (or JSON values) of an import file into typed values.
+
+Each converter takes the raw value, never None or "", and returns the typed
+value or raises ValueError with a reason a person can act on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+Converter = Callable[[Any], Any]
+
+_TRUE = frozenset({"true", "t", "yes", "y", "1", "on"})
+_FALSE = frozenset({"false", "f", "no", "n", "0", "off"})
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def text(max_length: int) -> Converter:
+    def convert(raw: Any) -> str:
+        value = raw if isinstance(raw, str) else str(raw)
+        value = value.strip()
+        if len(value) > max_length:
+            raise ValueError(f"longer than {max_length} characters")
+        return value
+
+    return convert
+
+
+def long_text(raw: Any) -> str:
+    return raw if isinstance(raw, str) else str(raw)
+
+
+def email(raw: Any) -> str:
+    value = str(raw).strip()
+    if not _EMAIL.match(value) or len(value) > 320:
+        raise ValueError(f"{value!r} is not an email address")
+    return value.lower()
+
+
+def integer(minimum: int | None = None, maximum: int | None = None) -> Converter:
+    def convert(raw: Any) -> int:
+        if isinstance(raw, bool):
+            raise ValueError(f"{raw!r} is not a whole number")
+        if isinstance(raw, int):
+            value = raw
+        elif isinstance(raw, float) and raw.is_integer():
+            value = int(raw)
+        else:
+            try:
+                value = int(str(raw).strip())
+            except ValueError:
+                try:
+                    as_float = float(str(raw).strip())
+                except ValueError:
+                    raise ValueError(f"{raw!r} is not a whole number") from None
+                if not as_float.is_integer():
+                    raise ValueError(f"{raw!r} is not a whole number") from None
+                value = int(as_float)
+        if minimum is not None and value < minimum:
+            raise ValueError(f"{value} is less than {minimum}")
+        if maximum is not None and value > maximum:
+            raise ValueError(f"{value} is more than {maximum}")
+        return value
+
+    return convert
+
+
+def number(minimum: float | None = None, maximum: float | None = None) -> Converter:
+    def convert(raw: Any) -> float:
+        if isinstance(raw, bool):
+            raise ValueError(f"{raw!r} is not a number")
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"{raw!r} is not a number") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"{raw!r} is not a finite number")
+        if minimum is not None and value < minimum:
+            raise ValueError(f"{value:g} is less than {minimum:g}")
+        if maximum is not None and value > maximum:
+            raise ValueError(f"{value:g} is more than {maximum:g}")
+        return value
+
+    return convert
+
+
+def money(raw: Any) -> Decimal:
+    if isinstance(raw, bool):
+        raise ValueError(f"{raw!r} is not an amount")
+    try:
+        value = Decimal(str(raw).strip().replace(",", "").lstrip("$"))
+    except InvalidOperation:
+        raise ValueError(f"{raw!r} is not an amount") from None
+    if not value.is_finite() or abs(value) >= Decimal("1e12"):
+        raise ValueError(f"{raw!r} is not a sensible amount")
+    return value.quantize(Decimal("0.01"))
+
+
+def boolean(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    lowered = str(raw).strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"{raw!r} is not true/false (use true/false, yes/no or 1/0)")
+
+
+def date(raw: Any) -> dt.date:
+    value = str(raw).strip()
+    try:
+        if len(value) > 10:  # a timestamp where a date is wanted: keep its UTC date
+            return datetime(value).date()
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def datetime(raw: Any) -> dt.datetime:
+    """ISO 8601; a value without a zone is taken as UTC."""
+    value = raw.strip() if isinstance(raw, str) else str(raw)
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date-time (use ISO 8601, e.g. 2024-05-01T13:45:00Z)") from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
+def choice(enum: type[StrEnum]) -> Converter:
+    allowed = {member.value: member for member in enum}
+    lookup = {**allowed, **{k.replace("_", " "): v for k, v in allowed.items()}}
+
+    def convert(raw: Any) -> StrEnum:
+        key = str(raw).strip().lower()
+        if key in lookup:
+            return lookup[key]
+        raise ValueError(f"{raw!r} is not one of: {', '.join(allowed)}")
+
+    return convert
+
+
+def string_list(raw: Any) -> list[str]:
+    """A JSON list, or text separated by ; or |."""
+    if isinstance(raw, list):
+        return [str(item) for item in raw]
+    return [part.strip() for part in re.split(r"[;|]", str(raw)) if part.strip()]
+
+
+_NUMBER = re.compile(r"^[+-]?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$")
+
+
+def attribute(raw: Any) -> Any:
+    """An extra column kept in `attributes`: numbers stay numbers, true/false
+    stay booleans; codes with leading zeros ("007") stay text."""
+    if not isinstance(raw, str):
+        return raw
+    value = raw.strip()
+    lowered = value.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if not _NUMBER.match(value):
+        return value
+    if "." in value or "e" in lowered:
+        return float(value)
+    return int(value)
