@@ -11,8 +11,18 @@ import pytest
 import sqlalchemy as sa
 
 from cs_cli.db.engine import transaction
-from cs_cli.db.models import Contact, Customer, ImportRun, Invoice, NpsResponse, SupportTicket, Team, User
-from cs_cli.db.models import Touchpoint, UsageEvent
+from cs_cli.db.models import (
+    Contact,
+    Customer,
+    ImportRun,
+    Invoice,
+    NpsResponse,
+    SupportTicket,
+    Team,
+    Touchpoint,
+    UsageEvent,
+    User,
+)
 from cs_cli.domain import CustomerStatus, Role, TouchpointType
 from cs_cli.errors import BadInput, FileError
 from cs_cli.services.importers import Reject, import_file, load_map
@@ -197,8 +207,9 @@ def test_events_append_resolve_and_normalise_time(engine, admin, tmp_path):
     assert result.created == 3
     with engine.connect() as conn:
         rows = conn.execute(
-            sa.select(UsageEvent.event_name, UsageEvent.occurred_at, UsageEvent.quantity, UsageEvent.contact_id)
-            .order_by(UsageEvent.occurred_at)
+            sa.select(
+                UsageEvent.event_name, UsageEvent.occurred_at, UsageEvent.quantity, UsageEvent.contact_id
+            ).order_by(UsageEvent.occurred_at)
         ).all()
     assert [(r.event_name, r.occurred_at, r.quantity) for r in rows] == [
         ("report\texport", dt.datetime(2026, 10, 1, 8, 30, tzinfo=dt.UTC), 2.5),
@@ -209,9 +220,12 @@ def test_events_append_resolve_and_normalise_time(engine, admin, tmp_path):
     # Time-window queries compare correctly with the stored values on both dialects.
     with engine.connect() as conn:
         since = dt.datetime(2026, 10, 1, 8, 45, tzinfo=dt.UTC)
-        assert conn.execute(
-            sa.select(sa.func.count()).select_from(UsageEvent).where(UsageEvent.occurred_at >= since)
-        ).scalar_one() == 2
+        assert (
+            conn.execute(
+                sa.select(sa.func.count()).select_from(UsageEvent).where(UsageEvent.occurred_at >= since)
+            ).scalar_one()
+            == 2
+        )
 
     again = run_import(engine, admin, "events", path)
     assert again.already_imported_at is not None and again.created == 0
@@ -279,12 +293,21 @@ def test_tickets_invoices_nps_and_touchpoints(engine, admin, tmp_path):
     write(
         tmp_path / "invoices.csv",
         "external_id,customer_id,amount,issued_on,due_on,paid_on\n"
-        "I1,C1,\"1,200.50\",2026-08-01,2026-08-31,2026-09-15\nI2,C2,99,2026-08-01,2026-08-31,\n",
+        'I1,C1,"1,200.50",2026-08-01,2026-08-31,2026-09-15\nI2,C2,99,2026-08-01,2026-08-31,\n',
     )
     write(
         tmp_path / "nps.jsonl",
-        json.dumps({"external_id": "N1", "customer_id": "C1", "contact_id": "P1", "score": 9,
-                    "responded_at": "2026-07-01T00:00:00Z", "comment": "Love it"}) + "\n",
+        json.dumps(
+            {
+                "external_id": "N1",
+                "customer_id": "C1",
+                "contact_id": "P1",
+                "score": 9,
+                "responded_at": "2026-07-01T00:00:00Z",
+                "comment": "Love it",
+            }
+        )
+        + "\n",
     )
     write(
         tmp_path / "touchpoints.csv",

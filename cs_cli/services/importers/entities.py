@@ -103,7 +103,7 @@ CONTACTS = EntitySpec(
     name="contacts",
     model=Contact,
     key="external_id",
-    aliases={**_COMMON_ALIASES, "id": "external_id"},
+    aliases={"id": "external_id"},
     help="people at customers; champions and executive sponsors",
     fields=(
         Field("external_id", v.text(100), required=True),
@@ -142,7 +142,7 @@ EVENTS = EntitySpec(
     name="events",
     model=UsageEvent,
     key=None,
-    aliases={**_COMMON_ALIASES, "event": "event_name", "feature": "event_name", "timestamp": "occurred_at"},
+    aliases={"event": "event_name", "feature": "event_name", "timestamp": "occurred_at"},
     help="product usage: one row per event (or per aggregated count in 'quantity')",
     fields=(
         Field("customer_id", v.text(100), required=True, ref=CUSTOMER_REF),
@@ -157,7 +157,7 @@ TOUCHPOINTS = EntitySpec(
     name="touchpoints",
     model=Touchpoint,
     key="external_id",
-    aliases={**_COMMON_ALIASES, "id": "external_id", "type": "touchpoint_type", "user": "user_email"},
+    aliases={"id": "external_id", "type": "touchpoint_type", "user": "user_email"},
     help="calls, meetings, emails and other interactions",
     fields=(
         Field("external_id", v.text(100), required=True),
@@ -182,7 +182,7 @@ TICKETS = EntitySpec(
     name="tickets",
     model=SupportTicket,
     key="external_id",
-    aliases={**_COMMON_ALIASES, "id": "external_id"},
+    aliases={"id": "external_id"},
     help="support desk tickets, with escalations and satisfaction",
     fields=(
         Field("external_id", v.text(100), required=True),
@@ -203,7 +203,7 @@ INVOICES = EntitySpec(
     name="invoices",
     model=Invoice,
     key="external_id",
-    aliases={**_COMMON_ALIASES, "id": "external_id"},
+    aliases={"id": "external_id"},
     help="billing: amount, due date and when it was paid",
     fields=(
         Field("external_id", v.text(100), required=True),
@@ -220,7 +220,7 @@ NPS = EntitySpec(
     name="nps",
     model=NpsResponse,
     key="external_id",
-    aliases={**_COMMON_ALIASES, "id": "external_id"},
+    aliases={"id": "external_id"},
     help="NPS survey responses (0-10) with comments",
     fields=(
         Field("external_id", v.text(100), required=True),
@@ -232,6 +232,14 @@ NPS = EntitySpec(
     ),
 )
 
+def _with_common_aliases(spec: EntitySpec) -> EntitySpec:
+    """Accept `customer_external_id` / `contact_external_id` wherever the
+    entity has the field they name."""
+    common = {alias: target for alias, target in _COMMON_ALIASES.items() if spec.field(target) is not None}
+    return EntitySpec(**{**spec.__dict__, "aliases": {**common, **spec.aliases}})
+
+
 ENTITIES: dict[str, EntitySpec] = {
-    spec.name: spec for spec in (CUSTOMERS, CONTACTS, USERS, EVENTS, TOUCHPOINTS, TICKETS, INVOICES, NPS)
+    spec.name: _with_common_aliases(spec)
+    for spec in (CUSTOMERS, CONTACTS, USERS, EVENTS, TOUCHPOINTS, TICKETS, INVOICES, NPS)
 }

@@ -1,0 +1,124 @@
+"""`cs import` and `cs export` as a user runs them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from cs_cli.db.models import Customer, UsageEvent
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+
+
+def customers_in(engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(conn.execute(sa.select(Customer.external_id)).scalars())
+
+
+def test_import_with_map_then_reimport_reports_unchanged(run_cli, engine, admin):
+    args = ["import", "customers", FIXTURES / "telco_customers.csv", "--map", FIXTURES / "telco_map.yaml"]
+    first = run_cli(*args)
+    assert first.exit_code == 0, first
+    assert "5 rows read; 5 created, 0 updated, 0 unchanged" in first.stderr
+    assert first.stdout == ""
+    again = run_cli(*args)
+    assert "5 rows read; 0 created, 0 updated, 5 unchanged" in again.stderr
+    listed = run_cli("customers", "list", "--format", "json", "--sort", "external_id")
+    rows = json.loads(listed.stdout)
+    assert [r["external_id"] for r in rows][:2] == ["3668-QPYBK", "5575-GNVDE"]
+    assert {r["status"] for r in rows} == {"active", "churned"}
+    shown = json.loads(run_cli("customers", "show", "7590-VHVEG", "--format", "json").stdout)
+    assert shown["attributes"]["contract_type"] == "Month-to-month"
+    assert shown["attributes"]["MonthlyCharges"] == 29.85
+    assert shown["attributes"]["tenure"] == 1
+
+
+def test_a_bad_file_is_rejected_whole_with_exit_2(run_cli, engine, admin, tmp_path):
+    path = tmp_path / "accounts.csv"
+    path.write_text("external_id,name,arr\nC1,Acme,100\nC2,Beta,lots\n")
+    result = run_cli("import", "customers", path)
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {path}:3:3: arr: 'lots' is not an amount\n"
+    assert customers_in(engine) == []
+
+
+def test_skip_invalid_writes_a_rejects_file(run_cli, engine, admin, tmp_path):
+    path = tmp_path / "accounts.csv"
+    path.write_text("external_id,name,arr\nC1,Acme,100\nC2,Beta,lots\nC3,Gamma,300\n")
+    result = run_cli("import", "customers", path, "--skip-invalid")
+    assert result.exit_code == 0, result
+    rejects = tmp_path / "accounts.csv.rejects.csv"
+    assert f"1 rejected (see {rejects})" in result.stderr
+    assert customers_in(engine) == ["C1", "C3"]
+    rows = list(csv.DictReader(rejects.open()))
+    assert rows == [
+        {
+            "line": "3",
+            "column": "arr",
+            "reason": "arr: 'lots' is not an amount",
+            "record": '["C2", "Beta", "lots"]',
+        }
+    ]
+
+
+def test_usage_errors_exit_2(run_cli, admin, tmp_path):
+    missing = run_cli("import", "customers", tmp_path / "nope.csv")
+    assert missing.exit_code == 2 and "nope.csv: no such file" in missing.stderr
+    unknown_entity = run_cli("import", "widgets", tmp_path / "x.csv")
+    assert unknown_entity.exit_code == 2 and "widgets" in unknown_entity.stderr
+    bad_map = tmp_path / "map.yaml"
+    bad_map.write_text("columns: {a: b}\nrename: {}\n")
+    data = tmp_path / "c.csv"
+    data.write_text("a\nC1\n")
+    mapped = run_cli("import", "customers", data, "--map", bad_map)
+    assert mapped.exit_code == 2
+    assert mapped.stderr == f"error: {bad_map}:2: unknown key 'rename' (expected columns, values)\n"
+
+
+def test_a_csm_may_not_import(run_cli, session, admin, tmp_path):
+    from cs_cli.db.models import User
+    from cs_cli.domain import Role
+
+    session.add(User(login="cara", name="Cara", email="cara@example.com", role=Role.CSM))
+    session.commit()
+    result = run_cli("import", "customers", FIXTURES / "telco_customers.csv", user="cara")
+    assert result.exit_code == 3
+    assert "importing needs the admin role; cara is a csm" in result.stderr
+
+
+def test_events_import_is_once_per_file(run_cli, engine, admin, tmp_path):
+    (tmp_path / "c.csv").write_text("external_id\nC1\n")
+    (tmp_path / "e.csv").write_text("customer_id,event_name,occurred_at\nC1,login,2026-01-01T00:00:00Z\n")
+    assert run_cli("import", "customers", tmp_path / "c.csv").exit_code == 0
+    assert run_cli("import", "events", tmp_path / "e.csv").exit_code == 0
+    again = run_cli("import", "events", tmp_path / "e.csv")
+    assert again.exit_code == 0 and "already imported" in again.stderr
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(UsageEvent)).scalar_one() == 1
+
+
+def test_export_round_trips_through_import(run_cli, engine, admin, tmp_path):
+    run_cli("import", "customers", FIXTURES / "telco_customers.csv", "--map", FIXTURES / "telco_map.yaml")
+    (tmp_path / "contacts.csv").write_text(
+        "external_id,customer_id,name,is_champion\nP1,5575-GNVDE,Ann,yes\n"
+    )
+    run_cli("import", "contacts", tmp_path / "contacts.csv")
+    exported = run_cli("export", "customers", "--format", "csv")
+    assert exported.exit_code == 0, exported
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert len(rows) == 5
+    assert rows[0]["external_id"] == "7590-VHVEG" and rows[0]["contract_type"] == "Month-to-month"
+    out = tmp_path / "customers.csv"
+    out.write_text(exported.stdout)
+    back = run_cli("import", "customers", out)
+    assert "5 rows read; 0 created, 0 updated, 5 unchanged" in back.stderr, back
+    jsonl = run_cli("export", "contacts", "--format", "jsonl", "-o", tmp_path / "contacts.jsonl")
+    assert "exported 1 contacts" in jsonl.stderr
+    record = json.loads((tmp_path / "contacts.jsonl").read_text())
+    assert record["customer_id"] == "5575-GNVDE" and record["is_champion"] is True
+    back = run_cli("import", "contacts", tmp_path / "contacts.jsonl")
+    assert "1 unchanged" in back.stderr, back
