@@ -42,7 +42,10 @@ def _login_name() -> str:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"must be a positive whole number, not {text!r}") from None
     if value <= 0:
         raise ValueError("must be a positive whole number")
     return value
@@ -157,5 +160,5 @@ def mask_url(url: str) -> str:
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url.split("@")[-1] if "@" in url else url
+    except (ArgumentError, ValueError):
+        return "***@" + url.rsplit("@", 1)[-1] if "@" in url else url

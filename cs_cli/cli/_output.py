@@ -96,6 +96,8 @@ def csv_cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, dt.datetime):
         return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)
     return cell(value)
 
 

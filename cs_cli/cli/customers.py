@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 import typer
@@ -28,6 +28,13 @@ COLUMNS = [
 ]
 
 
+def _money(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise typer.BadParameter(f"'{text}' is not an amount") from None
+
+
 @app.command("list")
 def list_(
     csm: Annotated[str | None, typer.Option(help="Only this CSM's customers (email or login).")] = None,
@@ -35,8 +42,8 @@ def list_(
     renewal_within: Annotated[
         int | None, typer.Option(help="Only customers renewing within this many days.", metavar="DAYS")
     ] = None,
-    min_arr: Annotated[Decimal | None, typer.Option(help="Only ARR at least this.", parser=Decimal)] = None,
-    max_arr: Annotated[Decimal | None, typer.Option(help="Only ARR at most this.", parser=Decimal)] = None,
+    min_arr: Annotated[Decimal | None, typer.Option(help="Only ARR at least this.", parser=_money)] = None,
+    max_arr: Annotated[Decimal | None, typer.Option(help="Only ARR at most this.", parser=_money)] = None,
     search: Annotated[
         str | None, typer.Option("--search", "-s", help="Name or external id contains.")
     ] = None,

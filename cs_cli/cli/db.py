@@ -82,6 +82,8 @@ def current() -> None:
         if revision == migrate.SCHEMA_REVISION
         else "no schema; run `cs db upgrade`"
         if revision is None
+        else "a revision this version of cs does not know; upgrade cs"
+        if revision not in migrate.known_revisions()
         else f"behind: this cs needs {migrate.SCHEMA_REVISION}; run `cs db upgrade`"
     )
     typer.echo(revision or "none")

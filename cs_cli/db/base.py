@@ -52,7 +52,8 @@ class UTCDateTime(sa.TypeDecorator[dt.datetime]):
 
 
 # JSONB on Postgres (indexable, compact), JSON text on SQLite.
-JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+# A Python None is SQL NULL, not the JSON text 'null', so `IS NULL` finds it.
+JSONType = sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
 
 # Money: exact decimals.
 Money = sa.Numeric(14, 2)

@@ -28,13 +28,20 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
+    # SQLite's lower() folds ASCII only; Postgres folds every letter. Use
+    # Python's so that case-insensitive matching agrees on both.
+    dbapi_connection.create_function(
+        "lower", 1, lambda s: s.lower() if isinstance(s, str) else s, deterministic=True
+    )
 
 
 def parse_url(url: str) -> URL:
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise ConfigError(f"not a database URL: {url!r} (expected e.g. sqlite:///cs.db)") from None
+    except (ArgumentError, ValueError):
+        # Never echo what may hold a password: only the part after the last @.
+        shown = url.rsplit("@", 1)[-1]
+        raise ConfigError(f"not a database URL: ...{shown!r} (expected e.g. sqlite:///cs.db)") from None
     if parsed.drivername == "postgresql" or parsed.drivername == "postgres":
         # psycopg 3 is the driver we ship; plain postgresql:// would look for psycopg2.
         parsed = parsed.set(drivername="postgresql+psycopg")

@@ -47,11 +47,24 @@ def known_revisions() -> list[str]:
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
     """Migrate up to `revision`; returns (before, after)."""
     from alembic import command
+    from alembic.util import CommandError
 
     before = current_revision(engine)
-    with engine.begin() as conn:
-        command.upgrade(alembic_config(conn), revision)
+    if before is not None and before not in known_revisions():
+        raise _unknown_revision(before)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(conn), revision)
+    except CommandError as exc:
+        raise BadInput(f"cannot upgrade to {revision!r}: {exc}") from None
     return before, current_revision(engine)
+
+
+def _unknown_revision(revision: str) -> SchemaOutOfDate:
+    return SchemaOutOfDate(
+        f"the database schema is at revision {revision}, which this version of cs does not know",
+        hint="upgrade cs to the version that migrated this database",
+    )
 
 
 def downgrade(engine: Engine, revision: str) -> tuple[str | None, str | None]:
@@ -83,10 +96,7 @@ def ensure_schema(engine: Engine, *, create_if_empty: bool) -> bool:
             return True
         raise SchemaOutOfDate("the database has no cs schema", hint="run `cs db upgrade` to create it")
     if revision not in known_revisions():
-        raise SchemaOutOfDate(
-            f"the database schema is at revision {revision}, which this version of cs does not know",
-            hint="upgrade cs to the version that migrated this database",
-        )
+        raise _unknown_revision(revision)
     raise SchemaOutOfDate(
         f"the database schema is at revision {revision}, this cs needs {SCHEMA_REVISION}",
         hint="run `cs db upgrade`",

@@ -88,10 +88,10 @@ def _conditions(actor: Actor, flt: CustomerFilter, as_of: dt.date) -> list[sa.Co
     if flt.max_arr is not None:
         conds.append(Customer.arr <= flt.max_arr)
     if flt.search:
-        pattern = f"%{flt.search.lower()}%"
         conds.append(
             sa.or_(
-                sa.func.lower(Customer.name).like(pattern), sa.func.lower(Customer.external_id).like(pattern)
+                Customer.name.icontains(flt.search, autoescape=True),
+                Customer.external_id.icontains(flt.search, autoescape=True),
             )
         )
     return conds

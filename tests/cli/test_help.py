@@ -1,0 +1,135 @@
+"""Every command has help; `cs --help` and `cs --version` work; and asking for
+help loads none of the heavy libraries."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+import cs_cli
+from cs_cli.cli.app import app
+
+HEAVY = ("sqlalchemy", "sklearn", "textual", "jinja2", "httpx", "alembic")
+GROUPS = ("customers", "users", "db", "config")
+
+
+def _walk(command, path: tuple[str, ...] = ()):
+    yield path, command
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        yield from _walk(sub, (*path, name))
+
+
+COMMANDS = list(_walk(typer.main.get_command(app)))
+IDS = [" ".join(path) or "cs" for path, _ in COMMANDS]
+
+
+def _invoke(*args: str):
+    env = {"NO_COLOR": "1", "COLUMNS": "200", "CS_CONFIG": None, "CS_DATABASE_URL": None, "CS_USER": None}
+    return CliRunner().invoke(app, list(args), env=env)
+
+
+def test_the_tree_has_the_groups_and_their_commands():
+    paths = {" ".join(path) for path, _ in COMMANDS}
+    assert set(GROUPS) <= paths
+    for expected in (
+        "customers list",
+        "customers show",
+        "users add",
+        "users list",
+        "db upgrade",
+        "db downgrade",
+        "db current",
+        "config show",
+    ):
+        assert expected in paths
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=IDS)
+def test_every_command_and_option_has_help(path, command):
+    text = (command.help or command.short_help or "").strip()
+    assert text, f"cs {' '.join(path)} has no help text"
+    for param in command.params:
+        if getattr(param, "hidden", False):
+            continue
+        assert (getattr(param, "help", None) or "").strip(), f"cs {' '.join(path)}: {param.name} has no help"
+
+
+@pytest.mark.parametrize("path", [p for p, _ in COMMANDS], ids=IDS)
+def test_every_help_page_renders(path):
+    result = _invoke(*path, "--help")
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.stdout
+    assert result.stderr == ""
+
+
+def test_root_help_lists_the_groups_and_env_vars():
+    result = _invoke("--help")
+    assert result.exit_code == 0
+    for group in GROUPS:
+        assert f" {group} " in result.stdout, group
+    # Options that mirror a setting show their environment variable.
+    assert "CS_DATABASE_URL" in result.stdout
+    assert "CS_USER" in result.stdout
+    assert "Exit codes" in result.stdout
+
+
+def test_no_arguments_shows_help():
+    result = _invoke()
+    assert "Usage:" in result.stdout + result.stderr
+    assert "customers" in result.stdout + result.stderr
+
+
+def test_version():
+    result = _invoke("--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"cs {cs_cli.__version__}\n"
+
+
+def test_unknown_command_is_usage_error():
+    result = _invoke("frobnicate")
+    assert result.exit_code == 2
+    assert "frobnicate" in result.stderr
+
+
+_SCRIPT = """
+import json, sys
+sys.argv = ["cs", "--help"]
+from cs_cli.cli.app import main
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+heavy = sorted(m for m in {heavy!r} if m in sys.modules)
+sys.stderr.write("HEAVY=" + json.dumps({{"code": code, "heavy": heavy}}) + "\\n")
+"""
+
+
+def test_help_loads_no_heavy_library():
+    proc = subprocess.run(
+        [sys.executable, "-c", _SCRIPT.format(heavy=HEAVY)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "HOME": "/nonexistent"},
+    )
+    line = [ln for ln in proc.stderr.splitlines() if ln.startswith("HEAVY=")]
+    assert line, proc.stderr
+    report = json.loads(line[-1].removeprefix("HEAVY="))
+    assert report["code"] in (0, None)
+    assert report["heavy"] == [], f"`cs --help` imported {report['heavy']} (see python -X importtime)"
+    assert "customers" in proc.stdout
+
+
+def test_python_dash_m_cs_cli():
+    proc = subprocess.run(
+        [sys.executable, "-m", "cs_cli", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"cs {cs_cli.__version__}"

@@ -1,0 +1,197 @@
+"""Access: who is acting, and which customers each role may see."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from cs_cli.db.engine import transaction
+from cs_cli.db.models import Customer, HealthScore, Team, User
+from cs_cli.domain import Actor, CustomerStatus, HealthStatus, Role
+from cs_cli.errors import NotFound, NotPermitted
+from cs_cli.services.access import customer_scope, require_role, resolve_actor
+from cs_cli.services.customers import CustomerFilter, customer_detail, find_customer, list_customers
+
+AS_OF = dt.date(2025, 1, 15)
+ALL = {"E-1", "E-2", "E-3", "M-1", "W-1", "W-2", "U-1"}
+
+
+def build_book(engine: sa.Engine) -> dict[str, int]:
+    """Two teams: East (manager mia, CSM ana) and West (CSM bo); seven customers.
+
+    Returns the user ids by login.
+    """
+    with transaction(engine) as sess:
+        east, west = Team(name="East"), Team(name="West")
+        sess.add_all([east, west])
+        sess.flush()
+        mia = User(login="mia", name="Mia", email="mia@example.com", role=Role.MANAGER, team_id=east.id)
+        sess.add(mia)
+        sess.flush()
+        ana = User(
+            login="ana",
+            name="Ana",
+            email="ana@example.com",
+            role=Role.CSM,
+            team_id=east.id,
+            manager_id=mia.id,
+        )
+        bo = User(login="bo", name="Bo", email="Bo@Example.com", role=Role.CSM, team_id=west.id)
+        sess.add_all([ana, bo])
+        sess.flush()
+        rows = [
+            # external id, name, csm, arr, renewal, status
+            ("E-1", "Alpha Analytics", ana, "120000", dt.date(2025, 2, 1), CustomerStatus.ACTIVE),
+            ("E-2", "Beta Bank", ana, "30000", dt.date(2024, 12, 1), CustomerStatus.CHURNED),
+            ("E-3", "Gamma Goods", ana, "300000", dt.date(2025, 8, 1), CustomerStatus.ACTIVE),
+            ("M-1", "Mia Media", mia, "75000", dt.date(2025, 1, 20), CustomerStatus.ACTIVE),
+            ("W-1", "Delta Dynamics", bo, "50000", dt.date(2025, 1, 25), CustomerStatus.ACTIVE),
+            ("W-2", "Epsilon Energy", bo, "500000", None, CustomerStatus.ACTIVE),
+            ("U-1", "Orphan Org", None, None, None, CustomerStatus.ACTIVE),
+        ]
+        customers = {}
+        for ext, name, csm, arr, renewal, status in rows:
+            customers[ext] = Customer(
+                external_id=ext,
+                name=name,
+                csm_id=csm.id if csm else None,
+                arr=Decimal(arr) if arr else None,
+                renewal_date=renewal,
+                status=status,
+            )
+        sess.add_all(customers.values())
+        sess.flush()
+        for ext, score, status in (
+            ("E-1", 82, HealthStatus.HEALTHY),
+            ("M-1", 45, HealthStatus.AT_RISK),
+            ("W-1", 30, HealthStatus.CRITICAL),
+        ):
+            sess.add(HealthScore(customer_id=customers[ext].id, overall_score=score, health_status=status))
+        return {u.login: u.id for u in (mia, ana, bo)}
+
+
+@pytest.fixture
+def book(engine: sa.Engine, admin: Actor) -> dict[str, int]:
+    return build_book(engine)
+
+
+def _visible(session: Session, actor: Actor) -> set[str]:
+    return set(session.scalars(sa.select(Customer.external_id).where(customer_scope(actor))))
+
+
+def _listed(session: Session, actor: Actor, **filters) -> list[str]:
+    page = list_customers(session, actor, CustomerFilter(**filters), as_of=AS_OF, limit=None)
+    return [row.external_id for row in page.rows]
+
+
+SCOPES = {
+    "ana": {"E-1", "E-2", "E-3"},
+    "bo": {"W-1", "W-2"},
+    # A manager sees their own customers and every customer of their team.
+    "mia": {"E-1", "E-2", "E-3", "M-1"},
+    "admin": ALL,
+    "system": ALL,
+}
+
+
+def test_customer_scope_by_role(session, book):
+    for login, expected in SCOPES.items():
+        actor = resolve_actor(session, login)
+        assert _visible(session, actor) == expected, login
+        assert set(_listed(session, actor)) == expected, login
+        page = list_customers(session, actor, CustomerFilter(), as_of=AS_OF)
+        assert page.total == len(expected), login
+
+
+def test_manager_without_a_team_sees_only_their_own(session, book):
+    with session.begin():
+        session.execute(sa.update(User).where(User.login == "mia").values(team_id=None))
+    actor = resolve_actor(session, "mia")
+    assert actor.team_id is None
+    assert _visible(session, actor) == {"M-1"}
+
+
+def test_csm_filter_cannot_widen_the_scope(session, book):
+    ana = resolve_actor(session, "ana")
+    assert _listed(session, ana, csm="bo") == []
+    assert _listed(session, ana, csm="ana@example.com") == ["E-1", "E-2", "E-3"]
+
+
+def test_find_customer_outside_scope_is_not_found(session, book):
+    ana = resolve_actor(session, "ana")
+    with pytest.raises(NotFound) as info:
+        find_customer(session, ana, "W-1")
+    assert info.value.message == "no customer 'W-1' that you can see"
+    assert info.value.exit_code == 4
+    with pytest.raises(NotFound):
+        customer_detail(session, ana, "W-1")
+    # ... while the admin finds it, by external id or numeric id.
+    admin = resolve_actor(session, "admin")
+    w1 = find_customer(session, admin, "W-1")
+    assert find_customer(session, admin, str(w1.id)).external_id == "W-1"
+    with pytest.raises(NotFound) as info:
+        find_customer(session, admin, "NOPE")
+    assert info.value.message == "no customer 'NOPE'"
+
+
+def test_find_customer_prefers_an_exact_external_id(session, book, engine):
+    # A customer whose external id is the digits of another customer's numeric id.
+    with transaction(engine) as sess:
+        e1_id = sess.scalar(sa.select(Customer.id).where(Customer.external_id == "E-1"))
+        sess.add(Customer(external_id=str(e1_id), name="Digits Inc"))
+    admin = resolve_actor(session, "admin")
+    assert find_customer(session, admin, str(e1_id)).name == "Digits Inc"
+
+
+def test_resolve_actor_by_login_or_email(session, book):
+    ana = resolve_actor(session, "ana")
+    assert ana == Actor(name="ana", role=Role.CSM, user_id=book["ana"], team_id=ana.team_id)
+    assert ana.team_id is not None
+    assert resolve_actor(session, "ANA@EXAMPLE.COM") == ana
+    # The stored email's case does not matter either.
+    assert resolve_actor(session, "bo@example.com").user_id == book["bo"]
+    assert resolve_actor(session, "system") == Actor.system()
+    assert Actor.system().is_system and not ana.is_system
+
+
+def test_resolve_actor_unknown_on_a_populated_database(session, book):
+    with pytest.raises(NotPermitted) as info:
+        resolve_actor(session, "stranger")
+    assert "'stranger' is not a user of this database" in info.value.message
+    assert info.value.hint is not None and "cs users add" in info.value.hint
+    assert session.scalar(sa.select(sa.func.count()).select_from(User).where(User.login == "stranger")) == 0
+
+
+def test_resolve_actor_first_user_becomes_admin(session):
+    actor = resolve_actor(session, "ops@example.com")
+    session.commit()
+    assert actor.role == Role.ADMIN
+    user = session.scalar(sa.select(User))
+    assert (user.login, user.email, user.role, user.id) == (
+        "ops@example.com",
+        "ops@example.com",
+        Role.ADMIN,
+        actor.user_id,
+    )
+
+
+def test_resolve_actor_deactivated(session, book):
+    with session.begin():
+        session.execute(sa.update(User).where(User.login == "bo").values(is_active=False))
+    with pytest.raises(NotPermitted, match="user 'bo' is deactivated"):
+        resolve_actor(session, "bo")
+
+
+def test_require_role():
+    ana = Actor(name="ana", role=Role.CSM, user_id=2)
+    with pytest.raises(NotPermitted) as info:
+        require_role(ana, Role.ADMIN, Role.MANAGER, doing="reassigning customers")
+    assert info.value.message == "reassigning customers needs the admin or manager role; ana is a csm"
+    assert info.value.exit_code == 3
+    # Allowed roles pass silently.
+    require_role(Actor(name="mia", role=Role.MANAGER, user_id=1), Role.ADMIN, Role.MANAGER, doing="x")
+    require_role(Actor.system(), Role.ADMIN, doing="x")
