@@ -10,8 +10,18 @@ import random
 from pathlib import Path
 
 FEATURES = [
-    "login", "dashboard_view", "report_export", "api_call", "workflow_run", "integration_sync",
-    "alert_configured", "user_invited", "search", "comment", "file_upload", "admin_settings",
+    "login",
+    "dashboard_view",
+    "report_export",
+    "api_call",
+    "workflow_run",
+    "integration_sync",
+    "alert_configured",
+    "user_invited",
+    "search",
+    "comment",
+    "file_upload",
+    "admin_settings",
 ]
 
 
@@ -24,8 +34,14 @@ def write_book(out: Path, customers: int, events: int, seed: int = 7) -> dict[st
         writer.writerow(["external_id", "name", "arr", "plan", "seats", "renewal_date"])
         for i in range(customers):
             writer.writerow(
-                [f"C{i:07d}", f"Customer {i}", f"{rng.lognormvariate(11, 1):.2f}", "Growth",
-                 rng.randint(5, 500), (dt.date(2027, 1, 1) + dt.timedelta(days=i % 365)).isoformat()]
+                [
+                    f"C{i:07d}",
+                    f"Customer {i}",
+                    f"{rng.lognormvariate(11, 1):.2f}",
+                    "Growth",
+                    rng.randint(5, 500),
+                    (dt.date(2027, 1, 1) + dt.timedelta(days=i % 365)).isoformat(),
+                ]
             )
     contacts_per = 5
     with paths["contacts"].open("w", newline="") as handle:
@@ -33,8 +49,15 @@ def write_book(out: Path, customers: int, events: int, seed: int = 7) -> dict[st
         writer.writerow(["external_id", "customer_id", "name", "email", "is_champion"])
         for i in range(customers):
             for j in range(contacts_per):
-                writer.writerow([f"P{i:07d}-{j}", f"C{i:07d}", f"Person {i}-{j}", f"p{i}.{j}@example.com",
-                                 "true" if j == 0 else "false"])
+                writer.writerow(
+                    [
+                        f"P{i:07d}-{j}",
+                        f"C{i:07d}",
+                        f"Person {i}-{j}",
+                        f"p{i}.{j}@example.com",
+                        "true" if j == 0 else "false",
+                    ]
+                )
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     with paths["events"].open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -43,9 +66,15 @@ def write_book(out: Path, customers: int, events: int, seed: int = 7) -> dict[st
         for _ in range(events):
             c = int(rand() * customers)
             at = start + dt.timedelta(seconds=int(rand() * 300 * 86400))
-            writer.writerow([f"C{c:07d}", f"P{c:07d}-{int(rand() * contacts_per)}",
-                             FEATURES[int(rand() * len(FEATURES))], at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                             1 + int(rand() * 5)])
+            writer.writerow(
+                [
+                    f"C{c:07d}",
+                    f"P{c:07d}-{int(rand() * contacts_per)}",
+                    FEATURES[int(rand() * len(FEATURES))],
+                    at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    1 + int(rand() * 5),
+                ]
+            )
     return paths
 
 

@@ -28,7 +28,9 @@ def _pg_url() -> str | None:
     url = os.environ.get(PG_ENV)
     if not url:
         return None
-    return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+    if url.startswith("postgresql://"):
+        return url.replace("postgresql://", "postgresql+psycopg://", 1)
+    return url
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -46,7 +48,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     url = _pg_url()
-    return f"postgres tests: {'ON (' + url.rsplit('@', 1)[-1] + ')' if url else 'OFF (' + PG_ENV + ' not set)'}"
+    if url is None:
+        return f"postgres tests: OFF ({PG_ENV} not set)"
+    return f"postgres tests: ON ({url.rsplit('@', 1)[-1]})"
 
 
 @pytest.fixture(scope="session")

@@ -38,6 +38,19 @@ LimitOpt = Annotated[int, typer.Option("--limit", "-n", help="Rows per page.", m
 OffsetOpt = Annotated[int, typer.Option("--offset", help="Rows to skip (for paging).", min=0)]
 
 
+def confirm_or_abort(what: str, yes: bool) -> None:
+    """Ask before destroying data: a prompt at a terminal, --yes otherwise."""
+    import sys
+
+    from cs_cli.errors import BadInput
+
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise BadInput(f"{what}; pass --yes to confirm when not at a terminal")
+    typer.confirm(f"{what}. Go on?", abort=True)
+
+
 def today(as_of: dt.date | None) -> dt.date:
     """The date a command acts on: --as-of, else today in UTC."""
     return as_of or dt.datetime.now(dt.UTC).date()

@@ -38,11 +38,12 @@ def reset(flags: dict[str, Any], debug: bool) -> None:
     STATE = State(flags=flags, debug=debug)
 
 
-def engine(*, create_if_empty: bool = True) -> Engine:
+def engine(*, create_if_empty: bool = True, any_empty_database: bool = False) -> Engine:
     """A connected engine whose schema is current.
 
-    The embedded default database (and only it) is created on first use;
-    any other database must be created with `cs db upgrade`.
+    The embedded default database is created on first use; any other database
+    must be created with `cs db upgrade` (or a command that says it may set up
+    an empty database, like `cs demo`).
     """
     from cs_cli.db import migrate
     from cs_cli.db.engine import check_connection, make_engine
@@ -50,17 +51,20 @@ def engine(*, create_if_empty: bool = True) -> Engine:
     settings = STATE.settings()
     eng = make_engine(settings.database_url)
     check_connection(eng)
-    migrate.ensure_schema(eng, create_if_empty=create_if_empty and settings.is_default_database)
+    allowed = settings.is_default_database or any_empty_database
+    migrate.ensure_schema(eng, create_if_empty=create_if_empty and allowed)
     return eng
 
 
 @contextmanager
-def session(*, create_if_empty: bool = True) -> Iterator[tuple[Session, Actor]]:
+def session(
+    *, create_if_empty: bool = True, any_empty_database: bool = False
+) -> Iterator[tuple[Session, Actor]]:
     """One session for the whole command, committed once if it succeeds."""
     from cs_cli.db.engine import transaction
     from cs_cli.services.access import resolve_actor
 
-    eng = engine(create_if_empty=create_if_empty)
+    eng = engine(create_if_empty=create_if_empty, any_empty_database=any_empty_database)
     try:
         with transaction(eng) as sess:
             actor = resolve_actor(sess, STATE.settings().user)

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from cs_cli.cli import _runtime
+from cs_cli.cli._options import YesOpt, confirm_or_abort
 from cs_cli.cli._output import message
 
 app = typer.Typer(help="Create, migrate and inspect the database schema.", no_args_is_help=True)
@@ -54,19 +55,13 @@ def upgrade(
 @app.command()
 def downgrade(
     revision: Annotated[str, typer.Argument(help="Target revision, or 'base' to remove every table.")],
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: YesOpt = False,
 ) -> None:
     """Migrate the schema down to REVISION. Data in dropped tables is lost."""
     from cs_cli.db import migrate
-    from cs_cli.errors import BadInput
 
     eng = _engine()
-    if not yes:
-        import sys
-
-        if not sys.stdin.isatty():
-            raise BadInput("downgrade loses data; pass --yes to confirm when not at a terminal")
-        typer.confirm(f"Downgrade {_where()} to {revision}? Data in dropped tables is lost", abort=True)
+    confirm_or_abort(f"downgrading {_where()} to {revision} loses the data in dropped tables", yes)
     before, after = migrate.downgrade(eng, revision)
     message(f"downgraded {_where()} from revision {before} to {after or 'base (empty)'}")
 

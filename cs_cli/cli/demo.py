@@ -1,2 +1,137 @@
-def demo() -> None:
-    """Demo."""
+"""`cs demo`: load a realistic demo book of business."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cs_cli.cli import _runtime
+from cs_cli.cli._options import AsOfOpt, YesOpt, confirm_or_abort, today
+from cs_cli.cli._output import err_console, is_terminal, message
+
+if TYPE_CHECKING:
+    from cs_cli.services.demo import DemoSummary, Progress
+
+
+def demo(
+    customers: Annotated[
+        int, typer.Option("--customers", help="How many customers (accounts) to create.", metavar="N")
+    ] = 200,
+    months: Annotated[
+        int, typer.Option("--months", help="Months of history: usage, tickets, invoices, NPS...", metavar="M")
+    ] = 12,
+    seed: Annotated[
+        int,
+        typer.Option("--seed", help="Random seed: the same seed and date give the same book.", metavar="S"),
+    ] = 42,
+    reset: Annotated[
+        bool,
+        typer.Option("--reset", help="First delete ALL data in the database (you stay, as an admin)."),
+    ] = False,
+    as_of: AsOfOpt = None,
+    yes: YesOpt = False,
+) -> None:
+    """Load a demo book of business: teams of CSMs, customers with a long tail of
+    ARR, contacts, and months of product usage, support tickets, invoices, NPS,
+    touchpoints and tasks. About 70% of accounts are healthy, 20% at risk and 10%
+    churned or about to. Admins only.
+
+    Examples:
+
+      cs demo
+
+      cs demo --customers 2000 --months 24 --seed 7
+
+      cs demo --reset --as-of 2025-01-31
+    """
+    from cs_cli.services.demo import load_demo
+
+    if reset:
+        confirm_or_abort("--reset deletes every row in the database", yes)
+    day = today(as_of)
+    # The demo may set up any empty database, not only the embedded default.
+    with _runtime.session(any_empty_database=True) as (session, actor), _progress() as progress:
+        summary = load_demo(
+            session,
+            actor,
+            customers=customers,
+            months=months,
+            seed=seed,
+            as_of=day,
+            reset=reset,
+            progress=progress,
+        )
+    _report(summary, as_of_given=as_of is not None)
+
+
+@contextmanager
+def _progress() -> Iterator[Progress | None]:
+    """A progress bar on stderr when it is a terminal; nothing otherwise."""
+    if not is_terminal():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    with Bar(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("planning the book", total=None)
+
+        def update(phase: str, done: int, total: int) -> None:
+            bar.update(task, description=f"writing {phase}", completed=done, total=total)
+
+        yield update
+
+
+def _report(summary: DemoSummary, *, as_of_given: bool) -> None:
+    counts = summary.counts
+    if summary.deleted_rows:
+        message(f"--reset: deleted {_count(summary.deleted_rows, 'row', 'rows')}")
+    kinds = [
+        ("teams", "team", "teams"),
+        ("api_users", "user", "users"),
+        ("customers", "customer", "customers"),
+        ("contacts", "contact", "contacts"),
+        ("usage_events", "usage event", "usage events"),
+        ("support_tickets", "support ticket", "support tickets"),
+        ("invoices", "invoice", "invoices"),
+        ("nps_responses", "NPS response", "NPS responses"),
+        ("cs_touchpoints", "touchpoint", "touchpoints"),
+        ("cs_tasks", "task", "tasks"),
+    ]
+    parts = [_count(counts.get(table, 0), one, many) for table, one, many in kinds]
+    parts[2] += (
+        f" ({summary.churned:,} churned, {summary.at_risk:,} at risk,"
+        f" {summary.renewing_within_90:,} renewing within 90 days)"
+    )
+    message(
+        f"Loaded the demo book (seed {summary.seed}, {_count(summary.months, 'month', 'months')}"
+        f" to {summary.as_of}): " + ", ".join(parts)
+    )
+    as_of = f" --as-of {summary.as_of}" if as_of_given else ""
+    tries = [
+        ("cs customers list", "the whole book"),
+        (f"cs customers list --renewal-within 90 --sort -arr{as_of}", "renewals coming up, largest first"),
+    ]
+    if summary.largest_at_risk:
+        tries.append((f"cs customers show {summary.largest_at_risk}", "the largest account at risk"))
+    if summary.sample_csm:
+        tries.append((f"cs --user {summary.sample_csm} customers list", "what that account's CSM sees"))
+    tries += [("cs users list", "the CS team"), ("cs export customers --format csv", "the book as CSV")]
+    width = max(len(command) for command, _ in tries)
+    message("\nWhat to try next:")
+    for command, why in tries:
+        message(f"  {command.ljust(width)}  # {why}")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"

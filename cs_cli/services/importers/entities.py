@@ -232,6 +232,7 @@ NPS = EntitySpec(
     ),
 )
 
+
 def _with_common_aliases(spec: EntitySpec) -> EntitySpec:
     """Accept `customer_external_id` / `contact_external_id` wherever the
     entity has the field they name."""
