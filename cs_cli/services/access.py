@@ -42,7 +42,16 @@ def resolve_actor(session: Session, name: str) -> Actor:
 
 
 def _placeholder_email(login: str) -> str:
-    return login if "@" in login else f"{login}@localhost"
+    return login if "@" in login else f"{login}@{PLACEHOLDER_DOMAIN}"
+
+
+# The first admin is created from a login name alone; an import that brings
+# the same login with a real email claims that user instead of clashing.
+PLACEHOLDER_DOMAIN = "localhost"
+
+
+def is_placeholder_email(email: str) -> bool:
+    return email.endswith(f"@{PLACEHOLDER_DOMAIN}")
 
 
 def customer_scope(actor: Actor) -> sa.ColumnElement[bool]:

@@ -355,3 +355,25 @@ def test_map_file_errors_name_the_line(tmp_path):
 def test_format_must_be_known(engine, admin, tmp_path):
     with pytest.raises(BadInput, match="pass --format"):
         run_import(engine, admin, "customers", write(tmp_path / "c.txt", "external_id\nC1\n"))
+
+
+def test_user_logins_are_unique_and_the_first_admin_is_claimed(engine, tmp_path):
+    from cs_cli.services.access import resolve_actor
+
+    with transaction(engine) as session:
+        first = resolve_actor(session, "sam")  # bootstraps sam@localhost as the first admin
+    path = write(
+        tmp_path / "users.csv",
+        "email,login,role\nsam@example.com,sam,admin\nana@example.com,ana,csm\nann@example.com,ana,csm\n",
+    )
+    with pytest.raises(FileError, match=r"users.csv:4:2: duplicate login 'ana' \(first on line 3\)"):
+        run_import(engine, first, "users", path)
+    write(path, "email,login,role\nsam@example.com,sam,admin\nana@example.com,ana,csm\n")
+    result = run_import(engine, first, "users", path)
+    assert (result.created, result.updated) == (1, 0)
+    with transaction(engine) as session:
+        sam = session.scalar(sa.select(User).where(User.login == "sam"))
+        assert sam.id == first.user_id and sam.email == "sam@example.com"
+    clash = write(tmp_path / "clash.csv", "email,login\nother@example.com,ana\n")
+    with pytest.raises(FileError, match=r"clash.csv:2:2: login 'ana' already belongs to ana@example.com"):
+        run_import(engine, first, "users", clash)

@@ -23,7 +23,7 @@ from cs_cli.db import dialect
 from cs_cli.db.models import Contact, Customer, ImportRun, Team, User
 from cs_cli.domain import Actor, Role
 from cs_cli.errors import BadInput, FileError
-from cs_cli.services.access import require_role
+from cs_cli.services.access import is_placeholder_email, require_role
 from cs_cli.services.importers.entities import ENTITIES, EntitySpec, Field
 from cs_cli.services.importers.mapping import ImportMap
 from cs_cli.services.importers.reading import SourceFormat, detect_format, file_sha256, open_source
@@ -101,6 +101,7 @@ class _Import:
     counts: _Counts = field(default_factory=_Counts)
     ref_cache: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
     seen_keys: dict[Any, int] = field(default_factory=dict)
+    seen_logins: dict[str, int] = field(default_factory=dict)
     managers: list[tuple[int, str, str, str]] = field(default_factory=list)
 
     # -- errors -------------------------------------------------------------
@@ -375,6 +376,7 @@ class _Import:
             teams[name] = self.session.execute(
                 sa.insert(Team).values(name=name, created_at=self.now).returning(Team.id)
             ).scalar_one()
+        batch = self._claim_logins(batch)
         for pending in batch:
             team = pending.row.pop("team", None)
             if self.column("team") is not None:
@@ -384,6 +386,46 @@ class _Import:
                 column = self.column("manager_email")
                 self.managers.append((pending.line, pending.row["email"], manager, column.label))
         return batch
+
+    def _claim_logins(self, batch: list[_Pending]) -> list[_Pending]:
+        """Logins are unique: reject a login that another user has (or that
+        appeared earlier in the file), except the first admin's placeholder."""
+        column = self.column("login")
+        if column is None:
+            return batch
+        kept, by_login = [], {}
+        for pending in batch:
+            login = pending.row.get("login")
+            if login is None:
+                kept.append(pending)
+                continue
+            first = self.seen_logins.setdefault(login, pending.line)
+            if first != pending.line:
+                self.fail(
+                    pending.line, column, f"duplicate login {login!r} (first on line {first})", pending.record
+                )
+                continue
+            by_login[login] = pending
+            kept.append(pending)
+        if not by_login:
+            return kept
+        users = User.__table__
+        taken = self.session.execute(
+            sa.select(users.c.id, users.c.login, users.c.email).where(users.c.login.in_(list(by_login)))
+        ).all()
+        rejected = set()
+        for user_id, login, email in taken:
+            pending = by_login[login]
+            if email == pending.row["email"]:
+                continue
+            if is_placeholder_email(email):
+                self.session.execute(
+                    sa.update(users).where(users.c.id == user_id).values(email=pending.row["email"])
+                )
+                continue
+            self.fail(pending.line, column, f"login {login!r} already belongs to {email}", pending.record)
+            rejected.add(id(pending))
+        return [p for p in kept if id(p) not in rejected]
 
     def link_managers(self) -> None:
         if not self.managers:
