@@ -62,6 +62,7 @@ def bench_dialect(name: str, url: str, files: dict[str, Path], events: int) -> d
     run([*CS, "import", "customers", str(files["customers"])], env)
     run([*CS, "import", "contacts", str(files["contacts"])], env)
     seconds, peak_mb, stderr = run([*CS, "import", "events", str(files["events"])], env)
+    print(f"{name}: {stderr.strip()} (peak RSS {peak_mb} MB)", file=sys.stderr)
     return {
         "dialect": name,
         "events": events,
@@ -76,7 +77,7 @@ def help_time() -> float:
     times = []
     for _ in range(7):
         started = time.perf_counter()
-        subprocess.run(["cs", "--help"], capture_output=True, check=True)
+        subprocess.run([str(Path(sys.executable).parent / "cs"), "--help"], capture_output=True, check=True)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 

@@ -106,7 +106,7 @@ def upgrade() -> None:
     sa.Column('quantity', sa.Float(), nullable=False)
     )
     with op.batch_alter_table('usage_events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_usage_events_customer_id_occurred_at'), ['customer_id', 'occurred_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_usage_events_customer_id'), ['customer_id'], unique=False)
 
     op.create_table('api_users',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -662,7 +662,7 @@ def downgrade() -> None:
 
     op.drop_table('api_users')
     with op.batch_alter_table('usage_events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_usage_events_customer_id_occurred_at'))
+        batch_op.drop_index(batch_op.f('ix_usage_events_customer_id'))
 
     op.drop_table('usage_events')
     op.drop_table('teams')

@@ -377,3 +377,19 @@ def test_user_logins_are_unique_and_the_first_admin_is_claimed(engine, tmp_path)
     clash = write(tmp_path / "clash.csv", "email,login\nother@example.com,ana\n")
     with pytest.raises(FileError, match=r"clash.csv:2:2: login 'ana' already belongs to ana@example.com"):
         run_import(engine, first, "users", clash)
+
+
+def test_line_numbers_stay_exact_across_quoted_line_breaks_and_blank_lines(engine, admin, tmp_path):
+    text = (
+        "external_id,name,arr\n"
+        'C1,"Acme\nCorp",1\n'  # lines 2-3
+        "\n"  # line 4: blank
+        'C2,"Beta\r\nInc\rLtd",2\n'  # lines 5-7
+        "C3,Gamma,three\n"  # line 8
+    )
+    path = tmp_path / "c.csv"
+    path.write_bytes(text.encode())
+    with pytest.raises(FileError, match=r"c.csv:8:3: arr: 'three' is not an amount"):
+        run_import(engine, admin, "customers", path, batch_size=2)
+    with pytest.raises(FileError, match=r"c.csv:8:3: arr: 'three' is not an amount"):
+        run_import(engine, admin, "customers", path)

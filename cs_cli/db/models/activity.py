@@ -16,14 +16,16 @@ from cs_cli.domain import TicketPriority, TicketStatus
 class UsageEvent(Base):
     """One product usage event (or an aggregated count of them in `quantity`).
 
-    The biggest table by far, append-only and read by customer and time. It
-    has no surrogate key and no foreign key on purpose: each costs about a
-    third of bulk-load speed on Postgres, and nothing ever refers to a single
-    event. The importer checks every customer reference before writing.
+    The biggest table by far: append-only, read per customer (the index) and
+    over time windows for the whole book (a sequential scan). It has no
+    surrogate key, no foreign key and no index on time on purpose: each costs
+    a third or more of bulk-load speed on Postgres (measured in
+    benchmarks/RESULTS.md), and nothing ever refers to a single event. The
+    importer checks every customer reference before writing.
     """
 
     __tablename__ = "usage_events"
-    __table_args__ = (sa.Index(None, "customer_id", "occurred_at"),)
+    __table_args__ = (sa.Index(None, "customer_id"),)
     # The ORM needs an identity to map a class; the table itself has no key.
     __mapper_args__ = {"primary_key": ["customer_id", "occurred_at", "event_name"]}
 

@@ -10,9 +10,9 @@ import csv
 import gzip
 import hashlib
 import io
+import itertools
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -69,23 +69,58 @@ class _CountingReader(io.RawIOBase):
         super().close()
 
 
-@dataclass
 class Source:
-    """An open import file: its columns (CSV) and a stream of (line, record)."""
+    """An open import file: its columns (CSV) and its records with their line
+    numbers, one at a time (`records`) or in lists (`batches`)."""
 
-    path: Path
-    fmt: SourceFormat
-    columns: list[str] | None
-    records: Iterator[tuple[int, Any]]
-    _counter: _CountingReader
-    _text: io.TextIOWrapper
+    def __init__(self, path: Path, fmt: SourceFormat, counter: _CountingReader, stream: io.TextIOWrapper):
+        self.path = path
+        self.fmt = fmt
+        self._counter = counter
+        self._stream = stream
+        if fmt == SourceFormat.CSV:
+            self._reader = csv.reader(stream, strict=True)
+            self.columns = _csv_header(path, self._reader)
+        else:
+            # JSONL has no header: the first record's keys act as one.
+            self._jsonl = _jsonl_records(path, stream)
+            self._first = next(self._jsonl, None)
+            if self._first is None:
+                raise FileError(str(path), 1, None, "the file is empty")
+            self.columns = list(self._first[1].keys())
 
     @property
     def bytes_read(self) -> int:
         return self._counter.count
 
+    columns: list[str]
+
+    def batches(self, size: int) -> Iterator[tuple[list[int], list[Any]]]:
+        """Lists of up to `size` (line numbers, records): CSV records are
+        lists of strings in header order, JSONL records are dicts."""
+        if self.fmt == SourceFormat.CSV:
+            yield from _csv_batches(self.path, self._reader, len(self.columns), size)
+            return
+        lines: list[int] = []
+        records: list[Any] = []
+        pending = [self._first] if self._first is not None else []
+        self._first = None
+        for line, record in itertools.chain(pending, self._jsonl):
+            lines.append(line)
+            records.append(record)
+            if len(records) >= size:
+                yield lines, records
+                lines, records = [], []
+        if records:
+            yield lines, records
+
+    @property
+    def records(self) -> Iterator[tuple[int, Any]]:
+        for lines, records in self.batches(1024):
+            yield from zip(lines, records, strict=True)
+
     def close(self) -> None:
-        self._text.close()
+        self._stream.close()
 
 
 def open_source(path: Path, fmt: SourceFormat) -> Source:
@@ -96,22 +131,17 @@ def open_source(path: Path, fmt: SourceFormat) -> Source:
     # utf-8-sig: spreadsheet exports often start with a byte-order mark.
     stream = io.TextIOWrapper(io.BufferedReader(counter, 1 << 16), encoding="utf-8-sig", newline="")
     try:
-        if fmt == SourceFormat.CSV:
-            columns, records = _csv_records(path, stream)
-        else:
-            columns, records = None, _jsonl_records(path, stream)
+        return Source(path, fmt, counter, stream)
     except BaseException:
         stream.close()
         raise
-    return Source(path, fmt, columns, records, counter, stream)
 
 
 def _decode_error(path: Path, exc: UnicodeDecodeError) -> FileError:
     return FileError(str(path), None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})")
 
 
-def _csv_records(path: Path, stream: io.TextIOWrapper) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    reader = csv.reader(stream, strict=True)
+def _csv_header(path: Path, reader) -> list[str]:
     try:
         header = next(reader, None)
     except csv.Error as exc:
@@ -128,29 +158,56 @@ def _csv_records(path: Path, stream: io.TextIOWrapper) -> tuple[list[str], Itera
         if name in seen:
             raise FileError(str(path), 1, index, f"column '{name}' appears twice (also column {seen[name]})")
         seen[name] = index
+    return columns
 
-    def records() -> Iterator[tuple[int, list[str]]]:
-        width = len(columns)
-        previous_end = reader.line_num
-        try:
-            for row in reader:
-                start = previous_end + 1
-                previous_end = reader.line_num
-                if not row:
-                    continue
-                if len(row) != width:
-                    if len(row) == 1 and not row[0].strip():
-                        continue
-                    raise FileError(
-                        str(path), start, None, f"expected {width} fields as in the header, found {len(row)}"
-                    )
-                yield start, row
-        except csv.Error as exc:
-            raise FileError(str(path), reader.line_num, None, f"malformed CSV: {exc}") from None
-        except UnicodeDecodeError as exc:
-            raise _decode_error(path, exc) from None
 
-    return columns, records()
+def _csv_batches(path: Path, reader, width: int, size: int) -> Iterator[tuple[list[int], list[list[str]]]]:
+    """Records in lists of `size`, read by the C parser without a Python step
+    per record; line numbers are worked out per batch (see `_record_lines`)."""
+    end = reader.line_num
+    try:
+        while rows := list(itertools.islice(reader, size)):
+            start, end = end + 1, reader.line_num
+            lines = _record_lines(rows, start, end)
+            if len(set(map(len, rows))) > 1 or len(rows[0]) != width:
+                rows, lines = _drop_blank_lines(path, rows, lines, width)
+            if rows:
+                yield lines, rows
+    except csv.Error as exc:
+        raise FileError(str(path), reader.line_num, None, f"malformed CSV: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise _decode_error(path, exc) from None
+
+
+def _record_lines(rows: list[list[str]], start: int, end: int) -> list[int]:
+    """The line each record starts on, given the lines the batch spans.
+
+    Usually every record is one line. When not, quoted fields hold line
+    breaks, and counting them gives each record's extra lines.
+    """
+    if end - start + 1 == len(rows):
+        return list(range(start, end + 1))
+    lines, line = [], start
+    for row in rows:
+        lines.append(line)
+        line += 1 + sum(f.count("\n") + f.count("\r") - f.count("\r\n") for f in row)
+    return lines
+
+
+def _drop_blank_lines(
+    path: Path, rows: list[list[str]], lines: list[int], width: int
+) -> tuple[list[list[str]], list[int]]:
+    kept_rows, kept_lines = [], []
+    for row, line in zip(rows, lines, strict=True):
+        if len(row) != width:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            raise FileError(
+                str(path), line, None, f"expected {width} fields as in the header, found {len(row)}"
+            )
+        kept_rows.append(row)
+        kept_lines.append(line)
+    return kept_rows, kept_lines
 
 
 def _jsonl_records(path: Path, stream: io.TextIOWrapper) -> Iterator[tuple[int, dict[str, Any]]]:

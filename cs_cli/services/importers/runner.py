@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -20,11 +19,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cs_cli.db import dialect
-from cs_cli.db.models import Contact, Customer, ImportRun, Team, User
+from cs_cli.db.models import ImportRun, Team, User
 from cs_cli.domain import Actor, Role
 from cs_cli.errors import BadInput, FileError
 from cs_cli.services.access import is_placeholder_email, require_role
 from cs_cli.services.importers.entities import ENTITIES, EntitySpec, Field
+from cs_cli.services.importers.events import load_events
 from cs_cli.services.importers.mapping import ImportMap
 from cs_cli.services.importers.reading import SourceFormat, detect_format, file_sha256, open_source
 from cs_cli.services.importers.values import attribute
@@ -253,119 +253,6 @@ class _Import:
             found.update(self.session.scalars(sa.select(table.c[key]).where(table.c[key].in_(chunk))))
         return found
 
-    # -- events: the append-only fast path ------------------------------------
-
-    def append_events(self, records, batch_size: int, progress, bytes_read) -> None:
-        """Validate and append usage events in batches.
-
-        The hot loop of a multi-million-row import: it reads the raw values,
-        resolves references through a per-batch lookup and hands the database
-        ready rows (COPY text on Postgres), with no per-row objects.
-        """
-        get = {c.name: c for c in self.columns}
-        layout = [get.get(n) for n in ("customer_id", "contact_id", "event_name", "occurred_at", "quantity")]
-        mapped = any(c is not None and c.value_map for c in layout)
-        pick = _picker(layout, self.fmt)
-        batch: list[tuple] = []
-        append = batch.append
-        for line, record in records:
-            values = pick(record)
-            if mapped:
-                values = tuple(_mapped(c, v) for c, v in zip(layout, values, strict=True))
-            append((line, record, *values))
-            if len(batch) >= batch_size:
-                self._write_events(batch, *layout)
-                batch.clear()
-                if progress:
-                    progress(bytes_read())
-        self._write_events(batch, *layout)
-
-    def _write_events(self, batch, customer, contact, name, at, qty) -> None:
-        if not batch:
-            return
-        self.counts.read += len(batch)
-        customers = self.ref_cache.setdefault(("customers", "external_id"), {})
-        contacts = self.ref_cache.setdefault(("contacts", "external_id"), {})
-        self._lookup(
-            Customer, "external_id", {b[2] for b in batch if b[2]} - customers.keys(), customers, create=False
-        )
-        if contact is not None:
-            self._lookup(
-                Contact,
-                "external_id",
-                {b[3] for b in batch if b[3]} - contacts.keys(),
-                contacts,
-                create=False,
-            )
-        postgres = dialect.is_postgres(self.session)
-        parse_time = datetime.fromisoformat
-        utc = dt.UTC
-        rows: list[Any] = []
-        for line, record, c_raw, ct_raw, name_raw, at_raw, q_raw in batch:
-            customer_id = customers.get(c_raw) if isinstance(c_raw, str) else customers.get(str(c_raw))
-            if customer_id is None:
-                if c_raw is None or c_raw == "":
-                    self.fail(line, customer, "customer_id: a value is required", record)
-                else:
-                    self.fail(line, customer, f"unknown customer {c_raw!r}", record)
-                continue
-            contact_id = None
-            if ct_raw is not None and ct_raw != "":
-                contact_id = contacts.get(ct_raw if isinstance(ct_raw, str) else str(ct_raw))
-                if contact_id is None:
-                    self.fail(line, contact, f"unknown contact {ct_raw!r}", record)
-                    continue
-            if not name_raw or not isinstance(name_raw, str) or len(name_raw) > 100:
-                reason = "a value is required" if not name_raw else "must be text of at most 100 characters"
-                self.fail(line, name, f"event_name: {reason}", record)
-                continue
-            try:
-                when = parse_time(at_raw)
-            except (TypeError, ValueError):
-                reason = (
-                    "a value is required" if not at_raw else f"{at_raw!r} is not a date-time (use ISO 8601)"
-                )
-                self.fail(line, at, f"occurred_at: {reason}", record)
-                continue
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=utc)
-            elif when.utcoffset():
-                when = when.astimezone(utc)
-            if q_raw is None or q_raw == "":
-                quantity = 1.0
-            else:
-                try:
-                    quantity = float(q_raw)
-                except (TypeError, ValueError):
-                    self.fail(line, qty, f"quantity: {q_raw!r} is not a number", record)
-                    continue
-                if not 0 <= quantity < 1e15:  # also rejects NaN
-                    self.fail(line, qty, f"quantity: {q_raw!r} must be zero or more", record)
-                    continue
-            if postgres:
-                contact_text = _NULL if contact_id is None else contact_id
-                rows.append(
-                    f"{customer_id}\t{contact_text}\t{_copy_text(name_raw)}\t{when.isoformat()}\t{quantity!r}\n"
-                )
-            else:
-                rows.append(
-                    (
-                        customer_id,
-                        contact_id,
-                        name_raw,
-                        when.replace(tzinfo=None).isoformat(" ", "microseconds"),
-                        quantity,
-                    )
-                )
-        columns = ("customer_id", "contact_id", "event_name", "occurred_at", "quantity")
-        if not postgres:
-            # Inserting in index order touches far fewer B-tree pages.
-            rows.sort(key=_INDEX_ORDER)
-        if postgres:
-            self.counts.created += dialect.copy_text(self.session, "usage_events", columns, rows)
-        else:
-            self.counts.created += dialect.insert_raw(self.session, "usage_events", columns, rows)
-
     # -- users: teams by name, managers after the whole file ------------------
 
     def _prepare_users(self, batch: list[_Pending]) -> list[_Pending]:
@@ -451,32 +338,6 @@ class _Import:
             )
 
 
-_NULL = "\\N"
-_INDEX_ORDER = itemgetter(0, 3)  # (customer_id, occurred_at), the events index
-
-
-def _copy_text(value: str) -> str:
-    """A value in Postgres COPY text format."""
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return value
-
-
-def _picker(layout: list[_Column | None], fmt: SourceFormat) -> Callable[[Any], tuple]:
-    """One C-level call that takes the wanted values out of a record, None
-    where the file has no such column."""
-    if fmt == SourceFormat.CSV and all(c is not None for c in layout):
-        return itemgetter(*(c.position - 1 for c in layout))
-    getters = [c.get if c is not None else (lambda _r: None) for c in layout]
-    return lambda record: tuple(g(record) for g in getters)
-
-
-def _mapped(column: _Column | None, value: Any) -> Any:
-    if column is None or column.value_map is None or value is None:
-        return value
-    return column.value_map.get(value if isinstance(value, str) else str(value), value)
-
-
 def _plan(spec: EntitySpec, header: list[str], mapping: ImportMap, fmt: SourceFormat, path: Path):
     """Decide, once per file, which column feeds which field."""
     columns: list[_Column] = []
@@ -556,39 +417,22 @@ def import_file(
 
     source = open_source(path, fmt)
     try:
-        header = source.columns
-        first = None
-        if header is None:  # JSONL: the first record's keys act as the header
-            first = next(source.records, None)
-            header = list(first[1].keys()) if first else []
-            if first is None:
-                raise FileError(str(path), 1, None, "the file is empty")
-        columns, attributes, warnings = _plan(spec, header, mapping or ImportMap(), fmt, path)
+        columns, attributes, warnings = _plan(spec, source.columns, mapping or ImportMap(), fmt, path)
         job = _Import(session, spec, path, fmt, columns, attributes, now, skip_invalid, on_reject)
-        batch: list[_Pending] = []
-
-        def records():
-            if first is not None:
-                yield first
-            yield from source.records
-
         if spec.key is None:
-            job.append_events(records(), batch_size, progress, lambda: source.bytes_read)
+            load_events(job, source, batch_size, progress)
         else:
-            for line, record in records():
-                job.counts.read += 1
-                row = job.convert(line, record)
-                if row is not None:
-                    batch.append(_Pending(line, row, record))
-                if len(batch) >= batch_size:
-                    job.flush(batch)
-                    batch = []
-                    if progress:
-                        progress(source.bytes_read)
-            job.flush(batch)
+            for lines, records in source.batches(batch_size):
+                batch = []
+                for line, record in zip(lines, records, strict=True):
+                    row = job.convert(line, record)
+                    if row is not None:
+                        batch.append(_Pending(line, row, record))
+                job.counts.read += len(records)
+                job.flush(batch)
+                if progress:
+                    progress(source.bytes_read)
             job.link_managers()
-        if progress:
-            progress(source.bytes_read)
     finally:
         source.close()
 
