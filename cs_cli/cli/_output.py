@@ -24,10 +24,21 @@ class OutputFormat(StrEnum):
 def _console(stderr: bool):
     from rich.console import Console
 
-    # Messages are single lines for logs and people: never wrap them at 80 columns.
+    stream = sys.stderr if stderr else sys.stdout
+    # Piped into a file or a pager, a table keeps its natural width instead of
+    # being squeezed into 80 columns (COLUMNS still wins when set).
+    width = None if stream.isatty() or os.environ.get("COLUMNS") else _PIPE_WIDTH
+    # Messages are single lines for logs and people: never wrap them.
     return Console(
-        stderr=stderr, highlight=False, soft_wrap=stderr, no_color=bool(os.environ.get("NO_COLOR")) or None
+        stderr=stderr,
+        highlight=False,
+        soft_wrap=stderr,
+        width=width,
+        no_color=bool(os.environ.get("NO_COLOR")) or None,
     )
+
+
+_PIPE_WIDTH = 250
 
 
 _err_console = None
@@ -152,8 +163,13 @@ def emit_object(obj: dict[str, Any], fmt: OutputFormat) -> None:
         raise ValueError("tables render through the command's own view")
 
 
-def stdout_console():
-    return _console(stderr=False)
+def stdout_console(max_width: int | None = None):
+    """The console for data on stdout; `max_width` keeps cards (panels) from
+    stretching across a wide terminal or a pipe."""
+    console = _console(stderr=False)
+    if max_width is not None and console.width > max_width:
+        console.width = max_width
+    return console
 
 
 def dataclass_rows(items: Iterable[Any]) -> Iterator[dict[str, Any]]:

@@ -195,4 +195,4 @@ def _render(detail) -> None:
             attrs.add_row(key, cell(value))
         parts.append(Panel(attrs, title="attributes", title_align="left"))
     parts.append(Panel(contacts if detail.contacts else "no contacts", title="contacts", title_align="left"))
-    stdout_console().print(Group(*parts))
+    stdout_console(max_width=100).print(Group(*parts))
