@@ -187,3 +187,24 @@ def run_cli(db_url: str, tmp_path: Path):
         return CliResult(result)
 
     return run
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Say how many database tests ran on each dialect, so a log shows that
+    the Postgres tests really ran."""
+    counts = {"sqlite": 0, "postgres": 0}
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+        if report.when != "call":
+            continue
+        for dialect in counts:
+            if (
+                f"[{dialect}" in report.nodeid
+                or f"-{dialect}]" in report.nodeid
+                or f"-{dialect}-" in report.nodeid
+            ):
+                counts[dialect] += 1
+    skipped = len([r for r in terminalreporter.stats.get("skipped", []) if "postgres" in r.nodeid])
+    line = f"database tests run: {counts['sqlite']} on SQLite, {counts['postgres']} on PostgreSQL"
+    if skipped:
+        line += f" ({skipped} PostgreSQL tests skipped: {PG_ENV} not set)"
+    terminalreporter.write_line(line)
