@@ -122,3 +122,66 @@ def test_export_round_trips_through_import(run_cli, engine, admin, tmp_path):
     assert record["customer_id"] == "5575-GNVDE" and record["is_champion"] is True
     back = run_cli("import", "contacts", tmp_path / "contacts.jsonl")
     assert "1 unchanged" in back.stderr, back
+
+
+def _telco_export(path: Path, rows: int) -> None:
+    """A churn-dataset style CRM export: Yes/No flags, a blank-padded number."""
+    import random
+
+    rng = random.Random(3)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["customerID", "gender", "tenure", "Contract", "MonthlyCharges", "TotalCharges", "Churn"]
+        )
+        for i in range(rows):
+            tenure = rng.randint(0, 72)
+            monthly = round(rng.uniform(18, 120), 2)
+            total = " " if tenure == 0 else f"{monthly * tenure:.2f}"
+            contract = rng.choice(["Month-to-month", "One year", "Two year"])
+            writer.writerow(
+                [
+                    f"{i:04d}-TELCO",
+                    rng.choice(["Female", "Male"]),
+                    tenure,
+                    contract,
+                    monthly,
+                    total,
+                    rng.choice(["Yes", "No", "No", "No"]),
+                ]
+            )
+
+
+def test_a_crm_export_of_thousands_imports_with_typed_attributes(run_cli, engine, admin, tmp_path):
+    export = tmp_path / "telco.csv"
+    _telco_export(export, 3000)
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text(
+        "columns: {customerID: external_id, Churn: status, Contract: contract_type,"
+        " MonthlyCharges: monthly_charges, TotalCharges: total_charges}\n"
+        "values: {status: {Yes: churned, No: active}}\n"
+    )
+    result = run_cli("import", "customers", export, "--map", mapping)
+    assert result.exit_code == 0, result
+    assert "3,000 rows read; 3,000 created" in result.stderr
+    with engine.connect() as conn:
+        rows = {
+            r.external_id: r
+            for r in conn.execute(sa.select(Customer.external_id, Customer.status, Customer.attributes))
+        }
+    assert len(rows) == 3000
+    source = {r["customerID"]: r for r in csv.DictReader(export.open())}
+    for external_id, row in rows.items():
+        raw = source[external_id]
+        assert row.status.value == ("churned" if raw["Churn"] == "Yes" else "active")
+        attrs = row.attributes
+        assert attrs["tenure"] == int(raw["tenure"]) and isinstance(attrs["tenure"], int)
+        assert attrs["monthly_charges"] == float(raw["MonthlyCharges"])
+        assert attrs["contract_type"] == raw["Contract"]
+        if raw["TotalCharges"].strip():
+            assert attrs["total_charges"] == float(raw["TotalCharges"])
+        else:
+            assert "total_charges" not in attrs
+    churned = sum(1 for r in source.values() if r["Churn"] == "Yes")
+    listed = run_cli("customers", "list", "--status", "churned", "--format", "csv", "--all")
+    assert len(listed.stdout.strip().splitlines()) == churned + 1

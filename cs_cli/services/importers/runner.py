@@ -127,7 +127,7 @@ class _Import:
             raw = column.get(record)
             if raw is not None and column.value_map is not None:
                 raw = column.value_map.get(raw if isinstance(raw, str) else str(raw), raw)
-            if raw is None or raw == "":
+            if _blank(raw):
                 if column.field.required:
                     self.fail(line, column, f"{column.name}: a value is required", record)
                     return None
@@ -145,7 +145,7 @@ class _Import:
                 if raw is not None and column.value_map is not None:
                     raw = column.value_map.get(raw if isinstance(raw, str) else str(raw), raw)
                 # Empty cells are nulls, and a null attribute is no attribute.
-                if raw is not None and raw != "":
+                if not _blank(raw):
                     attrs[column.name] = attribute(raw)
             row["attributes"] = attrs
         key = self.spec.key
@@ -336,6 +336,11 @@ class _Import:
                 .values(manager_id=sa.bindparam("m")),
                 updates,
             )
+
+
+def _blank(raw: Any) -> bool:
+    """An empty cell: nothing, or only spaces (exports pad missing numbers)."""
+    return raw is None or (isinstance(raw, str) and not raw.strip())
 
 
 def _plan(spec: EntitySpec, header: list[str], mapping: ImportMap, fmt: SourceFormat, path: Path):
