@@ -35,6 +35,28 @@ class _Boundary(TyperGroup):
     exit code; anything else is a bug, also said in one line. Tracebacks only
     with --debug, and never with locals (they can hold a database URL)."""
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Usage errors too become one line (and a hint), not a framed box."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except (typer.Abort, EOFError):
+            sys.stderr.write("error: aborted\n")
+            sys.exit(1)
+        except Exception as exc:
+            # Typer's own errors (bad option, missing argument, bad value)
+            # carry a message and an exit code; anything else is a bug.
+            if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+                raise
+            text = " ".join(exc.format_message().split())
+            if text:  # empty when a group was called without a command: its help is shown
+                ctx = getattr(exc, "ctx", None)
+                command = ctx.command_path if ctx is not None else "cs"
+                sys.stderr.write(f"error: {text}\nhint: see '{command} --help'\n")
+            sys.exit(exc.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
+
     def invoke(self, ctx):
         from cs_cli.errors import CsError
 

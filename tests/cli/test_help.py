@@ -133,3 +133,22 @@ def test_python_dash_m_cs_cli():
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"cs {cs_cli.__version__}"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["customers", "list", "--limit", "0"], "error: Invalid value for '--limit'"),
+        (["nope"], "error: No such command 'nope'."),
+        (["import"], "error: Missing argument 'entity'. Choose from: customers, contacts,"),
+        (["customers", "show", "C-1", "--format", "xml"], "error: Invalid value for '--format'"),
+    ],
+)
+def test_usage_errors_are_one_line_and_a_hint(run_cli, args, expected):
+    result = run_cli(*args)
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(expected), result.stderr
+    assert lines[1].startswith("hint: see 'cs") and len(lines) == 2
+    assert "╭" not in result.stderr and result.stdout == ""
