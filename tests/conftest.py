@@ -8,10 +8,12 @@ never silently skips.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,8 @@ import sqlalchemy as sa
 
 from cs_cli.db.base import Base
 from cs_cli.db.engine import make_engine, transaction
-from cs_cli.domain import Actor, Role
+from cs_cli.db.models import Contact, Customer, HealthScore, NpsResponse, Team, User
+from cs_cli.domain import Actor, CustomerStatus, HealthStatus, Role
 
 PG_ENV = "CS_TEST_POSTGRES_URL"
 
@@ -148,6 +151,118 @@ def empty_pg_url() -> Iterator[str]:
     with admin_engine.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin_engine.dispose()
+
+
+def build_small_book(engine: sa.Engine) -> dict[str, int]:
+    """Two teams: East (manager mia, CSM ana) and West (CSM bo); seven customers,
+    one churned, three scored; E-1 has contacts, an NPS response and attributes.
+
+    Returns the user ids by login.
+    """
+    with transaction(engine) as sess:
+        east, west = Team(name="East"), Team(name="West")
+        sess.add_all([east, west])
+        sess.flush()
+        mia = User(login="mia", name="Mia", email="mia@example.com", role=Role.MANAGER, team_id=east.id)
+        sess.add(mia)
+        sess.flush()
+        ana = User(
+            login="ana",
+            name="Ana",
+            email="ana@example.com",
+            role=Role.CSM,
+            team_id=east.id,
+            manager_id=mia.id,
+        )
+        bo = User(login="bo", name="Bo", email="Bo@Example.com", role=Role.CSM, team_id=west.id)
+        sess.add_all([ana, bo])
+        sess.flush()
+        rows = [
+            # external id, name, csm, arr, renewal, status, plan, seats
+            (
+                "E-1",
+                "Alpha Analytics",
+                ana,
+                "120000",
+                dt.date(2025, 2, 1),
+                CustomerStatus.ACTIVE,
+                "enterprise",
+                250,
+            ),
+            ("E-2", "Beta Bank", ana, "30000", dt.date(2024, 12, 1), CustomerStatus.CHURNED, "pro", 20),
+            (
+                "E-3",
+                "Gamma Goods",
+                ana,
+                "300000",
+                dt.date(2025, 8, 1),
+                CustomerStatus.ACTIVE,
+                "enterprise",
+                900,
+            ),
+            ("M-1", "Mia Media", mia, "75000", dt.date(2025, 1, 20), CustomerStatus.ACTIVE, "pro", 60),
+            ("W-1", "Delta Dynamics", bo, "50000", dt.date(2025, 1, 25), CustomerStatus.ACTIVE, "pro", 40),
+            ("W-2", "Epsilon Energy", bo, "500000", None, CustomerStatus.ACTIVE, "enterprise", 2000),
+            ("U-1", "Orphan Org", None, None, None, CustomerStatus.ACTIVE, None, None),
+        ]
+        customers = {}
+        for ext, name, csm, arr, renewal, status, plan, seats in rows:
+            customers[ext] = Customer(
+                external_id=ext,
+                name=name,
+                csm_id=csm.id if csm else None,
+                arr=Decimal(arr) if arr else None,
+                renewal_date=renewal,
+                status=status,
+                plan=plan,
+                seats=seats,
+            )
+        customers["E-1"].industry = "Software"
+        customers["E-1"].region = "EMEA"
+        customers["E-1"].attributes = {"tier": "gold", "sso": True, "integrations": ["slack", "jira"]}
+        customers["E-2"].churned_at = dt.datetime(2024, 12, 2, 9, 0, tzinfo=dt.UTC)
+        sess.add_all(customers.values())
+        sess.flush()
+        for ext, score, status in (
+            ("E-1", 82, HealthStatus.HEALTHY),
+            ("M-1", 45, HealthStatus.AT_RISK),
+            ("W-1", 30, HealthStatus.CRITICAL),
+        ):
+            sess.add(HealthScore(customer_id=customers[ext].id, overall_score=score, health_status=status))
+        e1 = customers["E-1"].id
+        sess.add_all(
+            [
+                Contact(
+                    customer_id=e1,
+                    name="Carla Champion",
+                    email="carla@alpha.example",
+                    title="Ops lead",
+                    is_champion=True,
+                ),
+                Contact(
+                    customer_id=e1,
+                    name="Ed Sponsor",
+                    email="ed@alpha.example",
+                    title="CTO",
+                    is_exec_sponsor=True,
+                ),
+            ]
+        )
+        sess.add(
+            NpsResponse(
+                external_id="N-1",
+                customer_id=e1,
+                score=9,
+                responded_at=dt.datetime(2025, 1, 2, tzinfo=dt.UTC),
+            )
+        )
+        return {u.login: u.id for u in (mia, ana, bo)}
+
+
+@pytest.fixture
+def book(engine: sa.Engine, admin: Actor) -> dict[str, int]:
+    """The small book of `build_small_book`, with an admin: user ids by login."""
+    return build_small_book(engine)
 
 
 class CliResult:

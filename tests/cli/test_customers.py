@@ -6,127 +6,18 @@ import csv
 import datetime as dt
 import io
 import json
-from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from cs_cli.db.engine import transaction
-from cs_cli.db.models import Contact, Customer, HealthScore, NpsResponse, Team, User
-from cs_cli.domain import Actor, CustomerStatus, HealthStatus, Role
+from cs_cli.db.models import Customer
 
 AS_OF = "2025-01-15"
 ALL = {"E-1", "E-2", "E-3", "M-1", "W-1", "W-2", "U-1"}
 # For tests that never reach the rows (option parsing), one dialect is enough.
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 COLUMNS = "external_id,name,arr,plan,seats,status,renewal_date,csm_email,health_score,health_status"
-
-
-def build_book(engine: sa.Engine) -> None:
-    """Two teams: East (manager mia, CSM ana) and West (CSM bo); seven customers,
-    one churned, three scored; E-1 has contacts, an NPS response and attributes."""
-    with transaction(engine) as sess:
-        east, west = Team(name="East"), Team(name="West")
-        sess.add_all([east, west])
-        sess.flush()
-        mia = User(login="mia", name="Mia", email="mia@example.com", role=Role.MANAGER, team_id=east.id)
-        sess.add(mia)
-        sess.flush()
-        ana = User(
-            login="ana",
-            name="Ana",
-            email="ana@example.com",
-            role=Role.CSM,
-            team_id=east.id,
-            manager_id=mia.id,
-        )
-        bo = User(login="bo", name="Bo", email="bo@example.com", role=Role.CSM, team_id=west.id)
-        sess.add_all([ana, bo])
-        sess.flush()
-        rows = [
-            # external id, name, csm, arr, renewal, status, plan, seats
-            (
-                "E-1",
-                "Alpha Analytics",
-                ana,
-                "120000",
-                dt.date(2025, 2, 1),
-                CustomerStatus.ACTIVE,
-                "enterprise",
-                250,
-            ),
-            ("E-2", "Beta Bank", ana, "30000", dt.date(2024, 12, 1), CustomerStatus.CHURNED, "pro", 20),
-            (
-                "E-3",
-                "Gamma Goods",
-                ana,
-                "300000",
-                dt.date(2025, 8, 1),
-                CustomerStatus.ACTIVE,
-                "enterprise",
-                900,
-            ),
-            ("M-1", "Mia Media", mia, "75000", dt.date(2025, 1, 20), CustomerStatus.ACTIVE, "pro", 60),
-            ("W-1", "Delta Dynamics", bo, "50000", dt.date(2025, 1, 25), CustomerStatus.ACTIVE, "pro", 40),
-            ("W-2", "Epsilon Energy", bo, "500000", None, CustomerStatus.ACTIVE, "enterprise", 2000),
-            ("U-1", "Orphan Org", None, None, None, CustomerStatus.ACTIVE, None, None),
-        ]
-        customers = {}
-        for ext, name, csm, arr, renewal, status, plan, seats in rows:
-            customers[ext] = Customer(
-                external_id=ext,
-                name=name,
-                csm_id=csm.id if csm else None,
-                arr=Decimal(arr) if arr else None,
-                renewal_date=renewal,
-                status=status,
-                plan=plan,
-                seats=seats,
-            )
-        customers["E-1"].industry = "Software"
-        customers["E-1"].region = "EMEA"
-        customers["E-1"].attributes = {"tier": "gold", "sso": True, "integrations": ["slack", "jira"]}
-        customers["E-2"].churned_at = dt.datetime(2024, 12, 2, 9, 0, tzinfo=dt.UTC)
-        sess.add_all(customers.values())
-        sess.flush()
-        for ext, score, status in (
-            ("E-1", 82, HealthStatus.HEALTHY),
-            ("M-1", 45, HealthStatus.AT_RISK),
-            ("W-1", 30, HealthStatus.CRITICAL),
-        ):
-            sess.add(HealthScore(customer_id=customers[ext].id, overall_score=score, health_status=status))
-        e1 = customers["E-1"].id
-        sess.add_all(
-            [
-                Contact(
-                    customer_id=e1,
-                    name="Carla Champion",
-                    email="carla@alpha.example",
-                    title="Ops lead",
-                    is_champion=True,
-                ),
-                Contact(
-                    customer_id=e1,
-                    name="Ed Sponsor",
-                    email="ed@alpha.example",
-                    title="CTO",
-                    is_exec_sponsor=True,
-                ),
-            ]
-        )
-        sess.add(
-            NpsResponse(
-                external_id="N-1",
-                customer_id=e1,
-                score=9,
-                responded_at=dt.datetime(2025, 1, 2, tzinfo=dt.UTC),
-            )
-        )
-
-
-@pytest.fixture
-def book(engine: sa.Engine, admin: Actor) -> None:
-    build_book(engine)
 
 
 def _ids(result) -> list[str]:

@@ -3,80 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cs_cli.db.engine import transaction
-from cs_cli.db.models import Customer, HealthScore, Team, User
-from cs_cli.domain import Actor, CustomerStatus, HealthStatus, Role
+from cs_cli.db.models import Customer, User
+from cs_cli.domain import Actor, Role
 from cs_cli.errors import NotFound, NotPermitted
 from cs_cli.services.access import customer_scope, require_role, resolve_actor
 from cs_cli.services.customers import CustomerFilter, customer_detail, find_customer, list_customers
 
 AS_OF = dt.date(2025, 1, 15)
 ALL = {"E-1", "E-2", "E-3", "M-1", "W-1", "W-2", "U-1"}
-
-
-def build_book(engine: sa.Engine) -> dict[str, int]:
-    """Two teams: East (manager mia, CSM ana) and West (CSM bo); seven customers.
-
-    Returns the user ids by login.
-    """
-    with transaction(engine) as sess:
-        east, west = Team(name="East"), Team(name="West")
-        sess.add_all([east, west])
-        sess.flush()
-        mia = User(login="mia", name="Mia", email="mia@example.com", role=Role.MANAGER, team_id=east.id)
-        sess.add(mia)
-        sess.flush()
-        ana = User(
-            login="ana",
-            name="Ana",
-            email="ana@example.com",
-            role=Role.CSM,
-            team_id=east.id,
-            manager_id=mia.id,
-        )
-        bo = User(login="bo", name="Bo", email="Bo@Example.com", role=Role.CSM, team_id=west.id)
-        sess.add_all([ana, bo])
-        sess.flush()
-        rows = [
-            # external id, name, csm, arr, renewal, status
-            ("E-1", "Alpha Analytics", ana, "120000", dt.date(2025, 2, 1), CustomerStatus.ACTIVE),
-            ("E-2", "Beta Bank", ana, "30000", dt.date(2024, 12, 1), CustomerStatus.CHURNED),
-            ("E-3", "Gamma Goods", ana, "300000", dt.date(2025, 8, 1), CustomerStatus.ACTIVE),
-            ("M-1", "Mia Media", mia, "75000", dt.date(2025, 1, 20), CustomerStatus.ACTIVE),
-            ("W-1", "Delta Dynamics", bo, "50000", dt.date(2025, 1, 25), CustomerStatus.ACTIVE),
-            ("W-2", "Epsilon Energy", bo, "500000", None, CustomerStatus.ACTIVE),
-            ("U-1", "Orphan Org", None, None, None, CustomerStatus.ACTIVE),
-        ]
-        customers = {}
-        for ext, name, csm, arr, renewal, status in rows:
-            customers[ext] = Customer(
-                external_id=ext,
-                name=name,
-                csm_id=csm.id if csm else None,
-                arr=Decimal(arr) if arr else None,
-                renewal_date=renewal,
-                status=status,
-            )
-        sess.add_all(customers.values())
-        sess.flush()
-        for ext, score, status in (
-            ("E-1", 82, HealthStatus.HEALTHY),
-            ("M-1", 45, HealthStatus.AT_RISK),
-            ("W-1", 30, HealthStatus.CRITICAL),
-        ):
-            sess.add(HealthScore(customer_id=customers[ext].id, overall_score=score, health_status=status))
-        return {u.login: u.id for u in (mia, ana, bo)}
-
-
-@pytest.fixture
-def book(engine: sa.Engine, admin: Actor) -> dict[str, int]:
-    return build_book(engine)
 
 
 def _visible(session: Session, actor: Actor) -> set[str]:
