@@ -393,3 +393,53 @@ def test_line_numbers_stay_exact_across_quoted_line_breaks_and_blank_lines(engin
         run_import(engine, admin, "customers", path, batch_size=2)
     with pytest.raises(FileError, match=r"c.csv:8:3: arr: 'three' is not an amount"):
         run_import(engine, admin, "customers", path)
+
+
+def test_plain_batches_and_row_by_row_batches_store_the_same(engine, admin, tmp_path):
+    _book(engine, admin, tmp_path)
+    plain = [
+        "C1,P1,login,2026-10-01T09:00:00Z,2",
+        "C2,,report_export,2026-10-01 10:00:00,1",
+        "C1,P2,api_call,2026-10-02T11:30:00,7",
+    ]
+    # The first batch fills the reference cache row by row; the later ones
+    # take the whole-batch path. Both must store exactly the same.
+    path = write(
+        tmp_path / "events.csv",
+        "customer_id,contact_id,event_name,occurred_at,quantity\n" + "\n".join(plain * 3) + "\n",
+    )
+    assert run_import(engine, admin, "events", path, batch_size=3).created == 9
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(
+                UsageEvent.customer_id,
+                UsageEvent.contact_id,
+                UsageEvent.event_name,
+                UsageEvent.occurred_at,
+                UsageEvent.quantity,
+            )
+        ).all()
+    by_batch = [sorted(rows[i : i + 3], key=lambda r: r.occurred_at) for i in (0, 3, 6)]
+    assert by_batch[0] == by_batch[1] == by_batch[2]
+    assert [(r.event_name, r.occurred_at, r.quantity) for r in by_batch[0]] == [
+        ("login", dt.datetime(2026, 10, 1, 9, 0, tzinfo=dt.UTC), 2.0),
+        ("report_export", dt.datetime(2026, 10, 1, 10, 0, tzinfo=dt.UTC), 1.0),
+        ("api_call", dt.datetime(2026, 10, 2, 11, 30, tzinfo=dt.UTC), 7.0),
+    ]
+    assert by_batch[0][1].contact_id is None
+
+
+def test_a_bad_row_in_a_later_batch_is_still_found(engine, admin, tmp_path):
+    _book(engine, admin, tmp_path)
+    good = "C1,P1,login,2026-10-01T09:00:00Z,2"
+    path = write(
+        tmp_path / "events.csv",
+        "customer_id,contact_id,event_name,occurred_at,quantity\n"
+        + "\n".join([good] * 4 + ["C1,P1,login,2026-02-30T09:00:00Z,2"])
+        + "\n",
+    )
+    with pytest.raises(
+        FileError, match=r"events.csv:6:4: occurred_at: '2026-02-30T09:00:00Z' is not a date-time"
+    ):
+        run_import(engine, admin, "events", path, batch_size=2)
+    assert count(engine, UsageEvent) == 0

@@ -42,7 +42,6 @@ class Ref:
     key: str  # the natural key column of the referenced table
     column: str  # the id column it fills on this table
     what: str  # for messages: "customer", "contact", "user"
-    create: bool = False  # create missing rows (teams) instead of failing
 
 
 @dataclass(frozen=True)

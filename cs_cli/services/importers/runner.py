@@ -173,7 +173,7 @@ class _Import:
                 continue
             cache = self.ref_cache.setdefault((ref.model.__tablename__, ref.key), {})
             wanted = {p.row[column.name] for p in batch if p.row.get(column.name) is not None} - cache.keys()
-            self._lookup(ref.model, ref.key, wanted, cache, create=ref.create)
+            self._lookup(ref.model, ref.key, wanted, cache)
             kept = []
             for pending in batch:
                 value = pending.row.pop(column.name)
@@ -188,7 +188,7 @@ class _Import:
             batch = kept
         return batch
 
-    def _lookup(self, model: Any, key: str, wanted: set[str], cache: dict[str, int], *, create: bool) -> None:
+    def _lookup(self, model: Any, key: str, wanted: set[str], cache: dict[str, int | None]) -> None:
         key_column = getattr(model, key)
         ordered = sorted(wanted)
         for start in range(0, len(ordered), _LOOKUP_CHUNK):
@@ -258,7 +258,7 @@ class _Import:
     def _prepare_users(self, batch: list[_Pending]) -> list[_Pending]:
         teams = self.ref_cache.setdefault(("teams", "name"), {})
         wanted = {p.row["team"] for p in batch if p.row.get("team")} - teams.keys()
-        self._lookup(Team, "name", wanted, teams, create=False)
+        self._lookup(Team, "name", wanted, teams)
         for name in sorted(wanted - teams.keys()):
             teams[name] = self.session.execute(
                 sa.insert(Team).values(name=name, created_at=self.now).returning(Team.id)
@@ -318,7 +318,7 @@ class _Import:
         if not self.managers:
             return
         users = self.ref_cache.setdefault(("api_users", "email"), {})
-        self._lookup(User, "email", {m for _, _, m, _ in self.managers} - users.keys(), users, create=False)
+        self._lookup(User, "email", {m for _, _, m, _ in self.managers} - users.keys(), users)
         updates = []
         for line, email, manager, _label in self.managers:
             if manager not in users:
