@@ -160,15 +160,13 @@ def append_rows(session: Session, table: sa.Table, columns: Sequence[str], rows:
     return len(rows)
 
 
-def copy_text(session: Session, table: str, columns: Sequence[str], lines: list[str]) -> int:
-    """Postgres only: COPY lines already in COPY text format (tab-separated,
-    `\\N` for null, newline-terminated) into `table`, in the session's transaction."""
-    if not lines:
-        return 0
+def copy_text(session: Session, table: str, columns: Sequence[str], data: bytes) -> None:
+    """Postgres only: COPY `data`, lines already in COPY text format
+    (tab-separated, `\\N` for null, newline-terminated, UTF-8), into `table`,
+    in the session's transaction."""
     driver = session.connection().connection.driver_connection
     with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        copy.write("".join(lines))
-    return len(lines)
+        copy.write(data)
 
 
 def insert_raw(session: Session, table: str, columns: Sequence[str], rows: list[tuple]) -> int:

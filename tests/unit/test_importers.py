@@ -395,15 +395,15 @@ def test_line_numbers_stay_exact_across_quoted_line_breaks_and_blank_lines(engin
         run_import(engine, admin, "customers", path)
 
 
-def test_plain_batches_and_row_by_row_batches_store_the_same(engine, admin, tmp_path):
+def test_every_batch_stores_the_same_rows(engine, admin, tmp_path):
     _book(engine, admin, tmp_path)
     plain = [
         "C1,P1,login,2026-10-01T09:00:00Z,2",
         "C2,,report_export,2026-10-01 10:00:00,1",
         "C1,P2,api_call,2026-10-02T11:30:00,7",
     ]
-    # The first batch fills the reference cache row by row; the later ones
-    # take the whole-batch path. Both must store exactly the same.
+    # The first batch fills the reference cache; the later ones find their
+    # references there. All must store exactly the same.
     path = write(
         tmp_path / "events.csv",
         "customer_id,contact_id,event_name,occurred_at,quantity\n" + "\n".join(plain * 3) + "\n",

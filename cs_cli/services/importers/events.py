@@ -13,7 +13,6 @@ statement at a time).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
@@ -64,8 +63,7 @@ def load_events(
     """Validate and append every event of `source`."""
     layout = [job.column(name) for name in FIELDS]
     postgres = dialect.is_postgres(job.session)
-    append = dialect.copy_text if postgres else dialect.insert_raw
-    write = partial(append, job.session, "usage_events", COLUMNS)
+    write = partial(_write, job.session, postgres)
     if source.fmt == SourceFormat.CSV and not any(c is not None and c.value_map for c in layout):
         positions = [c.position - 1 if c is not None else None for c in layout]
         normalise = None
@@ -77,17 +75,6 @@ def load_events(
         for lines, records in source.batches(batch_size):
             rows = records if normalise is None else [normalise(r) for r in records]
             job.counts.read += len(rows)
-            ready = None
-            if normalise is None:  # only CSV rows are all text, which the plain path relies on
-                if _uncached(job, positions, rows):
-                    writer.wait()  # the lookup needs the connection
-                    _resolve(job, positions, rows)
-                ready = _encode_plain(job, positions, rows, postgres)
-            if ready is not None:
-                writer.submit(ready)
-                if progress:
-                    progress(source.bytes_read)
-                continue
             ready, deferred = _encode(job, layout, positions, lines, records, rows, postgres)
             if deferred:
                 writer.wait()  # the lookup needs the connection
@@ -103,56 +90,14 @@ def load_events(
     job.counts.created += writer.written
 
 
-# The shape nearly every export uses: 2026-10-01T09:30:00Z (or without the Z,
-# or with a space for the T); anything else takes the row-by-row path.
-_PLAIN_TIME = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\dZ?")
-_PG_SPECIAL = re.compile(r"[\\\t\n\r]")
-_ROW = "{}\t{}\t{}\t{}\t{}\n".format
-
-
-def _encode_plain(job: _Import, positions: list[int | None], rows: list, postgres: bool) -> list | None:
-    """A whole batch at once, column by column, with the loops in C (map,
-    zip), when every row is plain: references already cached, names short
-    and free of special characters, times in the plain shape, whole-number
-    quantities. Returns None when any row is not; the row-by-row path then
-    takes the batch and finds what is wrong where."""
-    ci, cti, ni, ai, qi = positions
-    columns = list(zip(*rows, strict=True))
-    customer_ids = list(map(job.ref_cache.get(("customers", "external_id"), {}).get, columns[ci]))
-    if None in customer_ids:
-        return None
-    if cti is None:
-        contact_ids: list = [None] * len(rows)
-    else:
-        contacts = job.ref_cache.get(("contacts", "external_id"), {})
-        raw_contacts = columns[cti]
-        contact_ids = [contacts.get(c) if c else None for c in raw_contacts]
-        if any(c and i is None for c, i in zip(raw_contacts, contact_ids, strict=True)):
-            return None
-    names = columns[ni]
-    if "" in names or max(map(len, names)) > MAX_NAME:
-        return None
-    times = columns[ai]
-    if not all(map(_PLAIN_TIME.fullmatch, times)):
-        return None
-    try:
-        list(map(_parse_time, times))  # the values: no 31st of February
-    except ValueError:
-        return None
-    if qi is None:
-        quantities: Any = ["1"] * len(rows)
-    else:
-        quantities = columns[qi]
-        if not all(map(str.isdigit, quantities)):
-            return None
+def _write(session, postgres: bool, rows: list) -> int:
+    """Runs on the writer thread: hand one batch to the database."""
     if postgres:
-        if _PG_SPECIAL.search("".join(names)):
-            return None
-        contact_text = [_NULL if i is None else i for i in contact_ids]
-        pg_times = [t if t[-1] == "Z" else t + "+00" for t in times]
-        return list(map(_ROW, customer_ids, contact_text, names, pg_times, quantities))
-    sqlite_times = [f"{t[:10]} {t[11:19]}.000000" for t in times]
-    return list(zip(customer_ids, contact_ids, names, sqlite_times, map(float, quantities), strict=True))
+        # Joined and encoded here, off the reading thread: one bytes object
+        # is the cheapest thing to stream into COPY.
+        dialect.copy_text(session, "usage_events", COLUMNS, "".join(rows).encode())
+        return len(rows)
+    return dialect.insert_raw(session, "usage_events", COLUMNS, rows)
 
 
 def _normaliser(layout: list[_Column | None]) -> Callable[[Any], list]:
@@ -172,18 +117,6 @@ def _normaliser(layout: list[_Column | None]) -> Callable[[Any], list]:
 
 def _key(value: Any) -> Any:
     return value if isinstance(value, str) or value is None else str(value)
-
-
-def _uncached(job: _Import, positions: list[int | None], rows: list) -> bool:
-    """Whether some reference in these rows is not in the caches yet."""
-    ci, cti = positions[0], positions[1]
-    customers = job.ref_cache.get(("customers", "external_id"), {})
-    if not {r[ci] for r in rows} <= customers.keys():
-        return True
-    if cti is None:
-        return False
-    contacts = job.ref_cache.get(("contacts", "external_id"), {})
-    return not ({r[cti] for r in rows} - {""}) <= contacts.keys()
 
 
 def _resolve(job: _Import, positions: list[int | None], rows: list) -> None:
