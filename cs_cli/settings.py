@@ -109,8 +109,11 @@ def _read_config_file(path: Path, explicit: bool) -> dict[str, Any]:
         raise ConfigError(f"{path}: {exc}") from None
     unknown = sorted(set(data) - set(SPEC_BY_NAME))
     if unknown:
-        known = ", ".join(SPEC_BY_NAME)
-        raise ConfigError(f"{path}: unknown setting '{unknown[0]}' (known: {known})")
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], SPEC_BY_NAME, n=1)
+        known = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(SPEC_BY_NAME)}"
+        raise ConfigError(f"{path}: unknown setting '{unknown[0]}' ({known})")
     return data
 
 

@@ -92,7 +92,7 @@ def test_unknown_key_names_file_and_key(toml):
     with pytest.raises(ConfigError) as info:
         load_settings({}, {"CS_CONFIG": str(path)})
     assert str(path) in info.value.message
-    assert "'databse_url'" in info.value.message
+    assert "'databse_url' (did you mean 'database_url'?)" in info.value.message
     assert info.value.exit_code == 2
 
 
