@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -225,7 +226,7 @@ class _Import:
         self.counts.updated += len(changed & existing)
         self.counts.unchanged += len(keys) - len(changed)
 
-    @property
+    @cached_property
     def updatable(self) -> set[str]:
         """Columns a re-import may change: those the file actually has."""
         names = {c.field.column for c in self.columns} - {self.spec.key}
