@@ -314,3 +314,53 @@ class Page:
     total: int
     offset: int
     limit: int | None
+
+
+@dataclass(frozen=True)
+class HealthRow:
+    """One line of `cs health list`."""
+
+    external_id: str
+    name: str
+    csm_email: str | None
+    overall_score: int
+    health_status: HealthStatus | None
+    score_trend: ScoreTrend | None
+    score_change_30d: int | None
+    product_adoption_score: int | None
+    engagement_score: int | None
+    relationship_score: int | None
+    financial_score: int | None
+    support_score: int | None
+    days_to_renewal: int | None
+    as_of: dt.date | None
+
+
+@dataclass(frozen=True)
+class HealthDetail:
+    """A score and its explanation, current or as of a past day."""
+
+    external_id: str
+    name: str
+    as_of: dt.date | None
+    overall_score: int
+    health_status: HealthStatus | None
+    score_trend: ScoreTrend | None
+    score_change_30d: int | None
+    components: dict[str, int | None]
+    explanation: dict[str, Any]
+    scorecard_version: str | None
+    days_since_last_login: int | None = None
+    days_to_renewal: int | None = None
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    as_of: dt.date
+    overall_score: int
+    health_status: HealthStatus | None
+    product_adoption_score: int | None
+    engagement_score: int | None
+    relationship_score: int | None
+    financial_score: int | None
+    support_score: int | None

@@ -66,6 +66,12 @@ SPECS: tuple[SettingSpec, ...] = (
         _login_name,
     ),
     SettingSpec(
+        "scorecard",
+        "CS_SCORECARD",
+        "Path of the scorecard YAML used by `cs recalc` (default: the one shipped).",
+        lambda: "",
+    ),
+    SettingSpec(
         "batch_size",
         "CS_BATCH_SIZE",
         "Rows per batch for imports and whole-book jobs.",
@@ -80,6 +86,7 @@ SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 class Settings:
     database_url: str
     user: str
+    scorecard: str
     batch_size: int
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)

@@ -15,7 +15,7 @@ FormatOpt = Annotated[
 ]
 
 
-def _parse_date(text: str) -> dt.date:
+def parse_date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
@@ -27,7 +27,7 @@ AsOfOpt = Annotated[
     typer.Option(
         "--as-of",
         help="Act as if today were this date (YYYY-MM-DD); for replays and backfills.",
-        parser=_parse_date,
+        parser=parse_date,
         metavar="DATE",
         show_default="today",
     ),

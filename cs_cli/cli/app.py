@@ -17,6 +17,7 @@ from cs_cli.cli import customers as customers_cmd
 from cs_cli.cli import data as data_cmd
 from cs_cli.cli import db as db_cmd
 from cs_cli.cli import demo as demo_cmd
+from cs_cli.cli import health as health_cmd
 from cs_cli.cli import users as users_cmd
 
 HELP = """\
@@ -131,12 +132,14 @@ def root(
 
 
 app.add_typer(customers_cmd.app, name="customers")
+app.add_typer(health_cmd.app, name="health")
 app.add_typer(users_cmd.app, name="users")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(config_cmd.app, name="config")
 app.command("import")(data_cmd.import_)
 app.command("export")(data_cmd.export)
 app.command("demo")(demo_cmd.demo)
+app.command("recalc")(health_cmd.recalc)
 
 
 def main() -> None:

@@ -119,11 +119,14 @@ def _report(summary: DemoSummary, *, as_of_given: bool) -> None:
     )
     as_of = f" --as-of {summary.as_of}" if as_of_given else ""
     tries = [
+        (f"cs recalc{as_of}", "score every customer's health"),
+        ("cs health list --status critical", "who needs help first"),
         ("cs customers list", "the whole book"),
         (f"cs customers list --renewal-within 90 --sort -arr{as_of}", "renewals coming up, largest first"),
     ]
     if summary.largest_at_risk:
         tries.append((f"cs customers show {summary.largest_at_risk}", "the largest account at risk"))
+        tries.append((f"cs health show {summary.largest_at_risk}", "why its score is what it is"))
     if summary.sample_csm:
         tries.append((f"cs --user {summary.sample_csm} customers list", "what that account's CSM sees"))
     tries += [("cs users list", "the CS team"), ("cs export customers --format csv", "the book as CSV")]

@@ -49,7 +49,7 @@ def upsert(
     table: sa.Table,
     rows: list[dict[str, Any]],
     *,
-    key: str,
+    key: str | tuple[str, ...],
     update: Sequence[str],
     merge_json: Iterable[str] = (),
     touch: dict[str, Any] | None = None,
@@ -58,8 +58,9 @@ def upsert(
 
     Rows whose values are all unchanged are left alone (their updated_at too),
     so importing the same file twice changes nothing. Returns the keys of the
-    rows inserted or changed.
+    rows inserted or changed (tuples when the key has several columns).
     """
+    keys = (key,) if isinstance(key, str) else key
     if not rows:
         return set()
     stmt = _insert(session, table)
@@ -83,13 +84,15 @@ def upsert(
             set_[column] = excluded[column]
             differs.append(current.is_distinct_from(excluded[column]))
     if not set_:
-        stmt = stmt.on_conflict_do_nothing(index_elements=[key])
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
     else:
         set_.update(touch or {})
-        stmt = stmt.on_conflict_do_update(index_elements=[key], set_=set_, where=sa.or_(*differs))
-    stmt = stmt.returning(table.c[key])
+        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=set_, where=sa.or_(*differs))
+    stmt = stmt.returning(*(table.c[k] for k in keys))
     result = session.execute(stmt) if is_postgres(session) else session.execute(stmt, rows)
-    return set(result.scalars().all())
+    if len(keys) == 1:
+        return set(result.scalars().all())
+    return {tuple(row) for row in result}
 
 
 def _stage(session: Session, table: sa.Table, columns: list[str], rows: list[dict[str, Any]]) -> sa.Table:
@@ -181,3 +184,11 @@ def insert_raw(session: Session, table: str, columns: Sequence[str], rows: list[
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows
     )
     return len(rows)
+
+
+def utc_day(session: Session, column: Any) -> sa.ColumnElement:
+    """The UTC calendar day of a timestamp column, comparable across rows."""
+    if is_postgres(session):
+        return sa.cast(sa.func.timezone("UTC", column), sa.Date)
+    # SQLite keeps UTC text 'YYYY-MM-DD HH:MM:SS.ffffff'.
+    return sa.func.substr(column, 1, 10)

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 import cs_cli
 from cs_cli.cli.app import app
 
-HEAVY = ("sqlalchemy", "sklearn", "textual", "jinja2", "httpx", "alembic")
+HEAVY = ("sqlalchemy", "sklearn", "textual", "jinja2", "httpx", "alembic", "pydantic", "yaml")
 GROUPS = ("customers", "users", "db", "config")
 
 

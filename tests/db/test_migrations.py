@@ -152,13 +152,22 @@ def test_ensure_schema_unknown_revision(unknown_revision: sa.Engine):
     assert info.value.hint is not None and "upgrade cs" in info.value.hint
 
 
-def test_ensure_schema_behind(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch):
-    # The database is at 0001; pretend this cs was written for a later revision.
-    monkeypatch.setattr(migrate, "SCHEMA_REVISION", "0002")
-    with pytest.raises(SchemaOutOfDate) as info:
-        migrate.ensure_schema(engine, create_if_empty=True)
-    assert "at revision 0001" in info.value.message
-    assert "needs 0002" in info.value.message
+def test_ensure_schema_behind(engine: sa.Engine):
+    # Pretend the database is still at the first revision.
+    first = migrate.known_revisions()[-1]
+    assert first != migrate.SCHEMA_REVISION
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = :v"), {"v": first})
+    try:
+        with pytest.raises(SchemaOutOfDate) as info:
+            migrate.ensure_schema(engine, create_if_empty=True)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text("UPDATE alembic_version SET version_num = :v"), {"v": migrate.SCHEMA_REVISION}
+            )
+    assert f"at revision {first}" in info.value.message
+    assert f"needs {migrate.SCHEMA_REVISION}" in info.value.message
     assert info.value.hint == "run `cs db upgrade`"
 
 

@@ -39,6 +39,7 @@ def test_precedence_flag_env_file_default(toml):
     assert settings.sources == {
         "database_url": "flag",
         "user": "env CS_USER",
+        "scorecard": "default",
         "batch_size": f"file {path}",
     }
     assert settings.config_file == path
@@ -58,6 +59,7 @@ def test_each_level_falls_through_to_the_next(toml, tmp_path: Path):
     assert settings.sources == {
         "database_url": "default",
         "user": f"file {path}",
+        "scorecard": "default",
         "batch_size": "env CS_BATCH_SIZE",
     }
     assert settings.is_default_database

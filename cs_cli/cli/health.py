@@ -1,0 +1,336 @@
+"""`cs recalc` and `cs health`: score the book, and read the scores."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cs_cli.cli import _runtime
+from cs_cli.cli._options import AsOfOpt, DryRunOpt, FormatOpt, LimitOpt, OffsetOpt, parse_date, today
+from cs_cli.cli._output import (
+    OutputFormat,
+    cell,
+    dataclass_rows,
+    emit_object,
+    emit_rows,
+    is_terminal,
+    message,
+    plain,
+)
+from cs_cli.domain import HealthStatus, ScoreTrend
+
+app = typer.Typer(help="Health scores: list, explain, history.", no_args_is_help=True)
+
+
+def recalc(
+    customer: Annotated[
+        list[str] | None, typer.Option("--customer", "-c", help="Only this customer (repeat for more).")
+    ] = None,
+    as_of: AsOfOpt = None,
+    since: Annotated[
+        dt.date | None,
+        typer.Option("--from", parser=parse_date, metavar="DATE", help="Backfill: first day (with --to)."),
+    ] = None,
+    until: Annotated[
+        dt.date | None,
+        typer.Option("--to", parser=parse_date, metavar="DATE", help="Backfill: last day (with --from)."),
+    ] = None,
+    scorecard: Annotated[
+        Path | None,
+        typer.Option(help="Scorecard YAML (default: CS_SCORECARD, else the shipped one).", dir_okay=False),
+    ] = None,
+    dry_run: DryRunOpt = False,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Recalculate health scores for every customer you can see (or --customer).
+
+    Writes one history row per customer per day (re-running a day replaces it),
+    moves the current score, trend and 30-day change forward, and records a
+    health.status_dropped event when a customer falls below a threshold.
+    With --from/--to it backfills every day of the range, oldest first.
+
+    Examples:
+
+      cs recalc
+
+      cs recalc --customer C-00107 --dry-run
+
+      cs recalc --from 2026-08-01 --to 2026-11-01
+    """
+    from cs_cli.errors import BadInput
+    from cs_cli.services.health.recalc import recalc_day, status_counts, target_ids
+    from cs_cli.specs.scorecard import load_scorecard
+
+    if (since is None) != (until is None):
+        raise BadInput("--from and --to go together")
+    if since and as_of:
+        raise BadInput("use either --as-of or --from/--to")
+    if since and until and since > until:
+        raise BadInput("--from must not be after --to")
+    days = (
+        [today(as_of)]
+        if since is None
+        else [since + dt.timedelta(d) for d in range((until - since).days + 1)]
+    )
+    settings = _runtime.STATE.settings()
+    card = load_scorecard(scorecard or (Path(settings.scorecard) if settings.scorecard else None))
+    started = time.perf_counter()
+    results = []
+    with _runtime.session() as (session, actor):
+        ids = target_ids(session, actor, customer)
+        with _progress(len(ids) * len(days)) as advance:
+            for day in days:
+                results.append(
+                    recalc_day(
+                        session,
+                        actor,
+                        card,
+                        ids,
+                        as_of=day,
+                        now=dt.datetime.now(dt.UTC),
+                        batch_size=settings.batch_size,
+                        dry_run=dry_run,
+                        progress=advance,
+                    )
+                )
+        if dry_run:
+            session.rollback()
+    elapsed = time.perf_counter() - started
+    if dry_run:
+        preview = results[-1].preview
+        rows = [{"external_id": k, "score": v[0], "status": v[1]} for k, v in sorted(preview.items())]
+        emit_rows(rows, ["external_id", "score", "status"], fmt)
+    counts = status_counts(results)
+    scored = sum(r.scored for r in results)
+    span = f"{days[0]}" if len(days) == 1 else f"{days[0]} to {days[-1]} ({len(days)} days)"
+    statuses = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items())
+    extra = sum(r.without_data for r in results)
+    note = f"; {extra} without any data" if extra else ""
+    drops = sum(r.dropped for r in results)
+    note += f"; {drops} dropped a status" if drops else ""
+    verb = "would score" if dry_run else "scored"
+    message(f"{verb} {scored:,} customer-days as of {span}: {statuses}{note} in {elapsed:.1f} s")
+
+
+class _progress:
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self._bar = None
+
+    def __enter__(self):
+        if not is_terminal() or self.total < 1000:
+            return None
+        from rich.progress import Progress
+
+        from cs_cli.cli._output import err_console
+
+        self._bar = Progress(console=err_console(), transient=True)
+        self._bar.start()
+        task = self._bar.add_task("scoring", total=self.total)
+        return lambda n: self._bar.advance(task, n)
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+LIST_COLUMNS = [
+    "external_id",
+    "name",
+    "overall_score",
+    "health_status",
+    "score_trend",
+    "score_change_30d",
+    "product_adoption_score",
+    "engagement_score",
+    "relationship_score",
+    "financial_score",
+    "support_score",
+    "days_to_renewal",
+    "csm_email",
+]
+HEADERS = {
+    "overall_score": "score",
+    "health_status": "status",
+    "score_trend": "trend",
+    "score_change_30d": "30d",
+    "product_adoption_score": "adopt",
+    "engagement_score": "engage",
+    "relationship_score": "relat",
+    "financial_score": "financ",
+    "support_score": "support",
+    "days_to_renewal": "renewal in",
+}
+
+
+@app.command("list")
+def list_(
+    status: Annotated[HealthStatus | None, typer.Option(help="Only this status.")] = None,
+    csm: Annotated[str | None, typer.Option(help="Only this CSM's customers (email or login).")] = None,
+    min_score: Annotated[int | None, typer.Option(help="Score at least this.", min=0, max=100)] = None,
+    max_score: Annotated[int | None, typer.Option(help="Score at most this.", min=0, max=100)] = None,
+    trend: Annotated[ScoreTrend | None, typer.Option(help="Only this trend.")] = None,
+    sort: Annotated[str, typer.Option(help="score, change, name or renewal; prefix - to reverse.")] = "score",
+    limit: LimitOpt = 50,
+    offset: OffsetOpt = 0,
+    all_rows: Annotated[bool, typer.Option("--all", help="Every row, no paging.")] = False,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """List current health scores, worst first by default.
+
+    Example: cs health list --status critical --sort -change
+    """
+    from cs_cli.services.health.views import HealthFilter, list_scores
+
+    flt = HealthFilter(status=status, csm=csm, min_score=min_score, max_score=max_score, trend=trend)
+    with _runtime.session() as (session, actor):
+        page = list_scores(session, actor, flt, sort=sort, offset=offset, limit=None if all_rows else limit)
+    emit_rows(dataclass_rows(page.rows), LIST_COLUMNS, fmt, headers=HEADERS)
+    if fmt == OutputFormat.TABLE:
+        shown = page.offset + len(page.rows)
+        more = f"; next page: --offset {shown}" if page.total > shown else ""
+        message(f"{len(page.rows)} of {page.total} scored customers{more}")
+
+
+@app.command()
+def show(
+    customer: Annotated[str, typer.Argument(help="External id of the customer.")],
+    as_of: Annotated[
+        dt.date | None,
+        typer.Option(
+            "--as-of", parser=parse_date, metavar="DATE", help="Explain the score of this past day."
+        ),
+    ] = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Explain a customer's score: each component, the measures and raw values
+    behind it, the points it adds, the multipliers applied and missing data."""
+    from cs_cli.services.health.views import score_detail
+
+    with _runtime.session() as (session, actor):
+        detail = score_detail(session, actor, customer, as_of=as_of)
+    if fmt == OutputFormat.JSON:
+        emit_object(plain(detail), fmt)
+        return
+    if fmt == OutputFormat.CSV:
+        rows = [
+            {"component": c, "measure": m, "raw": v.get("raw"), "score": v.get("score")}
+            for c, m, v in _measure_rows(detail)
+        ]
+        emit_rows(rows, ["component", "measure", "raw", "score"], fmt)
+        return
+    _render(detail)
+
+
+def _measure_rows(detail):
+    from cs_cli.specs.scorecard import MEASURES
+
+    measures = detail.explanation.get("measures", {})
+    for name, values in measures.items():
+        component = MEASURES[name][0].value if name in MEASURES else "?"
+        yield component, name, values
+
+
+def _gauge(score: int, width: int = 30) -> str:
+    filled = round(score / 100 * width)
+    return "█" * filled + "░" * (width - filled)
+
+
+def _render(detail) -> None:
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.table import Table
+
+    from cs_cli.cli._output import stdout_console
+    from cs_cli.specs.scorecard import MEASURES
+
+    e = detail.explanation
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="dim")
+    head.add_column()
+    status = cell(detail.health_status)
+    head.add_row("score", f"[bold]{detail.overall_score}[/] {_gauge(detail.overall_score)} {status}")
+    if detail.score_change_30d is not None:
+        head.add_row("30 days", f"{detail.score_change_30d:+d} ({cell(detail.score_trend)})")
+    head.add_row("as of", cell(detail.as_of))
+    head.add_row("base", f"{e.get('base', '-')} points before multipliers")
+    for name, factor in e.get("multipliers", []):
+        head.add_row("multiplier", f"x{factor} {name.replace('_', ' ')}")
+    if e.get("missing"):
+        head.add_row("missing", ", ".join(e["missing"]) + " (no data; weight shared out among the others)")
+    if detail.days_since_last_login is not None:
+        head.add_row("last activity", f"{detail.days_since_last_login} days ago")
+    if detail.days_to_renewal is not None:
+        head.add_row("renewal", f"in {detail.days_to_renewal} days")
+    head.add_row("scorecard", f"{e.get('scorecard', '-')} ({detail.scorecard_version})")
+
+    table = Table(show_edge=False, header_style="bold", pad_edge=False)
+    for column in ("component", "score", "points", "measure", "raw value", "measure score", "what it is"):
+        table.add_column(column, justify="right" if column in ("score", "points", "raw value") else "left")
+    contributions = e.get("contributions", {})
+    by_component: dict[str, list] = {}
+    for component, name, values in _measure_rows(detail):
+        by_component.setdefault(component, []).append((name, values))
+    for component, score in detail.components.items():
+        rows = by_component.get(component, [("-", {})])
+        for index, (name, values) in enumerate(rows):
+            raw = values.get("raw")
+            table.add_row(
+                component if index == 0 else "",
+                cell(score) if index == 0 else "",
+                cell(contributions.get(component)) if index == 0 else "",
+                name,
+                "no data"
+                if raw is None and name != "-"
+                else (f"{raw:.3g}" if isinstance(raw, float) else cell(raw)),
+                cell(values.get("score")),
+                MEASURES[name][2] if name in MEASURES else "",
+            )
+    title = f"[bold]{detail.name}[/] ({detail.external_id})"
+    stdout_console(max_width=130).print(Group(Panel(head, title=title, title_align="left"), table))
+
+
+@app.command("history")
+def history_(
+    customer: Annotated[str, typer.Argument(help="External id of the customer.")],
+    since: Annotated[
+        dt.date | None, typer.Option("--from", parser=parse_date, metavar="DATE", help="First day shown.")
+    ] = None,
+    until: Annotated[
+        dt.date | None, typer.Option("--to", parser=parse_date, metavar="DATE", help="Last day shown.")
+    ] = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """A customer's daily scores, oldest first, with a sparkline."""
+    from cs_cli.services.health.views import history
+
+    with _runtime.session() as (session, actor):
+        external_id, points = history(session, actor, customer, since=since, until=until)
+    columns = [
+        "as_of",
+        "overall_score",
+        "health_status",
+        "product_adoption_score",
+        "engagement_score",
+        "relationship_score",
+        "financial_score",
+        "support_score",
+    ]
+    emit_rows(dataclass_rows(points), columns, fmt, headers=HEADERS)
+    if fmt == OutputFormat.TABLE:
+        if points:
+            message(
+                f"{external_id}: {sparkline([p.overall_score for p in points])} "
+                f"{points[0].overall_score} -> {points[-1].overall_score} over {len(points)} days"
+            )
+        else:
+            message(f"{external_id} has no history yet; `cs recalc --from DATE --to DATE` backfills it")
+
+
+def sparkline(values: list[int]) -> str:
+    bars = "▁▂▃▄▅▆▇█"
+    return "".join(bars[min(len(bars) - 1, max(0, v) * len(bars) // 101)] for v in values)

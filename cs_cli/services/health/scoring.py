@@ -1,0 +1,127 @@
+"""Turning one customer's raw measures into a health score. Pure functions:
+no database, so every formula can be checked by hand (docs/health.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cs_cli.domain import HealthStatus, ScoreTrend
+from cs_cli.specs.scorecard import Component, Scorecard
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the multipliers look at."""
+
+    days_to_renewal: int | None = None
+    open_escalations: int = 0
+    champion_left_recently: bool = False
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A health score and everything needed to explain it."""
+
+    overall: int
+    status: HealthStatus
+    components: dict[str, int | None]
+    # measure -> {"raw": value or None, "score": 0-100 or None}
+    measures: dict[str, dict[str, float | None]]
+    missing: list[str]
+    # component -> points it added to the score before multipliers
+    contributions: dict[str, float]
+    base: float
+    multipliers: list[tuple[str, float]] = field(default_factory=list)
+
+
+def component_score(
+    card: Scorecard, component: Component, raw: dict[str, float | None]
+) -> tuple[int | None, dict[str, dict[str, float | None]]]:
+    """The weighted average of the component's measure scores that have data."""
+    spec = card.components.get(component)
+    if spec is None:
+        return None, {}
+    explained: dict[str, dict[str, float | None]] = {}
+    total = weights = 0.0
+    for name, measure in spec.measures.items():
+        value = raw.get(name)
+        score = measure.score(value) if value is not None else None
+        explained[name] = {"raw": value, "score": score}
+        if score is not None:
+            total += measure.weight * score
+            weights += measure.weight
+    if weights == 0:
+        return None, explained
+    return round(total / weights), explained
+
+
+def status_for(card: Scorecard, overall: int, *, churned: bool) -> HealthStatus:
+    if churned:
+        return HealthStatus.CHURNED
+    if overall >= card.status.healthy:
+        return HealthStatus.HEALTHY
+    if overall >= card.status.at_risk:
+        return HealthStatus.AT_RISK
+    return HealthStatus.CRITICAL
+
+
+def score(card: Scorecard, raw: dict[str, float | None], signals: Signals, *, churned: bool) -> Scored | None:
+    """The health score, or None when no component has any data.
+
+    A component without data is left out and its weight is shared out among
+    the others in proportion to their weights (the score records which were
+    missing). Multipliers then apply; the score is truncated to a whole number.
+    """
+    components: dict[str, int | None] = {}
+    measures: dict[str, dict[str, float | None]] = {}
+    for component in Component:
+        value, explained = component_score(card, component, raw)
+        components[component.value] = value
+        measures.update(explained)
+    weighted = {c: card.weights.get(Component(c), 0.0) for c, v in components.items() if v is not None}
+    present_weight = sum(weighted.values())
+    if present_weight == 0:
+        return None
+    contributions = {c: w / present_weight * (components[c] or 0) for c, w in weighted.items()}
+    base = sum(contributions.values())
+    multipliers = []
+    m = card.multipliers
+    if signals.days_to_renewal is not None and 0 <= signals.days_to_renewal < m.renewal_within_days:
+        multipliers.append(("renewal_within_days", m.renewal))
+    if signals.open_escalations > 0:
+        multipliers.append(("open_escalation", m.open_escalation))
+    if signals.champion_left_recently:
+        multipliers.append(("champion_left", m.champion_left))
+    overall = base
+    for _, factor in multipliers:
+        overall *= factor
+    overall_int = max(0, min(100, int(overall + 1e-9)))
+    missing = [c.value for c in Component if card.weights.get(c, 0) > 0 and components[c.value] is None]
+    return Scored(
+        overall=overall_int,
+        status=status_for(card, overall_int, churned=churned),
+        components=components,
+        measures=measures,
+        missing=missing,
+        contributions={c: round(v, 2) for c, v in contributions.items()},
+        base=round(base, 2),
+        multipliers=multipliers,
+    )
+
+
+def trend(card: Scorecard, change_30d: int | None) -> ScoreTrend | None:
+    if change_30d is None:
+        return None
+    if change_30d >= card.trend.improving:
+        return ScoreTrend.IMPROVING
+    if change_30d <= -card.trend.declining:
+        return ScoreTrend.DECLINING
+    return ScoreTrend.STABLE
+
+
+_RANK = {HealthStatus.HEALTHY: 3, HealthStatus.AT_RISK: 2, HealthStatus.CRITICAL: 1}
+
+
+def dropped(before: HealthStatus | None, after: HealthStatus) -> bool:
+    """Whether the status crossed a threshold downward (churn is not a drop)."""
+    return before in _RANK and after in _RANK and _RANK[after] < _RANK[before]

@@ -1,0 +1,154 @@
+"""Reading health scores: listings, one customer's explained score, history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from cs_cli.db.models import Customer, HealthScore, HealthScoreHistory, User
+from cs_cli.domain import Actor, HealthDetail, HealthRow, HealthStatus, HistoryPoint, Page, ScoreTrend
+from cs_cli.errors import BadInput, NotFound
+from cs_cli.services.access import customer_scope
+from cs_cli.services.customers import find_customer
+from cs_cli.services.health.recalc import COMPONENT_COLUMNS
+
+SORT_KEYS = {
+    "score": HealthScore.overall_score,
+    "change": HealthScore.score_change_30d,
+    "name": Customer.name,
+    "renewal": HealthScore.days_to_renewal,
+}
+
+
+@dataclass(frozen=True)
+class HealthFilter:
+    status: HealthStatus | None = None
+    csm: str | None = None
+    min_score: int | None = None
+    max_score: int | None = None
+    trend: ScoreTrend | None = None
+
+
+def list_scores(
+    session: Session,
+    actor: Actor,
+    flt: HealthFilter,
+    *,
+    sort: str = "score",
+    offset: int = 0,
+    limit: int | None = 50,
+) -> Page:
+    """Current scores of the customers the actor may see, filtered and sorted."""
+    stmt = (
+        sa.select(
+            Customer.external_id,
+            Customer.name,
+            User.email.label("csm_email"),
+            HealthScore.overall_score,
+            HealthScore.health_status,
+            HealthScore.score_trend,
+            HealthScore.score_change_30d,
+            HealthScore.product_adoption_score,
+            HealthScore.engagement_score,
+            HealthScore.relationship_score,
+            HealthScore.financial_score,
+            HealthScore.support_score,
+            HealthScore.days_to_renewal,
+            HealthScore.as_of,
+        )
+        .join(HealthScore, HealthScore.customer_id == Customer.id)
+        .outerjoin(User, User.id == Customer.csm_id)
+        .where(customer_scope(actor))
+    )
+    if flt.status:
+        stmt = stmt.where(HealthScore.health_status == flt.status)
+    if flt.csm:
+        stmt = stmt.where(sa.or_(sa.func.lower(User.email) == flt.csm.lower(), User.login == flt.csm))
+    if flt.min_score is not None:
+        stmt = stmt.where(HealthScore.overall_score >= flt.min_score)
+    if flt.max_score is not None:
+        stmt = stmt.where(HealthScore.overall_score <= flt.max_score)
+    if flt.trend:
+        stmt = stmt.where(HealthScore.score_trend == flt.trend)
+    key = sort.lstrip("-")
+    if key not in SORT_KEYS:
+        raise BadInput(f"cannot sort by '{key}' (choose from: {', '.join(SORT_KEYS)})")
+    column = SORT_KEYS[key]
+    order = column.desc().nulls_last() if sort.startswith("-") else column.asc().nulls_last()
+    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+    stmt = stmt.order_by(order, Customer.id).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return Page(
+        rows=[HealthRow(**r._mapping) for r in session.execute(stmt)], total=total, offset=offset, limit=limit
+    )
+
+
+def score_detail(session: Session, actor: Actor, ref: str, *, as_of: dt.date | None = None) -> HealthDetail:
+    """The customer's current score (or the one of `as_of`) with its explanation."""
+    customer = find_customer(session, actor, ref)
+    if as_of is None:
+        row = session.scalar(sa.select(HealthScore).where(HealthScore.customer_id == customer.id))
+        if row is None:
+            raise NotFound(f"{customer.external_id} has no health score yet", hint="run `cs recalc`")
+        return HealthDetail(
+            external_id=customer.external_id,
+            name=customer.name,
+            as_of=row.as_of,
+            overall_score=row.overall_score,
+            health_status=row.health_status,
+            score_trend=row.score_trend,
+            score_change_30d=row.score_change_30d,
+            components={c: getattr(row, col) for c, col in COMPONENT_COLUMNS.items()},
+            explanation=row.explanation or {},
+            scorecard_version=row.scorecard_version,
+            days_since_last_login=row.days_since_last_login,
+            days_to_renewal=row.days_to_renewal,
+        )
+    h = session.scalar(
+        sa.select(HealthScoreHistory).where(
+            HealthScoreHistory.customer_id == customer.id, HealthScoreHistory.as_of == as_of
+        )
+    )
+    if h is None:
+        raise NotFound(
+            f"{customer.external_id} has no health score for {as_of}", hint="see `cs health history`"
+        )
+    return HealthDetail(
+        external_id=customer.external_id,
+        name=customer.name,
+        as_of=h.as_of,
+        overall_score=h.overall_score,
+        health_status=h.health_status,
+        score_trend=None,
+        score_change_30d=None,
+        components={c: getattr(h, col) for c, col in COMPONENT_COLUMNS.items()},
+        explanation=h.measures or {},
+        scorecard_version=h.scorecard_version,
+    )
+
+
+def history(
+    session: Session, actor: Actor, ref: str, *, since: dt.date | None = None, until: dt.date | None = None
+) -> tuple[str, list[HistoryPoint]]:
+    """The customer's daily scores, oldest first."""
+    customer = find_customer(session, actor, ref)
+    h = HealthScoreHistory
+    stmt = sa.select(
+        h.as_of,
+        h.overall_score,
+        h.health_status,
+        h.product_adoption_score,
+        h.engagement_score,
+        h.relationship_score,
+        h.financial_score,
+        h.support_score,
+    ).where(h.customer_id == customer.id)
+    if since:
+        stmt = stmt.where(h.as_of >= since)
+    if until:
+        stmt = stmt.where(h.as_of <= until)
+    return customer.external_id, [HistoryPoint(**r._mapping) for r in session.execute(stmt.order_by(h.as_of))]

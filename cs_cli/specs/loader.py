@@ -1,0 +1,80 @@
+"""Load a YAML file into a typed model; every error names file, line and the
+key path, and unknown keys are errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from cs_cli.errors import FileError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _node_at(node: yaml.Node | None, path: tuple[Any, ...]) -> yaml.Node | None:
+    """The deepest node of `path` that exists (for its line number)."""
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if getattr(k, "value", None) == str(part)), None)
+            if match is None:
+                # An unknown key: point at the key itself.
+                key = next((k for k, _ in node.value if getattr(k, "value", None) == str(part)), None)
+                return key or node
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            return node
+    return node
+
+
+def _key_of(node: yaml.MappingNode, part: str) -> yaml.Node | None:
+    return next((k for k, _ in node.value if getattr(k, "value", None) == part), None)
+
+
+def line_of(root: yaml.Node | None, path: tuple[Any, ...]) -> int | None:
+    node = _node_at(root, path)
+    if path and isinstance(node, yaml.MappingNode):
+        key = _key_of(node, str(path[-1]))
+        if key is not None:
+            node = key
+    return node.start_mark.line + 1 if node is not None else None
+
+
+def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+    """The data and its node tree (for line numbers)."""
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileError(where, None, None, "no such file") from None
+    except UnicodeDecodeError:
+        raise FileError(where, None, None, "not UTF-8 text") from None
+    try:
+        return yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        raise FileError(where, line, col, f"invalid YAML: {exc.problem}") from None
+
+
+def load_model(path: Path, model: type[M]) -> tuple[M, str]:
+    """Parse and validate `path` as `model`; returns it and the file's text."""
+    data, root = load_yaml(path)
+    try:
+        return model.model_validate(data), path.read_text(encoding="utf-8")
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(p for p in error["loc"] if p != "__root__")
+        message = error["msg"].removeprefix("Value error, ")
+        if not loc and ": " in message and " " not in message.split(": ", 1)[0]:
+            # A check across keys names its own path: "components.x.y: reason".
+            keys_text, message = message.split(": ", 1)
+            loc = tuple(int(p) if p.isdigit() else p for p in keys_text.split("."))
+        keys = ".".join(str(p) for p in loc) or "(top level)"
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        raise FileError(str(path), line_of(root, loc), None, f"{keys}: {message}") from None

@@ -1,0 +1,184 @@
+"""The scorecard: how raw measures of a customer become a health score.
+
+A scorecard names the weight of each component, the measures behind each
+component (with their look-back windows and the bands that turn a raw value
+into 0-100), the risk multipliers, the status thresholds and the trend
+thresholds. docs/health.md explains every measure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+from itertools import pairwise
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Component(StrEnum):
+    ADOPTION = "adoption"
+    ENGAGEMENT = "engagement"
+    RELATIONSHIP = "relationship"
+    FINANCIAL = "financial"
+    SUPPORT = "support"
+
+
+# Every measure cs can compute, the component it belongs to, and whether it
+# looks back over a window of days. The SQL for each is in services/health/measures.py.
+MEASURES: dict[str, tuple[Component, bool, str]] = {
+    "feature_breadth": (Component.ADOPTION, True, "share of the product's features used (0-1)"),
+    "active_days": (Component.ADOPTION, True, "share of days with any usage (0-1)"),
+    "active_users": (Component.ADOPTION, True, "distinct active users per seat (0-1, capped)"),
+    "touchpoints": (Component.ENGAGEMENT, True, "calls, meetings, QBRs and renewal talks"),
+    "email_engagement": (Component.ENGAGEMENT, True, "emails opened or clicked per email sent"),
+    "webinars": (Component.ENGAGEMENT, True, "webinars attended"),
+    "touchpoint_recency": (Component.ENGAGEMENT, False, "days since the last touchpoint"),
+    "champion": (Component.RELATIONSHIP, False, "1 when a champion is in place, else 0"),
+    "exec_sponsor": (Component.RELATIONSHIP, False, "1 when an executive sponsor is in place, else 0"),
+    "nps": (Component.RELATIONSHIP, True, "average NPS score (0-10)"),
+    "arr_growth": (Component.FINANCIAL, True, "change in invoiced amount, window on the one before"),
+    "late_invoices": (Component.FINANCIAL, True, "invoices due in the window paid late or unpaid"),
+    "contract_value": (Component.FINANCIAL, False, "ARR"),
+    "tickets_per_seat": (Component.SUPPORT, True, "tickets opened per seat"),
+    "open_escalations": (Component.SUPPORT, False, "escalated tickets still open"),
+    "csat": (Component.SUPPORT, True, "average satisfaction of tickets closed (1-5)"),
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Band(_Strict):
+    """Raw values in [from, to) score `score`; an open end is unbounded."""
+
+    lower: float | None = Field(default=None, alias="from")
+    upper: float | None = Field(default=None, alias="to")
+    score: int = Field(ge=0, le=100)
+
+    def holds(self, value: float) -> bool:
+        return (self.lower is None or value >= self.lower) and (self.upper is None or value < self.upper)
+
+
+class Measure(_Strict):
+    weight: float = Field(gt=0)
+    window_days: int | None = Field(default=None, gt=0)
+    bands: list[Band] = Field(min_length=1)
+
+    @field_validator("bands")
+    @classmethod
+    def _contiguous(cls, bands: list[Band]) -> list[Band]:
+        for index, (before, after) in enumerate(pairwise(bands), start=1):
+            if before.upper is None or after.lower is None:
+                raise ValueError(f"band {index} is open-ended but more bands follow")
+            if after.lower < before.upper:
+                raise ValueError(
+                    f"bands {index} and {index + 1} overlap ({after.lower:g} < {before.upper:g})"
+                )
+            if after.lower > before.upper:
+                raise ValueError(
+                    f"gap between bands {index} and {index + 1} ({before.upper:g} to {after.lower:g})"
+                )
+        for index, band in enumerate(bands, start=1):
+            if band.lower is not None and band.upper is not None and band.upper <= band.lower:
+                raise ValueError(f"band {index} is empty (from {band.lower:g} to {band.upper:g})")
+        return bands
+
+    def score(self, value: float) -> int | None:
+        return next((b.score for b in self.bands if b.holds(value)), None)
+
+
+class ComponentSpec(_Strict):
+    measures: dict[str, Measure] = Field(min_length=1)
+
+
+class Multipliers(_Strict):
+    renewal_within_days: int = Field(default=30, ge=0)
+    renewal: float = Field(default=0.95, gt=0, le=1)
+    open_escalation: float = Field(default=0.90, gt=0, le=1)
+    champion_left: float = Field(default=0.85, gt=0, le=1)
+    champion_left_within_days: int = Field(default=90, gt=0)
+
+
+class Status(_Strict):
+    healthy: int = Field(default=80, ge=0, le=100)
+    at_risk: int = Field(default=60, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Status:
+        if self.at_risk > self.healthy:
+            raise ValueError("at_risk must not be above healthy")
+        return self
+
+
+class Trend(_Strict):
+    """Points of change over 30 days that count as improving or declining."""
+
+    improving: int = Field(default=5, gt=0)
+    declining: int = Field(default=5, gt=0)
+
+
+class Scorecard(_Strict):
+    name: str
+    description: str | None = None
+    weights: dict[Component, float]
+    components: dict[Component, ComponentSpec]
+    multipliers: Multipliers = Multipliers()
+    status: Status = Status()
+    trend: Trend = Trend()
+    # The product's features, for feature breadth; without it, every event
+    # name seen across the book in the window counts as a feature.
+    features: list[str] | None = None
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, weights: dict[Component, float]) -> dict[Component, float]:
+        if any(w < 0 for w in weights.values()):
+            raise ValueError("weights must not be negative")
+        total = sum(weights.values())
+        if abs(total - 100) > 1e-9:
+            raise ValueError(f"weights must sum to 100, not {total:g}")
+        return weights
+
+    @model_validator(mode="after")
+    def _measures(self) -> Scorecard:
+        for component, spec in self.components.items():
+            for name, measure in spec.measures.items():
+                if name not in MEASURES:
+                    known = ", ".join(m for m, (c, _, _) in MEASURES.items() if c == component)
+                    raise ValueError(
+                        f"components.{component}.measures: unknown measure '{name}' (known: {known})"
+                    )
+                owner, windowed, _ = MEASURES[name]
+                if owner != component:
+                    raise ValueError(f"components.{component}.measures.{name}: belongs to {owner.value}")
+                if windowed and measure.window_days is None:
+                    raise ValueError(f"components.{component}.measures.{name}: needs window_days")
+        for component, weight in self.weights.items():
+            if weight > 0 and component not in self.components:
+                raise ValueError(f"weights.{component}: has weight but no measures under components")
+        return self
+
+
+class LoadedScorecard(BaseModel):
+    """A scorecard with its version: a hash of the file's content."""
+
+    model_config = ConfigDict(frozen=True)
+
+    card: Scorecard
+    version: str
+    path: str
+
+
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "scorecards" / "default.yaml"
+
+
+def load_scorecard(path: Path | None = None) -> LoadedScorecard:
+    """Read and check a scorecard file (the shipped default when None)."""
+    from cs_cli.specs.loader import load_model
+
+    path = path or DEFAULT_PATH
+    card, text = load_model(path, Scorecard)
+    version = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return LoadedScorecard(card=card, version=version, path=str(path))

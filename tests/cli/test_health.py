@@ -1,0 +1,92 @@
+"""`cs recalc` and `cs health` as a user runs them, on the demo book."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+AS_OF = "2026-06-30"
+
+
+@pytest.fixture
+def demo(run_cli):
+    result = run_cli("demo", "--customers", "40", "--months", "4", "--as-of", AS_OF)
+    assert result.exit_code == 0, result
+    return result
+
+
+def test_recalc_scores_the_demo_book_with_a_spread_of_statuses(run_cli, demo):
+    result = run_cli("recalc", "--as-of", AS_OF)
+    assert result.exit_code == 0, result
+    assert result.stdout == ""
+    summary = result.stderr.strip().splitlines()[-1]
+    assert summary.startswith("scored 40 customer-days as of 2026-06-30:")
+    listed = json.loads(run_cli("health", "list", "--all", "--format", "json").stdout)
+    assert len(listed) == 40
+    statuses = {row["health_status"] for row in listed}
+    assert {"healthy", "churned"} <= statuses and statuses & {"at_risk", "critical"}
+    scores = [row["overall_score"] for row in listed]
+    assert scores == sorted(scores)  # worst first
+    for status in ("healthy", "at risk", "critical", "churned"):
+        count = sum(1 for row in listed if row["health_status"] == status.replace(" ", "_"))
+        assert f"{count} {status}" in summary
+
+
+def test_show_explains_a_score_in_checkable_numbers(run_cli, demo):
+    run_cli("recalc", "--as-of", AS_OF)
+    worst = json.loads(run_cli("health", "list", "-n", "1", "--format", "json").stdout)[0]
+    detail = json.loads(run_cli("health", "show", worst["external_id"], "--format", "json").stdout)
+    e = detail["explanation"]
+    assert detail["overall_score"] == worst["overall_score"]
+    # The points of the components add up to the base; multipliers give the score.
+    assert sum(e["contributions"].values()) == pytest.approx(e["base"], abs=0.05)
+    expected = e["base"]
+    for _name, factor in e["multipliers"]:
+        expected *= factor
+    assert detail["overall_score"] == int(expected + 1e-9) or abs(detail["overall_score"] - expected) < 1
+    table = run_cli("health", "show", worst["external_id"])
+    assert table.exit_code == 0
+    assert "points before multipliers" in table.stdout and "feature_breadth" in table.stdout
+
+
+def test_history_backfill_and_sparkline(run_cli, demo):
+    # 31 days, so that the last one has a score 30 days before it.
+    result = run_cli("recalc", "--from", "2026-05-31", "--to", "2026-06-30")
+    assert result.exit_code == 0, result
+    assert "as of 2026-05-31 to 2026-06-30 (31 days)" in result.stderr
+    some = json.loads(run_cli("health", "list", "-n", "1", "--format", "json").stdout)[0]
+    assert some["score_change_30d"] is not None
+    history = run_cli("health", "history", some["external_id"])
+    assert history.exit_code == 0
+    assert "over 31 days" in history.stderr
+    rows = json.loads(run_cli("health", "history", some["external_id"], "--format", "json").stdout)
+    assert [r["as_of"] for r in rows][:2] == ["2026-05-31", "2026-06-01"] and len(rows) == 31
+    past = json.loads(
+        run_cli("health", "show", some["external_id"], "--as-of", "2026-06-15", "--format", "json").stdout
+    )
+    assert past["as_of"] == "2026-06-15" and past["overall_score"] == rows[15]["overall_score"]
+    assert some["score_change_30d"] == rows[-1]["overall_score"] - rows[0]["overall_score"]
+
+
+def test_bad_input(run_cli, demo, tmp_path):
+    unknown = run_cli("recalc", "--customer", "NOPE", "--as-of", AS_OF)
+    assert unknown.exit_code == 2 and "no customer 'NOPE'" in unknown.stderr
+    bad = tmp_path / "card.yaml"
+    bad.write_text("name: x\nweights: {adoption: 90}\ncomponents: {}\n")
+    card = run_cli("recalc", "--scorecard", bad, "--as-of", AS_OF)
+    assert card.exit_code == 2
+    assert card.stderr.startswith(f"error: {bad}:2: weights: weights must sum to 100, not 90")
+    half = run_cli("recalc", "--from", "2026-06-01")
+    assert half.exit_code == 2 and "--from and --to go together" in half.stderr
+    not_scored = run_cli("health", "show", "C-00001")
+    assert not_scored.exit_code == 4 and "no health score yet" in not_scored.stderr
+
+
+def test_dry_run_prints_scores_and_writes_nothing(run_cli, demo):
+    result = run_cli("recalc", "--as-of", AS_OF, "--dry-run", "--format", "csv")
+    assert result.exit_code == 0
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "external_id,score,status" and len(lines) == 41
+    assert "would score 40" in result.stderr
+    assert json.loads(run_cli("health", "list", "--format", "json").stdout) == []
