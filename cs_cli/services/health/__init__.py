@@ -1,0 +1,1 @@
+"""Health scores: measures, scoring, recalculation and reading."""
