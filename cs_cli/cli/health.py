@@ -294,6 +294,41 @@ def _render(detail) -> None:
     stdout_console(max_width=130).print(Group(Panel(head, title=title, title_align="left"), table))
 
 
+@app.command()
+def components(
+    customer: Annotated[str, typer.Argument(help="External id of the customer.")],
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """The five component scores of a customer, their weights and the points each adds."""
+    from cs_cli.services.health.views import score_detail
+    from cs_cli.specs.scorecard import Component
+
+    with _runtime.session() as (session, actor):
+        detail = score_detail(session, actor, customer)
+    contributions = detail.explanation.get("contributions", {})
+    missing = set(detail.explanation.get("missing", []))
+    rows = [
+        {
+            "component": c.value,
+            "score": detail.components.get(c.value),
+            "points": contributions.get(c.value),
+            "missing": c.value in missing,
+        }
+        for c in Component
+    ]
+    emit_rows(rows, ["component", "score", "points", "missing"], fmt)
+
+
+@app.command()
+def distribution(fmt: FormatOpt = OutputFormat.TABLE) -> None:
+    """How many customers (and how much ARR) are healthy, at risk, critical, churned."""
+    from cs_cli.services.health.views import distribution as counts
+
+    with _runtime.session() as (session, actor):
+        rows = counts(session, actor)
+    emit_rows(rows, ["health_status", "customers", "share", "arr", "average_score"], fmt)
+
+
 @app.command("history")
 def history_(
     customer: Annotated[str, typer.Argument(help="External id of the customer.")],

@@ -90,3 +90,30 @@ def test_dry_run_prints_scores_and_writes_nothing(run_cli, demo):
     assert lines[0] == "external_id,score,status" and len(lines) == 41
     assert "would score 40" in result.stderr
     assert json.loads(run_cli("health", "list", "--format", "json").stdout) == []
+
+
+def test_distribution_and_components(run_cli, demo):
+    run_cli("recalc", "--as-of", AS_OF)
+    listed = json.loads(run_cli("health", "list", "--all", "--format", "json").stdout)
+    rows = json.loads(run_cli("health", "distribution", "--format", "json").stdout)
+    assert [r["health_status"] for r in rows] == ["healthy", "at_risk", "critical", "churned"]
+    for row in rows:
+        assert row["customers"] == sum(1 for c in listed if c["health_status"] == row["health_status"])
+    assert sum(r["customers"] for r in rows) == 40
+    some = listed[-1]
+    parts = json.loads(run_cli("health", "components", some["external_id"], "--format", "json").stdout)
+    assert [p["component"] for p in parts] == [
+        "adoption",
+        "engagement",
+        "relationship",
+        "financial",
+        "support",
+    ]
+    assert parts[0]["score"] == some["product_adoption_score"]
+    present = [p for p in parts if not p["missing"]]
+    assert sum(p["points"] for p in present) == pytest.approx(
+        json.loads(run_cli("health", "show", some["external_id"], "--format", "json").stdout)["explanation"][
+            "base"
+        ],
+        abs=0.05,
+    )

@@ -152,3 +152,33 @@ def history(
     if until:
         stmt = stmt.where(h.as_of <= until)
     return customer.external_id, [HistoryPoint(**r._mapping) for r in session.execute(stmt.order_by(h.as_of))]
+
+
+def distribution(session: Session, actor: Actor) -> list[dict]:
+    """Customers, share and ARR by health status, over the actor's scope."""
+    rows = session.execute(
+        sa.select(
+            HealthScore.health_status,
+            sa.func.count(),
+            sa.func.sum(Customer.arr),
+            sa.func.avg(HealthScore.overall_score),
+        )
+        .join(Customer, Customer.id == HealthScore.customer_id)
+        .where(customer_scope(actor))
+        .group_by(HealthScore.health_status)
+    ).all()
+    found = {status: (count, arr, avg) for status, count, arr, avg in rows}
+    total = sum(count for count, _, _ in found.values()) or 1
+    out = []
+    for status in HealthStatus:
+        count, arr, avg = found.get(status, (0, None, None))
+        out.append(
+            {
+                "health_status": status,
+                "customers": count,
+                "share": round(count / total, 3),
+                "arr": arr,
+                "average_score": round(float(avg), 1) if avg is not None else None,
+            }
+        )
+    return out
