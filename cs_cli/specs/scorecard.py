@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from enum import StrEnum
+from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
 
@@ -57,9 +58,6 @@ class Band(_Strict):
     upper: float | None = Field(default=None, alias="to")
     score: int = Field(ge=0, le=100)
 
-    def holds(self, value: float) -> bool:
-        return (self.lower is None or value >= self.lower) and (self.upper is None or value < self.upper)
-
 
 class Measure(_Strict):
     weight: float = Field(gt=0)
@@ -84,9 +82,6 @@ class Measure(_Strict):
             if band.lower is not None and band.upper is not None and band.upper <= band.lower:
                 raise ValueError(f"band {index} is empty (from {band.lower:g} to {band.upper:g})")
         return bands
-
-    def score(self, value: float) -> int | None:
-        return next((b.score for b in self.bands if b.holds(value)), None)
 
 
 class ComponentSpec(_Strict):
@@ -130,6 +125,17 @@ class Scorecard(_Strict):
     # The product's features, for feature breadth; without it, every event
     # name seen across the book in the window counts as a feature.
     features: list[str] | None = None
+
+    @cached_property
+    def band_tables(self) -> dict[str, tuple[list[float], list[int], float | None]]:
+        """Per measure: the bands' lower bounds (the first unbounded), their
+        scores, and the last band's upper bound; for a bisect, not a scan."""
+        tables = {}
+        for spec in self.components.values():
+            for name, measure in spec.measures.items():
+                lowers = [float("-inf") if b.lower is None else b.lower for b in measure.bands]
+                tables[name] = (lowers, [b.score for b in measure.bands], measure.bands[-1].upper)
+        return tables
 
     @field_validator("weights")
     @classmethod

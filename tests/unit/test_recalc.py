@@ -88,9 +88,20 @@ def current(engine) -> dict[str, HealthScore]:
         return {ext: score for ext, score in rows}
 
 
+def explanations(engine) -> dict[str, dict]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(Customer.external_id, HealthScoreHistory.measures).join(
+                HealthScoreHistory, HealthScoreHistory.customer_id == Customer.id
+            )
+        ).all()
+    return dict(rows)
+
+
 def test_hand_computed_scores(engine, admin):
     build(engine)
     result = run(engine, admin)
+    why = explanations(engine)
     assert (result.scored, result.without_data) == (3, 1)
     scores = current(engine)
     assert set(scores) == {"A", "B", "C"}  # D has no data at all: no score
@@ -100,14 +111,14 @@ def test_hand_computed_scores(engine, admin):
     assert (a.overall_score, a.health_status) == (95, HealthStatus.HEALTHY)
     assert (a.product_adoption_score, a.relationship_score, a.support_score) == (100, 100, None)
     assert a.days_to_renewal == 10 and a.days_since_last_login == 0
-    assert a.explanation["multipliers"] == [["renewal_within_days", 0.95]]
-    assert a.explanation["missing"] == ["support"]
+    assert why["A"]["multipliers"] == [["renewal_within_days", 0.95]]
+    assert why["A"]["missing"] == ["support"]
     # B: adoption 60 (0.4), support 50 (one open escalation), no relationship:
     # (50*60 + 20*50) / 70 = 57.14; x0.9 -> 51.
     b = scores["B"]
     assert (b.overall_score, b.health_status) == (51, HealthStatus.CRITICAL)
-    assert b.explanation["measures"]["active_days"] == {"raw": 0.4, "score": 60}
-    assert b.explanation["missing"] == ["relationship"]
+    assert why["B"]["measures"]["active_days"] == {"raw": 0.4, "score": 60}
+    assert why["B"]["missing"] == ["relationship"]
     assert scores["C"].health_status == HealthStatus.CHURNED
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(HealthScoreHistory)).scalar_one() == 3

@@ -42,11 +42,10 @@ class HealthScore(CreatedAt, Base):
     score_change_30d: Mapped[int | None]
 
     calculated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # The day this score is as of, the scorecard that produced it, and how
-    # (measures, missing components, multipliers, contributions).
+    # The day this score is as of and the scorecard that produced it; how it
+    # was produced is kept once, in that day's history row.
     as_of: Mapped[dt.date | None]
     scorecard_version: Mapped[str | None] = mapped_column(sa.String(64))
-    explanation: Mapped[dict[str, Any] | None]
 
 
 class HealthScoreHistory(CreatedAt, Base):

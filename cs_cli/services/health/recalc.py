@@ -149,7 +149,6 @@ def recalc_day(
                     "created_at": now,
                     "as_of": as_of,
                     "scorecard_version": scorecard.version,
-                    "explanation": explanation,
                 }
             )
             old_status = previous.health_status if previous is not None else None

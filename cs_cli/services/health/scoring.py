@@ -3,6 +3,7 @@ no database, so every formula can be checked by hand (docs/health.md)."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from cs_cli.domain import HealthStatus, ScoreTrend
@@ -34,6 +35,15 @@ class Scored:
     multipliers: list[tuple[str, float]] = field(default_factory=list)
 
 
+def band_score(card: Scorecard, measure: str, value: float) -> int | None:
+    """The score of the band that holds `value` (None outside every band)."""
+    lowers, scores, upper = card.band_tables[measure]
+    if upper is not None and value >= upper:
+        return None
+    index = bisect_right(lowers, value) - 1
+    return scores[index] if index >= 0 else None
+
+
 def component_score(
     card: Scorecard, component: Component, raw: dict[str, float | None]
 ) -> tuple[int | None, dict[str, dict[str, float | None]]]:
@@ -45,7 +55,7 @@ def component_score(
     total = weights = 0.0
     for name, measure in spec.measures.items():
         value = raw.get(name)
-        score = measure.score(value) if value is not None else None
+        score = band_score(card, name, value) if value is not None else None
         explained[name] = {"raw": value, "score": score}
         if score is not None:
             total += measure.weight * score

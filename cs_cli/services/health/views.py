@@ -94,6 +94,11 @@ def score_detail(session: Session, actor: Actor, ref: str, *, as_of: dt.date | N
         row = session.scalar(sa.select(HealthScore).where(HealthScore.customer_id == customer.id))
         if row is None:
             raise NotFound(f"{customer.external_id} has no health score yet", hint="run `cs recalc`")
+        explanation = session.scalar(
+            sa.select(HealthScoreHistory.measures).where(
+                HealthScoreHistory.customer_id == customer.id, HealthScoreHistory.as_of == row.as_of
+            )
+        )
         return HealthDetail(
             external_id=customer.external_id,
             name=customer.name,
@@ -103,7 +108,7 @@ def score_detail(session: Session, actor: Actor, ref: str, *, as_of: dt.date | N
             score_trend=row.score_trend,
             score_change_30d=row.score_change_30d,
             components={c: getattr(row, col) for c, col in COMPONENT_COLUMNS.items()},
-            explanation=row.explanation or {},
+            explanation=explanation or {},
             scorecard_version=row.scorecard_version,
             days_since_last_login=row.days_since_last_login,
             days_to_renewal=row.days_to_renewal,

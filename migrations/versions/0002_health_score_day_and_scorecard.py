@@ -1,4 +1,4 @@
-"""health score explanation
+"""health scores record their day and scorecard
 
 Revision ID: 0002
 Revises: 0001
@@ -8,7 +8,6 @@ Create Date: 2026-11-24
 from alembic import op
 import sqlalchemy as sa
 import cs_cli.db.base
-from sqlalchemy.dialects import postgresql
 
 revision = '0002'
 down_revision = '0001'
@@ -20,13 +19,11 @@ def upgrade() -> None:
     with op.batch_alter_table('cs_health_scores', schema=None) as batch_op:
         batch_op.add_column(sa.Column('as_of', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('scorecard_version', sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column('explanation', sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), 'postgresql'), nullable=True))
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('cs_health_scores', schema=None) as batch_op:
-        batch_op.drop_column('explanation')
         batch_op.drop_column('scorecard_version')
         batch_op.drop_column('as_of')
 
