@@ -22,12 +22,18 @@ def is_postgres(session: Session) -> bool:
     return name(session) == "postgresql"
 
 
-def _insert(session: Session, table: sa.Table):
+def insert_for(session: Session, table: sa.Table):
+    """The dialect's INSERT, which knows ON CONFLICT."""
     if is_postgres(session):
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(table)
+
+
+def insert_ignoring(session: Session, table: sa.Table):
+    """INSERT that leaves an existing row with the same key alone."""
+    return insert_for(session, table).on_conflict_do_nothing()
 
 
 def json_merge(session: Session, current: Any, incoming: Any) -> sa.ColumnElement:
@@ -63,7 +69,7 @@ def upsert(
     keys = (key,) if isinstance(key, str) else key
     if not rows:
         return set()
-    stmt = _insert(session, table)
+    stmt = insert_for(session, table)
     if is_postgres(session):
         # One COPY into a scratch table and one INSERT ... SELECT: many times
         # faster than a multi-row VALUES statement of thousands of parameters.
@@ -192,3 +198,41 @@ def utc_day(session: Session, column: Any) -> sa.ColumnElement:
         return sa.cast(sa.func.timezone("UTC", column), sa.Date)
     # SQLite keeps UTC text 'YYYY-MM-DD HH:MM:SS.ffffff'.
     return sa.func.substr(column, 1, 10)
+
+
+def least(session: Session, *values: Any) -> sa.ColumnElement:
+    """The smallest of several values (SQLite's min() takes several arguments)."""
+    return sa.func.least(*values) if is_postgres(session) else sa.func.min(*values)
+
+
+def whole_days_since(session: Session, later: dt.datetime, column: Any) -> sa.ColumnElement:
+    """Whole days from a timestamp column to `later`, rounded down."""
+    if is_postgres(session):
+        seconds = sa.func.extract("epoch", sa.literal(later, UTCDateTime()) - column)
+        return floor_int(session, seconds / 86400)
+    naive = later.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return floor_int(session, sa.func.julianday(naive) - sa.func.julianday(column))
+
+
+def floor_int(session: Session, value: Any) -> sa.ColumnElement:
+    """floor() as an integer, for values that are not negative. (SQLite's
+    floor() needs its math functions, not in every build; CAST truncates,
+    which is the floor of a non-negative number. Postgres's CAST rounds.)"""
+    if is_postgres(session):
+        return sa.cast(sa.func.floor(value), sa.Integer)
+    return sa.cast(value, sa.Integer)
+
+
+def days_until(session: Session, column: Any, day: dt.date) -> sa.ColumnElement:
+    """Days from `day` to a date column (negative when past)."""
+    if is_postgres(session):
+        return column - sa.literal(day, sa.Date)
+    return sa.cast(sa.func.julianday(column) - sa.func.julianday(day.isoformat()), sa.Integer)
+
+
+def json_object(session: Session, pairs: dict[str, Any]) -> sa.ColumnElement:
+    """A JSON object built in SQL from names and expressions."""
+    args = [part for name, value in pairs.items() for part in (sa.literal(name), value)]
+    if is_postgres(session):
+        return sa.func.jsonb_build_object(*args)
+    return sa.func.json_object(*args)

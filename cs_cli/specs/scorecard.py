@@ -175,6 +175,7 @@ class LoadedScorecard(BaseModel):
     card: Scorecard
     version: str
     path: str
+    text: str
 
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "scorecards" / "default.yaml"
@@ -186,5 +187,15 @@ def load_scorecard(path: Path | None = None) -> LoadedScorecard:
 
     path = path or DEFAULT_PATH
     card, text = load_model(path, Scorecard)
-    version = hashlib.sha256(text.encode()).hexdigest()[:16]
-    return LoadedScorecard(card=card, version=version, path=str(path))
+    return LoadedScorecard(card=card, version=scorecard_version(text), path=str(path), text=text)
+
+
+def scorecard_version(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def scorecard_from_text(text: str) -> Scorecard:
+    """A scorecard kept in the database (by version), parsed again."""
+    import yaml
+
+    return Scorecard.model_validate(yaml.safe_load(text))

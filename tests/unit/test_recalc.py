@@ -88,20 +88,49 @@ def current(engine) -> dict[str, HealthScore]:
         return {ext: score for ext, score in rows}
 
 
-def explanations(engine) -> dict[str, dict]:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(Customer.external_id, HealthScoreHistory.measures).join(
-                HealthScoreHistory, HealthScoreHistory.customer_id == Customer.id
+def explanations(engine, admin) -> dict[str, dict]:
+    """What `cs health show` explains, per customer."""
+    from cs_cli.services.health.views import score_detail
+
+    with transaction(engine) as s:
+        ids = s.scalars(sa.select(Customer.external_id).join(HealthScore)).all()
+        return {ext: score_detail(s, admin, ext).explanation for ext in ids}
+
+
+def assert_sql_agrees_with_python(engine) -> int:
+    """Every stored score equals what scoring.py computes from the raw
+    measures and signals that history kept."""
+    from cs_cli.services.health import scoring
+
+    checked = 0
+    with transaction(engine) as s:
+        rows = s.execute(
+            sa.select(HealthScoreHistory, Customer.status).join(
+                Customer, Customer.id == HealthScoreHistory.customer_id
             )
         ).all()
-    return dict(rows)
+    for history, status in rows:
+        doc = history.measures
+        raw = {name: m["raw"] for name, m in doc["measures"].items()}
+        signals = scoring.Signals(
+            days_to_renewal=doc["signals"]["days_to_renewal"],
+            open_escalations=doc["signals"]["open_escalations"] or 0,
+            champion_left_recently=bool(doc["signals"]["champion_left"]),
+        )
+        result = scoring.score(SIMPLE.card, raw, signals, churned=status == CustomerStatus.CHURNED)
+        assert (result.overall, result.status) == (history.overall_score, history.health_status)
+        assert {name: m["score"] for name, m in doc["measures"].items()} == {
+            name: m["score"] for name, m in result.measures.items()
+        }
+        checked += 1
+    return checked
 
 
 def test_hand_computed_scores(engine, admin):
     build(engine)
     result = run(engine, admin)
-    why = explanations(engine)
+    why = explanations(engine, admin)
+    assert assert_sql_agrees_with_python(engine) == 3
     assert (result.scored, result.without_data) == (3, 1)
     scores = current(engine)
     assert set(scores) == {"A", "B", "C"}  # D has no data at all: no score

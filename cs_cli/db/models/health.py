@@ -72,3 +72,14 @@ class HealthScoreHistory(CreatedAt, Base):
     measures: Mapped[dict[str, Any] | None]
 
     calculated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ScorecardVersion(CreatedAt, Base):
+    """Each scorecard that produced a score, by version (a hash of its text),
+    so a past score is explained with the scorecard that made it."""
+
+    __tablename__ = "cs_scorecards"
+
+    version: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    content: Mapped[str] = mapped_column(sa.Text)

@@ -1,19 +1,22 @@
-"""The raw measures of every customer in a range of ids, in a fixed number of
-set-based queries (one per source table), whatever the number of customers."""
+"""The raw measures of a range of customers as one SQL query: one aggregate
+subquery per source table (usage, touchpoints, contacts, NPS, invoices,
+tickets), left-joined to the customers. Nothing here runs per customer.
+
+Every measure is NULL when the customer has no data for it; docs/health.md
+gives each definition.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cs_cli.db import dialect
 from cs_cli.db.models import Contact, Customer, Invoice, NpsResponse, SupportTicket, Touchpoint, UsageEvent
-from cs_cli.domain import CustomerStatus, TouchpointType
-from cs_cli.services.health.scoring import Signals
+from cs_cli.domain import TouchpointType
 from cs_cli.specs.scorecard import Scorecard
 
 HUMAN_TOUCHPOINTS = (
@@ -24,41 +27,41 @@ HUMAN_TOUCHPOINTS = (
 )
 
 
-@dataclass
-class CustomerMeasures:
-    customer_id: int
-    churned: bool
-    raw: dict[str, float | None] = field(default_factory=dict)
-    signals: Signals = field(default_factory=Signals)
-    days_since_last_login: int | None = None
-    days_to_renewal: int | None = None
+@dataclass(frozen=True)
+class MeasureQuery:
+    """The raw measures and multiplier signals of a set of customers, as
+    column expressions over `source` (one row per customer)."""
+
+    source: sa.FromClause
+    condition: sa.ColumnElement[bool]
+    customer_id: sa.ColumnElement
+    churned: sa.ColumnElement
+    raw: dict[str, sa.ColumnElement]
+    days_to_renewal: sa.ColumnElement
+    days_since_last_login: sa.ColumnElement
+    open_escalations: sa.ColumnElement
+    champion_left: sa.ColumnElement
 
 
-def _window(card: Scorecard, name: str, default: int = 30) -> int:
+def window(card: Scorecard, name: str, default: int = 30) -> int:
     for spec in card.components.values():
         if name in spec.measures and spec.measures[name].window_days:
             return spec.measures[name].window_days or default
     return default
 
 
-def _used(card: Scorecard) -> set[str]:
-    return {name for spec in card.components.values() for name in spec.measures}
+def day_end(as_of: dt.date) -> dt.datetime:
+    """Windows end at the end of the as-of day, UTC (exclusive)."""
+    return dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
 
 
-def _days_between(later: dt.datetime, earlier: Any) -> int | None:
-    if earlier is None:
-        return None
-    if isinstance(earlier, str):  # SQLite returns max() of a timestamp column as text
-        earlier = dt.datetime.fromisoformat(earlier).replace(tzinfo=dt.UTC)
-    return max(0, (later - earlier).days)
-
-
-def feature_count(session: Session, card: Scorecard, end: dt.datetime) -> int:
+def feature_count(session: Session, card: Scorecard, as_of: dt.date) -> int:
     """How many features there are, for feature breadth: the scorecard's list,
     or every event name seen across the book in the window."""
     if card.features:
         return len(card.features)
-    start = end - dt.timedelta(days=_window(card, "feature_breadth"))
+    end = day_end(as_of)
+    start = end - dt.timedelta(days=window(card, "feature_breadth"))
     return (
         session.scalar(
             sa.select(sa.func.count(sa.distinct(UsageEvent.event_name))).where(
@@ -69,186 +72,188 @@ def feature_count(session: Session, card: Scorecard, end: dt.datetime) -> int:
     )
 
 
-def collect(
-    session: Session, card: Scorecard, lo: int, hi: int, *, as_of: dt.date, features: int
-) -> dict[int, CustomerMeasures]:
-    """Raw measures for active and churned customers with lo <= id <= hi."""
-    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    used = _used(card)
+def _ratio(numerator, denominator) -> sa.ColumnElement:
+    return sa.cast(numerator, sa.Float) / sa.cast(denominator, sa.Float)
+
+
+def measure_query(
+    session: Session, card: Scorecard, customers: sa.ColumnElement[bool], *, as_of: dt.date, features: int
+) -> MeasureQuery:
+    """The measures of the customers matching `customers` (a condition on
+    the customers table), as of the end of `as_of`."""
+    end = day_end(as_of)
 
     def start(name: str) -> dt.datetime:
-        return end - dt.timedelta(days=_window(card, name))
+        return end - dt.timedelta(days=window(card, name))
 
-    out: dict[int, CustomerMeasures] = {}
-    seats: dict[int, int | None] = {}
-    for row in session.execute(
-        sa.select(Customer.id, Customer.status, Customer.arr, Customer.seats, Customer.renewal_date).where(
-            Customer.id.between(lo, hi)
-        )
-    ):
-        m = CustomerMeasures(row.id, churned=row.status == CustomerStatus.CHURNED)
-        m.days_to_renewal = (row.renewal_date - as_of).days if row.renewal_date else None
-        if "contract_value" in used and row.arr is not None:
-            m.raw["contract_value"] = float(row.arr)
-        seats[row.id] = row.seats
-        out[row.id] = m
-    if not out:
-        return out
+    c = Customer
+    ids = sa.select(c.id).where(customers).scalar_subquery()
 
-    # Usage: adoption, and the last activity of any kind.
     ev = UsageEvent
     day = dialect.utc_day(session, ev.occurred_at)
     feature_filter = [ev.event_name.in_(card.features)] if card.features else []
-    usage = session.execute(
+    usage = (
         sa.select(
-            ev.customer_id,
-            sa.func.count(sa.distinct(ev.event_name)).filter(
-                ev.occurred_at >= start("feature_breadth"), *feature_filter
-            ),
-            sa.func.count(sa.distinct(day)).filter(ev.occurred_at >= start("active_days")),
-            sa.func.count(sa.distinct(ev.contact_id)).filter(ev.occurred_at >= start("active_users")),
-            sa.func.max(ev.occurred_at),
+            ev.customer_id.label("customer_id"),
+            sa.func.count(sa.distinct(ev.event_name))
+            .filter(ev.occurred_at >= start("feature_breadth"), *feature_filter)
+            .label("features"),
+            sa.func.count(sa.distinct(day)).filter(ev.occurred_at >= start("active_days")).label("days"),
+            sa.func.count(sa.distinct(ev.contact_id))
+            .filter(ev.occurred_at >= start("active_users"))
+            .label("users"),
+            sa.func.max(ev.occurred_at).label("last"),
         )
-        .where(ev.customer_id.between(lo, hi), ev.occurred_at < end)
+        .where(ev.customer_id.in_(ids), ev.occurred_at < end)
         .group_by(ev.customer_id)
+        .subquery("usage")
     )
-    for customer_id, breadth, days, users, last in usage:
-        m = out.get(customer_id)
-        if m is None:
-            continue
-        m.days_since_last_login = _days_between(end, last)
-        if features:
-            m.raw["feature_breadth"] = min(1.0, breadth / features)
-        m.raw["active_days"] = days / _window(card, "active_days")
-        if seats.get(customer_id):
-            m.raw["active_users"] = min(1.0, users / seats[customer_id])
 
-    # Touchpoints: engagement.
     tp = Touchpoint
     engaged = (TouchpointType.EMAIL_OPENED, TouchpointType.EMAIL_CLICKED)
-    for customer_id, human, sent, opened, webinars, last in session.execute(
+    touch = (
         sa.select(
-            tp.customer_id,
-            sa.func.count().filter(
-                tp.touchpoint_type.in_(HUMAN_TOUCHPOINTS), tp.occurred_at >= start("touchpoints")
-            ),
-            sa.func.count().filter(
+            tp.customer_id.label("customer_id"),
+            sa.func.count()
+            .filter(tp.touchpoint_type.in_(HUMAN_TOUCHPOINTS), tp.occurred_at >= start("touchpoints"))
+            .label("human"),
+            sa.func.count()
+            .filter(
                 tp.touchpoint_type == TouchpointType.EMAIL_SENT, tp.occurred_at >= start("email_engagement")
-            ),
-            sa.func.count().filter(
-                tp.touchpoint_type.in_(engaged), tp.occurred_at >= start("email_engagement")
-            ),
-            sa.func.count().filter(
-                tp.touchpoint_type == TouchpointType.WEBINAR, tp.occurred_at >= start("webinars")
-            ),
-            sa.func.max(tp.occurred_at),
+            )
+            .label("sent"),
+            sa.func.count()
+            .filter(tp.touchpoint_type.in_(engaged), tp.occurred_at >= start("email_engagement"))
+            .label("engaged"),
+            sa.func.count()
+            .filter(tp.touchpoint_type == TouchpointType.WEBINAR, tp.occurred_at >= start("webinars"))
+            .label("webinars"),
+            sa.func.max(tp.occurred_at).label("last"),
         )
-        .where(tp.customer_id.between(lo, hi), tp.occurred_at < end)
+        .where(tp.customer_id.in_(ids), tp.occurred_at < end)
         .group_by(tp.customer_id)
-    ):
-        m = out.get(customer_id)
-        if m is None:
-            continue
-        m.raw["touchpoints"] = human
-        m.raw["email_engagement"] = min(1.0, opened / sent) if sent else None
-        m.raw["webinars"] = webinars
-        m.raw["touchpoint_recency"] = _days_between(end, last)
+        .subquery("touch")
+    )
 
-    # Contacts: relationship, and the champion-left multiplier.
-    c = Contact
-    present = sa.or_(c.left_at.is_(None), c.left_at >= end)
+    k = Contact
+    present = sa.or_(k.left_at.is_(None), k.left_at >= end)
     left_since = end - dt.timedelta(days=card.multipliers.champion_left_within_days)
-    for customer_id, champion, sponsor, champion_left in session.execute(
+    people = (
         sa.select(
-            c.customer_id,
-            sa.func.max(sa.case((sa.and_(c.is_champion, present), 1), else_=0)),
-            sa.func.max(sa.case((sa.and_(c.is_exec_sponsor, present), 1), else_=0)),
+            k.customer_id.label("customer_id"),
+            sa.func.max(sa.case((sa.and_(k.is_champion, present), 1), else_=0)).label("champion"),
+            sa.func.max(sa.case((sa.and_(k.is_exec_sponsor, present), 1), else_=0)).label("sponsor"),
             sa.func.max(
-                sa.case((sa.and_(c.is_champion, c.left_at >= left_since, c.left_at < end), 1), else_=0)
-            ),
+                sa.case((sa.and_(k.is_champion, k.left_at >= left_since, k.left_at < end), 1), else_=0)
+            ).label("champion_left"),
         )
-        .where(c.customer_id.between(lo, hi))
-        .group_by(c.customer_id)
-    ):
-        m = out.get(customer_id)
-        if m is None:
-            continue
-        m.raw["champion"] = float(champion)
-        m.raw["exec_sponsor"] = float(sponsor)
-        m.signals = Signals(champion_left_recently=bool(champion_left))
+        .where(k.customer_id.in_(ids))
+        .group_by(k.customer_id)
+        .subquery("people")
+    )
 
-    # NPS.
     n = NpsResponse
-    for customer_id, average in session.execute(
-        sa.select(n.customer_id, sa.func.avg(n.score))
-        .where(n.customer_id.between(lo, hi), n.responded_at >= start("nps"), n.responded_at < end)
+    nps = (
+        sa.select(n.customer_id.label("customer_id"), sa.func.avg(n.score).label("average"))
+        .where(n.customer_id.in_(ids), n.responded_at >= start("nps"), n.responded_at < end)
         .group_by(n.customer_id)
-    ):
-        if customer_id in out and average is not None:
-            out[customer_id].raw["nps"] = float(average)
+        .subquery("nps")
+    )
 
-    # Invoices: financial. Dates, not times.
     i = Invoice
-    late_from = (end - dt.timedelta(days=_window(card, "late_invoices"))).date()
-    growth_days = _window(card, "arr_growth")
+    late_from = (end - dt.timedelta(days=window(card, "late_invoices"))).date()
+    growth_days = window(card, "arr_growth")
     recent_from = (end - dt.timedelta(days=growth_days)).date()
     previous_from = recent_from - dt.timedelta(days=growth_days)
-    end_day = end.date()
-    late = sa.or_(
+    is_late = sa.or_(
         sa.and_(i.paid_on.is_not(None), i.paid_on > i.due_on),
         sa.and_(i.paid_on.is_(None), i.due_on <= as_of),
     )
-    for customer_id, due, late_count, recent, previous in session.execute(
+    billing = (
         sa.select(
-            i.customer_id,
-            sa.func.count().filter(i.due_on >= late_from, i.due_on <= as_of),
-            sa.func.count().filter(i.due_on >= late_from, i.due_on <= as_of, late),
-            sa.func.sum(i.amount).filter(i.issued_on >= recent_from, i.issued_on < end_day),
-            sa.func.sum(i.amount).filter(i.issued_on >= previous_from, i.issued_on < recent_from),
+            i.customer_id.label("customer_id"),
+            sa.func.count().filter(i.due_on >= late_from, i.due_on <= as_of).label("due"),
+            sa.func.count().filter(i.due_on >= late_from, i.due_on <= as_of, is_late).label("late"),
+            sa.func.sum(i.amount)
+            .filter(i.issued_on >= recent_from, i.issued_on < end.date())
+            .label("recent"),
+            sa.func.sum(i.amount)
+            .filter(i.issued_on >= previous_from, i.issued_on < recent_from)
+            .label("previous"),
         )
-        .where(i.customer_id.between(lo, hi), i.issued_on < end_day)
+        .where(i.customer_id.in_(ids), i.issued_on < end.date())
         .group_by(i.customer_id)
-    ):
-        m = out.get(customer_id)
-        if m is None:
-            continue
-        if due:
-            m.raw["late_invoices"] = late_count
-        if previous:
-            m.raw["arr_growth"] = float((recent or 0) - previous) / float(previous)
+        .subquery("billing")
+    )
 
-    # Tickets: support, and the open-escalation multiplier.
     t = SupportTicket
     still_open = sa.or_(t.closed_at.is_(None), t.closed_at >= end)
-    for customer_id, opened, escalations, csat in session.execute(
+    support = (
         sa.select(
-            t.customer_id,
-            sa.func.count().filter(t.opened_at >= start("tickets_per_seat")),
-            sa.func.count().filter(t.escalated, still_open),
-            sa.func.avg(t.satisfaction).filter(t.closed_at >= start("csat"), t.closed_at < end),
+            t.customer_id.label("customer_id"),
+            sa.func.count().filter(t.opened_at >= start("tickets_per_seat")).label("opened"),
+            sa.func.count().filter(t.escalated, still_open).label("escalations"),
+            sa.func.avg(t.satisfaction).filter(t.closed_at >= start("csat"), t.closed_at < end).label("csat"),
         )
-        .where(t.customer_id.between(lo, hi), t.opened_at < end)
+        .where(t.customer_id.in_(ids), t.opened_at < end)
         .group_by(t.customer_id)
-    ):
-        m = out.get(customer_id)
-        if m is None:
-            continue
-        if seats.get(customer_id):
-            m.raw["tickets_per_seat"] = opened / seats[customer_id]
-        m.raw["open_escalations"] = escalations
-        if csat is not None:
-            m.raw["csat"] = float(csat)
-        m.signals = Signals(
-            champion_left_recently=m.signals.champion_left_recently, open_escalations=escalations
-        )
-    for m in out.values():
-        # A customer without any ticket is not known to have perfect support:
-        # its support component is missing (the desk's export may lack it).
-        m.signals = Signals(
-            days_to_renewal=m.days_to_renewal,
-            open_escalations=m.signals.open_escalations,
-            champion_left_recently=m.signals.champion_left_recently,
-        )
-        # Only the measures this scorecard uses.
-        m.raw = {k: v for k, v in m.raw.items() if k in used}
-    return out
+        .subquery("support")
+    )
+
+    source = c.__table__
+    for sub in (usage, touch, people, nps, billing, support):
+        source = source.outerjoin(sub, sub.c.customer_id == c.id)
+
+    has_seats = c.seats > 0
+    one = sa.literal(1.0)
+    raw = {
+        "feature_breadth": sa.case(
+            (
+                sa.and_(usage.c.customer_id.is_not(None), sa.literal(features) > 0),
+                dialect.least(session, one, _ratio(usage.c.features, features)),
+            ),
+        ),
+        "active_days": sa.case(
+            (usage.c.customer_id.is_not(None), _ratio(usage.c.days, window(card, "active_days")))
+        ),
+        "active_users": sa.case(
+            (
+                sa.and_(usage.c.customer_id.is_not(None), has_seats),
+                dialect.least(session, one, _ratio(usage.c.users, c.seats)),
+            ),
+        ),
+        "touchpoints": touch.c.human,
+        "email_engagement": sa.case(
+            (touch.c.sent > 0, dialect.least(session, one, _ratio(touch.c.engaged, touch.c.sent)))
+        ),
+        "webinars": touch.c.webinars,
+        "touchpoint_recency": dialect.whole_days_since(session, end, touch.c.last),
+        "champion": people.c.champion,
+        "exec_sponsor": people.c.sponsor,
+        "nps": sa.cast(nps.c.average, sa.Float),
+        "late_invoices": sa.case((billing.c.due > 0, billing.c.late)),
+        "arr_growth": sa.case(
+            (
+                billing.c.previous > 0,
+                _ratio(sa.func.coalesce(billing.c.recent, 0) - billing.c.previous, billing.c.previous),
+            ),
+        ),
+        "contract_value": sa.cast(c.arr, sa.Float),
+        "tickets_per_seat": sa.case(
+            (sa.and_(support.c.customer_id.is_not(None), has_seats), _ratio(support.c.opened, c.seats))
+        ),
+        "open_escalations": support.c.escalations,
+        "csat": sa.cast(support.c.csat, sa.Float),
+    }
+    used = {name for spec in card.components.values() for name in spec.measures}
+    return MeasureQuery(
+        source=source,
+        condition=customers,
+        customer_id=c.id,
+        churned=c.status == "churned",
+        raw={name: expr for name, expr in raw.items() if name in used},
+        days_to_renewal=dialect.days_until(session, c.renewal_date, as_of),
+        days_since_last_login=dialect.whole_days_since(session, end, usage.c.last),
+        open_escalations=sa.func.coalesce(support.c.escalations, 0),
+        champion_left=sa.func.coalesce(people.c.champion_left, 0),
+    )

@@ -1,8 +1,10 @@
-"""`recalc`: score the book for a day, set-based, in batches of customers.
+"""`recalc`: score the book for a day, in SQL, in batches of customers.
 
-Per batch a fixed number of statements: the measure queries (one per source
-table), the scores of 30 days before and the current scores, then one upsert
-of history rows, one of current scores and one insert of domain events.
+Per batch a fixed number of statements, whatever its size: the scores are
+computed by one INSERT ... SELECT into a scratch table (the measure
+aggregates, band scores, components, multipliers and status all in SQL, see
+scoring_sql.py), from which one statement each writes the history rows, the
+status-drop events and the current scores.
 """
 
 from __future__ import annotations
@@ -11,19 +13,19 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cs_cli.db import dialect
-from cs_cli.db.models import Customer, DomainEvent, HealthScore, HealthScoreHistory
+from cs_cli.db.base import JSONType
+from cs_cli.db.models import Customer, DomainEvent, HealthScore, HealthScoreHistory, ScorecardVersion
 from cs_cli.domain import Actor, HealthStatus
 from cs_cli.errors import BadInput
 from cs_cli.services.access import customer_scope
-from cs_cli.services.health import scoring
-from cs_cli.services.health.measures import collect, feature_count
-from cs_cli.specs.scorecard import LoadedScorecard
+from cs_cli.services.health.measures import day_end, feature_count, measure_query
+from cs_cli.services.health.scoring_sql import scored_select
+from cs_cli.specs.scorecard import Component, LoadedScorecard
 
 COMPONENT_COLUMNS = {
     "adoption": "product_adoption_score",
@@ -32,6 +34,7 @@ COMPONENT_COLUMNS = {
     "financial": "financial_score",
     "support": "support_score",
 }
+_RANK = {HealthStatus.HEALTHY.value: 3, HealthStatus.AT_RISK.value: 2, HealthStatus.CRITICAL.value: 1}
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,9 @@ def target_ids(session: Session, actor: Actor, customers: Sequence[str] | None =
     """The ids to score: those named (by external id), else every customer in scope."""
     stmt = sa.select(Customer.id, Customer.external_id).where(customer_scope(actor)).order_by(Customer.id)
     if customers:
-        stmt = stmt.where(Customer.external_id.in_(list(customers)))
-        found = dict((ext, cid) for cid, ext in session.execute(stmt))
+        found = {
+            ext: cid for cid, ext in session.execute(stmt.where(Customer.external_id.in_(list(customers))))
+        }
         unknown = [c for c in customers if c not in found]
         if unknown:
             raise BadInput(
@@ -60,6 +64,49 @@ def target_ids(session: Session, actor: Actor, customers: Sequence[str] | None =
             )
         return sorted(found.values())
     return list(session.scalars(sa.select(Customer.id).where(customer_scope(actor)).order_by(Customer.id)))
+
+
+def _scratch() -> sa.Table:
+    """The scores of one batch, before they are written where they belong."""
+    return sa.Table(
+        "cs_scored",
+        sa.MetaData(),
+        sa.Column("customer_id", sa.Integer, primary_key=True),
+        sa.Column("overall_score", sa.Integer),
+        sa.Column("health_status", sa.String(20)),
+        *(sa.Column(f"component_{c.value}", sa.Integer) for c in Component),
+        sa.Column("days_to_renewal", sa.Integer),
+        sa.Column("days_since_last_login", sa.Integer),
+        sa.Column("score_change_30d", sa.Integer),
+        sa.Column("score_trend", sa.String(20)),
+        sa.Column("measures", JSONType),
+        prefixes=["TEMPORARY"],
+    )
+
+
+def _previous(lo: int, hi: int, day: dt.date) -> sa.Subquery:
+    """Each customer's latest history score on or before `day`."""
+    h = HealthScoreHistory
+    latest = (
+        sa.select(h.customer_id, sa.func.max(h.as_of).label("as_of"))
+        .where(h.customer_id.between(lo, hi), h.as_of <= day)
+        .group_by(h.customer_id)
+        .subquery("latest")
+    )
+    return (
+        sa.select(h.customer_id, h.overall_score)
+        .join(latest, sa.and_(h.customer_id == latest.c.customer_id, h.as_of == latest.c.as_of))
+        .subquery("previous")
+    )
+
+
+def remember_scorecard(session: Session, scorecard: LoadedScorecard, now: dt.datetime) -> None:
+    """Keep the scorecard's text under its version (once)."""
+    table = ScorecardVersion.__table__
+    stmt = dialect.insert_ignoring(session, table).values(
+        version=scorecard.version, name=scorecard.card.name, content=scorecard.text, created_at=now
+    )
+    session.execute(stmt)
 
 
 def recalc_day(
@@ -78,165 +125,167 @@ def recalc_day(
     for that day (replacing a previous one), move the current score forward
     when this day is not older than it, and record status drops as events."""
     card = scorecard.card
-    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    features = feature_count(session, card, end)
+    features = feature_count(session, card, as_of)
     by_status: Counter[str] = Counter()
-    without = dropped_count = scored_count = 0
+    without = dropped = scored = 0
     preview: dict[str, tuple[int, str]] = {}
+    everyone = len(ids) > 0 and ids[-1] - ids[0] + 1 == len(ids)
     for start in range(0, len(ids), batch_size):
         chunk = ids[start : start + batch_size]
-        wanted = set(chunk)
-        measures = collect(session, card, chunk[0], chunk[-1], as_of=as_of, features=features)
-        before = _scores_on_or_before(session, chunk[0], chunk[-1], as_of - dt.timedelta(days=30))
-        current = {
-            row.customer_id: row
-            for row in session.execute(
-                sa.select(HealthScore.customer_id, HealthScore.health_status, HealthScore.as_of).where(
-                    HealthScore.customer_id.between(chunk[0], chunk[-1])
-                )
-            )
-        }
-        history_rows: list[dict[str, Any]] = []
-        current_rows: list[dict[str, Any]] = []
-        events: list[dict[str, Any]] = []
-        for customer_id in chunk:
-            m = measures.get(customer_id)
-            if m is None or customer_id not in wanted:
-                continue
-            result = scoring.score(card, m.raw, m.signals, churned=m.churned)
-            if result is None:
-                without += 1
-                continue
-            scored_count += 1
-            by_status[result.status.value] += 1
-            explanation = {
-                "scorecard": card.name,
-                "measures": result.measures,
-                "missing": result.missing,
-                "contributions": result.contributions,
-                "base": result.base,
-                "multipliers": [[name, factor] for name, factor in result.multipliers],
-            }
-            change = result.overall - before[customer_id] if customer_id in before else None
-            components = {COMPONENT_COLUMNS[c]: v for c, v in result.components.items()}
-            history_rows.append(
-                {
-                    "customer_id": customer_id,
-                    "as_of": as_of,
-                    "overall_score": result.overall,
-                    "health_status": result.status,
-                    **components,
-                    "scorecard_version": scorecard.version,
-                    "measures": explanation,
-                    "calculated_at": now,
-                    "created_at": now,
-                }
-            )
-            previous = current.get(customer_id)
-            if previous is not None and previous.as_of is not None and previous.as_of > as_of:
-                continue  # a backfill of an older day leaves the current score alone
-            current_rows.append(
-                {
-                    "customer_id": customer_id,
-                    "overall_score": result.overall,
-                    "health_status": result.status,
-                    **components,
-                    "days_since_last_login": m.days_since_last_login,
-                    "days_to_renewal": m.days_to_renewal,
-                    "score_trend": scoring.trend(card, change),
-                    "score_change_30d": change,
-                    "calculated_at": now,
-                    "created_at": now,
-                    "as_of": as_of,
-                    "scorecard_version": scorecard.version,
-                }
-            )
-            old_status = previous.health_status if previous is not None else None
-            if scoring.dropped(old_status, result.status):
-                dropped_count += 1
-                events.append(
-                    {
-                        "event_type": "health.status_dropped",
-                        "customer_id": customer_id,
-                        "occurred_at": end - dt.timedelta(microseconds=1),
-                        "data": {
-                            "from": old_status.value if old_status else None,
-                            "to": result.status.value,
-                            "score": result.overall,
-                            "as_of": as_of.isoformat(),
-                        },
-                        "actor_name": actor.name,
-                        "created_at": now,
-                    }
-                )
+        lo, hi = chunk[0], chunk[-1]
+        condition = sa.and_(Customer.id.between(lo, hi), customer_scope(actor))
+        if not everyone:
+            condition = sa.and_(condition, Customer.id.in_(chunk))
+        mq = measure_query(session, card, condition, as_of=as_of, features=features)
+        select = scored_select(session, card, mq, _previous(lo, hi, as_of - dt.timedelta(days=30)))
         if dry_run:
-            names = dict(
-                session.execute(
-                    sa.select(Customer.id, Customer.external_id).where(
-                        Customer.id.between(chunk[0], chunk[-1])
-                    )
-                ).all()
-            )
-            for row in history_rows:
-                preview[names[row["customer_id"]]] = (row["overall_score"], row["health_status"].value)
+            names = dict(session.execute(sa.select(Customer.id, Customer.external_id).where(condition)).all())
+            rows = session.execute(select).all()
+            for row in rows:
+                preview[names[row.customer_id]] = (row.overall_score, row.health_status)
+            counts = Counter(row.health_status for row in rows)
         else:
-            _write(session, history_rows, current_rows, events)
+            counts, batch_dropped = _write_batch(session, actor, scorecard, select, as_of=as_of, now=now)
+            dropped += batch_dropped
+        by_status.update(counts)
+        scored += sum(counts.values())
+        without += len(chunk) - sum(counts.values())
         if progress:
             progress(len(chunk))
+    if not dry_run and scored:
+        remember_scorecard(session, scorecard, now)
     return DayResult(
         as_of=as_of,
-        scored=scored_count,
+        scored=scored,
         by_status=dict(by_status),
         without_data=without,
-        dropped=dropped_count,
+        dropped=dropped,
         preview=preview,
     )
 
 
-def _scores_on_or_before(session: Session, lo: int, hi: int, day: dt.date) -> dict[int, int]:
-    """Each customer's latest history score on or before `day`."""
-    h = HealthScoreHistory
-    latest = (
-        sa.select(h.customer_id, sa.func.max(h.as_of).label("as_of"))
-        .where(h.customer_id.between(lo, hi), h.as_of <= day)
-        .group_by(h.customer_id)
-        .subquery()
-    )
-    return dict(
-        session.execute(
-            sa.select(h.customer_id, h.overall_score).join(
-                latest, sa.and_(h.customer_id == latest.c.customer_id, h.as_of == latest.c.as_of)
-            )
-        ).all()
-    )
-
-
-def _write(
+def _write_batch(
     session: Session,
-    history_rows: list[dict[str, Any]],
-    current_rows: list[dict[str, Any]],
-    events: list[dict[str, Any]],
-) -> None:
-    history = HealthScoreHistory.__table__
+    actor: Actor,
+    scorecard: LoadedScorecard,
+    select: sa.Select,
+    *,
+    as_of: dt.date,
+    now: dt.datetime,
+) -> tuple[Counter[str], int]:
+    connection = session.connection()
+    scratch = _scratch()
+    scratch.drop(connection, checkfirst=True)
+    scratch.create(connection)
+    try:
+        session.execute(sa.insert(scratch).from_select([c.name for c in scratch.c], select))
+        counts = Counter(
+            dict(
+                session.execute(
+                    sa.select(scratch.c.health_status, sa.func.count()).group_by(scratch.c.health_status)
+                ).all()
+            )
+        )
+        _history(session, scratch, scorecard, as_of=as_of, now=now)
+        dropped = _drop_events(session, scratch, actor, as_of=as_of, now=now)
+        _current(session, scratch, scorecard, as_of=as_of, now=now)
+    finally:
+        scratch.drop(connection)
+    return counts, dropped
+
+
+def _components(scratch: sa.Table) -> dict[str, sa.ColumnElement]:
+    return {column: scratch.c[f"component_{name}"] for name, column in COMPONENT_COLUMNS.items()}
+
+
+def _history(
+    session: Session, scratch: sa.Table, scorecard: LoadedScorecard, *, as_of: dt.date, now: dt.datetime
+):
+    table = HealthScoreHistory.__table__
+    values = {
+        "customer_id": scratch.c.customer_id,
+        "as_of": sa.literal(as_of, sa.Date),
+        "overall_score": scratch.c.overall_score,
+        "health_status": scratch.c.health_status,
+        **_components(scratch),
+        "scorecard_version": sa.literal(scorecard.version),
+        "measures": scratch.c.measures,
+        "calculated_at": sa.literal(now, table.c.calculated_at.type),
+        "created_at": sa.literal(now, table.c.created_at.type),
+    }
+    insert = dialect.insert_for(session, table).from_select(
+        list(values), sa.select(*values.values()).where(sa.true())
+    )
+    update = {k: insert.excluded[k] for k in values if k not in ("customer_id", "as_of", "created_at")}
+    session.execute(insert.on_conflict_do_update(index_elements=["customer_id", "as_of"], set_=update))
+
+
+def _drop_events(
+    session: Session, scratch: sa.Table, actor: Actor, *, as_of: dt.date, now: dt.datetime
+) -> int:
     current = HealthScore.__table__
-    if history_rows:
-        dialect.upsert(
-            session,
-            history,
-            history_rows,
-            key=("customer_id", "as_of"),
-            update=[c for c in history_rows[0] if c not in ("customer_id", "as_of", "created_at")],
-        )
-    if current_rows:
-        dialect.upsert(
-            session,
-            current,
-            current_rows,
-            key="customer_id",
-            update=[c for c in current_rows[0] if c not in ("customer_id", "created_at")],
-        )
-    if events:
-        session.execute(sa.insert(DomainEvent.__table__), events)
+    events = DomainEvent.__table__
+
+    def rank(column):
+        return sa.case(*((column == status, r) for status, r in _RANK.items()), else_=0)
+
+    fell = sa.and_(
+        sa.or_(current.c.as_of.is_(None), current.c.as_of <= as_of),
+        rank(scratch.c.health_status) > 0,
+        rank(scratch.c.health_status) < rank(current.c.health_status),
+    )
+    data = dialect.json_object(
+        session,
+        {
+            "from": current.c.health_status,
+            "to": scratch.c.health_status,
+            "score": scratch.c.overall_score,
+            "as_of": sa.literal(as_of.isoformat()),
+        },
+    )
+    moment = day_end(as_of) - dt.timedelta(microseconds=1)
+    values = {
+        "event_type": sa.literal("health.status_dropped"),
+        "customer_id": scratch.c.customer_id,
+        "occurred_at": sa.literal(moment, events.c.occurred_at.type),
+        "data": data,
+        "actor_name": sa.literal(actor.name),
+        "created_at": sa.literal(now, events.c.created_at.type),
+    }
+    source = (
+        sa.select(*values.values())
+        .select_from(scratch.join(current, current.c.customer_id == scratch.c.customer_id))
+        .where(fell)
+    )
+    result = session.execute(sa.insert(events).from_select(list(values), source))
+    return result.rowcount or 0
+
+
+def _current(
+    session: Session, scratch: sa.Table, scorecard: LoadedScorecard, *, as_of: dt.date, now: dt.datetime
+):
+    table = HealthScore.__table__
+    values = {
+        "customer_id": scratch.c.customer_id,
+        "overall_score": scratch.c.overall_score,
+        "health_status": scratch.c.health_status,
+        **_components(scratch),
+        "days_since_last_login": scratch.c.days_since_last_login,
+        "days_to_renewal": scratch.c.days_to_renewal,
+        "score_trend": scratch.c.score_trend,
+        "score_change_30d": scratch.c.score_change_30d,
+        "calculated_at": sa.literal(now, table.c.calculated_at.type),
+        "created_at": sa.literal(now, table.c.created_at.type),
+        "as_of": sa.literal(as_of, sa.Date),
+        "scorecard_version": sa.literal(scorecard.version),
+    }
+    insert = dialect.insert_for(session, table).from_select(
+        list(values), sa.select(*values.values()).where(sa.true())
+    )
+    update = {k: insert.excluded[k] for k in values if k not in ("customer_id", "created_at")}
+    # A backfill of an older day leaves the current score alone.
+    newer = sa.or_(table.c.as_of.is_(None), table.c.as_of <= insert.excluded.as_of)
+    session.execute(insert.on_conflict_do_update(index_elements=["customer_id"], set_=update, where=newer))
 
 
 def status_counts(results: Sequence[DayResult]) -> dict[str, int]:

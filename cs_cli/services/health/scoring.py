@@ -3,8 +3,10 @@ no database, so every formula can be checked by hand (docs/health.md)."""
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from typing import Any
 
 from cs_cli.domain import HealthStatus, ScoreTrend
 from cs_cli.specs.scorecard import Component, Scorecard
@@ -62,7 +64,8 @@ def component_score(
             weights += measure.weight
     if weights == 0:
         return None, explained
-    return round(total / weights), explained
+    # Half up, as floor(x + 0.5) in SQL (Python's round() goes half to even).
+    return math.floor(total / weights + 0.5), explained
 
 
 def status_for(card: Scorecard, overall: int, *, churned: bool) -> HealthStatus:
@@ -75,25 +78,34 @@ def status_for(card: Scorecard, overall: int, *, churned: bool) -> HealthStatus:
     return HealthStatus.CRITICAL
 
 
-def score(card: Scorecard, raw: dict[str, float | None], signals: Signals, *, churned: bool) -> Scored | None:
+def score(
+    card: Scorecard,
+    raw: dict[str, float | None],
+    signals: Signals,
+    *,
+    churned: bool,
+    components: dict[str, int | None] | None = None,
+) -> Scored | None:
     """The health score, or None when no component has any data.
 
     A component without data is left out and its weight is shared out among
     the others in proportion to their weights (the score records which were
     missing). Multipliers then apply; the score is truncated to a whole number.
     """
-    components: dict[str, int | None] = {}
     measures: dict[str, dict[str, float | None]] = {}
-    for component in Component:
-        value, explained = component_score(card, component, raw)
-        components[component.value] = value
-        measures.update(explained)
+    if components is None:  # else: component scores already known (explaining a stored score)
+        components = {}
+        for component in Component:
+            value, explained = component_score(card, component, raw)
+            components[component.value] = value
+            measures.update(explained)
     weighted = {c: card.weights.get(Component(c), 0.0) for c, v in components.items() if v is not None}
     present_weight = sum(weighted.values())
     if present_weight == 0:
         return None
     contributions = {c: w / present_weight * (components[c] or 0) for c, w in weighted.items()}
-    base = sum(contributions.values())
+    # Summed as in SQL: the weighted scores, then one division.
+    base = sum(w * (components[c] or 0) for c, w in weighted.items()) / present_weight
     multipliers = []
     m = card.multipliers
     if signals.days_to_renewal is not None and 0 <= signals.days_to_renewal < m.renewal_within_days:
@@ -135,3 +147,34 @@ _RANK = {HealthStatus.HEALTHY: 3, HealthStatus.AT_RISK: 2, HealthStatus.CRITICAL
 def dropped(before: HealthStatus | None, after: HealthStatus) -> bool:
     """Whether the status crossed a threshold downward (churn is not a drop)."""
     return before in _RANK and after in _RANK and _RANK[after] < _RANK[before]
+
+
+def explain(card: Scorecard, components: dict[str, int | None], stored: dict[str, Any]) -> dict[str, Any]:
+    """The explanation of a stored score: what history kept (each measure's
+    raw value and band score, the signals, the base score) and what follows
+    from it with the scorecard that made it (points, missing components,
+    multipliers applied)."""
+    weighted = {c: card.weights.get(Component(c), 0.0) for c, v in components.items() if v is not None}
+    present = sum(weighted.values()) or 1.0
+    signals = stored.get("signals", {})
+    result = score(
+        card,
+        {},
+        Signals(
+            days_to_renewal=signals.get("days_to_renewal"),
+            open_escalations=signals.get("open_escalations") or 0,
+            champion_left_recently=bool(signals.get("champion_left")),
+        ),
+        churned=False,
+        components=components,
+    )
+    return {
+        "scorecard": card.name,
+        "measures": stored.get("measures", {}),
+        "missing": [
+            c.value for c in Component if card.weights.get(c, 0) > 0 and components.get(c.value) is None
+        ],
+        "contributions": {c: round(w / present * (components[c] or 0), 2) for c, w in weighted.items()},
+        "base": round(stored["base"], 2) if stored.get("base") is not None else None,
+        "multipliers": [[name, factor] for name, factor in (result.multipliers if result else [])],
+    }

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from cs_cli.db.models import Customer, HealthScore, HealthScoreHistory, User
+from cs_cli.db.models import Customer, HealthScore, HealthScoreHistory, ScorecardVersion, User
 from cs_cli.domain import Actor, HealthDetail, HealthRow, HealthStatus, HistoryPoint, Page, ScoreTrend
 from cs_cli.errors import BadInput, NotFound
 from cs_cli.services.access import customer_scope
 from cs_cli.services.customers import find_customer
 from cs_cli.services.health.recalc import COMPONENT_COLUMNS
+from cs_cli.services.health.scoring import explain
+from cs_cli.specs.scorecard import Scorecard, load_scorecard, scorecard_from_text
 
 SORT_KEYS = {
     "score": HealthScore.overall_score,
@@ -90,29 +92,11 @@ def list_scores(
 def score_detail(session: Session, actor: Actor, ref: str, *, as_of: dt.date | None = None) -> HealthDetail:
     """The customer's current score (or the one of `as_of`) with its explanation."""
     customer = find_customer(session, actor, ref)
+    current = session.scalar(sa.select(HealthScore).where(HealthScore.customer_id == customer.id))
     if as_of is None:
-        row = session.scalar(sa.select(HealthScore).where(HealthScore.customer_id == customer.id))
-        if row is None:
+        if current is None:
             raise NotFound(f"{customer.external_id} has no health score yet", hint="run `cs recalc`")
-        explanation = session.scalar(
-            sa.select(HealthScoreHistory.measures).where(
-                HealthScoreHistory.customer_id == customer.id, HealthScoreHistory.as_of == row.as_of
-            )
-        )
-        return HealthDetail(
-            external_id=customer.external_id,
-            name=customer.name,
-            as_of=row.as_of,
-            overall_score=row.overall_score,
-            health_status=row.health_status,
-            score_trend=row.score_trend,
-            score_change_30d=row.score_change_30d,
-            components={c: getattr(row, col) for c, col in COMPONENT_COLUMNS.items()},
-            explanation=explanation or {},
-            scorecard_version=row.scorecard_version,
-            days_since_last_login=row.days_since_last_login,
-            days_to_renewal=row.days_to_renewal,
-        )
+        as_of = current.as_of
     h = session.scalar(
         sa.select(HealthScoreHistory).where(
             HealthScoreHistory.customer_id == customer.id, HealthScoreHistory.as_of == as_of
@@ -122,18 +106,28 @@ def score_detail(session: Session, actor: Actor, ref: str, *, as_of: dt.date | N
         raise NotFound(
             f"{customer.external_id} has no health score for {as_of}", hint="see `cs health history`"
         )
+    components = {c: getattr(h, col) for c, col in COMPONENT_COLUMNS.items()}
+    is_current = current is not None and current.as_of == h.as_of
     return HealthDetail(
         external_id=customer.external_id,
         name=customer.name,
         as_of=h.as_of,
         overall_score=h.overall_score,
         health_status=h.health_status,
-        score_trend=None,
-        score_change_30d=None,
-        components={c: getattr(h, col) for c, col in COMPONENT_COLUMNS.items()},
-        explanation=h.measures or {},
+        score_trend=current.score_trend if is_current else None,
+        score_change_30d=current.score_change_30d if is_current else None,
+        components=components,
+        explanation=explain(_scorecard(session, h.scorecard_version), components, h.measures or {}),
         scorecard_version=h.scorecard_version,
+        days_since_last_login=current.days_since_last_login if is_current else None,
+        days_to_renewal=current.days_to_renewal if is_current else None,
     )
+
+
+def _scorecard(session: Session, version: str | None) -> Scorecard:
+    """The scorecard that made a score (kept by version), else the shipped one."""
+    text = session.scalar(sa.select(ScorecardVersion.content).where(ScorecardVersion.version == version))
+    return scorecard_from_text(text) if text else load_scorecard().card
 
 
 def history(
