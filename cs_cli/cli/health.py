@@ -92,7 +92,7 @@ def recalc(
                         ids,
                         as_of=day,
                         now=dt.datetime.now(dt.UTC),
-                        batch_size=settings.batch_size,
+                        named=bool(customer),
                         dry_run=dry_run,
                         progress=advance,
                     )

@@ -236,3 +236,14 @@ def json_object(session: Session, pairs: dict[str, Any]) -> sa.ColumnElement:
     if is_postgres(session):
         return sa.func.jsonb_build_object(*args)
     return sa.func.json_object(*args)
+
+
+def for_whole_table_reads(session: Session) -> None:
+    """Postgres, for the rest of this transaction: no JIT compilation (it
+    compiles the wide scoring statement for seconds to save milliseconds) and
+    no plain index scans (walking the customer index of the events table in
+    order costs several times a sequential scan and a sort; lookups by key,
+    bitmap scans and ON CONFLICT checks are unaffected)."""
+    if is_postgres(session):
+        session.execute(sa.text("SET LOCAL jit = off"))
+        session.execute(sa.text("SET LOCAL enable_indexscan = off"))

@@ -77,36 +77,69 @@ def _ratio(numerator, denominator) -> sa.ColumnElement:
 
 
 def measure_query(
-    session: Session, card: Scorecard, customers: sa.ColumnElement[bool], *, as_of: dt.date, features: int
+    session: Session,
+    card: Scorecard,
+    customers: sa.ColumnElement[bool],
+    *,
+    as_of: dt.date,
+    features: int,
 ) -> MeasureQuery:
     """The measures of the customers matching `customers` (a condition on
-    the customers table), as of the end of `as_of`."""
+    the customers table), as of the end of `as_of`.
+
+    Each aggregate reads its whole table in one pass (a sequential scan,
+    grouped by customer); the condition applies once, to the customers.
+    Filtering the aggregates by customer instead makes Postgres walk the
+    customer index of 10 million events, several times slower."""
     end = day_end(as_of)
 
     def start(name: str) -> dt.datetime:
         return end - dt.timedelta(days=window(card, name))
 
     c = Customer
-    ids = sa.select(c.id).where(customers).scalar_subquery()
 
     ev = UsageEvent
+    # Distinct features, days and users in a window: first group the
+    # window's events by (customer, feature, user, day), then count those
+    # groups. Both steps hash; count(DISTINCT) straight over the events sorts
+    # them all, three times.
+    earliest = min(start(n) for n in ("feature_breadth", "active_days", "active_users"))
     day = dialect.utc_day(session, ev.occurred_at)
-    feature_filter = [ev.event_name.in_(card.features)] if card.features else []
-    usage = (
+    grains = (
         sa.select(
             ev.customer_id.label("customer_id"),
-            sa.func.count(sa.distinct(ev.event_name))
-            .filter(ev.occurred_at >= start("feature_breadth"), *feature_filter)
-            .label("features"),
-            sa.func.count(sa.distinct(day)).filter(ev.occurred_at >= start("active_days")).label("days"),
-            sa.func.count(sa.distinct(ev.contact_id))
-            .filter(ev.occurred_at >= start("active_users"))
-            .label("users"),
-            sa.func.max(ev.occurred_at).label("last"),
+            ev.event_name.label("event_name"),
+            ev.contact_id.label("contact_id"),
+            day.label("day"),
+            sa.func.min(ev.occurred_at).label("first"),
         )
-        .where(ev.customer_id.in_(ids), ev.occurred_at < end)
-        .group_by(ev.customer_id)
+        .where(ev.occurred_at >= earliest, ev.occurred_at < end)
+        .group_by(ev.customer_id, ev.event_name, ev.contact_id, day)
+        .subquery("grains")
+    )
+    g = grains.c
+    # A group lies within one day and windows start at midnight, so its
+    # first event tells whether the whole group is in a window.
+    usage = (
+        sa.select(
+            g.customer_id.label("customer_id"),
+            sa.func.count(sa.distinct(g.event_name))
+            .filter(
+                g.first >= start("feature_breadth"),
+                *([g.event_name.in_(card.features)] if card.features else []),
+            )
+            .label("features"),
+            sa.func.count(sa.distinct(g.day)).filter(g.first >= start("active_days")).label("days"),
+            sa.func.count(sa.distinct(g.contact_id)).filter(g.first >= start("active_users")).label("users"),
+        )
+        .group_by(g.customer_id)
         .subquery("usage")
+    )
+    activity = (
+        sa.select(ev.customer_id.label("customer_id"), sa.func.max(ev.occurred_at).label("last"))
+        .where(ev.occurred_at < end)
+        .group_by(ev.customer_id)
+        .subquery("activity")
     )
 
     tp = Touchpoint
@@ -130,7 +163,7 @@ def measure_query(
             .label("webinars"),
             sa.func.max(tp.occurred_at).label("last"),
         )
-        .where(tp.customer_id.in_(ids), tp.occurred_at < end)
+        .where(tp.occurred_at < end)
         .group_by(tp.customer_id)
         .subquery("touch")
     )
@@ -147,7 +180,6 @@ def measure_query(
                 sa.case((sa.and_(k.is_champion, k.left_at >= left_since, k.left_at < end), 1), else_=0)
             ).label("champion_left"),
         )
-        .where(k.customer_id.in_(ids))
         .group_by(k.customer_id)
         .subquery("people")
     )
@@ -155,7 +187,7 @@ def measure_query(
     n = NpsResponse
     nps = (
         sa.select(n.customer_id.label("customer_id"), sa.func.avg(n.score).label("average"))
-        .where(n.customer_id.in_(ids), n.responded_at >= start("nps"), n.responded_at < end)
+        .where(n.responded_at >= start("nps"), n.responded_at < end)
         .group_by(n.customer_id)
         .subquery("nps")
     )
@@ -181,7 +213,7 @@ def measure_query(
             .filter(i.issued_on >= previous_from, i.issued_on < recent_from)
             .label("previous"),
         )
-        .where(i.customer_id.in_(ids), i.issued_on < end.date())
+        .where(i.issued_on < end.date())
         .group_by(i.customer_id)
         .subquery("billing")
     )
@@ -195,13 +227,13 @@ def measure_query(
             sa.func.count().filter(t.escalated, still_open).label("escalations"),
             sa.func.avg(t.satisfaction).filter(t.closed_at >= start("csat"), t.closed_at < end).label("csat"),
         )
-        .where(t.customer_id.in_(ids), t.opened_at < end)
+        .where(t.opened_at < end)
         .group_by(t.customer_id)
         .subquery("support")
     )
 
     source = c.__table__
-    for sub in (usage, touch, people, nps, billing, support):
+    for sub in (activity, usage, touch, people, nps, billing, support):
         source = source.outerjoin(sub, sub.c.customer_id == c.id)
 
     has_seats = c.seats > 0
@@ -209,17 +241,20 @@ def measure_query(
     raw = {
         "feature_breadth": sa.case(
             (
-                sa.and_(usage.c.customer_id.is_not(None), sa.literal(features) > 0),
-                dialect.least(session, one, _ratio(usage.c.features, features)),
+                sa.and_(activity.c.customer_id.is_not(None), sa.literal(features) > 0),
+                dialect.least(session, one, _ratio(sa.func.coalesce(usage.c.features, 0), features)),
             ),
         ),
         "active_days": sa.case(
-            (usage.c.customer_id.is_not(None), _ratio(usage.c.days, window(card, "active_days")))
+            (
+                activity.c.customer_id.is_not(None),
+                _ratio(sa.func.coalesce(usage.c.days, 0), window(card, "active_days")),
+            )
         ),
         "active_users": sa.case(
             (
-                sa.and_(usage.c.customer_id.is_not(None), has_seats),
-                dialect.least(session, one, _ratio(usage.c.users, c.seats)),
+                sa.and_(activity.c.customer_id.is_not(None), has_seats),
+                dialect.least(session, one, _ratio(sa.func.coalesce(usage.c.users, 0), c.seats)),
             ),
         ),
         "touchpoints": touch.c.human,
@@ -253,7 +288,7 @@ def measure_query(
         churned=c.status == "churned",
         raw={name: expr for name, expr in raw.items() if name in used},
         days_to_renewal=dialect.days_until(session, c.renewal_date, as_of),
-        days_since_last_login=dialect.whole_days_since(session, end, usage.c.last),
+        days_since_last_login=dialect.whole_days_since(session, end, activity.c.last),
         open_escalations=sa.func.coalesce(support.c.escalations, 0),
         champion_left=sa.func.coalesce(people.c.champion_left, 0),
     )

@@ -1,10 +1,11 @@
-"""`recalc`: score the book for a day, in SQL, in batches of customers.
+"""`recalc`: score the book for a day, in SQL.
 
-Per batch a fixed number of statements, whatever its size: the scores are
+A fixed number of statements, whatever the size of the book: the scores are
 computed by one INSERT ... SELECT into a scratch table (the measure
 aggregates, band scores, components, multipliers and status all in SQL, see
 scoring_sql.py), from which one statement each writes the history rows, the
-status-drop events and the current scores.
+status-drop events and the current scores. Nothing per customer crosses to
+Python, so memory does not grow with the book.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def target_ids(session: Session, actor: Actor, customers: Sequence[str] | None =
 
 
 def _scratch() -> sa.Table:
-    """The scores of one batch, before they are written where they belong."""
+    """The scores of the day, before they are written where they belong."""
     return sa.Table(
         "cs_scored",
         sa.MetaData(),
@@ -84,12 +85,12 @@ def _scratch() -> sa.Table:
     )
 
 
-def _previous(lo: int, hi: int, day: dt.date) -> sa.Subquery:
+def _previous(day: dt.date) -> sa.Subquery:
     """Each customer's latest history score on or before `day`."""
     h = HealthScoreHistory
     latest = (
         sa.select(h.customer_id, sa.func.max(h.as_of).label("as_of"))
-        .where(h.customer_id.between(lo, hi), h.as_of <= day)
+        .where(h.as_of <= day)
         .group_by(h.customer_id)
         .subquery("latest")
     )
@@ -117,7 +118,7 @@ def recalc_day(
     *,
     as_of: dt.date,
     now: dt.datetime,
-    batch_size: int = 10_000,
+    named: bool = False,
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> DayResult:
@@ -125,33 +126,31 @@ def recalc_day(
     for that day (replacing a previous one), move the current score forward
     when this day is not older than it, and record status drops as events."""
     card = scorecard.card
+    dialect.for_whole_table_reads(session)
     features = feature_count(session, card, as_of)
     by_status: Counter[str] = Counter()
     without = dropped = scored = 0
     preview: dict[str, tuple[int, str]] = {}
-    everyone = len(ids) > 0 and ids[-1] - ids[0] + 1 == len(ids)
-    for start in range(0, len(ids), batch_size):
-        chunk = ids[start : start + batch_size]
-        lo, hi = chunk[0], chunk[-1]
-        condition = sa.and_(Customer.id.between(lo, hi), customer_scope(actor))
-        if not everyone:
-            condition = sa.and_(condition, Customer.id.in_(chunk))
+    if ids:
+        # One pass for the whole book: each source table is read once, and
+        # the scores stay on the server until they are written.
+        condition = customer_scope(actor)
+        if named:
+            condition = sa.and_(condition, Customer.id.in_(ids))
         mq = measure_query(session, card, condition, as_of=as_of, features=features)
-        select = scored_select(session, card, mq, _previous(lo, hi, as_of - dt.timedelta(days=30)))
+        select = scored_select(session, card, mq, _previous(as_of - dt.timedelta(days=30)))
         if dry_run:
             names = dict(session.execute(sa.select(Customer.id, Customer.external_id).where(condition)).all())
             rows = session.execute(select).all()
-            for row in rows:
-                preview[names[row.customer_id]] = (row.overall_score, row.health_status)
+            preview = {names[row.customer_id]: (row.overall_score, row.health_status) for row in rows}
             counts = Counter(row.health_status for row in rows)
         else:
-            counts, batch_dropped = _write_batch(session, actor, scorecard, select, as_of=as_of, now=now)
-            dropped += batch_dropped
+            counts, dropped = _write_scores(session, actor, scorecard, select, as_of=as_of, now=now)
         by_status.update(counts)
-        scored += sum(counts.values())
-        without += len(chunk) - sum(counts.values())
+        scored = sum(counts.values())
+        without = len(ids) - scored
         if progress:
-            progress(len(chunk))
+            progress(len(ids))
     if not dry_run and scored:
         remember_scorecard(session, scorecard, now)
     return DayResult(
@@ -164,7 +163,7 @@ def recalc_day(
     )
 
 
-def _write_batch(
+def _write_scores(
     session: Session,
     actor: Actor,
     scorecard: LoadedScorecard,

@@ -168,9 +168,10 @@ def explain(card: Scorecard, components: dict[str, int | None], stored: dict[str
         churned=False,
         components=components,
     )
+    raw, scores = stored.get("raw", {}), stored.get("score", {})
     return {
         "scorecard": card.name,
-        "measures": stored.get("measures", {}),
+        "measures": {name: {"raw": raw.get(name), "score": scores.get(name)} for name in raw},
         "missing": [
             c.value for c in Component if card.weights.get(c, 0) > 0 and components.get(c.value) is None
         ],

@@ -18,6 +18,11 @@ from cs_cli.domain import HealthStatus, ScoreTrend
 from cs_cli.services.health.measures import MeasureQuery
 from cs_cli.specs.scorecard import Component, Scorecard
 
+# Each level is a subquery that uses the columns of the one below several
+# times. A planner that merges subqueries into their parent would copy those
+# expressions into every use, growing the statement at each level (seconds
+# of work on Postgres); OFFSET 0 keeps each level a subquery on both dialects.
+
 
 def _band_case(card: Scorecard, name: str, raw: sa.ColumnElement) -> sa.ColumnElement:
     bands = next(spec.measures[name] for spec in card.components.values() if name in spec.measures).bands
@@ -73,12 +78,17 @@ def scored_select(
         )
         .select_from(mq.source)
         .where(mq.condition)
+        .offset(0)  # see _fence
         .subquery("m")
     )
     # Level 2: band scores.
-    s = sa.select(
-        m, *(_band_case(card, name, m.c[f"raw_{name}"]).label(f"score_{name}") for name in raw_names)
-    ).subquery("s")
+    s = (
+        sa.select(
+            m, *(_band_case(card, name, m.c[f"raw_{name}"]).label(f"score_{name}") for name in raw_names)
+        )
+        .offset(0)
+        .subquery("s")
+    )
     # Level 3: component scores, rounded half up.
     components = {}
     for component in Component:
@@ -93,7 +103,11 @@ def scored_select(
             (denominator > 0, dialect.floor_int(session, _divide(numerator, denominator) + 0.5)),
             else_=sa.cast(sa.null(), sa.Integer),
         )
-    c = sa.select(s, *(expr.label(f"component_{k.value}") for k, expr in components.items())).subquery("c")
+    c = (
+        sa.select(s, *(expr.label(f"component_{k.value}") for k, expr in components.items()))
+        .offset(0)
+        .subquery("c")
+    )
     # Level 4: base score, multipliers, overall score and status.
     numerator, denominator = _weighted(
         [
@@ -120,7 +134,12 @@ def scored_select(
     )
     product = base * factor_renewal * factor_escalation * factor_champion
     overall = dialect.least(session, sa.literal(100), dialect.floor_int(session, product + sa.literal(1e-9)))
-    o = sa.select(c, base.label("base"), overall.label("overall")).where(denominator > 0).subquery("o")
+    o = (
+        sa.select(c, base.label("base"), overall.label("overall"))
+        .where(denominator > 0)
+        .offset(0)
+        .subquery("o")
+    )
     status = sa.case(
         (o.c.churned, HealthStatus.CHURNED.value),
         (o.c.overall >= card.status.healthy, HealthStatus.HEALTHY.value),
@@ -139,15 +158,9 @@ def scored_select(
     measures_json = dialect.json_object(
         session,
         {
-            "measures": dialect.json_object(
-                session,
-                {
-                    name: dialect.json_object(
-                        session, {"raw": o.c[f"raw_{name}"], "score": o.c[f"score_{name}"]}
-                    )
-                    for name in raw_names
-                },
-            ),
+            # Two flat objects: nesting one per measure costs several times more.
+            "raw": dialect.json_object(session, {name: o.c[f"raw_{name}"] for name in raw_names}),
+            "score": dialect.json_object(session, {name: o.c[f"score_{name}"] for name in raw_names}),
             "signals": dialect.json_object(
                 session,
                 {
