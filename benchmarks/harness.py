@@ -66,8 +66,11 @@ def fresh_database(url: str) -> sa.Engine:
 class _Sink:
     """Rows into one table: COPY text on Postgres, executemany on SQLite."""
 
-    def __init__(self, conn, postgres: bool, table: str, columns: list[str]) -> None:
+    def __init__(
+        self, conn, postgres: bool, table: str, columns: list[str], after: _Sink | None = None
+    ) -> None:
         self.conn, self.postgres, self.table, self.columns = conn, postgres, table, columns
+        self.after = after  # rows this table refers to are written first
         self.rows: list = []
 
     def add(self, *values) -> None:
@@ -76,6 +79,8 @@ class _Sink:
             self.flush()
 
     def flush(self) -> None:
+        if self.after is not None:
+            self.after.flush()
         if not self.rows:
             return
         cols = ", ".join(self.columns)
@@ -151,6 +156,7 @@ def build_book(url: str, customers: int, events: int, seed: int = 1) -> dict[str
                 "left_at",
                 "created_at",
             ],
+            after=cust,
         )
         for c in range(1, customers + 1):
             renewal = AS_OF + dt.timedelta(days=rng.randint(-30, 365))

@@ -199,7 +199,10 @@ def test_status_drop_is_recorded_once(engine, admin):
     # A worsens the next day: an open escalation costs x0.9 and support points.
     with transaction(engine) as s:
         s.add(SupportTicket(external_id="T2", customer_id=ids["A"], opened_at=at(AS_OF), escalated=True))
-    run(engine, admin, day=AS_OF + dt.timedelta(days=1))
+    result = run(engine, admin, day=AS_OF + dt.timedelta(days=1))
+    assert result.dropped == 1
+    # Running the same day again records nothing new.
+    assert run(engine, admin, day=AS_OF + dt.timedelta(days=1)).dropped == 0
     with engine.connect() as conn:
         events = conn.execute(
             sa.select(DomainEvent.event_type, DomainEvent.customer_id, DomainEvent.data)

@@ -256,8 +256,9 @@ def _drop_events(
         .select_from(scratch.join(current, current.c.customer_id == scratch.c.customer_id))
         .where(fell)
     )
-    result = session.execute(sa.insert(events).from_select(list(values), source))
-    return result.rowcount or 0
+    # RETURNING, not rowcount: drivers report -1 for INSERT ... SELECT.
+    inserted = session.execute(sa.insert(events).from_select(list(values), source).returning(events.c.id))
+    return len(inserted.all())
 
 
 def _current(
