@@ -258,12 +258,13 @@ def _render(detail) -> None:
         head.add_row("30 days", f"{detail.score_change_30d:+d} ({cell(detail.score_trend)})")
     head.add_row("as of", cell(detail.as_of))
     head.add_row("base", f"{e.get('base', '-')} points before multipliers")
-    for name, factor in e.get("multipliers", []):
-        head.add_row("multiplier", f"x{factor} {name.replace('_', ' ')}")
+    for name, factor, *label in e.get("multipliers", []):
+        head.add_row("multiplier", f"x{factor} {label[0] if label else name.replace('_', ' ')}")
     if e.get("missing"):
         head.add_row("missing", ", ".join(e["missing"]) + " (no data; weight shared out among the others)")
     if detail.days_since_last_login is not None:
-        head.add_row("last activity", f"{detail.days_since_last_login} days ago")
+        days = detail.days_since_last_login
+        head.add_row("last activity", "today" if days == 0 else f"{days} day{'s' if days != 1 else ''} ago")
     if detail.days_to_renewal is not None:
         head.add_row("renewal", f"in {detail.days_to_renewal} days")
     head.add_row("scorecard", f"{e.get('scorecard', '-')} ({detail.scorecard_version})")

@@ -42,7 +42,7 @@ def test_show_explains_a_score_in_checkable_numbers(run_cli, demo):
     # The points of the components add up to the base; multipliers give the score.
     assert sum(e["contributions"].values()) == pytest.approx(e["base"], abs=0.05)
     expected = e["base"]
-    for _name, factor in e["multipliers"]:
+    for _name, factor, _label in e["multipliers"]:
         expected *= factor
     assert detail["overall_score"] == int(expected + 1e-9) or abs(detail["overall_score"] - expected) < 1
     table = run_cli("health", "show", worst["external_id"])

@@ -138,7 +138,7 @@ def test_hand_computed_scores(engine, admin):
     assert (a.overall_score, a.health_status) == (95, HealthStatus.HEALTHY)
     assert (a.product_adoption_score, a.relationship_score, a.support_score) == (100, 100, None)
     assert a.days_to_renewal == 10 and a.days_since_last_login == 0
-    assert why["A"]["multipliers"] == [["renewal_within_days", 0.95]]
+    assert why["A"]["multipliers"] == [["renewal_within_days", 0.95, "renewal within 30 days"]]
     assert why["A"]["missing"] == ["support"]
     # B: adoption 60 (0.4), support 50 (one open escalation), no relationship:
     # (50*60 + 20*50) / 70 = 57.14; x0.9 -> 51.

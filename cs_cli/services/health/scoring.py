@@ -177,5 +177,17 @@ def explain(card: Scorecard, components: dict[str, int | None], stored: dict[str
         ],
         "contributions": {c: round(w / present * (components[c] or 0), 2) for c, w in weighted.items()},
         "base": round(stored["base"], 2) if stored.get("base") is not None else None,
-        "multipliers": [[name, factor] for name, factor in (result.multipliers if result else [])],
+        "multipliers": [
+            [name, factor, _multiplier_label(card, name)]
+            for name, factor in (result.multipliers if result else [])
+        ],
     }
+
+
+def _multiplier_label(card: Scorecard, name: str) -> str:
+    m = card.multipliers
+    return {
+        "renewal_within_days": f"renewal within {m.renewal_within_days} days",
+        "open_escalation": "an escalated ticket is open",
+        "champion_left": f"a champion left within {m.champion_left_within_days} days",
+    }.get(name, name.replace("_", " "))
