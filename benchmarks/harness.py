@@ -19,24 +19,11 @@ import sys
 import time
 
 import sqlalchemy as sa
+from gen_events import FEATURES
 
 from cs_cli.db import migrate
 from cs_cli.db.engine import make_engine
 
-FEATURES = [
-    "login",
-    "dashboard_view",
-    "report_export",
-    "api_call",
-    "workflow_run",
-    "integration_sync",
-    "alert_configured",
-    "user_invited",
-    "search",
-    "comment",
-    "file_upload",
-    "admin_settings",
-]
 AS_OF = dt.date(2026, 11, 1)
 
 

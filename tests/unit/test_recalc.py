@@ -233,7 +233,10 @@ def _count_statements(engine, admin, customers: int) -> int:
             s.add(Contact(customer_id=c.id, is_champion=i % 2 == 0))
             s.add(UsageEvent(customer_id=c.id, event_name="login", occurred_at=at(AS_OF)))
     statements = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
+
+    def listener(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
     sa.event.listen(engine, "before_cursor_execute", listener)
     try:
         run(engine, admin)
