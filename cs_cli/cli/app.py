@@ -72,7 +72,10 @@ class _Boundary(TyperGroup):
         except Exception as exc:
             if _runtime.STATE.debug or type(exc).__module__.startswith("typer"):
                 raise
-            _fail(f"unexpected {type(exc).__name__}: {exc}", "run again with --debug for a traceback", 1)
+            # One line: database errors carry the statement and its
+            # parameters (customer data) on the lines after the first.
+            first = (str(exc).strip().splitlines() or [""])[0]
+            _fail(f"unexpected {type(exc).__name__}: {first}", "run again with --debug for a traceback", 1)
 
 
 app = typer.Typer(
