@@ -334,6 +334,8 @@ class HealthRow:
     support_score: int | None
     days_to_renewal: int | None
     as_of: dt.date | None
+    # The score and status above are an override's, not the computed ones.
+    overridden: bool = False
 
 
 @dataclass(frozen=True)
@@ -352,6 +354,8 @@ class HealthDetail:
     scorecard_version: str | None
     days_since_last_login: int | None = None
     days_to_renewal: int | None = None
+    # In force on that day: score, status, reason, expires_on, set_by.
+    override: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

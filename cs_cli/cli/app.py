@@ -69,6 +69,10 @@ class _Boundary(TyperGroup):
             _fail(exc.message, exc.hint, exc.exit_code)
         except (typer.Exit, typer.Abort):
             raise
+        except BrokenPipeError:
+            # The reader went away (`cs ... | head`): stop quietly, as Unix tools do.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(1) from None
         except Exception as exc:
             if _runtime.STATE.debug or type(exc).__module__.startswith("typer"):
                 raise

@@ -152,8 +152,10 @@ LIST_COLUMNS = [
     "support_score",
     "days_to_renewal",
     "csm_email",
+    "overridden",
 ]
 HEADERS = {
+    "overridden": "override",
     "overall_score": "score",
     "health_status": "status",
     "score_trend": "trend",
@@ -188,7 +190,15 @@ def list_(
 
     flt = HealthFilter(status=status, csm=csm, min_score=min_score, max_score=max_score, trend=trend)
     with _runtime.session() as (session, actor):
-        page = list_scores(session, actor, flt, sort=sort, offset=offset, limit=None if all_rows else limit)
+        page = list_scores(
+            session,
+            actor,
+            flt,
+            as_of=today(None),
+            sort=sort,
+            offset=offset,
+            limit=None if all_rows else limit,
+        )
     emit_rows(dataclass_rows(page.rows), LIST_COLUMNS, fmt, headers=HEADERS)
     if fmt == OutputFormat.TABLE:
         shown = page.offset + len(page.rows)
@@ -212,7 +222,7 @@ def show(
     from cs_cli.services.health.views import score_detail
 
     with _runtime.session() as (session, actor):
-        detail = score_detail(session, actor, customer, as_of=as_of)
+        detail = score_detail(session, actor, customer, as_of=as_of, today=today(None))
     if fmt == OutputFormat.JSON:
         emit_object(plain(detail), fmt)
         return
@@ -256,6 +266,13 @@ def _render(detail) -> None:
     head.add_row("score", f"[bold]{detail.overall_score}[/] {_gauge(detail.overall_score)} {status}")
     if detail.score_change_30d is not None:
         head.add_row("30 days", f"{detail.score_change_30d:+d} ({cell(detail.score_trend)})")
+    if detail.override:
+        o = detail.override
+        head.add_row(
+            "[bold]override[/]",
+            f"[bold]{o['overall_score']}[/] {cell(o['health_status'])} by {o['set_by']} "
+            f"until {o['expires_on']}: {o['reason']} (the computed score below goes on being recalculated)",
+        )
     head.add_row("as of", cell(detail.as_of))
     head.add_row("base", f"{e.get('base', '-')} points before multipliers")
     for name, factor, *label in e.get("multipliers", []):
@@ -293,6 +310,56 @@ def _render(detail) -> None:
             )
     title = f"[bold]{detail.name}[/] ({detail.external_id})"
     stdout_console(max_width=130).print(Group(Panel(head, title=title, title_align="left"), table))
+
+
+@app.command()
+def override(
+    customer: Annotated[str, typer.Argument(help="External id of the customer.")],
+    score: Annotated[
+        int | None, typer.Argument(help="The score to show instead (0-100).", min=0, max=100)
+    ] = None,
+    reason: Annotated[str | None, typer.Option(help="Why (required): shown with the score.")] = None,
+    until: Annotated[
+        dt.date | None, typer.Option(parser=parse_date, metavar="DATE", help="Last day the override holds.")
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="End the override in force.")] = False,
+) -> None:
+    """Override a customer's health score with your judgement, with a reason
+    and an expiry. Everyone sees the override, marked as one, until it
+    expires or is cleared; recalculation goes on underneath and never loses it.
+
+    Example: cs health override C-00107 45 --reason "CFO says budget is cut" --until 2026-12-31
+    """
+    from cs_cli.errors import BadInput
+    from cs_cli.services.health.overrides import clear_override, set_override
+    from cs_cli.specs.scorecard import load_scorecard
+
+    now = dt.datetime.now(dt.UTC)
+    with _runtime.session() as (session, actor):
+        if clear:
+            if score is not None or reason or until:
+                raise BadInput("--clear takes no score, --reason or --until")
+            external_id = clear_override(session, actor, customer, now=now)
+            message(f"cleared the override on {external_id}")
+            return
+        if score is None or reason is None or until is None:
+            raise BadInput("give a SCORE, --reason and --until (or --clear)")
+        settings = _runtime.STATE.settings()
+        card = load_scorecard(Path(settings.scorecard) if settings.scorecard else None).card
+        done = set_override(
+            session,
+            actor,
+            customer,
+            card,
+            score=score,
+            reason=reason,
+            expires_on=until,
+            as_of=today(None),
+            now=now,
+        )
+    message(
+        f"{done['customer']} shows {done['score']} ({done['status']}) as an override until {done['until']}"
+    )
 
 
 @app.command()

@@ -117,3 +117,52 @@ def test_distribution_and_components(run_cli, demo):
         ],
         abs=0.05,
     )
+
+
+def test_an_override_is_shown_everywhere_and_survives_recalc(run_cli, demo, session):
+    import sqlalchemy as sa
+
+    from cs_cli.db.models import Customer, User
+
+    run_cli("recalc", "--as-of", AS_OF)
+    listed = json.loads(run_cli("health", "list", "--all", "--format", "json").stdout)
+    target = next(r for r in listed if r["health_status"] == "healthy")
+    ext = target["external_id"]
+    result = run_cli(
+        "health", "override", ext, "42", "--reason", "CFO says budget is cut", "--until", "2099-01-31"
+    )
+    assert result.exit_code == 0, result
+    assert f"{ext} shows 42 (critical) as an override until 2099-01-31" in result.stderr
+    for _ in range(2):  # before and after another recalculation
+        critical = json.loads(
+            run_cli("health", "list", "--status", "critical", "--all", "--format", "json").stdout
+        )
+        row = next(r for r in critical if r["external_id"] == ext)
+        assert row["overall_score"] == 42 and row["overridden"] is True
+        shown = json.loads(run_cli("health", "show", ext, "--format", "json").stdout)
+        assert shown["override"]["reason"] == "CFO says budget is cut"
+        assert shown["overall_score"] == target["overall_score"]  # the computed score goes on
+        run_cli("recalc", "--as-of", AS_OF)
+    assert run_cli("health", "override", ext, "--clear").exit_code == 0
+    again = json.loads(run_cli("health", "list", "--all", "--format", "json").stdout)
+    assert next(r for r in again if r["external_id"] == ext)["overridden"] is False
+    assert run_cli("health", "override", ext, "--clear").exit_code == 4
+    # A CSM may not override a customer of someone else.
+    owner = session.scalar(sa.select(Customer.csm_id).where(Customer.external_id == ext))
+    other = session.scalar(sa.select(User.login).where(User.role == "csm", User.id != owner).limit(1))
+    denied = run_cli("health", "override", ext, "10", "--reason", "x", "--until", "2099-01-01", user=other)
+    assert denied.exit_code == 4 and "that you can see" in denied.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["45"], "give a SCORE, --reason and --until"),
+        (["45", "--reason", " ", "--until", "2099-01-01"], "an override needs a reason"),
+        (["45", "--reason", "x", "--until", "2000-01-01"], "--until must be after"),
+        (["101", "--reason", "x", "--until", "2099-01-01"], "Invalid value for 'score'"),
+    ],
+)
+def test_override_bad_input(run_cli, demo, args, message):
+    result = run_cli("health", "override", "C-00001", *args)
+    assert result.exit_code == 2 and message in result.stderr, result

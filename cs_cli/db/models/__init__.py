@@ -3,7 +3,7 @@
 from cs_cli.db.models.activity import Invoice, NpsResponse, SupportTicket, UsageEvent
 from cs_cli.db.models.alerts import Alert
 from cs_cli.db.models.customers import Contact, Customer
-from cs_cli.db.models.health import HealthScore, HealthScoreHistory, ScorecardVersion
+from cs_cli.db.models.health import HealthOverride, HealthScore, HealthScoreHistory, ScorecardVersion
 from cs_cli.db.models.journeys import Journey, JourneyEnrollment, JourneyStep
 from cs_cli.db.models.ops import AuditEntry, DomainEvent, ImportRun, JobRun
 from cs_cli.db.models.outbox import OutboxMessage
@@ -21,6 +21,7 @@ __all__ = [
     "Customer",
     "CustomerSegment",
     "DomainEvent",
+    "HealthOverride",
     "HealthScore",
     "HealthScoreHistory",
     "ImportRun",

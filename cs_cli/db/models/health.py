@@ -83,3 +83,23 @@ class ScorecardVersion(CreatedAt, Base):
     version: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(100))
     content: Mapped[str] = mapped_column(sa.Text)
+
+
+class HealthOverride(CreatedAt, Base):
+    """A person's judgement over the computed score, with a reason and an
+    expiry. Recalculation never touches it; the computed score goes on."""
+
+    __tablename__ = "cs_health_overrides"
+    __table_args__ = (sa.Index(None, "customer_id", "cleared_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
+    overall_score: Mapped[int] = mapped_column(
+        sa.SmallInteger, sa.CheckConstraint("overall_score BETWEEN 0 AND 100", name="override_score_range")
+    )
+    health_status: Mapped[HealthStatus] = mapped_column(enum_column(HealthStatus, "health_status"))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    expires_on: Mapped[dt.date]
+    set_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_users.id", ondelete="SET NULL"))
+    set_by: Mapped[str] = mapped_column(sa.String(200))
+    cleared_at: Mapped[dt.datetime | None]

@@ -13,6 +13,7 @@ from cs_cli.domain import Actor, HealthDetail, HealthRow, HealthStatus, HistoryP
 from cs_cli.errors import BadInput, NotFound
 from cs_cli.services.access import customer_scope
 from cs_cli.services.customers import find_customer
+from cs_cli.services.health.overrides import active
 from cs_cli.services.health.recalc import COMPONENT_COLUMNS
 from cs_cli.services.health.scoring import explain
 from cs_cli.specs.scorecard import Scorecard, load_scorecard, scorecard_from_text
@@ -39,18 +40,23 @@ def list_scores(
     actor: Actor,
     flt: HealthFilter,
     *,
+    as_of: dt.date,
     sort: str = "score",
     offset: int = 0,
     limit: int | None = 50,
 ) -> Page:
-    """Current scores of the customers the actor may see, filtered and sorted."""
+    """Current scores of the customers the actor may see, filtered and sorted;
+    an override in force on `as_of` stands in for the computed score."""
+    override = active(as_of)
+    score = sa.func.coalesce(override.c.overall_score, HealthScore.overall_score)
+    status = sa.func.coalesce(override.c.health_status, HealthScore.health_status)
     stmt = (
         sa.select(
             Customer.external_id,
             Customer.name,
             User.email.label("csm_email"),
-            HealthScore.overall_score,
-            HealthScore.health_status,
+            score.label("overall_score"),
+            status.label("health_status"),
             HealthScore.score_trend,
             HealthScore.score_change_30d,
             HealthScore.product_adoption_score,
@@ -60,36 +66,44 @@ def list_scores(
             HealthScore.support_score,
             HealthScore.days_to_renewal,
             HealthScore.as_of,
+            override.c.customer_id.is_not(None).label("overridden"),
         )
         .join(HealthScore, HealthScore.customer_id == Customer.id)
         .outerjoin(User, User.id == Customer.csm_id)
+        .outerjoin(override, override.c.customer_id == Customer.id)
         .where(customer_scope(actor))
     )
     if flt.status:
-        stmt = stmt.where(HealthScore.health_status == flt.status)
+        stmt = stmt.where(status == flt.status.value)
     if flt.csm:
         stmt = stmt.where(sa.or_(sa.func.lower(User.email) == flt.csm.lower(), User.login == flt.csm))
     if flt.min_score is not None:
-        stmt = stmt.where(HealthScore.overall_score >= flt.min_score)
+        stmt = stmt.where(score >= flt.min_score)
     if flt.max_score is not None:
-        stmt = stmt.where(HealthScore.overall_score <= flt.max_score)
+        stmt = stmt.where(score <= flt.max_score)
     if flt.trend:
         stmt = stmt.where(HealthScore.score_trend == flt.trend)
     key = sort.lstrip("-")
     if key not in SORT_KEYS:
         raise BadInput(f"cannot sort by '{key}' (choose from: {', '.join(SORT_KEYS)})")
-    column = SORT_KEYS[key]
+    column = score if key == "score" else SORT_KEYS[key]
     order = column.desc().nulls_last() if sort.startswith("-") else column.asc().nulls_last()
     total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
     stmt = stmt.order_by(order, Customer.id).offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
-    return Page(
-        rows=[HealthRow(**r._mapping) for r in session.execute(stmt)], total=total, offset=offset, limit=limit
-    )
+    rows = [
+        HealthRow(
+            **{**r._mapping, "health_status": HealthStatus(r.health_status), "overridden": bool(r.overridden)}
+        )
+        for r in session.execute(stmt)
+    ]
+    return Page(rows=rows, total=total, offset=offset, limit=limit)
 
 
-def score_detail(session: Session, actor: Actor, ref: str, *, as_of: dt.date | None = None) -> HealthDetail:
+def score_detail(
+    session: Session, actor: Actor, ref: str, *, as_of: dt.date | None = None, today: dt.date | None = None
+) -> HealthDetail:
     """The customer's current score (or the one of `as_of`) with its explanation."""
     customer = find_customer(session, actor, ref)
     current = session.scalar(sa.select(HealthScore).where(HealthScore.customer_id == customer.id))
@@ -108,6 +122,8 @@ def score_detail(session: Session, actor: Actor, ref: str, *, as_of: dt.date | N
         )
     components = {c: getattr(h, col) for c, col in COMPONENT_COLUMNS.items()}
     is_current = current is not None and current.as_of == h.as_of
+    override = active(today or h.as_of)
+    in_force = session.execute(sa.select(override).where(override.c.customer_id == customer.id)).first()
     return HealthDetail(
         external_id=customer.external_id,
         name=customer.name,
@@ -121,6 +137,11 @@ def score_detail(session: Session, actor: Actor, ref: str, *, as_of: dt.date | N
         scorecard_version=h.scorecard_version,
         days_since_last_login=current.days_since_last_login if is_current else None,
         days_to_renewal=current.days_to_renewal if is_current else None,
+        override=(
+            {k: v for k, v in in_force._mapping.items() if k != "customer_id"}
+            if in_force is not None
+            else None
+        ),
     )
 
 
