@@ -253,3 +253,29 @@ def _count_statements(engine, admin, customers: int) -> int:
 
 def test_statement_count_does_not_grow_with_the_book(engine, admin):
     assert _count_statements(engine, admin, 10) == _count_statements(engine, admin, 60)
+
+
+def test_trend_is_declining_or_stable_by_the_thresholds(engine, admin):
+    earlier = AS_OF - dt.timedelta(days=30)
+    with transaction(engine) as s:
+        falling = Customer(external_id="E", name="Falling")
+        steady = Customer(external_id="F", name="Steady")
+        s.add_all([falling, steady])
+        s.flush()
+        events = []
+        for day, active in ((earlier, 7), (AS_OF, 4)):  # adoption 100, then 60
+            events += [
+                {"customer_id": falling.id, "event_name": "login", "occurred_at": at(day - dt.timedelta(k))}
+                for k in range(active)
+            ]
+        for day in (earlier, AS_OF):  # adoption 100 both times
+            events += [
+                {"customer_id": steady.id, "event_name": "login", "occurred_at": at(day - dt.timedelta(k))}
+                for k in range(8)
+            ]
+        s.execute(sa.insert(UsageEvent), events)
+    run(engine, admin, day=earlier)
+    run(engine, admin)
+    scores = current(engine)
+    assert (scores["E"].score_change_30d, scores["E"].score_trend) == (-40, ScoreTrend.DECLINING)
+    assert (scores["F"].score_change_30d, scores["F"].score_trend) == (0, ScoreTrend.STABLE)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cs_cli.domain import HealthStatus, ScoreTrend
+from cs_cli.domain import HealthStatus
 from cs_cli.errors import FileError
 from cs_cli.services.health import scoring
 from cs_cli.services.health.scoring import Signals
@@ -82,22 +82,6 @@ def test_status_boundaries(overall, status):
 
 def test_no_data_no_score(simple):
     assert scoring.score(simple, {}, Signals(), churned=False) is None
-
-
-def test_trend_thresholds():
-    assert scoring.trend(DEFAULT, None) is None
-    assert scoring.trend(DEFAULT, 5) == ScoreTrend.IMPROVING
-    assert scoring.trend(DEFAULT, 4) == ScoreTrend.STABLE
-    assert scoring.trend(DEFAULT, -4) == ScoreTrend.STABLE
-    assert scoring.trend(DEFAULT, -5) == ScoreTrend.DECLINING
-
-
-def test_drops_are_downward_crossings_only():
-    assert scoring.dropped(HealthStatus.HEALTHY, HealthStatus.AT_RISK)
-    assert scoring.dropped(HealthStatus.AT_RISK, HealthStatus.CRITICAL)
-    assert not scoring.dropped(HealthStatus.CRITICAL, HealthStatus.AT_RISK)
-    assert not scoring.dropped(None, HealthStatus.CRITICAL)
-    assert not scoring.dropped(HealthStatus.HEALTHY, HealthStatus.CHURNED)
 
 
 measure_values = st.one_of(st.none(), st.floats(min_value=-1e6, max_value=1e6, allow_nan=False))

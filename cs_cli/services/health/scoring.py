@@ -8,7 +8,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
-from cs_cli.domain import HealthStatus, ScoreTrend
+from cs_cli.domain import HealthStatus
 from cs_cli.specs.scorecard import Component, Scorecard
 
 
@@ -129,24 +129,6 @@ def score(
         base=round(base, 2),
         multipliers=multipliers,
     )
-
-
-def trend(card: Scorecard, change_30d: int | None) -> ScoreTrend | None:
-    if change_30d is None:
-        return None
-    if change_30d >= card.trend.improving:
-        return ScoreTrend.IMPROVING
-    if change_30d <= -card.trend.declining:
-        return ScoreTrend.DECLINING
-    return ScoreTrend.STABLE
-
-
-_RANK = {HealthStatus.HEALTHY: 3, HealthStatus.AT_RISK: 2, HealthStatus.CRITICAL: 1}
-
-
-def dropped(before: HealthStatus | None, after: HealthStatus) -> bool:
-    """Whether the status crossed a threshold downward (churn is not a drop)."""
-    return before in _RANK and after in _RANK and _RANK[after] < _RANK[before]
 
 
 def explain(card: Scorecard, components: dict[str, int | None], stored: dict[str, Any]) -> dict[str, Any]:
