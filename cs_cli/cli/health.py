@@ -28,7 +28,8 @@ app = typer.Typer(help="Health scores: list, explain, history.", no_args_is_help
 
 def recalc(
     customer: Annotated[
-        list[str] | None, typer.Option("--customer", "-c", help="Only this customer (repeat for more).")
+        list[str] | None,
+        typer.Option("--customer", "-c", help="Only this customer (repeat for more).", metavar="ID"),
     ] = None,
     as_of: AsOfOpt = None,
     since: Annotated[
