@@ -28,24 +28,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from gen_events import write_book
+from measure import run_measured
 
 HERE = Path(__file__).parent
 CS = [sys.executable, "-m", "cs_cli"]
-
-
-def run(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """Wall seconds, the child's own peak RSS in MB, and its stderr."""
-    started = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=err, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        err.seek(0)
-        stderr = err.read()
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{stderr}")
-    return elapsed, usage.ru_maxrss // 1024, stderr
 
 
 def pg_admin(url: str, sql: str) -> None:
@@ -57,11 +43,11 @@ def pg_admin(url: str, sql: str) -> None:
 
 def bench_dialect(name: str, url: str, files: dict[str, Path], events: int) -> dict:
     env = {**os.environ, "CS_DATABASE_URL": url, "CS_USER": "bench"}
-    run([*CS, "db", "upgrade"], env)
-    run([*CS, "import", "users", str(files["users"])], env)
-    run([*CS, "import", "customers", str(files["customers"])], env)
-    run([*CS, "import", "contacts", str(files["contacts"])], env)
-    seconds, peak_mb, stderr = run([*CS, "import", "events", str(files["events"])], env)
+    run_measured([*CS, "db", "upgrade"], env)
+    run_measured([*CS, "import", "users", str(files["users"])], env)
+    run_measured([*CS, "import", "customers", str(files["customers"])], env)
+    run_measured([*CS, "import", "contacts", str(files["contacts"])], env)
+    seconds, peak_mb, stderr = run_measured([*CS, "import", "events", str(files["events"])], env)
     print(f"{name}: {stderr.strip()} (peak RSS {peak_mb} MB)", file=sys.stderr)
     return {
         "dialect": name,

@@ -17,7 +17,6 @@ import argparse
 import datetime as dt
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from harness import AS_OF, build_book
+from measure import run_measured
 
 from cs_cli.db.engine import make_engine, session_factory
 from cs_cli.specs.scorecard import load_scorecard
@@ -47,22 +47,9 @@ def bare_scan(url: str) -> float:
 
 def cs_recalc(url: str) -> tuple[float, int, str]:
     env = {**os.environ, "CS_DATABASE_URL": url, "CS_USER": "bench"}
-    started = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "cs_cli", "recalc", "--as-of", AS_OF.isoformat()],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            text=True,
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - started
-        err.seek(0)
-        text = err.read()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"cs recalc failed:\n{text}")
-    return elapsed, usage.ru_maxrss // 1024, text.strip().splitlines()[-1]
+    args = [sys.executable, "-m", "cs_cli", "recalc", "--as-of", AS_OF.isoformat()]
+    seconds, peak, stderr = run_measured(args, env)
+    return seconds, peak, stderr.strip().splitlines()[-1]
 
 
 def naive(url: str, sample: int) -> float:
