@@ -96,6 +96,7 @@ def _truncate_all(url: str) -> None:
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database: an SQLite file, or the test Postgres database."""
+    request.node.user_properties.append(("dialect", request.param))
     if request.param == "sqlite":
         path = tmp_path / "cs.db"
         shutil.copy(request.getfixturevalue("_sqlite_template"), path)
@@ -309,16 +310,16 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     the Postgres tests really ran."""
     counts = {"sqlite": 0, "postgres": 0}
     for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
-        if report.when != "call":
-            continue
-        for dialect in counts:
-            if (
-                f"[{dialect}" in report.nodeid
-                or f"-{dialect}]" in report.nodeid
-                or f"-{dialect}-" in report.nodeid
-            ):
-                counts[dialect] += 1
-    skipped = len([r for r in terminalreporter.stats.get("skipped", []) if "postgres" in r.nodeid])
+        dialect = dict(report.user_properties).get("dialect")
+        if report.when == "call" and dialect in counts:
+            counts[dialect] += 1
+    skipped = len(
+        [
+            r
+            for r in terminalreporter.stats.get("skipped", [])
+            if dict(r.user_properties).get("dialect") == "postgres"
+        ]
+    )
     line = f"database tests run: {counts['sqlite']} on SQLite, {counts['postgres']} on PostgreSQL"
     if skipped:
         line += f" ({skipped} PostgreSQL tests skipped: {PG_ENV} not set)"
