@@ -113,6 +113,9 @@ def recalc(
     note = f"; {extra} without any data" if extra else ""
     drops = sum(r.dropped for r in results)
     note += f"; {drops} dropped a status" if drops else ""
+    if not ids:
+        message("no customers to score: load some with `cs import customers FILE` (or try `cs demo`)")
+        return
     verb = "would score" if dry_run else "scored"
     message(f"{verb} {scored:,} customer-days as of {span}: {statuses}{note} in {elapsed:.1f} s")
 
