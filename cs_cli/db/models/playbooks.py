@@ -36,6 +36,9 @@ class Playbook(Timestamps, Base):
     estimated_hours: Mapped[float | None]
     success_criteria: Mapped[dict[str, Any] | None]
     content_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    # The last domain event this playbook's event or segment trigger has
+    # looked at, so `cs playbooks evaluate` acts on each event once.
+    event_cursor: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     times_triggered: Mapped[int] = mapped_column(default=0)
     times_completed: Mapped[int] = mapped_column(default=0)
@@ -69,7 +72,20 @@ class PlaybookStep(CreatedAt, Base):
 
 class PlaybookRun(Timestamps, Base):
     __tablename__ = "cs_playbook_runs"
-    __table_args__ = (sa.Index(None, "playbook_id", "customer_id", "status"), sa.Index(None, "customer_id"))
+    __table_args__ = (
+        sa.Index(None, "playbook_id", "customer_id", "status"),
+        sa.Index(None, "customer_id"),
+        # Never two active runs of one playbook for one customer, even when
+        # two evaluations race.
+        sa.Index(
+            "uq_cs_playbook_runs_one_active",
+            "playbook_id",
+            "customer_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'active'"),
+            postgresql_where=sa.text("status = 'active'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     playbook_id: Mapped[int] = mapped_column(sa.ForeignKey("cs_playbooks.id", ondelete="CASCADE"))

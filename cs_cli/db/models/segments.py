@@ -36,7 +36,19 @@ class CustomerSegment(Base):
     """A stay of one customer in one segment; exited_at is null while it lasts."""
 
     __tablename__ = "cs_customer_segments"
-    __table_args__ = (sa.Index(None, "segment_id", "exited_at"), sa.Index(None, "customer_id", "exited_at"))
+    __table_args__ = (
+        sa.Index(None, "segment_id", "exited_at"),
+        sa.Index(None, "customer_id", "exited_at"),
+        # One open stay per customer and segment.
+        sa.Index(
+            "uq_cs_customer_segments_one_open",
+            "segment_id",
+            "customer_id",
+            unique=True,
+            sqlite_where=sa.text("exited_at IS NULL"),
+            postgresql_where=sa.text("exited_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))

@@ -47,6 +47,9 @@ class CSTask(Timestamps, Base):
     blocked_reason: Mapped[str | None] = mapped_column(sa.Text)
 
     due_date: Mapped[dt.date | None]
+    # Hidden from the to-do lists until this day (`cs tasks snooze`).
+    snoozed_until: Mapped[dt.date | None]
+    started_at: Mapped[dt.datetime | None]
     completed_at: Mapped[dt.datetime | None]
 
     outcome: Mapped[TaskOutcome | None] = mapped_column(enum_column(TaskOutcome, "outcome"))

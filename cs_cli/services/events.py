@@ -1,0 +1,90 @@
+"""The domain event log: what happened to a customer, written in the same
+transaction as the change, for journeys and automation to consume in id order."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from cs_cli.db.models import DomainEvent
+from cs_cli.domain import Actor
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    event_type: str,
+    *,
+    customer_id: int | None,
+    occurred_at: dt.datetime,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Append one event."""
+    session.add(
+        DomainEvent(
+            event_type=event_type,
+            customer_id=customer_id,
+            occurred_at=occurred_at,
+            data=data,
+            actor_name=actor.name,
+            created_at=occurred_at,
+        )
+    )
+
+
+def record_many(
+    session: Session,
+    actor: Actor,
+    event_type: str,
+    rows: list[tuple[int | None, dict[str, Any] | None]],
+    *,
+    occurred_at: dt.datetime,
+) -> None:
+    """Append one event per (customer_id, data) pair, in one batched INSERT."""
+    if not rows:
+        return
+    session.execute(
+        sa.insert(DomainEvent),
+        [
+            {
+                "event_type": event_type,
+                "customer_id": customer_id,
+                "occurred_at": occurred_at,
+                "data": data,
+                "actor_name": actor.name,
+                "created_at": occurred_at,
+            }
+            for customer_id, data in rows
+        ],
+    )
+
+
+def record_from_select(
+    session: Session,
+    actor: Actor,
+    event_type: str,
+    source: sa.Select,
+    *,
+    occurred_at: dt.datetime,
+) -> int:
+    """Append one event per row of `source`, a SELECT of (customer_id, data),
+    without bringing the rows into Python. Returns how many were written."""
+    events = DomainEvent.__table__
+    sub = source.subquery()
+    customer_id, data = list(sub.c)
+    values = {
+        "event_type": sa.literal(event_type),
+        "customer_id": customer_id,
+        "occurred_at": sa.literal(occurred_at, events.c.occurred_at.type),
+        "data": data,
+        "actor_name": sa.literal(actor.name),
+        "created_at": sa.literal(occurred_at, events.c.created_at.type),
+    }
+    # RETURNING, not rowcount: drivers report -1 for INSERT ... SELECT.
+    inserted = session.execute(
+        sa.insert(events).from_select(list(values), sa.select(*values.values())).returning(events.c.id)
+    )
+    return len(inserted.all())

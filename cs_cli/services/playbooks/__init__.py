@@ -1,0 +1,1 @@
+"""Playbooks: YAML specs synced into the database, runs and their tasks."""
