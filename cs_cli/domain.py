@@ -368,3 +368,268 @@ class HistoryPoint:
     relationship_score: int | None
     financial_score: int | None
     support_score: int | None
+
+
+# --- CS tasks and touchpoints ---
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """One line of `cs tasks list`."""
+
+    id: int
+    customer: str
+    customer_name: str
+    title: str
+    task_type: TaskType
+    priority: Priority
+    status: TaskStatus
+    due_date: dt.date | None
+    # Open and due before the day the listing is for.
+    overdue: bool
+    snoozed_until: dt.date | None
+    assignee: str | None
+    playbook: str | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """One page of tasks. Counting stops at a cap on very large results:
+    then `total_exact` is False and `total` is a lower bound."""
+
+    rows: list[TaskRow]
+    total: int
+    total_exact: bool
+    offset: int
+    limit: int | None
+
+
+@dataclass(frozen=True)
+class TaskDetail:
+    """Everything `cs tasks show` prints about one task."""
+
+    row: TaskRow
+    description: str | None
+    assigned_to_role: str | None
+    blocked_reason: str | None
+    started_at: dt.datetime | None
+    completed_at: dt.datetime | None
+    outcome: TaskOutcome | None
+    outcome_notes: str | None
+    time_spent_minutes: int | None
+    playbook_name: str | None
+    playbook_run_id: int | None
+    playbook_step: str | None
+    journey_enrollment_id: int | None
+    updated_at: dt.datetime | None
+    touchpoint_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TaskChangeResult:
+    """What one change did: the tasks changed, those of a filter it skipped
+    (by status, they could not make the change) and the touchpoints logged."""
+
+    action: str
+    changed: list[int]
+    skipped: dict[str, int] = field(default_factory=dict)
+    touchpoints: int = 0
+
+
+@dataclass(frozen=True)
+class TouchpointRow:
+    """One line of `cs touchpoints list` and of a timeline."""
+
+    id: int
+    occurred_at: dt.datetime
+    customer: str
+    touchpoint_type: TouchpointType
+    subject: str | None
+    direction: Direction | None
+    channel: Channel | None
+    user: str | None
+    contact: str | None
+    sentiment_label: Sentiment | None
+    sentiment_score: float | None
+    duration_minutes: int | None
+    task_id: int | None
+
+
+@dataclass(frozen=True)
+class TouchpointDetail:
+    row: TouchpointRow
+    customer_name: str
+    description: str | None
+    key_topics: list[str] | None
+    recording_url: str | None
+    created_at: dt.datetime
+
+
+# -- segments
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    """A segment with the metrics its last refresh left."""
+
+    id: int
+    name: str
+    segment_type: SegmentType
+    description: str | None
+    rules: dict[str, Any] | None
+    customer_count: int
+    total_arr: Decimal | None
+    avg_health_score: float | None
+    is_active: bool
+    refreshed_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    segment: str
+    members: int
+    entered: int
+    exited: int
+
+
+@dataclass(frozen=True)
+class SegmentPreview:
+    """What a rule would select today, without saving anything."""
+
+    count: int
+    total_arr: Decimal | None
+    avg_health_score: float | None
+    sample: list[CustomerRow]
+
+
+@dataclass(frozen=True)
+class MembershipChange:
+    """A customer's stay in a segment: entered, and exited when it ended."""
+
+    external_id: str
+    name: str
+    entered_at: dt.datetime
+    exited_at: dt.datetime | None
+
+
+# --- Playbooks ---
+
+
+@dataclass(frozen=True)
+class PlaybookRow:
+    """One line of `cs playbooks list`, with what the playbook has learned."""
+
+    key: str
+    name: str
+    category: PlaybookCategory
+    priority: Priority
+    is_active: bool
+    # The automatic triggers in words ("health below 50"); "manual" when none.
+    triggers: str
+    steps: int
+    estimated_hours: float | None
+    cooldown_days: int | None
+    active_runs: int
+    times_triggered: int
+    times_completed: int
+    avg_completion_days: float | None
+    success_rate: float | None
+
+
+@dataclass(frozen=True)
+class PlaybookStepView:
+    order: int
+    name: str
+    step_type: PlaybookStepType
+    assignee_role: str | None
+    days_from_start: int | None
+    due_days: int | None
+    recurring: str | None
+    duration_weeks: int | None
+    email_template: str | None
+    required_artifacts: list[str]
+    description: str | None
+    meeting_agenda: str | None
+    talk_track: str | None
+    success_criteria: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class PlaybookDetail:
+    """Everything `cs playbooks show` prints about one playbook."""
+
+    playbook: PlaybookRow
+    description: str | None
+    auto_assign: bool
+    success_criteria: dict[str, Any] | None
+    trigger_health_threshold: int | None
+    trigger_days_to_renewal: int | None
+    trigger_segment: str | None
+    trigger_event: str | None
+    content_hash: str | None
+    updated_at: dt.datetime | None
+    steps: list[PlaybookStepView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PlaybookRunRow:
+    """One line of `cs playbooks runs`."""
+
+    id: int
+    playbook: str
+    customer: str
+    customer_name: str
+    status: PlaybookRunStatus
+    triggered_by: str
+    trigger_reason: str | None
+    started_at: dt.datetime
+    completed_at: dt.datetime | None
+    baseline_health_score: int | None
+    success: bool | None
+    tasks_open: int
+    tasks_total: int
+
+
+@dataclass(frozen=True)
+class PlaybookChange:
+    """What `cs playbooks load` does (or would do) to one playbook."""
+
+    kind: str  # added, changed, deactivated or unchanged
+    key: str
+    name: str
+    path: str | None
+    # A unified diff of the YAML-level fields, database first ("" if none).
+    diff: str = ""
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """A task a playbook run created."""
+
+    id: int
+    title: str
+    task_type: TaskType
+    due_date: dt.date | None
+    assignee: str | None
+    assigned_to_role: str | None
+
+
+@dataclass(frozen=True)
+class TriggeredRun:
+    """A run started by `cs playbooks trigger`, and its tasks."""
+
+    run: PlaybookRunRow
+    tasks: list[RunTask]
+
+
+@dataclass(frozen=True)
+class PlaybookEvaluation:
+    """What `cs playbooks evaluate` did."""
+
+    as_of: dt.date
+    # Runs started per playbook key, and the tasks they created.
+    runs_started: dict[str, int]
+    tasks_created: int
+    # Runs whose success was decided now (true or false).
+    runs_judged: int

@@ -193,32 +193,40 @@ def export(
 
     Example: cs export customers --format jsonl -o customers.jsonl
     """
+    from cs_cli.services.exporters import attribute_names, export_columns, export_rows
+
+    columns = export_columns(entity.value)
+    with _runtime.session() as (session, actor):
+        if entity == Entity.CUSTOMERS and fmt == FileFormat.CSV:
+            columns = columns + [a for a in attribute_names(session, actor) if a not in columns]
+        count = write_records(export_rows(session, actor, entity.value), columns, fmt, output)
+    if output:
+        message(f"exported {count:,} {entity.value} to {output}")
+
+
+def write_records(records, columns: list[str], fmt: FileFormat, output: Path | None) -> int:
+    """Write records as CSV (these columns) or JSON lines, to a file or
+    stdout, one at a time; returns how many."""
     import csv
     import json
     import sys
 
     from cs_cli.cli._output import csv_cell, plain
-    from cs_cli.services.exporters import attribute_names, export_columns, export_rows
 
-    columns = export_columns(entity.value)
     count = 0
-    with _runtime.session() as (session, actor):
-        if entity == Entity.CUSTOMERS and fmt == FileFormat.CSV:
-            columns = columns + [a for a in attribute_names(session, actor) if a not in columns]
-        handle = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
-        try:
-            if fmt == FileFormat.CSV:
-                writer = csv.writer(handle, lineterminator="\n")
-                writer.writerow(columns)
-                for row in export_rows(session, actor, entity.value):
-                    writer.writerow([csv_cell(row.get(c)) for c in columns])
-                    count += 1
-            else:
-                for row in export_rows(session, actor, entity.value):
-                    handle.write(json.dumps(plain(row), ensure_ascii=False) + "\n")
-                    count += 1
-        finally:
-            if output:
-                handle.close()
-    if output:
-        message(f"exported {count:,} {entity.value} to {output}")
+    handle = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
+    try:
+        if fmt == FileFormat.CSV:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(columns)
+            for row in records:
+                writer.writerow([csv_cell(row.get(c)) for c in columns])
+                count += 1
+        else:
+            for row in records:
+                handle.write(json.dumps(plain(row), ensure_ascii=False) + "\n")
+                count += 1
+    finally:
+        if output:
+            handle.close()
+    return count

@@ -53,7 +53,8 @@ class CustomerFilter:
     search: str | None = None
 
 
-def _row_query() -> sa.Select:
+def customer_row_query() -> sa.Select:
+    """Customer listing rows (CustomerRow columns), joined to CSM and health."""
     return (
         sa.select(
             Customer.id,
@@ -121,7 +122,7 @@ def list_customers(
     if offset < 0 or (limit is not None and limit <= 0):
         raise BadInput("--offset must be >= 0 and --limit > 0")
     conds = _conditions(actor, flt, as_of)
-    base = _row_query().where(*conds)
+    base = customer_row_query().where(*conds)
     total = session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
     stmt = base.order_by(*_order(sort)).offset(offset)
     if limit is not None:
@@ -148,7 +149,9 @@ def find_customer(session: Session, actor: Actor, ref: str) -> Customer:
 def customer_detail(session: Session, actor: Actor, ref: str) -> CustomerDetail:
     """The customer card: the row, contacts, activity counts and latest signals."""
     customer = find_customer(session, actor, ref)
-    row = CustomerRow(**session.execute(_row_query().where(Customer.id == customer.id)).one()._mapping)
+    row = CustomerRow(
+        **session.execute(customer_row_query().where(Customer.id == customer.id)).one()._mapping
+    )
     contacts = [
         ContactView(
             external_id=c.external_id,

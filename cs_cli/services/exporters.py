@@ -36,8 +36,8 @@ def _customer_owned(model: Any, *columns: sa.ColumnElement) -> sa.Select:
     )
 
 
-def _query(entity: str, actor: Actor) -> sa.Select:
-    scope = customer_scope(actor)
+def _query(entity: str, actor: Actor, only: sa.ColumnElement[bool] | None) -> sa.Select:
+    scope = customer_scope(actor) if only is None else sa.and_(customer_scope(actor), only)
     if entity == "customers":
         csm = aliased(User)
         cols = [getattr(Customer, f.name) for f in ENTITIES["customers"].fields if f.name != "csm_email"]
@@ -99,14 +99,17 @@ def export_columns(entity: str) -> list[str]:
     return [f.name for f in ENTITIES[entity].fields]
 
 
-def export_rows(session: Session, actor: Actor, entity: str) -> Iterator[dict[str, Any]]:
-    """Every row of `entity` the actor may see, streamed in id order.
+def export_rows(
+    session: Session, actor: Actor, entity: str, *, only: sa.ColumnElement[bool] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every row of `entity` the actor may see (and `only` selects, a
+    condition on customers), streamed in id order.
 
     Customer attributes come out flattened, one key per attribute, under the
     name they were imported with.
     """
     export_columns(entity)
-    result = session.execute(_query(entity, actor).execution_options(yield_per=5_000))
+    result = session.execute(_query(entity, actor, only).execution_options(yield_per=5_000))
     for row in result:
         record = dict(row._mapping)
         if entity == "customers":
@@ -115,10 +118,15 @@ def export_rows(session: Session, actor: Actor, entity: str) -> Iterator[dict[st
         yield record
 
 
-def attribute_names(session: Session, actor: Actor) -> list[str]:
+def attribute_names(
+    session: Session, actor: Actor, *, only: sa.ColumnElement[bool] | None = None
+) -> list[str]:
     """The attribute keys used by any visible customer, sorted, for CSV headers."""
     names: set[str] = set()
-    stmt = sa.select(Customer.attributes).where(customer_scope(actor)).execution_options(yield_per=5_000)
+    stmt = sa.select(Customer.attributes).where(customer_scope(actor))
+    if only is not None:
+        stmt = stmt.where(only)
+    stmt = stmt.execution_options(yield_per=5_000)
     for (attributes,) in session.execute(stmt):
         names.update((attributes or {}).keys())
     return sorted(names)

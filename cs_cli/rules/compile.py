@@ -1,0 +1,349 @@
+"""Turn a checked rule tree into one SQLAlchemy condition over the customers
+table, with the joins it needs. Every value and every attribute key becomes
+a bound parameter; only names from the field allow-list become SQL.
+
+Each condition is two-valued: a customer with no value for a field is simply
+not matched by `lt`, `eq` and the like, and is matched by `ne`, `not_in` and
+by `not` around any of them (SQL's NULL would otherwise drop it from both).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import operator
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from cs_cli.db.base import UTCDateTime
+from cs_cli.db.models import (
+    Customer,
+    CustomerSegment,
+    HealthOverride,
+    HealthScore,
+    Segment,
+    Team,
+    UsageEvent,
+    User,
+)
+from cs_cli.rules.fields import Field, Kind, Source
+from cs_cli.rules.parse import Condition, Group, InSegment, Node, Not, Usage
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """`SELECT ... FROM source WHERE condition` picks the matching customers;
+    `source` starts at the customers table, so callers may add columns,
+    joins and the actor's scope."""
+
+    source: sa.FromClause
+    condition: sa.ColumnElement[bool]
+
+    def customer_ids(self) -> sa.Select:
+        return sa.select(Customer.__table__.c.id).select_from(self.source).where(self.condition)
+
+
+def compile_rule(node: Node, *, dialect: str, as_of: dt.date) -> CompiledRule:
+    """The condition a rule tree means on `as_of`, for the given SQL dialect
+    ("postgresql" or "sqlite")."""
+    compiler = _Compiler(dialect, as_of)
+    condition = compiler.node(node)
+    return CompiledRule(compiler.source(), condition)
+
+
+_COMPARE = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "lte": operator.le,
+    "gt": operator.gt,
+    "gte": operator.ge,
+}
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+@dataclass
+class _Compiler:
+    dialect: str
+    as_of: dt.date
+    used: set[Source] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.customers = Customer.__table__
+        self.health = HealthScore.__table__
+        self.csm = User.__table__.alias("csm")
+        self.team = Team.__table__.alias("csm_team")
+        o = HealthOverride
+        self.override = (
+            sa.select(o.customer_id, o.overall_score, o.health_status)
+            .where(o.cleared_at.is_(None), o.expires_on >= self.as_of)
+            .subquery("override")
+        )
+
+    @property
+    def pg(self) -> bool:
+        return self.dialect == "postgresql"
+
+    # -- the tree
+
+    def node(self, node: Node) -> sa.ColumnElement[bool]:
+        if isinstance(node, Group):
+            parts = [self.node(item) for item in node.items]
+            return sa.and_(*parts) if node.kind == "all" else sa.or_(*parts)
+        if isinstance(node, Not):
+            return sa.not_(self.node(node.item))
+        if isinstance(node, Condition):
+            if node.attribute is not None:
+                return self.attribute(node)
+            assert node.field is not None
+            expr, value = self.expression(node.field), node.value
+            if node.field.source == Source.CSM:  # emails match whatever their case
+                expr, value = sa.func.lower(expr), _lower(value)
+            return self.compare(expr, node.field.kind, node.op, value)
+        if isinstance(node, Usage):
+            return self.usage(node)
+        if isinstance(node, InSegment):
+            return self.in_segment(node)
+        raise TypeError(node)
+
+    def source(self) -> sa.FromClause:
+        c = self.customers
+        source: sa.FromClause = c
+        if self.used & {Source.HEALTH, Source.OVERRIDE, Source.DERIVED}:
+            source = source.outerjoin(self.health, self.health.c.customer_id == c.c.id)
+        if Source.OVERRIDE in self.used:
+            source = source.outerjoin(self.override, self.override.c.customer_id == c.c.id)
+        if self.used & {Source.CSM, Source.TEAM}:
+            source = source.outerjoin(self.csm, self.csm.c.id == c.c.csm_id)
+        if Source.TEAM in self.used:
+            source = source.outerjoin(self.team, self.team.c.id == self.csm.c.team_id)
+        return source
+
+    # -- fields
+
+    def expression(self, f: Field) -> sa.ColumnElement:
+        self.used.add(f.source)
+        if f.source == Source.CUSTOMER:
+            return self.customers.c[f.column]
+        if f.source == Source.HEALTH:
+            return self.health.c[f.column]
+        if f.source == Source.OVERRIDE:
+            return sa.func.coalesce(self.override.c[f.column], self.health.c[f.column])
+        if f.source == Source.CSM:
+            return self.csm.c[f.column]
+        if f.source == Source.TEAM:
+            return self.team.c[f.column]
+        c, h = self.customers.c, self.health.c
+        if f.column == "days_to_renewal":
+            return self.days_between(c.renewal_date, self.as_of)
+        if f.column == "tenure_days":
+            return self.days_between(self.as_of, c.contract_start)
+        if f.column == "days_since_last_login":
+            # Recalc stores it as of its day; count on from there to today.
+            return h.days_since_last_login + self.days_between(self.as_of, h.as_of)
+        raise KeyError(f.column)
+
+    def days_between(self, later: Any, earlier: Any) -> sa.ColumnElement:
+        """Whole days from `earlier` to `later` (dates or date columns)."""
+        if self.pg:
+            return _as_date(later) - _as_date(earlier)
+        return sa.cast(sa.func.julianday(_as_date(later)) - sa.func.julianday(_as_date(earlier)), sa.Integer)
+
+    # -- comparisons
+
+    def compare(self, expr: Any, kind: Kind, op: str, value: Any) -> sa.ColumnElement[bool]:
+        """`expr op value` for a field of `kind`, two-valued (see the module)."""
+        present = expr.is_not(None)
+        if op == "exists":
+            return present if value else expr.is_(None)
+        if op == "is_null":
+            return expr.is_(None) if value else present
+        if op == "ne":
+            return sa.or_(expr.is_(None), expr != self.bind(value, kind))
+        if op == "not_in":
+            return sa.or_(expr.is_(None), expr.not_in(self.binds(value, kind)))
+        return sa.and_(present, self.holds(expr, kind, op, value))
+
+    def holds(self, expr: Any, kind: Kind, op: str, value: Any) -> sa.ColumnElement[bool]:
+        """`expr op value` where expr is not null."""
+        if op in _COMPARE:
+            return _COMPARE[op](expr, self.bind(value, kind))
+        if op == "between":
+            return expr.between(self.bind(value[0], kind), self.bind(value[1], kind))
+        if op == "in":
+            return expr.in_(self.binds(value, kind))
+        if op == "ne":
+            return expr != self.bind(value, kind)
+        if op == "not_in":
+            return expr.not_in(self.binds(value, kind))
+        if op == "contains":
+            return sa.func.lower(expr).contains(value.lower(), autoescape=True)
+        if op == "starts_with":
+            return sa.func.lower(expr).startswith(value.lower(), autoescape=True)
+        low, high = self.day_window(op, value)
+        if kind == Kind.DATETIME:
+            return sa.and_(
+                *([expr >= self.bind(_day_start(low), kind)] if low else []),
+                *([expr < self.bind(_day_start(high + dt.timedelta(days=1)), kind)] if high else []),
+            )
+        if kind == Kind.TEXT:  # ISO text in an attribute
+            return sa.and_(
+                *([expr >= self.bind(low.isoformat(), kind)] if low else []),
+                *([expr < self.bind((high + dt.timedelta(days=1)).isoformat(), kind)] if high else []),
+            )
+        return sa.and_(
+            *([expr >= self.bind(low, kind)] if low else []),
+            *([expr <= self.bind(high, kind)] if high else []),
+        )
+
+    def day_window(self, op: str, days: int) -> tuple[dt.date | None, dt.date | None]:
+        """The first and last day (inclusive, None = open) a day operator means."""
+        day = dt.timedelta(days=1)
+        if op == "within_last_days":
+            return self.as_of - days * day, self.as_of
+        if op == "older_than_days":
+            return None, self.as_of - (days + 1) * day
+        if op == "within_next_days":
+            return self.as_of, self.as_of + days * day
+        raise ValueError(op)
+
+    def bind(self, value: Any, kind: Kind) -> sa.BindParameter:
+        return sa.bindparam(None, value, type_=_TYPES.get(kind))
+
+    def binds(self, values: tuple, kind: Kind) -> sa.BindParameter:
+        return sa.bindparam(None, list(values), type_=_TYPES.get(kind), expanding=True)
+
+    # -- attributes
+
+    def attribute(self, node: Condition) -> sa.ColumnElement[bool]:
+        keys = node.attribute
+        assert keys is not None
+        column = self.customers.c.attributes
+        if self.pg:
+            path = sa.bindparam(None, list(keys), type_=postgresql.ARRAY(sa.Text))
+            typeof = sa.func.jsonb_typeof(column.op("#>")(path))
+            text = column.op("#>>")(path)
+            number = sa.case((typeof == "number", sa.cast(text, sa.Float)))
+            string = sa.case((typeof == "string", text))
+            boolean = sa.case((typeof == "boolean", text == "true"))
+            is_array = typeof == "array"
+        else:
+            path = sa.bindparam(None, "$" + "".join(f'."{k}"' for k in keys))
+            typeof = sa.func.json_type(column, path)
+            value = sa.func.json_extract(column, path)
+            number = sa.case((typeof.in_(["integer", "real"]), value))
+            string = sa.case((typeof == "text", value))
+            boolean = sa.case((typeof.in_(["true", "false"]), typeof == "true"))
+            is_array = typeof == "array"
+        op, val = node.op, node.value
+        if op in ("exists", "is_null"):
+            present = sa.and_(typeof.is_not(None), typeof != "null")
+            return present if (op == "exists") == val else sa.not_(present)
+        if op == "contains":
+            return sa.or_(
+                sa.and_(is_array, self.array_contains(column, keys, val)),
+                sa.and_(string.is_not(None), sa.func.lower(string).contains(val.lower(), autoescape=True)),
+            )
+        sample = val[0] if isinstance(val, tuple) else val
+        if isinstance(sample, bool):
+            return self.compare(boolean, Kind.BOOL, op, val)
+        if isinstance(sample, int | float) or type(sample).__name__ == "Decimal":
+            return self.compare(number, Kind.NUMBER, op, val)
+        if isinstance(sample, dt.date):
+            val = tuple(v.isoformat() for v in val) if isinstance(val, tuple) else val.isoformat()
+        return self.compare(string, Kind.TEXT, op, val)
+
+    def array_contains(self, column: Any, keys: tuple[str, ...], value: str) -> sa.ColumnElement[bool]:
+        if self.pg:
+            path = sa.bindparam(None, list(keys), type_=postgresql.ARRAY(sa.Text))
+            needle = sa.cast(sa.bindparam(None, json.dumps([value])), postgresql.JSONB)
+            return column.op("#>")(path).op("@>")(needle)
+        path = sa.bindparam(None, "$" + "".join(f'."{k}"' for k in keys))
+        each = sa.func.json_each(column, path).table_valued("value").alias("element")
+        return sa.exists(
+            sa.select(sa.literal(1)).select_from(each).where(each.c.value == sa.bindparam(None, value))
+        )
+
+    # -- usage and membership
+
+    def usage(self, node: Usage) -> sa.ColumnElement[bool]:
+        u = UsageEvent.__table__
+        first_day = self.as_of - dt.timedelta(days=node.last_days - 1)
+        where = [
+            u.c.occurred_at >= sa.bindparam(None, _day_start(first_day), type_=UTCDateTime()),
+            u.c.occurred_at
+            < sa.bindparam(None, _day_start(self.as_of + dt.timedelta(days=1)), type_=UTCDateTime()),
+        ]
+        if node.feature is not None:
+            where.append(u.c.event_name == sa.bindparam(None, node.feature))
+        if node.measure == "events":
+            amount = sa.func.count()
+        elif node.measure == "quantity":
+            amount = sa.func.coalesce(sa.func.sum(u.c.quantity), 0)
+        elif node.measure == "active_days":
+            day = (
+                sa.cast(sa.func.timezone("UTC", u.c.occurred_at), sa.Date)
+                if self.pg
+                else sa.func.substr(u.c.occurred_at, 1, 10)
+            )
+            amount = sa.func.count(sa.distinct(day))
+        else:
+            amount = sa.func.count(sa.distinct(u.c.contact_id))
+        condition = self.holds(amount, Kind.NUMBER, node.op, node.value)
+        groups = sa.select(u.c.customer_id).where(*where).group_by(u.c.customer_id)
+        # One pass over the window's events, not a lookup per customer. A
+        # customer without events has 0; when 0 satisfies the comparison,
+        # match everyone except the customers whose events fail it.
+        if _holds_at_zero(node.op, node.value):
+            return self.customers.c.id.not_in(groups.having(sa.not_(condition)))
+        return self.customers.c.id.in_(groups.having(condition))
+
+    def in_segment(self, node: InSegment) -> sa.ColumnElement[bool]:
+        cs, s = CustomerSegment.__table__, Segment.__table__
+        members = (
+            sa.select(cs.c.customer_id)
+            .join(s, s.c.id == cs.c.segment_id)
+            .where(
+                s.c.name.in_(sa.bindparam(None, list(node.names), expanding=True)), cs.c.exited_at.is_(None)
+            )
+        )
+        return self.customers.c.id.in_(members)
+
+
+_TYPES: dict[Kind, sa.types.TypeEngine] = {
+    Kind.DATE: sa.Date(),
+    Kind.DATETIME: UTCDateTime(),
+    Kind.TEXT: sa.String(),
+    Kind.ENUM: sa.String(),
+    Kind.BOOL: sa.Boolean(),
+}
+
+
+def _lower(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return tuple(_lower(v) for v in value)
+    return value.lower() if isinstance(value, str) else value
+
+
+def _as_date(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return sa.bindparam(None, value, type_=sa.Date())
+    return value
+
+
+def _holds_at_zero(op: str, value: Any) -> bool:
+    if op in _COMPARE:
+        return _COMPARE[op](0, value)
+    if op == "between":
+        return value[0] <= 0 <= value[1]
+    if op == "in":
+        return 0 in value
+    if op == "not_in":
+        return 0 not in value
+    raise ValueError(op)

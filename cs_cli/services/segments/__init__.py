@@ -1,0 +1,1 @@
+"""Segments: rule-defined (dynamic), hand-picked (static) and model-made groups of customers."""
