@@ -1,7 +1,247 @@
-"""`cs touchpoints`."""
+"""`cs touchpoints`: log and read every interaction with a customer."""
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Annotated
+
 import typer
 
+from cs_cli.cli import _runtime
+from cs_cli.cli._options import FormatOpt, LimitOpt, OffsetOpt, parse_date
+from cs_cli.cli._output import OutputFormat, cell, dataclass_rows, emit_object, emit_rows, message, plain
+from cs_cli.domain import Channel, Direction, Sentiment, TouchpointType
+
 app = typer.Typer(help="Touchpoints: every call, meeting and email with a customer.", no_args_is_help=True)
+
+LIST_COLUMNS = [
+    "id",
+    "occurred_at",
+    "customer",
+    "touchpoint_type",
+    "subject",
+    "direction",
+    "user",
+    "sentiment_label",
+    "duration_minutes",
+    "task_id",
+]
+CSV_COLUMNS = [
+    "id",
+    "occurred_at",
+    "customer",
+    "touchpoint_type",
+    "subject",
+    "direction",
+    "channel",
+    "user",
+    "contact",
+    "sentiment_label",
+    "sentiment_score",
+    "duration_minutes",
+    "task_id",
+]
+HEADERS = {
+    "occurred_at": "when",
+    "touchpoint_type": "type",
+    "sentiment_label": "sentiment",
+    "duration_minutes": "min",
+    "task_id": "task",
+}
+
+
+def _emit(rows, fmt: OutputFormat, columns: list[str]) -> None:
+    emit_rows(
+        dataclass_rows(rows), columns if fmt == OutputFormat.TABLE else CSV_COLUMNS, fmt, headers=HEADERS
+    )
+
+
+def parse_moment(text: str) -> dt.datetime:
+    """A date and time (ISO 8601; UTC unless it carries an offset), or a date (its midnight UTC)."""
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(
+            f"'{text}' is not a date and time (use YYYY-MM-DDTHH:MM, UTC unless it has an offset)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+@app.command("list")
+def list_(
+    customer: Annotated[
+        str | None, typer.Option("--customer", "-c", help="Only this customer (external id).", metavar="ID")
+    ] = None,
+    touchpoint_type: Annotated[
+        list[TouchpointType] | None, typer.Option("--type", "-t", help="Only this type (repeat for more).")
+    ] = None,
+    since: Annotated[
+        dt.date | None,
+        typer.Option(parser=parse_date, metavar="DATE", help="Only on or after this day (UTC)."),
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option(help="Only those by this team member (login or email).", metavar="USER")
+    ] = None,
+    limit: LimitOpt = 50,
+    offset: OffsetOpt = 0,
+    all_rows: Annotated[bool, typer.Option("--all", help="Every row, no paging.")] = False,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """List touchpoints of the customers you can see, newest first.
+
+    Examples:
+
+      cs touchpoints list --customer C-00107 --since 2026-10-01
+
+      cs touchpoints list --type call --type meeting --user ana@example.com --format csv --all
+    """
+    from cs_cli.services.touchpoints import TouchpointFilter, list_touchpoints
+
+    flt = TouchpointFilter(customer=customer, types=tuple(touchpoint_type or ()), since=since, user=user)
+    with _runtime.session() as (session, actor):
+        page = list_touchpoints(session, actor, flt, offset=offset, limit=None if all_rows else limit)
+    _emit(page.rows, fmt, LIST_COLUMNS)
+    if fmt == OutputFormat.TABLE:
+        shown = page.offset + len(page.rows)
+        more = f"; next page: --offset {shown}" if page.total > shown else ""
+        message(f"{len(page.rows)} of {page.total:,} touchpoints{more}")
+
+
+@app.command()
+def show(
+    touchpoint_id: Annotated[int, typer.Argument(help="The touchpoint's ID.", metavar="ID")],
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Show one touchpoint in full.
+
+    Example: cs touchpoints show 311 --format json
+    """
+    from cs_cli.services.touchpoints import touchpoint_detail
+
+    with _runtime.session() as (session, actor):
+        detail = touchpoint_detail(session, actor, touchpoint_id)
+    _emit_detail(detail, fmt)
+
+
+def _emit_detail(detail, fmt: OutputFormat) -> None:
+    if fmt != OutputFormat.TABLE:
+        flat = {**plain(detail.row), **{k: v for k, v in plain(detail).items() if k != "row"}}
+        emit_object(flat, fmt)
+        return
+    from rich.panel import Panel
+    from rich.table import Table
+
+    from cs_cli.cli._output import stdout_console
+
+    r = detail.row
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim")
+    grid.add_column()
+    sentiment = cell(r.sentiment_label) + (
+        f" ({r.sentiment_score:+.2f})" if r.sentiment_score is not None else ""
+    )
+    for label, value in (
+        ("customer", f"{detail.customer_name} ({r.customer})"),
+        ("when", r.occurred_at),
+        ("type", r.touchpoint_type),
+        ("direction", r.direction),
+        ("channel", r.channel),
+        ("by", r.user),
+        ("contact", r.contact),
+        ("sentiment", sentiment),
+        ("minutes", r.duration_minutes),
+        ("task", r.task_id),
+        ("topics", ", ".join(detail.key_topics or [])),
+        ("recording", detail.recording_url),
+        ("notes", detail.description),
+    ):
+        if value is not None and cell(value):
+            grid.add_row(label, cell(value))
+    title = f"[bold]touchpoint {r.id}[/]: {r.subject or cell(r.touchpoint_type)}"
+    stdout_console(max_width=110).print(Panel(grid, title=title, title_align="left"))
+
+
+@app.command()
+def log(
+    customer: Annotated[str, typer.Argument(help="External id of the customer.")],
+    touchpoint_type: Annotated[
+        TouchpointType, typer.Option("--type", "-t", help="What kind of interaction.")
+    ],
+    subject: Annotated[str, typer.Option(help="A one-line summary (at most 255 characters).")],
+    notes: Annotated[str | None, typer.Option(help="What was said or agreed.")] = None,
+    minutes: Annotated[int | None, typer.Option(help="How long it took, in minutes.", min=0)] = None,
+    direction: Annotated[
+        Direction | None,
+        typer.Option(help="Who started it (default: inbound for replies, tickets, logins; else outbound)."),
+    ] = None,
+    channel: Annotated[
+        Channel | None, typer.Option(help="How (default from the type: a call is phone...).")
+    ] = None,
+    contact: Annotated[
+        str | None, typer.Option(help="The customer's contact you spoke with (their email).", metavar="EMAIL")
+    ] = None,
+    sentiment: Annotated[Sentiment | None, typer.Option(help="How it felt.")] = None,
+    at: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--at",
+            parser=parse_moment,
+            metavar="DATETIME",
+            help="When it happened (YYYY-MM-DDTHH:MM, UTC unless it has an offset; default: now).",
+        ),
+    ] = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Log an interaction with a customer as yours (emits touchpoint.logged).
+
+    Example: cs touchpoints log C-00107 --type call --subject "Renewal check-in" --sentiment positive
+    """
+    from cs_cli.services.touchpoints import log_touchpoint
+
+    with _runtime.session() as (session, actor):
+        detail = log_touchpoint(
+            session,
+            actor,
+            customer,
+            touchpoint_type=touchpoint_type,
+            subject=subject,
+            notes=notes,
+            minutes=minutes,
+            direction=direction,
+            channel=channel,
+            contact=contact,
+            sentiment=sentiment,
+            occurred_at=at,
+            now=dt.datetime.now(dt.UTC),
+        )
+    if fmt != OutputFormat.TABLE:
+        _emit_detail(detail, fmt)
+    r = detail.row
+    message(f"logged {r.touchpoint_type.value} touchpoint {r.id} for {r.customer} at {cell(r.occurred_at)}")
+
+
+@app.command()
+def timeline(
+    customer: Annotated[str, typer.Argument(help="External id of the customer.")],
+    limit: LimitOpt = 50,
+    all_rows: Annotated[bool, typer.Option("--all", help="Every touchpoint, not only the latest.")] = False,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """A customer's touchpoints, newest first, with their sentiment.
+
+    Example: cs touchpoints timeline C-00107 -n 20
+    """
+    from cs_cli.services.touchpoints import timeline as customer_timeline
+
+    with _runtime.session() as (session, actor):
+        external_id, page = customer_timeline(session, actor, customer, limit=None if all_rows else limit)
+    columns = ["occurred_at", "touchpoint_type", "direction", "subject", "user", "sentiment_label", "task_id"]
+    _emit(page.rows, fmt, columns)
+    if fmt == OutputFormat.TABLE:
+        if not page.rows:
+            message(f"{external_id} has no touchpoints yet; `cs touchpoints log {external_id} ...` adds one")
+            return
+        moods = {s: sum(1 for r in page.rows if r.sentiment_label == s) for s in Sentiment}
+        mood = ", ".join(f"{n} {s.value}" for s, n in moods.items() if n)
+        more = f" (latest {len(page.rows)} of {page.total:,})" if page.total > len(page.rows) else ""
+        message(f"{external_id}: {page.total:,} touchpoints{more}" + (f"; sentiment: {mood}" if mood else ""))
