@@ -309,3 +309,17 @@ def test_hostile_and_mistaken_input(run_cli, book, engine):
     with transaction(engine) as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(CSTask)) == 3
         assert s.scalar(sa.select(sa.func.count()).where(CSTask.status == "cancelled")) == 1
+
+
+def test_every_tasks_and_touchpoints_command_is_documented():
+    from pathlib import Path
+
+    import typer
+
+    from cs_cli.cli.app import app
+
+    docs = (Path(__file__).parent.parent.parent / "docs" / "tasks.md").read_text()
+    root = typer.main.get_command(app)
+    for group in ("tasks", "touchpoints"):
+        for name in root.commands[group].commands:
+            assert f"cs {group} {name}" in docs, f"docs/tasks.md does not show `cs {group} {name}`"
