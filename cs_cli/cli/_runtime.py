@@ -38,6 +38,27 @@ def reset(flags: dict[str, Any], debug: bool) -> None:
     STATE = State(flags=flags, debug=debug)
 
 
+_gc_deferred = False
+
+
+def collect_garbage_later() -> None:
+    """The process entry point has turned garbage collection off for start-up;
+    `engine()` turns it back on."""
+    global _gc_deferred
+    _gc_deferred = True
+
+
+def _collect_garbage_from_here() -> None:
+    global _gc_deferred
+    if _gc_deferred:
+        import gc
+
+        # What start-up built lives until exit: keep it out of every collection.
+        gc.freeze()
+        gc.enable()
+        _gc_deferred = False
+
+
 def engine(*, create_if_empty: bool = True, any_empty_database: bool = False) -> Engine:
     """A connected engine whose schema is current.
 
@@ -47,6 +68,8 @@ def engine(*, create_if_empty: bool = True, any_empty_database: bool = False) ->
     """
     from cs_cli.db import migrate
     from cs_cli.db.engine import check_connection, make_engine
+
+    _collect_garbage_from_here()
 
     settings = STATE.settings()
     eng = make_engine(settings.database_url)

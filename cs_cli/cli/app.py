@@ -159,11 +159,22 @@ app.command("recalc")(health_cmd.recalc)
 
 def main() -> None:
     """Entry point of the `cs` console script."""
+    import gc
+
+    # Start-up builds only what lives as long as the process (modules, the
+    # command tree, SQLAlchemy and the models): collecting garbage while it is
+    # built, and once more at exit, is a fifth of a quick command's time.
+    # Collection comes back on when the command opens its database
+    # (_runtime.engine), with start-up's objects frozen out of its sight.
+    gc.disable()
+    _runtime.collect_garbage_later()
     try:
         app(prog_name="cs")
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
         sys.exit(130)
+    finally:
+        gc.freeze()
 
 
 def _fail(text: str, hint: str | None, code: int):

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 
+import pytest
 import sqlalchemy as sa
 
 from cs_cli.db.engine import transaction
@@ -323,3 +324,22 @@ def test_every_tasks_and_touchpoints_command_is_documented():
     for group in ("tasks", "touchpoints"):
         for name in root.commands[group].commands:
             assert f"cs {group} {name}" in docs, f"docs/tasks.md does not show `cs {group} {name}`"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_garbage_collection_is_back_on_once_a_command_opens_its_database(run_cli):
+    """`main()` turns collection off for start-up; opening the database turns it on."""
+    import gc
+
+    from cs_cli.cli import _runtime
+
+    gc.disable()
+    _runtime.collect_garbage_later()
+    try:
+        assert not gc.isenabled()
+        result = run_cli("tasks", "list")
+        assert result.exit_code == 0, result
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()
