@@ -247,3 +247,32 @@ def for_whole_table_reads(session: Session) -> None:
     if is_postgres(session):
         session.execute(sa.text("SET LOCAL jit = off"))
         session.execute(sa.text("SET LOCAL enable_indexscan = off"))
+
+
+def add_days(session: Session, day: Any, days: Any) -> sa.ColumnElement:
+    """A date plus a number of days (a column or a value, negative to go back)."""
+    if is_postgres(session):
+        return sa.cast(day, sa.Date) + days
+    # SQLite keeps dates as 'YYYY-MM-DD' text; date() gives the same form back.
+    return sa.func.date(day, sa.func.printf("%+d days", days))
+
+
+def days_between(session: Session, start: Any, end: Any) -> sa.ColumnElement:
+    """Days, with a fraction, from one timestamp column to another."""
+    if is_postgres(session):
+        return sa.func.extract("epoch", end - start) / 86400.0
+    return sa.func.julianday(end) - sa.func.julianday(start)
+
+
+def roomy_sorts(session: Session, megabytes: int = 128) -> None:
+    """Postgres, for the rest of this transaction: let sorts and hashes of a
+    whole-book job use this much memory each before spilling to disk."""
+    if is_postgres(session):
+        session.execute(sa.text(f"SET LOCAL work_mem = '{int(megabytes)}MB'"))
+
+
+def analyze(session: Session, table: sa.Table) -> None:
+    """Postgres: give the planner statistics for a freshly filled scratch
+    table (autovacuum never visits temporary tables)."""
+    if is_postgres(session):
+        session.execute(sa.text(f'ANALYZE "{table.name}"'))

@@ -54,6 +54,94 @@ def compile_rule(node: Node, *, dialect: str, as_of: dt.date) -> CompiledRule:
     return CompiledRule(compiler.source(), condition)
 
 
+def compile_rules(
+    nodes: list[Node], *, dialect: str, as_of: dt.date, facts: UsageFacts | None = None
+) -> tuple[sa.FromClause, list[sa.ColumnElement[bool]]]:
+    """Several rules over one shared source, so one scan of the book can
+    evaluate them all; usage conditions read `facts` when it has them."""
+    compiler = _Compiler(dialect, as_of, facts)
+    conditions = [compiler.node(n) for n in nodes]
+    return compiler.source(), conditions
+
+
+@dataclass(frozen=True)
+class UsageKey:
+    """One usage aggregate: a measure of (some) events over a window."""
+
+    feature: str | None
+    last_days: int
+    measure: str
+
+
+def usage_keys(node: Node) -> set[UsageKey]:
+    """The usage aggregates a rule tree reads."""
+    if isinstance(node, Usage):
+        return {UsageKey(node.feature, node.last_days, node.measure)}
+    if isinstance(node, Group):
+        return set().union(*(usage_keys(i) for i in node.items))
+    if isinstance(node, Not):
+        return usage_keys(node.item)
+    return set()
+
+
+@dataclass(frozen=True)
+class UsageFacts:
+    """A table with one row per customer that had events in the widest
+    window, and one column per usage aggregate."""
+
+    table: sa.Table
+    columns: dict[UsageKey, str]
+
+
+def usage_facts(keys: set[UsageKey], *, dialect: str, as_of: dt.date) -> tuple[UsageFacts, sa.Select]:
+    """A scratch table for the aggregates and the one SELECT that fills it:
+    a single pass over the widest window's events, each aggregate counting
+    only the events of its own window and feature."""
+    u = UsageEvent.__table__
+    ordered = sorted(keys, key=lambda k: (k.last_days, k.feature or "", k.measure))
+    columns = {key: f"u{i}" for i, key in enumerate(ordered)}
+    table = sa.Table(
+        "cs_usage_facts",
+        sa.MetaData(),
+        sa.Column("customer_id", sa.Integer, primary_key=True),
+        *(sa.Column(name, sa.Float) for name in columns.values()),
+        prefixes=["TEMPORARY"],
+    )
+    end = _day_start(as_of + dt.timedelta(days=1))
+    widest = max(k.last_days for k in ordered)
+    aggregates = []
+    for key in ordered:
+        start = _day_start(as_of - dt.timedelta(days=key.last_days - 1))
+        within = u.c.occurred_at >= sa.bindparam(None, start, type_=UTCDateTime())
+        if key.feature is not None:
+            within = sa.and_(within, u.c.event_name == sa.bindparam(None, key.feature))
+        aggregates.append(_aggregate(key.measure, u, dialect).filter(within).label(columns[key]))
+    select = (
+        sa.select(u.c.customer_id, *aggregates)
+        .where(
+            u.c.occurred_at
+            >= sa.bindparam(None, _day_start(as_of - dt.timedelta(days=widest - 1)), type_=UTCDateTime()),
+            u.c.occurred_at < sa.bindparam(None, end, type_=UTCDateTime()),
+        )
+        .group_by(u.c.customer_id)
+    )
+    return UsageFacts(table, columns), select
+
+
+def _aggregate(measure: str, u: sa.Table, dialect: str) -> sa.FunctionElement:
+    if measure == "events":
+        return sa.func.count()
+    if measure == "quantity":
+        return sa.func.sum(u.c.quantity)
+    if measure == "active_days":
+        if dialect == "postgresql":
+            day = sa.cast(sa.func.timezone("UTC", u.c.occurred_at), sa.Date)
+        else:
+            day = sa.func.substr(u.c.occurred_at, 1, 10)
+        return sa.func.count(sa.distinct(day))
+    return sa.func.count(sa.distinct(u.c.contact_id))
+
+
 _COMPARE = {
     "eq": operator.eq,
     "ne": operator.ne,
@@ -72,6 +160,7 @@ def _day_start(day: dt.date) -> dt.datetime:
 class _Compiler:
     dialect: str
     as_of: dt.date
+    facts: UsageFacts | None = None
     used: set[Source] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -123,6 +212,10 @@ class _Compiler:
             source = source.outerjoin(self.csm, self.csm.c.id == c.c.csm_id)
         if Source.TEAM in self.used:
             source = source.outerjoin(self.team, self.team.c.id == self.csm.c.team_id)
+        if Source.USAGE in self.used:
+            assert self.facts is not None
+            facts = self.facts.table
+            source = source.outerjoin(facts, facts.c.customer_id == c.c.id)
         return source
 
     # -- fields
@@ -273,6 +366,11 @@ class _Compiler:
     # -- usage and membership
 
     def usage(self, node: Usage) -> sa.ColumnElement[bool]:
+        key = UsageKey(node.feature, node.last_days, node.measure)
+        if self.facts is not None and key in self.facts.columns:
+            self.used.add(Source.USAGE)
+            amount = sa.func.coalesce(self.facts.table.c[self.facts.columns[key]], 0)
+            return self.holds(amount, Kind.NUMBER, node.op, node.value)
         u = UsageEvent.__table__
         first_day = self.as_of - dt.timedelta(days=node.last_days - 1)
         where = [
@@ -282,19 +380,9 @@ class _Compiler:
         ]
         if node.feature is not None:
             where.append(u.c.event_name == sa.bindparam(None, node.feature))
-        if node.measure == "events":
-            amount = sa.func.count()
-        elif node.measure == "quantity":
-            amount = sa.func.coalesce(sa.func.sum(u.c.quantity), 0)
-        elif node.measure == "active_days":
-            day = (
-                sa.cast(sa.func.timezone("UTC", u.c.occurred_at), sa.Date)
-                if self.pg
-                else sa.func.substr(u.c.occurred_at, 1, 10)
-            )
-            amount = sa.func.count(sa.distinct(day))
-        else:
-            amount = sa.func.count(sa.distinct(u.c.contact_id))
+        amount = _aggregate(node.measure, u, self.dialect)
+        if node.measure == "quantity":
+            amount = sa.func.coalesce(amount, 0)
         condition = self.holds(amount, Kind.NUMBER, node.op, node.value)
         groups = sa.select(u.c.customer_id).where(*where).group_by(u.c.customer_id)
         # One pass over the window's events, not a lookup per customer. A

@@ -29,6 +29,7 @@ class Source(StrEnum):
     CSM = "csm"
     TEAM = "team"
     DERIVED = "derived"
+    USAGE = "usage"  # a table of usage aggregates computed once for many rules
 
 
 @dataclass(frozen=True)

@@ -69,9 +69,11 @@ def record_from_select(
     source: sa.Select,
     *,
     occurred_at: dt.datetime,
-) -> int:
+    count: bool = True,
+) -> int | None:
     """Append one event per row of `source`, a SELECT of (customer_id, data),
-    without bringing the rows into Python. Returns how many were written."""
+    without bringing the rows into Python. Returns how many were written
+    (unless `count` is false: counting brings back one id per row)."""
     events = DomainEvent.__table__
     sub = source.subquery()
     customer_id, data = list(sub.c)
@@ -83,8 +85,9 @@ def record_from_select(
         "actor_name": sa.literal(actor.name),
         "created_at": sa.literal(occurred_at, events.c.created_at.type),
     }
+    insert = sa.insert(events).from_select(list(values), sa.select(*values.values()))
+    if not count:
+        session.execute(insert)
+        return None
     # RETURNING, not rowcount: drivers report -1 for INSERT ... SELECT.
-    inserted = session.execute(
-        sa.insert(events).from_select(list(values), sa.select(*values.values())).returning(events.c.id)
-    )
-    return len(inserted.all())
+    return len(session.execute(insert.returning(events.c.id)).all())

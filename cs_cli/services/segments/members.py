@@ -43,7 +43,7 @@ def add_members(
         )
         data = {"segment": segment.name, "segment_id": segment.id}
         events.record_many(session, actor, ENTERED, [(i, data) for i in new], occurred_at=now)
-    recount(session, segment, as_of=as_of, now=now)
+    recount(session, [segment], as_of=as_of, now=now)
     return len(new), len(ids) - len(new)
 
 
@@ -67,7 +67,7 @@ def remove_members(
         )
         data = {"segment": segment.name, "segment_id": segment.id}
         events.record_many(session, actor, EXITED, [(i, data) for i in leaving], occurred_at=now)
-    recount(session, segment, as_of=as_of, now=now)
+    recount(session, [segment], as_of=as_of, now=now)
     return len(leaving), len(ids) - len(leaving)
 
 

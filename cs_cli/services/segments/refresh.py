@@ -1,14 +1,18 @@
 """Refreshing segments: who is in each dynamic segment today, set-based.
 
-Per segment, a fixed handful of statements whatever the size of the book:
-the rule's one query fills a scratch table; customers no longer matching
-leave (their stay gets exited_at, a segment.exited event); new ones enter
-(a new stay, a segment.entered event); the segment's metrics are recounted.
+The statements do not grow with the book, and barely with the number of
+segments: the usage aggregates every rule needs come from one pass over the
+events; one scan of the book evaluates every rule at once into a scratch
+table; then, for all segments together, customers no longer matching leave
+(their stay gets exited_at, a segment.exited event) and new ones enter (a new
+stay, a segment.entered event); finally the metrics are recounted. Segments
+built on other segments (in_segment) are evaluated after them, in layers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -17,6 +21,7 @@ from cs_cli import rules
 from cs_cli.db import dialect
 from cs_cli.db.models import Customer, CustomerSegment, HealthScore, Segment
 from cs_cli.domain import Actor, RefreshResult, SegmentType
+from cs_cli.rules.compile import compile_rules, usage_facts, usage_keys
 from cs_cli.services import events
 from cs_cli.services.access import require_role
 from cs_cli.services.health.overrides import active
@@ -24,6 +29,7 @@ from cs_cli.services.segments.definitions import EDITORS, find_segment, refresh_
 
 ENTERED = "segment.entered"
 EXITED = "segment.exited"
+BIG_CHANGE = 10_000
 
 
 def refresh(
@@ -42,91 +48,218 @@ def refresh(
         segments = [find_segment(session, n) for n in dict.fromkeys(names)]
     else:
         segments = list(session.scalars(sa.select(Segment).where(Segment.is_active)))
-    dialect.for_whole_table_reads(session)
-    scratch = _scratch()
-    connection = session.connection()
-    scratch.drop(connection, checkfirst=True)
-    scratch.create(connection)
-    results = []
-    try:
-        for segment in refresh_order(segments):
-            entered = exited = 0
-            if segment.segment_type == SegmentType.DYNAMIC and segment.rules:
-                entered, exited = _apply_rules(session, actor, segment, scratch, as_of=as_of, now=now)
-            members = recount(session, segment, as_of=as_of, now=now)
-            results.append(RefreshResult(segment.name, members, entered, exited))
-            if progress:
-                progress(1)
-    finally:
-        scratch.drop(connection, checkfirst=True)
-    return results
+    ordered = refresh_order(segments)
+    dynamic = [s for s in ordered if s.segment_type == SegmentType.DYNAMIC and s.rules]
+    nodes = {s.id: rules.parse_document(s.rules, where=f"segment '{s.name}' rules") for s in dynamic}
+    entered: Counter[int] = Counter()
+    exited: Counter[int] = Counter()
+    if dynamic:
+        dialect.for_whole_table_reads(session)
+        dialect.roomy_sorts(session)
+        with _Scratch(session) as scratch:
+            keys = set().union(*(usage_keys(n) for n in nodes.values()))
+            facts = None
+            if keys:
+                facts, select = usage_facts(keys, dialect=dialect.name(session), as_of=as_of)
+                scratch.fill(facts.table, select)
+            for layer in _layers(dynamic, nodes):
+                _evaluate(session, scratch, layer, nodes, facts, as_of=as_of)
+                _move(session, actor, scratch, layer, now, entered, exited)
+                if progress:
+                    progress(len(layer))
+        if sum(entered.values()) + sum(exited.values()) > BIG_CHANGE:
+            # The next refresh plans its joins on these statistics; do not
+            # leave them to autovacuum's timing.
+            dialect.analyze(session, CustomerSegment.__table__)
+    members = recount(session, ordered, as_of=as_of, now=now)
+    return [RefreshResult(s.name, members.get(s.id, 0), entered[s.id], exited[s.id]) for s in ordered]
 
 
-def _scratch() -> sa.Table:
-    return sa.Table(
-        "cs_segment_matches",
+class _Scratch:
+    """Temporary tables for one refresh, dropped at the end."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.connection = session.connection()
+        self.tables: list[sa.Table] = []
+        self.matches = sa.Table(
+            "cs_segment_matches",
+            sa.MetaData(),
+            sa.Column("segment_id", sa.Integer, primary_key=True),
+            sa.Column("customer_id", sa.Integer, primary_key=True),
+            prefixes=["TEMPORARY"],
+        )
+
+    def __enter__(self) -> _Scratch:
+        self.create(self.matches)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for table in reversed(self.tables):
+            table.drop(self.connection, checkfirst=True)
+
+    def create(self, table: sa.Table) -> None:
+        table.drop(self.connection, checkfirst=True)
+        table.create(self.connection)
+        self.tables.append(table)
+
+    def fill(self, table: sa.Table, select: sa.Select) -> None:
+        self.create(table)
+        self.session.execute(sa.insert(table).from_select([c.name for c in table.c], select))
+        dialect.analyze(self.session, table)
+
+
+def _layers(dynamic: list[Segment], nodes: dict[int, rules.Node]) -> list[list[Segment]]:
+    """Groups to evaluate in turn: a segment comes in a later group than the
+    refreshed segments it names (`dynamic` is already in dependency order)."""
+    level: dict[str, int] = {}
+    for segment in dynamic:
+        named = rules.segments_named(nodes[segment.id])
+        level[segment.name] = 1 + max((level[n] for n in named if n in level), default=-1)
+    layers: list[list[Segment]] = [[] for _ in range(max(level.values()) + 1)]
+    for segment in dynamic:
+        layers[level[segment.name]].append(segment)
+    return layers
+
+
+def _evaluate(
+    session: Session,
+    scratch: _Scratch,
+    layer: list[Segment],
+    nodes: dict[int, rules.Node],
+    facts,
+    *,
+    as_of: dt.date,
+) -> None:
+    """Fill the matches table with (segment, customer) for this layer: one
+    scan of the book evaluates every rule, then one statement unpivots it."""
+    source, conditions = compile_rules(
+        [nodes[s.id] for s in layer], dialect=dialect.name(session), as_of=as_of, facts=facts
+    )
+    scan = sa.Table(
+        "cs_segment_scan",
         sa.MetaData(),
         sa.Column("customer_id", sa.Integer, primary_key=True),
+        *(sa.Column(f"s{i}", sa.SmallInteger) for i in range(len(layer))),
         prefixes=["TEMPORARY"],
     )
+    customers = Customer.__table__
+    flags = [sa.case((condition, 1), else_=0) for condition in conditions]
+    scratch.fill(scan, sa.select(customers.c.id, *flags).select_from(source))
+    session.execute(sa.delete(scratch.matches))
+    picks = [
+        sa.select(sa.literal(segment.id, sa.Integer), scan.c.customer_id).where(scan.c[f"s{i}"] == 1)
+        for i, segment in enumerate(layer)
+    ]
+    session.execute(
+        sa.insert(scratch.matches).from_select(["segment_id", "customer_id"], sa.union_all(*picks))
+    )
+    dialect.analyze(session, scratch.matches)
 
 
-def _apply_rules(
-    session: Session, actor: Actor, segment: Segment, scratch: sa.Table, *, as_of: dt.date, now: dt.datetime
-) -> tuple[int, int]:
-    node = rules.parse_document(segment.rules, where=f"segment '{segment.name}' rules")
-    compiled = rules.compile_rule(node, dialect=dialect.name(session), as_of=as_of)
-    session.execute(sa.delete(scratch))
-    session.execute(sa.insert(scratch).from_select(["customer_id"], compiled.customer_ids().distinct()))
+def _move(
+    session: Session,
+    actor: Actor,
+    scratch: _Scratch,
+    layer: list[Segment],
+    now: dt.datetime,
+    entered: Counter[int],
+    exited: Counter[int],
+) -> None:
+    """Close the stays of customers no longer matching and open stays for new
+    ones, with an event each, for every segment of the layer at once. The
+    difference is computed once (two anti-joins) into a small table that
+    the writes then read."""
+    stays, segments, matches = CustomerSegment.__table__, Segment.__table__, scratch.matches
+    open_here = sa.and_(stays.c.segment_id.in_([s.id for s in layer]), stays.c.exited_at.is_(None))
+    still = (
+        sa.select(sa.literal(1))
+        .where(matches.c.segment_id == stays.c.segment_id, matches.c.customer_id == stays.c.customer_id)
+        .exists()
+    )
+    already = (
+        sa.select(sa.literal(1))
+        .where(
+            stays.c.segment_id == matches.c.segment_id,
+            stays.c.customer_id == matches.c.customer_id,
+            stays.c.exited_at.is_(None),
+        )
+        .exists()
+    )
+    moves = sa.Table(
+        "cs_segment_moves",
+        sa.MetaData(),
+        sa.Column("segment_id", sa.Integer, primary_key=True),
+        sa.Column("customer_id", sa.Integer, primary_key=True),
+        sa.Column("entering", sa.Boolean),
+        prefixes=["TEMPORARY"],
+    )
+    scratch.fill(
+        moves,
+        sa.union_all(
+            sa.select(stays.c.segment_id, stays.c.customer_id, sa.false()).where(open_here, ~still),
+            sa.select(matches.c.segment_id, matches.c.customer_id, sa.true()).where(~already),
+        ),
+    )
+    counts = session.execute(
+        sa.select(moves.c.segment_id, moves.c.entering, sa.func.count()).group_by(
+            moves.c.segment_id, moves.c.entering
+        )
+    )
+    for segment_id, entering, count in counts:
+        (entered if entering else exited)[segment_id] += count
 
-    stays = CustomerSegment.__table__
-    open_stays = sa.and_(stays.c.segment_id == segment.id, stays.c.exited_at.is_(None))
-    matched = sa.select(scratch.c.customer_id).where(scratch.c.customer_id == stays.c.customer_id)
-    data = dialect.json_object(
-        session, {"segment": sa.literal(segment.name), "segment_id": sa.literal(segment.id)}
+    data = dialect.json_object(session, {"segment": segments.c.name, "segment_id": segments.c.id})
+    for entering, event_type in ((False, EXITED), (True, ENTERED)):
+        rows = (
+            sa.select(moves.c.customer_id, data)
+            .join(segments, segments.c.id == moves.c.segment_id)
+            .where(moves.c.entering.is_(entering))
+            .order_by(moves.c.segment_id, moves.c.customer_id)
+        )
+        events.record_from_select(session, actor, event_type, rows, occurred_at=now, count=False)
+    leaving = sa.select(sa.literal(1)).where(
+        moves.c.segment_id == stays.c.segment_id,
+        moves.c.customer_id == stays.c.customer_id,
+        moves.c.entering.is_(False),
+    )
+    session.execute(
+        sa.update(stays).where(stays.c.exited_at.is_(None), leaving.exists()).values(exited_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    session.execute(
+        sa.insert(stays).from_select(
+            ["customer_id", "segment_id", "entered_at"],
+            sa.select(
+                moves.c.customer_id, moves.c.segment_id, sa.literal(now, stays.c.entered_at.type)
+            ).where(moves.c.entering.is_(True)),
+        )
     )
 
-    leaving = sa.select(stays.c.customer_id, data).where(open_stays, ~matched.exists())
-    exited = events.record_from_select(session, actor, EXITED, leaving, occurred_at=now)
-    if exited:
-        session.execute(
-            sa.update(stays).where(open_stays, ~matched.exists()).values(exited_at=now),
-            execution_options={"synchronize_session": False},
-        )
 
-    already = sa.select(stays.c.customer_id).where(open_stays, stays.c.customer_id == scratch.c.customer_id)
-    arriving = sa.select(scratch.c.customer_id, data).where(~already.exists())
-    entered = events.record_from_select(session, actor, ENTERED, arriving, occurred_at=now)
-    if entered:
-        session.execute(
-            sa.insert(stays).from_select(
-                ["customer_id", "segment_id", "entered_at"],
-                sa.select(
-                    scratch.c.customer_id,
-                    sa.literal(segment.id),
-                    sa.literal(now, stays.c.entered_at.type),
-                ).where(~already.exists()),
-            )
-        )
-    return entered, exited
-
-
-def recount(session: Session, segment: Segment, *, as_of: dt.date, now: dt.datetime) -> int:
-    """Members, their total ARR and average health (an override in force counts)."""
+def recount(session: Session, segments: list[Segment], *, as_of: dt.date, now: dt.datetime) -> dict[int, int]:
+    """Members, their total ARR and average health (an override in force
+    counts) of each segment, in one grouped query. Returns members by id."""
+    if not segments:
+        return {}
     stays = CustomerSegment.__table__
     override = active(as_of)
     score = sa.func.coalesce(override.c.overall_score, HealthScore.overall_score)
-    count, arr, health = session.execute(
-        sa.select(sa.func.count(), sa.func.sum(Customer.arr), sa.func.avg(score))
+    rows = session.execute(
+        sa.select(stays.c.segment_id, sa.func.count(), sa.func.sum(Customer.arr), sa.func.avg(score))
         .select_from(stays)
         .join(Customer, Customer.id == stays.c.customer_id)
         .outerjoin(HealthScore, HealthScore.customer_id == Customer.id)
         .outerjoin(override, override.c.customer_id == Customer.id)
-        .where(stays.c.segment_id == segment.id, stays.c.exited_at.is_(None))
-    ).one()
-    segment.customer_count = count
-    segment.total_arr = arr
-    segment.avg_health_score = None if health is None else round(float(health), 1)
-    segment.refreshed_at = now
+        .where(stays.c.segment_id.in_([s.id for s in segments]), stays.c.exited_at.is_(None))
+        .group_by(stays.c.segment_id)
+    )
+    found = {segment_id: (count, arr, health) for segment_id, count, arr, health in rows}
+    for segment in segments:
+        count, arr, health = found.get(segment.id, (0, None, None))
+        segment.customer_count = count
+        segment.total_arr = arr
+        segment.avg_health_score = None if health is None else round(float(health), 1)
+        segment.refreshed_at = now
     session.flush()
-    return count
+    return {s.id: s.customer_count for s in segments}
