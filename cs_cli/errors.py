@@ -80,3 +80,15 @@ class ConfigError(BadInput):
     """A setting has a bad value or the config file is malformed. Exit code 2."""
 
     default_message = "bad configuration"
+
+
+class TemplateError(BadInput):
+    """A Jinja2 template that does not parse or render: names the template
+    and its line. Exit code 2."""
+
+    def __init__(self, template: str, line: int | None, reason: str) -> None:
+        self.template = template
+        self.line = line
+        self.reason = reason
+        where = f"template {template}" + (f", line {line}" if line else "")
+        super().__init__(f"{where}: {reason}")

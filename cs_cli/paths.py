@@ -36,3 +36,8 @@ def shipped_dir(name: str) -> Path:
 
 def migrations_dir() -> Path:
     return shipped_dir("migrations")
+
+
+def playbooks_dir() -> Path:
+    """The standard playbooks shipped with cs."""
+    return shipped_dir("playbooks")

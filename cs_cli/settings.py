@@ -72,6 +72,12 @@ SPECS: tuple[SettingSpec, ...] = (
         lambda: "",
     ),
     SettingSpec(
+        "playbooks",
+        "CS_PLAYBOOKS",
+        "Folder of playbook YAML files for `cs playbooks validate|load` (default: the shipped one).",
+        lambda: "",
+    ),
+    SettingSpec(
         "batch_size",
         "CS_BATCH_SIZE",
         "Rows per batch for imports and whole-book jobs.",
@@ -88,6 +94,7 @@ class Settings:
     user: str
     scorecard: str
     batch_size: int
+    playbooks: str = ""
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
 

@@ -36,12 +36,26 @@ def _key_of(node: yaml.MappingNode, part: str) -> yaml.Node | None:
 
 
 def line_of(root: yaml.Node | None, path: tuple[Any, ...]) -> int | None:
+    return position_of(root, path)[0]
+
+
+def position_of(root: yaml.Node | None, path: tuple[Any, ...]) -> tuple[int | None, int | None]:
+    """Line and column (both from 1) of the node at `path`, or of the deepest
+    part of it that exists."""
+    parent = _node_at(root, path[:-1]) if path else None
+    if isinstance(parent, yaml.MappingNode):
+        # A key with a plain value (unknown, or a bad value): point at the key.
+        pair = next(((k, v) for k, v in parent.value if getattr(k, "value", None) == str(path[-1])), None)
+        if pair is not None and isinstance(pair[1], yaml.ScalarNode):
+            return pair[0].start_mark.line + 1, pair[0].start_mark.column + 1
     node = _node_at(root, path)
     if path and isinstance(node, yaml.MappingNode):
         key = _key_of(node, str(path[-1]))
         if key is not None:
             node = key
-    return node.start_mark.line + 1 if node is not None else None
+    if node is None:
+        return None, None
+    return node.start_mark.line + 1, node.start_mark.column + 1
 
 
 def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
@@ -64,17 +78,25 @@ def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
 def load_model(path: Path, model: type[M]) -> tuple[M, str]:
     """Parse and validate `path` as `model`; returns it and the file's text."""
     data, root = load_yaml(path)
+    return validate(path, data, root, model), path.read_text(encoding="utf-8")
+
+
+def validate(path: Path, data: Any, root: yaml.Node | None, model: type[M]) -> M:
+    """`data` (read from `path`, with its node tree `root`) as `model`; the
+    first error names the file, line, column and key path."""
     try:
-        return model.model_validate(data), path.read_text(encoding="utf-8")
+        return model.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = tuple(p for p in error["loc"] if p != "__root__")
         message = error["msg"].removeprefix("Value error, ")
-        if not loc and ": " in message and " " not in message.split(": ", 1)[0]:
-            # A check across keys names its own path: "components.x.y: reason".
+        if ": " in message and " " not in message.split(": ", 1)[0]:
+            # A check across keys names its own path below where it runs:
+            # "components.x.y: reason".
             keys_text, message = message.split(": ", 1)
-            loc = tuple(int(p) if p.isdigit() else p for p in keys_text.split("."))
+            loc += tuple(int(p) if p.isdigit() else p for p in keys_text.split("."))
         keys = ".".join(str(p) for p in loc) or "(top level)"
         if error["type"] == "extra_forbidden":
             message = "unknown key"
-        raise FileError(str(path), line_of(root, loc), None, f"{keys}: {message}") from None
+        line, column = position_of(root, loc)
+        raise FileError(str(path), line, column, f"{keys}: {message}") from None

@@ -76,7 +76,7 @@ def test_bad_input(run_cli, demo, tmp_path):
     bad.write_text("name: x\nweights: {adoption: 90}\ncomponents: {}\n")
     card = run_cli("recalc", "--scorecard", bad, "--as-of", AS_OF)
     assert card.exit_code == 2
-    assert card.stderr.startswith(f"error: {bad}:2: weights: weights must sum to 100, not 90")
+    assert card.stderr.startswith(f"error: {bad}:2:10: weights: weights must sum to 100, not 90")
     half = run_cli("recalc", "--from", "2026-06-01")
     assert half.exit_code == 2 and "--from and --to go together" in half.stderr
     not_scored = run_cli("health", "show", "C-00001")

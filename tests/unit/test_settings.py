@@ -40,6 +40,7 @@ def test_precedence_flag_env_file_default(toml):
         "database_url": "flag",
         "user": "env CS_USER",
         "scorecard": "default",
+        "playbooks": "default",
         "batch_size": f"file {path}",
     }
     assert settings.config_file == path
@@ -60,6 +61,7 @@ def test_each_level_falls_through_to_the_next(toml, tmp_path: Path):
         "database_url": "default",
         "user": f"file {path}",
         "scorecard": "default",
+        "playbooks": "default",
         "batch_size": "env CS_BATCH_SIZE",
     }
     assert settings.is_default_database

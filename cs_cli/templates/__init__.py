@@ -1,0 +1,109 @@
+"""The one Jinja2 environment every template renders in: sandboxed (a template
+cannot reach Python internals such as `''.__class__`), strict (an undefined
+name or field is an error, not an empty string), plain text (no HTML
+escaping). Playbooks render agendas and talk tracks here; journeys and email
+will too.
+
+Jinja2 is imported on first use, never when `cs` starts.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from cs_cli.errors import TemplateError
+
+if TYPE_CHECKING:
+    from jinja2 import Template
+    from jinja2.sandbox import SandboxedEnvironment
+
+
+def _finalize(value: Any) -> Any:
+    # A missing value (a customer with no renewal date) prints as nothing,
+    # not as "None".
+    return "" if value is None else value
+
+
+@functools.cache
+def environment() -> SandboxedEnvironment:
+    """The sandboxed environment (one per process)."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment(
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        finalize=_finalize,
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_template(text: str, name: str = "template") -> Template:
+    """`text` parsed once; a syntax error is a TemplateError naming `name` and the line."""
+    from jinja2 import TemplateSyntaxError
+
+    try:
+        return environment().from_string(text)
+    except TemplateSyntaxError as exc:
+        raise TemplateError(name, exc.lineno, exc.message or "syntax error") from None
+
+
+def render(text: str, context: Mapping[str, Any], *, name: str = "template") -> str:
+    """`text` rendered with `context`; any failure is a TemplateError."""
+    return render_compiled(compile_template(text, name), context, name=name)
+
+
+def render_compiled(template: Template, context: Mapping[str, Any], *, name: str = "template") -> str:
+    """A compiled template rendered with `context`; any failure (an undefined
+    name, an unsafe attribute, a bad operation) is a TemplateError."""
+    from jinja2 import TemplateError as JinjaError
+
+    try:
+        return template.render(context)
+    except JinjaError as exc:
+        raise TemplateError(name, _template_line(exc.__traceback__), _reason(exc)) from None
+    except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
+        raise TemplateError(name, _template_line(exc.__traceback__), f"{type(exc).__name__}: {exc}") from None
+
+
+def variables(text: str, name: str = "template") -> set[str]:
+    """The top-level names `text` reads from its context."""
+    from jinja2 import TemplateSyntaxError, meta
+
+    try:
+        return set(meta.find_undeclared_variables(environment().parse(text)))
+    except TemplateSyntaxError as exc:
+        raise TemplateError(name, exc.lineno, exc.message or "syntax error") from None
+
+
+def render_many(text: str, contexts: Iterable[Mapping[str, Any]], *, name: str = "template") -> list[str]:
+    """`text` rendered once per context (compiled once)."""
+    template = compile_template(text, name)
+    return [render_compiled(template, context, name=name) for context in contexts]
+
+
+def _reason(exc: Exception) -> str:
+    from jinja2 import UndefinedError
+    from jinja2.exceptions import SecurityError
+
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, SecurityError):
+        return f"not allowed: {text}"
+    if isinstance(exc, UndefinedError):
+        return f"undefined: {text}"
+    return text
+
+
+def _template_line(tb: TracebackType | None) -> int | None:
+    """The template line being rendered when it failed (Jinja2 rewrites the
+    traceback so a frame of the template carries the template's line)."""
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
