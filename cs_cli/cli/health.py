@@ -63,8 +63,8 @@ def recalc(
       cs recalc --from 2026-08-01 --to 2026-11-01
     """
     from cs_cli.errors import BadInput
-    from cs_cli.services.health.recalc import recalc_day, status_counts, target_ids
-    from cs_cli.specs.scorecard import load_scorecard
+    from cs_cli.services.health.recalc import recalc_day, scorecard_groups, status_counts, target_ids
+    from cs_cli.specs.scorecard import load_scorecards
 
     if (since is None) != (until is None):
         raise BadInput("--from and --to go together")
@@ -78,31 +78,34 @@ def recalc(
         else [since + dt.timedelta(d) for d in range((until - since).days + 1)]
     )
     settings = _runtime.STATE.settings()
-    card = load_scorecard(scorecard or (Path(settings.scorecard) if settings.scorecard else None))
+    plan = load_scorecards(scorecard or (Path(settings.scorecard) if settings.scorecard else None))
     started = time.perf_counter()
     results = []
     with _runtime.session() as (session, actor):
         ids = target_ids(session, actor, customer)
         with _progress(len(ids) * len(days)) as advance:
             for day in days:
-                results.append(
-                    recalc_day(
-                        session,
-                        actor,
-                        card,
-                        ids,
-                        as_of=day,
-                        now=dt.datetime.now(dt.UTC),
-                        named=bool(customer),
-                        dry_run=dry_run,
-                        progress=advance,
+                for group in scorecard_groups(session, actor, plan, ids, as_of=day, named=bool(customer)):
+                    results.append(
+                        recalc_day(
+                            session,
+                            actor,
+                            group.scorecard,
+                            ids,
+                            as_of=day,
+                            now=dt.datetime.now(dt.UTC),
+                            named=bool(customer),
+                            only=group.only,
+                            count=group.count,
+                            dry_run=dry_run,
+                            progress=advance,
+                        )
                     )
-                )
         if dry_run:
             session.rollback()
     elapsed = time.perf_counter() - started
     if dry_run:
-        preview = results[-1].preview
+        preview = {k: v for r in results if r.as_of == days[-1] for k, v in r.preview.items()}
         rows = [{"external_id": k, "score": v[0], "status": v[1]} for k, v in sorted(preview.items())]
         emit_rows(rows, ["external_id", "score", "status"], fmt)
     counts = status_counts(results)
@@ -336,7 +339,7 @@ def override(
     """
     from cs_cli.errors import BadInput
     from cs_cli.services.health.overrides import clear_override, set_override
-    from cs_cli.specs.scorecard import load_scorecard
+    from cs_cli.specs.scorecard import load_scorecards
 
     now = dt.datetime.now(dt.UTC)
     with _runtime.session() as (session, actor):
@@ -349,7 +352,8 @@ def override(
         if score is None or reason is None or until is None:
             raise BadInput("give a SCORE, --reason and --until (or --clear)")
         settings = _runtime.STATE.settings()
-        card = load_scorecard(Path(settings.scorecard) if settings.scorecard else None).card
+        # Status thresholds of the default scorecard (of an assignment file).
+        card = load_scorecards(Path(settings.scorecard) if settings.scorecard else None).default.card
         done = set_override(
             session,
             actor,

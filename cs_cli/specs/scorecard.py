@@ -9,10 +9,13 @@ thresholds. docs/health.md explains every measure.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from enum import StrEnum
 from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -178,6 +181,7 @@ class LoadedScorecard(BaseModel):
     text: str
 
 
+SHIPPED = "shipped"  # in an assignment file: the scorecard that ships with cs
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "scorecards" / "default.yaml"
 
 
@@ -199,3 +203,86 @@ def scorecard_from_text(text: str) -> Scorecard:
     import yaml
 
     return Scorecard.model_validate(yaml.safe_load(text))
+
+
+# -- several scorecards, assigned to customers by rule
+
+
+class ScorecardRule(BaseModel):
+    """Customers matching `when` (the segment rule language) are scored with
+    `scorecard`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    scorecard: str = Field(min_length=1)
+    when: dict[str, Any]
+
+
+class ScorecardAssignment(BaseModel):
+    """Which scorecard scores which customers: the first rule that matches
+    wins; the default scores the rest."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    default: str = SHIPPED
+    assign: list[ScorecardRule] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class AssignedScorecard:
+    name: str
+    when: dict[str, Any]
+    node: Any  # the parsed rule (cs_cli.rules.Node)
+    scorecard: LoadedScorecard
+
+
+@dataclass(frozen=True)
+class ScorecardPlan:
+    """The scorecards of one recalculation: rules in order, then the default."""
+
+    default: LoadedScorecard
+    assigned: list[AssignedScorecard] = dc_field(default_factory=list)
+
+
+def load_scorecards(path: Path | None = None) -> ScorecardPlan:
+    """Read a scorecard file, or an assignment file (a file with `assign:`)
+    naming several scorecards by rule; paths in it are relative to it."""
+    from cs_cli.errors import FileError
+    from cs_cli.rules import RuleError, parse
+    from cs_cli.specs.loader import line_of, load_model, load_yaml
+
+    if path is None:
+        return ScorecardPlan(load_scorecard())
+    data, root = load_yaml(path)
+    if not (isinstance(data, dict) and "assign" in data):
+        return ScorecardPlan(load_scorecard(path))
+    spec, _ = load_model(path, ScorecardAssignment)
+
+    def card(name: str, where: tuple) -> LoadedScorecard:
+        if name == SHIPPED:
+            return load_scorecard()
+        target = (path.parent / name).resolve()
+        if not target.is_file():
+            keys = ".".join(str(p) for p in where)
+            raise FileError(str(path), line_of(root, where), None, f"{keys}: no scorecard file '{name}'")
+        return load_scorecard(target)
+
+    assigned = []
+    names = set()
+    for i, rule in enumerate(spec.assign):
+        if rule.name in names:
+            raise FileError(
+                str(path), line_of(root, ("assign", i, "name")), None, f"assign.{i}.name: '{rule.name}' twice"
+            )
+        names.add(rule.name)
+        try:
+            node = parse(rule.when)
+        except RuleError as exc:
+            where = ("assign", i, "when", *exc.path)
+            keys = ".".join(str(p) for p in where)
+            raise FileError(str(path), line_of(root, where), None, f"{keys}: {exc.reason}") from None
+        assigned.append(
+            AssignedScorecard(rule.name, rule.when, node, card(rule.scorecard, ("assign", i, "scorecard")))
+        )
+    return ScorecardPlan(card(spec.default, ("default",)), assigned)

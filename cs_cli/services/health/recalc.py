@@ -26,7 +26,7 @@ from cs_cli.errors import BadInput
 from cs_cli.services.access import customer_scope
 from cs_cli.services.health.measures import day_end, feature_count, measure_query
 from cs_cli.services.health.scoring_sql import scored_select
-from cs_cli.specs.scorecard import Component, LoadedScorecard
+from cs_cli.specs.scorecard import Component, LoadedScorecard, ScorecardPlan
 
 COMPONENT_COLUMNS = {
     "adoption": "product_adoption_score",
@@ -101,6 +101,58 @@ def _previous(day: dt.date) -> sa.Subquery:
     )
 
 
+@dataclass(frozen=True)
+class ScorecardGroup:
+    """The customers one scorecard scores: a condition on customers, and how
+    many of the targets it holds."""
+
+    scorecard: LoadedScorecard
+    only: sa.ColumnElement[bool] | None
+    count: int
+    rule: str | None = None
+
+
+def scorecard_groups(
+    session: Session,
+    actor: Actor,
+    plan: ScorecardPlan,
+    ids: list[int],
+    *,
+    as_of: dt.date,
+    named: bool = False,
+) -> list[ScorecardGroup]:
+    """Split the targets between the plan's scorecards: the first rule a
+    customer matches (on `as_of`) picks its scorecard, else the default. One
+    query whatever the size of the book."""
+    if not plan.assigned:
+        return [ScorecardGroup(plan.default, None, len(ids))]
+    from cs_cli.rules.compile import compile_rules
+
+    source, conditions = compile_rules(
+        [a.node for a in plan.assigned], dialect=dialect.name(session), as_of=as_of
+    )
+    customers = Customer.__table__
+    choice = sa.case(*((c, i) for i, c in enumerate(conditions)), else_=-1)
+    targets = customer_scope(actor)
+    if named:
+        targets = sa.and_(targets, Customer.id.in_(ids))
+    picks = sa.select(choice.label("picked")).select_from(source).where(targets).subquery("picks")
+    counts: Counter[int] = Counter(
+        dict(session.execute(sa.select(picks.c.picked, sa.func.count()).group_by(picks.c.picked)).all())
+    )
+    groups = []
+    for i, assigned in enumerate(plan.assigned):
+        if counts[i]:
+            members = sa.select(customers.c.id).select_from(source).where(choice == i)
+            groups.append(
+                ScorecardGroup(assigned.scorecard, Customer.id.in_(members), counts[i], assigned.name)
+            )
+    if counts[-1]:
+        rest = sa.select(customers.c.id).select_from(source).where(choice == -1)
+        groups.append(ScorecardGroup(plan.default, Customer.id.in_(rest), counts[-1]))
+    return groups
+
+
 def remember_scorecard(session: Session, scorecard: LoadedScorecard, now: dt.datetime) -> None:
     """Keep the scorecard's text under its version (once)."""
     table = ScorecardVersion.__table__
@@ -119,12 +171,15 @@ def recalc_day(
     as_of: dt.date,
     now: dt.datetime,
     named: bool = False,
+    only: sa.ColumnElement[bool] | None = None,
+    count: int | None = None,
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> DayResult:
     """Score `ids` as of the end of `as_of`: write one history row per customer
     for that day (replacing a previous one), move the current score forward
-    when this day is not older than it, and record status drops as events."""
+    when this day is not older than it, and record status drops as events.
+    With `only` (a scorecard's share of the book), just those `count` of them."""
     card = scorecard.card
     dialect.for_whole_table_reads(session)
     features = feature_count(session, card, as_of)
@@ -137,6 +192,8 @@ def recalc_day(
         condition = customer_scope(actor)
         if named:
             condition = sa.and_(condition, Customer.id.in_(ids))
+        if only is not None:
+            condition = sa.and_(condition, only)
         mq = measure_query(session, card, condition, as_of=as_of, features=features)
         select = scored_select(session, card, mq, _previous(as_of - dt.timedelta(days=30)))
         if dry_run:
@@ -148,9 +205,10 @@ def recalc_day(
             counts, dropped = _write_scores(session, actor, scorecard, select, as_of=as_of, now=now)
         by_status.update(counts)
         scored = sum(counts.values())
-        without = len(ids) - scored
+        targets = len(ids) if count is None else count
+        without = targets - scored
         if progress:
-            progress(len(ids))
+            progress(targets)
     if not dry_run and scored:
         remember_scorecard(session, scorecard, now)
     return DayResult(
