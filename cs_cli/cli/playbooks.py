@@ -206,7 +206,7 @@ def _render(detail) -> None:
     from rich.table import Table
 
     from cs_cli.cli._output import stdout_console
-    from cs_cli.services.playbooks.trigger import describe_criteria
+    from cs_cli.services.playbooks.texts import describe_criteria
 
     p = detail.playbook
     head = Table.grid(padding=(0, 2))

@@ -27,7 +27,8 @@ from cs_cli.db.models import Customer, DomainEvent, HealthScore, Playbook, Playb
 from cs_cli.domain import Actor, CustomerStatus, PlaybookEvaluation, Role
 from cs_cli.services.access import customer_scope, require_role
 from cs_cli.services.playbooks import runs as run_service
-from cs_cli.services.playbooks.trigger import NewRun, create_tasks, insert_runs
+from cs_cli.services.playbooks.run_tasks import NewRun, create_tasks
+from cs_cli.services.playbooks.trigger import insert_runs
 
 SEGMENT_ENTERED = "segment.entered"
 
