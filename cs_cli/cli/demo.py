@@ -107,6 +107,7 @@ def _report(summary: DemoSummary, *, as_of_given: bool) -> None:
         ("nps_responses", "NPS response", "NPS responses"),
         ("cs_touchpoints", "touchpoint", "touchpoints"),
         ("cs_tasks", "task", "tasks"),
+        ("cs_segments", "segment", "segments"),
     ]
     parts = [_count(counts.get(table, 0), one, many) for table, one, many in kinds]
     parts[2] += (
@@ -121,6 +122,7 @@ def _report(summary: DemoSummary, *, as_of_given: bool) -> None:
     tries = [
         (f"cs recalc{as_of}", "score every customer's health"),
         ("cs health list --status critical", "who needs help first"),
+        (f"cs segments refresh{as_of}", "fill the segments, then: cs segments list"),
         ("cs customers list", "the whole book"),
         (f"cs customers list --renewal-within 90 --sort -arr{as_of}", "renewals coming up, largest first"),
     ]
