@@ -153,6 +153,21 @@ def test_load_list_show_trigger_runs_evaluate_cancel(run_cli, book, engine, tmp_
     ended = json.loads(run_cli("playbooks", "runs", "--status", "cancelled", "--format", "json").stdout)
     assert [r["id"] for r in ended] == [1]
 
+    # Working the tasks through `cs tasks` completes the run; its playbook counts it.
+    done = run_cli(
+        "tasks", "complete", "--playbook", "risk_response", "-c", "E-1", "--outcome", "successful", "--yes"
+    )
+    assert done.exit_code == 0, done
+    runs = json.loads(run_cli("playbooks", "runs", "-c", "E-1", "--format", "json").stdout)
+    latest = next(r for r in runs if r["playbook"] == "risk_response" and r["id"] != 1)
+    assert (latest["status"], latest["tasks_open"], latest["success"]) == ("completed", 0, None)
+    risk = next(
+        p
+        for p in json.loads(run_cli("playbooks", "list", "--format", "json").stdout)
+        if p["key"] == "risk_response"
+    )
+    assert (risk["times_triggered"], risk["times_completed"], risk["active_runs"]) == (4, 1, 2)
+
 
 def test_missing_segment_and_hostile_template_change_nothing(run_cli, book, engine, tmp_path):
     folder = tmp_path / "playbooks"

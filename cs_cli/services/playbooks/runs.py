@@ -71,8 +71,8 @@ def judge_open(session: Session, *, now: dt.datetime) -> int:
     if not playbook_ids:
         return 0
     decided = _judge(session, sorted(playbook_ids), None, today=now.date())
-    refresh_metrics(session, sorted(playbook_ids))
-    return decided
+    refresh_metrics(session, sorted(decided))
+    return sum(decided.values())
 
 
 def criteria_of(session: Session, playbook_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -109,12 +109,15 @@ def criteria_of(session: Session, playbook_ids: list[int]) -> dict[int, dict[str
     return out
 
 
-def _judge(session: Session, playbook_ids: list[int], run_ids: list[int] | None, *, today: dt.date) -> int:
+def _judge(
+    session: Session, playbook_ids: list[int], run_ids: list[int] | None, *, today: dt.date
+) -> dict[int, int]:
     """Set success on completed, unjudged runs: true when the criteria were
-    met in the window, false when the window has passed without; else left open."""
+    met in the window, false when the window has passed without; else left
+    open. Returns the runs decided per playbook."""
     runs = PlaybookRun.__table__
     history = HealthScoreHistory.__table__
-    decided = 0
+    decided: dict[int, int] = {}
     for playbook_id, criteria in criteria_of(session, playbook_ids).items():
         within = int(criteria.get("within_days", 30))
         start_day = dialect.utc_day(session, runs.c.started_at)
@@ -146,7 +149,9 @@ def _judge(session: Session, playbook_ids: list[int], run_ids: list[int] | None,
             .values(success=sa.case((met, sa.true()), else_=sa.false()))
             .returning(runs.c.id)
         )
-        decided += len(result.all())
+        count = len(result.all())
+        if count:
+            decided[playbook_id] = count
     return decided
 
 
