@@ -83,6 +83,8 @@ class _Boundary(TyperGroup):
             # One line: database errors carry the statement and its
             # parameters (customer data) on the lines after the first.
             first = (str(exc).strip().splitlines() or [""])[0]
+            if _is_bad_value(exc):
+                _fail(f"the database refused a value: {first}", "look for odd characters in what you gave", 2)
             _fail(f"unexpected {type(exc).__name__}: {first}", "run again with --debug for a traceback", 1)
 
 
@@ -175,6 +177,18 @@ def main() -> None:
         sys.exit(130)
     finally:
         gc.freeze()
+
+
+def _is_bad_value(exc: Exception) -> bool:
+    """A value the database cannot store (a NUL in text, a lone surrogate):
+    bad input, not a bug."""
+    if isinstance(exc, UnicodeEncodeError):
+        return True
+    if "sqlalchemy" not in sys.modules:
+        return False
+    from sqlalchemy.exc import DataError
+
+    return isinstance(exc, DataError)
 
 
 def _fail(text: str, hint: str | None, code: int):

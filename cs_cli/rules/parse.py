@@ -233,6 +233,7 @@ def _scalar(kind: Kind, field: Field | None, value: Any, path: Path, name: str) 
         raise RuleError(path, f"{name} is text; {value!r} is not")
     if len(value) > MAX_TEXT:
         raise RuleError(path, f"text values are at most {MAX_TEXT} characters")
+    _check_text(value, path)
     if kind == Kind.ENUM and field is not None and value not in field.values:
         raise RuleError(path, f"{name} is one of {', '.join(field.values)}; not {value!r}")
     return value
@@ -276,6 +277,8 @@ def _usage(spec: Any, path: Path) -> Usage:
     feature = spec.pop("feature", None)
     if feature is not None and (not isinstance(feature, str) or not feature or len(feature) > 100):
         raise RuleError((*path, "feature"), "a feature is an event name (text, at most 100 characters)")
+    if feature is not None:
+        _check_text(feature, (*path, "feature"))
     if "last_days" not in spec:
         raise RuleError(path, "usage needs last_days, the window in days")
     last_days = spec.pop("last_days")
@@ -297,7 +300,20 @@ def _in_segment(value: Any, path: Path) -> InSegment:
     names = value if isinstance(value, list) else [value]
     if not names or not all(isinstance(n, str) and 0 < len(n) <= 100 for n in names):
         raise RuleError(path, "in_segment takes a segment name or a list of names")
+    for name in names:
+        _check_text(name, path)
     return InSegment(path, tuple(names))
+
+
+def _check_text(text: str, path: Path) -> None:
+    """Text the database can store: no NUL, no lone surrogates (JSON can
+    spell both); said here rather than failing there."""
+    if "\x00" in text:
+        raise RuleError(path, "text cannot contain a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RuleError(path, "text is not valid Unicode (a lone surrogate)") from None
 
 
 def _suggest(name: str) -> str:

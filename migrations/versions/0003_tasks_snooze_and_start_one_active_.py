@@ -1,4 +1,4 @@
-"""tasks snooze and start; one active playbook run; one open segment stay; playbook event cursor
+"""tasks snooze and start; one active playbook run; one open segment stay; playbook event cursor; indexes for bulk deletes
 
 Revision ID: 0003
 Revises: 0002
@@ -30,9 +30,29 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('snoozed_until', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('started_at', cs_cli.db.base.UTCDateTime(timezone=True), nullable=True))
 
+    # Foreign keys whose referenced rows get deleted in bulk (retention,
+    # customer deletion) need an index, or each delete scans the table.
+    with op.batch_alter_table('cs_touchpoints', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cs_touchpoints_task_id'), ['task_id'], unique=False)
+
+    with op.batch_alter_table('cs_audit_log', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cs_audit_log_customer_id'), ['customer_id'], unique=False)
+
+    with op.batch_alter_table('cs_outbox', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cs_outbox_customer_id'), ['customer_id'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('cs_outbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_cs_outbox_customer_id'))
+
+    with op.batch_alter_table('cs_audit_log', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_cs_audit_log_customer_id'))
+
+    with op.batch_alter_table('cs_touchpoints', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_cs_touchpoints_task_id'))
+
     with op.batch_alter_table('cs_tasks', schema=None) as batch_op:
         batch_op.drop_column('started_at')
         batch_op.drop_column('snoozed_until')

@@ -89,6 +89,9 @@ def test_bad_rules_say_where_and_write_nothing(run_cli, engine, book, tmp_path):
     assert result.exit_code == 0 and "0 customers match" in result.stderr
     assert _count(engine, Segment) == 0
 
+    result = run_cli("segments", "create", "bad\x00name")
+    assert result.exit_code == 2 and "a segment name is printable text" in result.stderr
+
     result = run_cli("segments", "create", "Mine", "--rules", '{"arr": {"gt": 1}}', user="bo")
     assert result.exit_code == 3 and "needs the manager or admin role" in result.stderr
     assert run_cli("segments", "show", "nope").exit_code == 4

@@ -37,7 +37,9 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(sa.String(100))
     entity_type: Mapped[str] = mapped_column(sa.String(50))
     entity_id: Mapped[str | None] = mapped_column(sa.String(100))
-    customer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customers.id", ondelete="SET NULL"))
+    customer_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
     details: Mapped[dict[str, Any] | None]
 
 

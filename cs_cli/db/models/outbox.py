@@ -27,7 +27,9 @@ class OutboxMessage(CreatedAt, Base):
     recipient: Mapped[str] = mapped_column(sa.String(500))
     subject: Mapped[str | None] = mapped_column(sa.String(500))
     payload: Mapped[dict[str, Any]]
-    customer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customers.id", ondelete="SET NULL"))
+    customer_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
     contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contacts.id", ondelete="SET NULL"))
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime | None]

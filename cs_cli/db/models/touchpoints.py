@@ -34,7 +34,8 @@ class Touchpoint(CreatedAt, Base):
     sentiment_label: Mapped[Sentiment | None] = mapped_column(enum_column(Sentiment, "sentiment_label"))
     key_topics: Mapped[list[str] | None] = mapped_column(JSONType)
 
-    task_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cs_tasks.id", ondelete="SET NULL"))
+    # Indexed so that deleting tasks (retention) does not scan every touchpoint.
+    task_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cs_tasks.id", ondelete="SET NULL"), index=True)
 
     duration_minutes: Mapped[int | None]
     recording_url: Mapped[str | None] = mapped_column(sa.String(500))

@@ -236,6 +236,8 @@ def _valid_name(name: str) -> str:
     name = name.strip()
     if not name or len(name) > 100:
         raise BadInput("a segment name is 1 to 100 characters")
+    if not name.isprintable():
+        raise BadInput(f"a segment name is printable text; {name!r} is not")
     return name
 
 
