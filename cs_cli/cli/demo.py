@@ -47,7 +47,11 @@ def demo(
 
       cs demo --reset --as-of 2025-01-31
     """
+    import datetime as dt
+
+    from cs_cli import paths
     from cs_cli.services.demo import load_demo
+    from cs_cli.services.playbooks import catalog
 
     if reset:
         confirm_or_abort("--reset deletes every row in the database", yes)
@@ -64,7 +68,12 @@ def demo(
             reset=reset,
             progress=progress,
         )
-    _report(summary, as_of_given=as_of is not None)
+        # The standard playbooks, as `cs playbooks load` would load them.
+        moment = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+        playbooks = catalog.sync(session, actor, catalog.read(paths.playbooks_dir()), full=True, now=moment)
+    _report(
+        summary, as_of_given=as_of is not None, playbooks=sum(1 for c in playbooks if c.kind != "deactivated")
+    )
 
 
 @contextmanager
@@ -92,7 +101,7 @@ def _progress() -> Iterator[Progress | None]:
         yield update
 
 
-def _report(summary: DemoSummary, *, as_of_given: bool) -> None:
+def _report(summary: DemoSummary, *, as_of_given: bool, playbooks: int) -> None:
     counts = summary.counts
     if summary.deleted_rows:
         message(f"--reset: deleted {_count(summary.deleted_rows, 'row', 'rows')}")
@@ -110,6 +119,7 @@ def _report(summary: DemoSummary, *, as_of_given: bool) -> None:
         ("cs_segments", "segment", "segments"),
     ]
     parts = [_count(counts.get(table, 0), one, many) for table, one, many in kinds]
+    parts.append(_count(playbooks, "playbook", "playbooks"))
     parts[2] += (
         f" ({summary.churned:,} churned, {summary.at_risk:,} at risk,"
         f" {summary.renewing_within_90:,} renewing within 90 days)"
@@ -123,6 +133,7 @@ def _report(summary: DemoSummary, *, as_of_given: bool) -> None:
         (f"cs recalc{as_of}", "score every customer's health"),
         ("cs health list --status critical", "who needs help first"),
         (f"cs segments refresh{as_of}", "fill the segments, then: cs segments list"),
+        (f"cs playbooks evaluate{as_of}", "start the standard playbooks where they apply"),
         ("cs customers list", "the whole book"),
         (f"cs customers list --renewal-within 90 --sort -arr{as_of}", "renewals coming up, largest first"),
     ]

@@ -16,6 +16,8 @@ from cs_cli.db.models import (
     Customer,
     Invoice,
     NpsResponse,
+    Playbook,
+    Segment,
     SupportTicket,
     Team,
     Touchpoint,
@@ -320,6 +322,10 @@ def test_cli_loads_the_demo_and_suggests_next_steps(run_cli, engine, session):
     assert "cs customers list --renewal-within 90 --sort -arr --as-of 2025-03-14" in result.stderr
     assert "cs users list" in result.stderr
     assert "cs export customers --format csv" in result.stderr
+    assert "6 segments, 7 playbooks" in result.stderr
+    assert _count(session, Playbook, Playbook.is_active) == 7
+    advisory = session.scalar(sa.select(Segment).where(Segment.name == "Customer advisory board"))
+    assert advisory.customer_count == 5
     spotlight = result.stderr.split("cs customers show ", 1)[1].split()[0]
     customer = session.scalar(sa.select(Customer).where(Customer.external_id == spotlight))
     assert customer is not None and customer.status == CustomerStatus.ACTIVE
