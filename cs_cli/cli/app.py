@@ -54,7 +54,7 @@ class _Boundary(TyperGroup):
             # carry a message and an exit code; anything else is a bug.
             if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
                 raise
-            text = " ".join(exc.format_message().split())
+            text = " ".join(exc.format_message().split()).replace("Value error, ", "")
             if text:  # empty when a group was called without a command: its help is shown
                 ctx = getattr(exc, "ctx", None)
                 command = ctx.command_path if ctx is not None else "cs"

@@ -152,3 +152,11 @@ def test_usage_errors_are_one_line_and_a_hint(run_cli, args, expected):
     assert lines[0].startswith(expected), result.stderr
     assert lines[1].startswith("hint: see 'cs") and len(lines) == 2
     assert "╭" not in result.stderr and result.stdout == ""
+
+
+def test_a_bad_choice_is_one_plain_line():
+    result = _invoke("health", "list", "--status", "bogus")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        "error: Invalid value for '--status': 'bogus' is not one of 'healthy', 'at_risk', 'critical', 'churned'."
+    )
