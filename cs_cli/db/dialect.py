@@ -276,3 +276,11 @@ def analyze(session: Session, table: sa.Table) -> None:
     table (autovacuum never visits temporary tables)."""
     if is_postgres(session):
         session.execute(sa.text(f'ANALYZE "{table.name}"'))
+
+
+def one_at_a_time(session: Session, job: str) -> None:
+    """Postgres: wait until no other transaction runs `job`, and hold it off
+    until this one ends (a transaction-scoped advisory lock). SQLite lets one
+    writer in at a time anyway."""
+    if is_postgres(session):
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(sa.literal(job)))))
