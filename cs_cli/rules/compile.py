@@ -152,6 +152,13 @@ _COMPARE = {
 }
 
 
+_DAY = dt.timedelta(days=1)
+
+
+def _is_day(value: Any) -> bool:
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+
+
 def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
@@ -257,14 +264,14 @@ class _Compiler:
             return present if value else expr.is_(None)
         if op == "is_null":
             return expr.is_(None) if value else present
-        if op == "ne":
-            return sa.or_(expr.is_(None), expr != self.bind(value, kind))
-        if op == "not_in":
-            return sa.or_(expr.is_(None), expr.not_in(self.binds(value, kind)))
+        if op in ("ne", "not_in"):
+            return sa.or_(expr.is_(None), self.holds(expr, kind, op, value))
         return sa.and_(present, self.holds(expr, kind, op, value))
 
     def holds(self, expr: Any, kind: Kind, op: str, value: Any) -> sa.ColumnElement[bool]:
         """`expr op value` where expr is not null."""
+        if kind == Kind.DATETIME and op in (*_COMPARE, "between"):
+            return self.moments(expr, op, value)
         if op in _COMPARE:
             return _COMPARE[op](expr, self.bind(value, kind))
         if op == "between":
@@ -280,31 +287,63 @@ class _Compiler:
         if op == "starts_with":
             return sa.func.lower(expr).startswith(value.lower(), autoescape=True)
         low, high = self.day_window(op, value)
+        bounds = []
         if kind == Kind.DATETIME:
-            return sa.and_(
-                *([expr >= self.bind(_day_start(low), kind)] if low else []),
-                *([expr < self.bind(_day_start(high + dt.timedelta(days=1)), kind)] if high else []),
-            )
-        if kind == Kind.TEXT:  # ISO text in an attribute
-            return sa.and_(
-                *([expr >= self.bind(low.isoformat(), kind)] if low else []),
-                *([expr < self.bind((high + dt.timedelta(days=1)).isoformat(), kind)] if high else []),
-            )
-        return sa.and_(
-            *([expr >= self.bind(low, kind)] if low else []),
-            *([expr <= self.bind(high, kind)] if high else []),
-        )
+            if low is not None:
+                bounds.append(expr >= self.bind(_day_start(low), kind))
+            if high is not None:
+                bounds.append(expr < self.bind(_day_start(high + _DAY), kind))
+        elif kind == Kind.TEXT:  # ISO dates (or date-times) in an attribute
+            if low is not None:
+                bounds.append(expr >= self.bind(low.isoformat(), kind))
+            if high is not None:
+                bounds.append(expr < self.bind((high + _DAY).isoformat(), kind))
+        else:
+            if low is not None:
+                bounds.append(expr >= self.bind(low, kind))
+            if high is not None:
+                bounds.append(expr <= self.bind(high, kind))
+        return sa.and_(*bounds)
 
     def day_window(self, op: str, days: int) -> tuple[dt.date | None, dt.date | None]:
-        """The first and last day (inclusive, None = open) a day operator means."""
-        day = dt.timedelta(days=1)
+        """The first and last day (inclusive, None = open) a day operator
+        means: the last N days are today and the N-1 before it; older than
+        N days is every day before those; the next N days are today and the
+        N after it."""
         if op == "within_last_days":
-            return self.as_of - days * day, self.as_of
+            return self.as_of - (days - 1) * _DAY, self.as_of
         if op == "older_than_days":
-            return None, self.as_of - (days + 1) * day
+            return None, self.as_of - days * _DAY
         if op == "within_next_days":
-            return self.as_of, self.as_of + days * day
+            return self.as_of, self.as_of + days * _DAY
         raise ValueError(op)
+
+    def moments(self, expr: Any, op: str, value: Any) -> sa.ColumnElement[bool]:
+        """A date-and-time field against dates or date-times; a plain date
+        means that whole day (UTC): `eq` is the day, `lte` includes it."""
+
+        def start(day: dt.date) -> sa.BindParameter:
+            return self.bind(_day_start(day), Kind.DATETIME)
+
+        def at(moment: dt.datetime) -> sa.BindParameter:
+            return self.bind(moment, Kind.DATETIME)
+
+        if op == "between":
+            low, high = value
+            above = expr >= (start(low) if _is_day(low) else at(low))
+            below = expr < start(high + _DAY) if _is_day(high) else expr <= at(high)
+            return sa.and_(above, below)
+        if not _is_day(value):
+            return _COMPARE[op](expr, at(value))
+        within = sa.and_(expr >= start(value), expr < start(value + _DAY))
+        return {
+            "eq": within,
+            "ne": sa.or_(expr < start(value), expr >= start(value + _DAY)),
+            "lt": expr < start(value),
+            "lte": expr < start(value + _DAY),
+            "gt": expr >= start(value + _DAY),
+            "gte": expr >= start(value),
+        }[op]
 
     def bind(self, value: Any, kind: Kind) -> sa.BindParameter:
         return sa.bindparam(None, value, type_=_TYPES.get(kind))
@@ -325,7 +364,7 @@ class _Compiler:
             number = sa.case((typeof == "number", sa.cast(text, sa.Float)))
             string = sa.case((typeof == "string", text))
             boolean = sa.case((typeof == "boolean", text == "true"))
-            is_array = typeof == "array"
+            is_array = sa.func.coalesce(typeof, "") == "array"  # two-valued when the key is missing
         else:
             path = sa.bindparam(None, "$" + "".join(f'."{k}"' for k in keys))
             typeof = sa.func.json_type(column, path)
@@ -333,7 +372,7 @@ class _Compiler:
             number = sa.case((typeof.in_(["integer", "real"]), value))
             string = sa.case((typeof == "text", value))
             boolean = sa.case((typeof.in_(["true", "false"]), typeof == "true"))
-            is_array = typeof == "array"
+            is_array = sa.func.coalesce(typeof, "") == "array"
         op, val = node.op, node.value
         if op in ("exists", "is_null"):
             present = sa.and_(typeof.is_not(None), typeof != "null")
@@ -343,6 +382,8 @@ class _Compiler:
                 sa.and_(is_array, self.array_contains(column, keys, val)),
                 sa.and_(string.is_not(None), sa.func.lower(string).contains(val.lower(), autoescape=True)),
             )
+        if op in ("within_last_days", "older_than_days", "within_next_days"):
+            return self.compare(string, Kind.TEXT, op, val)  # ISO dates compare as text
         sample = val[0] if isinstance(val, tuple) else val
         if isinstance(sample, bool):
             return self.compare(boolean, Kind.BOOL, op, val)

@@ -4,6 +4,7 @@ tree. Every error names the rule path (`all[1].arr.gte`) where it is."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,6 +28,7 @@ MAX_LIST = 10_000
 MAX_TEXT = 1_000
 MAX_DAYS = 36_500
 MAX_DEPTH = 32
+MAX_INT = 2**63 - 1  # what a database integer holds
 _KEY = re.compile(rf"{ATTRIBUTE_KEY}(\.{ATTRIBUTE_KEY}){{0,7}}")
 _DAY_OPS = ("within_last_days", "older_than_days", "within_next_days")
 
@@ -195,7 +197,8 @@ def _value(kind: Kind, field: Field | None, op: str, value: Any, path: Path) -> 
             raise RuleError(path, f"'{op}' takes true or false, not {value!r}")
         return value
     if op in _DAY_OPS:
-        return _days(value, path)
+        # The last N days include today, so there is no "last 0 days".
+        return _days(value, path, least=1 if op == "within_last_days" else 0)
     if op in ("in", "not_in"):
         if not isinstance(value, list) or not value:
             raise RuleError(path, f"'{op}' takes a non-empty list")
@@ -206,7 +209,7 @@ def _value(kind: Kind, field: Field | None, op: str, value: Any, path: Path) -> 
         if not isinstance(value, list) or len(value) != 2:
             raise RuleError(path, "'between' takes a list of two values, [low, high]")
         low, high = (_scalar(kind, field, v, (*path, i), name) for i, v in enumerate(value))
-        if low > high:
+        if _order_key(low) > _order_key(high):
             raise RuleError(path, f"'between' needs low <= high, got [{value[0]!r}, {value[1]!r}]")
         return (low, high)
     if op in ("contains", "starts_with") and (not isinstance(value, str) or not value):
@@ -220,8 +223,12 @@ def _scalar(kind: Kind, field: Field | None, value: Any, path: Path, name: str) 
     if kind in (Kind.NUMBER, Kind.INTEGER):
         if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
             raise RuleError(path, f"{name} is a number; {value!r} is not")
-        if isinstance(value, float) and value != value:
-            raise RuleError(path, "NaN is not a number to compare with")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise RuleError(path, f"{value!r} is not a number to compare with")
+        if isinstance(value, int) and not -MAX_INT <= value <= MAX_INT:
+            raise RuleError(path, f"{value} is out of range (at most {MAX_INT:,} either way)")
+        if isinstance(value, Decimal) and not value.is_finite():
+            raise RuleError(path, f"{value} is not a number to compare with")
         return value
     if kind == Kind.BOOL:
         if not isinstance(value, bool):
@@ -255,8 +262,8 @@ def _date(kind: Kind, value: Any, path: Path, name: str) -> dt.date | dt.datetim
             raise RuleError(path, f"{name} is a date; {value!r} is not one (use YYYY-MM-DD)") from None
     else:
         raise RuleError(path, f"{name} is a date; {value!r} is not one (use YYYY-MM-DD)")
-    if kind == Kind.DATETIME and not isinstance(parsed, dt.datetime):
-        parsed = dt.datetime.combine(parsed, dt.time(), tzinfo=dt.UTC)
+    # A plain date given for a date-and-time field stays a date: it means
+    # that whole day (UTC), and the compiler turns it into a range.
     if isinstance(parsed, dt.datetime) and parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     if kind == Kind.DATE and isinstance(parsed, dt.datetime):
@@ -264,9 +271,16 @@ def _date(kind: Kind, value: Any, path: Path, name: str) -> dt.date | dt.datetim
     return parsed
 
 
-def _days(value: Any, path: Path) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DAYS:
-        raise RuleError(path, f"a number of days, 0 to {MAX_DAYS}, not {value!r}")
+def _order_key(value: Any) -> Any:
+    """Dates and date-times compare with each other (a date as its midnight)."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime.combine(value, dt.time(), tzinfo=dt.UTC)
+    return value
+
+
+def _days(value: Any, path: Path, least: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= MAX_DAYS:
+        raise RuleError(path, f"a number of days, {least} to {MAX_DAYS}, not {value!r}")
     return value
 
 

@@ -70,3 +70,34 @@ def test_a_bad_assignment_file_says_where(run_cli, book, tmp_path):
     assignment.write_text("assign: []\n")
     result = run_cli("recalc", "--scorecard", str(assignment))
     assert result.exit_code == 2 and "assign" in result.stderr
+
+
+def test_the_picks_hold_while_scores_change(engine, book, admin, tmp_path):
+    """A rule on health picks by the score before the recalculation: scoring
+    one group writes new scores, and that must not move anyone between
+    groups halfway through (they would be scored twice)."""
+    import datetime as dt
+
+    from cs_cli.db.engine import transaction
+    from cs_cli.db.models import HealthScore
+    from cs_cli.services.health.recalc import scorecard_groups, target_ids
+    from cs_cli.specs.scorecard import load_scorecards
+
+    shutil.copy(FIXTURES / "simple_scorecard.yaml", tmp_path / "simple.yaml")
+    assignment = tmp_path / "scorecards.yaml"
+    assignment.write_text(
+        "assign:\n  - name: low\n    scorecard: simple.yaml\n    when: {health_score: {lt: 60}}\n"
+    )
+    plan = load_scorecards(assignment)
+
+    def members(session, group) -> set[str]:
+        return set(session.scalars(sa.select(Customer.external_id).where(group.only)))
+
+    with transaction(engine) as s:
+        groups = scorecard_groups(s, admin, plan, target_ids(s, admin, None), as_of=dt.date(2025, 1, 10))
+        assert [(g.rule, g.count) for g in groups] == [("low", 2), (None, 5)]
+        before = [members(s, g) for g in groups]
+        assert before[0] == {"M-1", "W-1"}
+        # What scoring the first group does: M-1 and W-1 now score 75.
+        s.execute(sa.update(HealthScore).values(overall_score=75))
+        assert [members(s, g) for g in groups] == before

@@ -33,8 +33,17 @@ def ruled_book(engine, book):
     with transaction(engine) as s:
         ids = dict(s.execute(sa.select(Customer.external_id, Customer.id)).all())
         e1, e3, w1, m1 = (s.get(Customer, ids[k]) for k in ("E-1", "E-3", "W-1", "M-1"))
-        e3.attributes = {"tier": "silver", "employees": 1200, "integrations": ["jira"]}
-        w1.attributes = {"employees": "many", "note": 'it\'s "quoted"; DROP TABLE customers'}
+        e3.attributes = {
+            "tier": "silver",
+            "employees": 1200,
+            "integrations": ["jira"],
+            "last_qbr": "2025-01-05",
+        }
+        w1.attributes = {
+            "employees": "many",
+            "note": 'it\'s "quoted"; DROP TABLE customers',
+            "last_qbr": "2024-06-01T10:00:00",
+        }
         e1.contract_start = dt.date(2023, 1, 10)
         m1.contract_start = dt.date(2024, 12, 1)
         events = [(ids["E-1"], "reports", d) for d in range(10)]
@@ -125,6 +134,19 @@ CASES = [
     ({"churned_at": {"within_last_days": 60}}, {"E-2"}),
     ({"churned_at": {"gte": "2024-12-02"}}, {"E-2"}),
     ({"churned_at": {"gte": "2024-12-03"}}, set()),
+    # a plain date against a date and time is that whole day (E-2 churned 2024-12-02 09:00)
+    ({"churned_at": {"eq": "2024-12-02"}}, {"E-2"}),
+    ({"churned_at": {"lte": "2024-12-02"}}, {"E-2"}),
+    ({"churned_at": {"between": ["2024-12-02", "2024-12-02"]}}, {"E-2"}),
+    ({"churned_at": {"gt": "2024-12-02"}}, set()),
+    ({"churned_at": {"ne": "2024-12-02"}}, ALL - {"E-2"}),
+    ({"churned_at": {"lt": "2024-12-02T10:00:00+00:00"}}, {"E-2"}),
+    ({"churned_at": {"lt": "2024-12-02T08:00:00+00:00"}}, set()),
+    # the last N days are today and the N-1 before; older is before those
+    ({"contract_start": {"within_last_days": 41}}, {"M-1"}),
+    ({"contract_start": {"within_last_days": 40}}, set()),
+    ({"contract_start": {"older_than_days": 40}}, {"E-1", "M-1"}),
+    ({"contract_start": {"older_than_days": 41}}, {"E-1"}),
     # derived
     ({"days_to_renewal": {"lte": 15}}, {"E-2", "M-1", "W-1"}),
     ({"days_to_renewal": {"lt": 0}}, {"E-2"}),
@@ -144,6 +166,10 @@ CASES = [
     ({"attributes.note": {"contains": "drop table"}}, {"W-1"}),
     ({"attributes.tier": {"exists": True}}, {"E-1", "E-3"}),
     ({"attributes.missing.deeper": {"exists": False}}, ALL),
+    ({"attributes.last_qbr": {"within_last_days": 30}}, {"E-3"}),
+    ({"attributes.last_qbr": {"older_than_days": 30}}, {"W-1"}),
+    ({"attributes.last_qbr": {"gte": "2025-01-01"}}, {"E-3"}),
+    ({"not": {"attributes.integrations": {"contains": "slack"}}}, ALL - {"E-1"}),
     # usage aggregates over a window
     ({"usage": {"feature": "reports", "last_days": 30, "gte": 5}}, {"E-1"}),
     ({"usage": {"last_days": 30, "gte": 1}}, {"E-1", "M-1"}),
@@ -251,6 +277,10 @@ def test_hostile_values_stay_data(engine, ruled_book):
         ({"usage": {"last_days": 30, "measure": "clicks", "gte": 1}}, "measure is one of events, quantity"),
         ({"usage": {"last_days": 30, "gte": 1, "lt": 5}}, "usage takes exactly one comparison"),
         ({"renewal_date": {"within_next_days": -1}}, "a number of days, 0 to 36500"),
+        ({"renewal_date": {"within_last_days": 0}}, "a number of days, 1 to 36500"),
+        ({"seats": {"eq": 10**23}}, "seats.eq: 100000000000000000000000 is out of range"),
+        ({"arr": {"lt": float("inf")}}, "arr.lt: inf is not a number to compare with"),
+        ({"usage": {"last_days": 3, "gte": float("nan")}}, "usage.gte: nan is not a number"),
         ([{"arr": 1}], "a rule is a non-empty mapping"),
         ({}, "a rule is a non-empty mapping"),
         ({"name": "a\x00b"}, "name: text cannot contain a NUL character"),
@@ -311,7 +341,7 @@ def _condition(draw):
     if op in ("exists", "is_null"):
         value = draw(st.booleans())
     elif op in ("within_last_days", "older_than_days", "within_next_days"):
-        value = draw(st.integers(0, 5000))
+        value = draw(st.integers(1, 5000))
     elif op in ("in", "not_in"):
         value = draw(st.lists(value_of, min_size=1, max_size=4))
     elif op == "between":

@@ -9,9 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from cs_cli.db.engine import transaction
-from cs_cli.db.models import Customer, CustomerSegment, DomainEvent, HealthScore, Segment
-from cs_cli.domain import Actor, Role, SegmentType
+from cs_cli.db.models import Customer, CustomerSegment, DomainEvent, HealthScore, Playbook, Segment
+from cs_cli.domain import Actor, PlaybookCategory, Role, SegmentType
 from cs_cli.errors import BadInput, NotFound, NotPermitted
+from cs_cli.services.access import resolve_actor
 from cs_cli.services.segments.definitions import create_segment, delete_segment, preview, update_segment
 from cs_cli.services.segments.members import add_members, overlap, remove_members
 from cs_cli.services.segments.refresh import refresh
@@ -126,7 +127,7 @@ def test_a_segment_built_on_another_is_refreshed_after_it(engine, book, admin):
         assert [stay[0] for stay in _stays(s, "Alpha")] == ["E-3", "W-2"]
         with pytest.raises(BadInput, match="would depend on itself"):
             update_segment(s, admin, "Zeta", document={"in_segment": "Alpha"}, now=_moment(DAY))
-        with pytest.raises(BadInput, match="named in the rules of: Alpha"):
+        with pytest.raises(BadInput, match="cannot be deleted: the rules of Alpha name it"):
             delete_segment(s, admin, "Zeta", now=_moment(DAY))
         with pytest.raises(BadInput, match="in_segment names no segment 'Nope'"):
             update_segment(s, admin, "Alpha", document={"in_segment": "Nope"}, now=_moment(DAY))
@@ -135,6 +136,7 @@ def test_a_segment_built_on_another_is_refreshed_after_it(engine, book, admin):
 def test_static_members_are_added_and_removed_by_hand(engine, book, admin):
     ana = Actor(name="ana", role=Role.CSM, user_id=book["ana"])
     with transaction(engine) as s:
+        mia = resolve_actor(s, "mia")  # a manager of team East: E-1, E-2, E-3, M-1
         create_segment(
             s,
             admin,
@@ -144,12 +146,16 @@ def test_static_members_are_added_and_removed_by_hand(engine, book, admin):
             document=None,
             now=_moment(DAY),
         )
-        assert add_members(s, ana, "Beta programme", ["E-1", "E-3"], as_of=DAY, now=_moment(DAY)) == (2, 0)
-        assert add_members(s, ana, "Beta programme", ["E-1"], as_of=DAY, now=_moment(DAY)) == (0, 1)
+        with pytest.raises(
+            NotPermitted, match="changing a segment's members needs the manager or admin role"
+        ):
+            add_members(s, ana, "Beta programme", ["E-1"], as_of=DAY, now=_moment(DAY))
+        assert add_members(s, mia, "Beta programme", ["E-1", "E-3"], as_of=DAY, now=_moment(DAY)) == (2, 0)
+        assert add_members(s, mia, "Beta programme", ["E-1"], as_of=DAY, now=_moment(DAY)) == (0, 1)
         with pytest.raises(NotFound, match="no customer 'W-1' that you can see"):
-            add_members(s, ana, "Beta programme", ["W-1"], as_of=DAY, now=_moment(DAY))
+            add_members(s, mia, "Beta programme", ["W-1"], as_of=DAY, now=_moment(DAY))
         later = _moment(DAY) + dt.timedelta(hours=2)
-        assert remove_members(s, ana, "Beta programme", ["E-1", "E-2"], as_of=DAY, now=later) == (1, 1)
+        assert remove_members(s, mia, "Beta programme", ["E-1", "E-2"], as_of=DAY, now=later) == (1, 1)
         assert _stays(s, "Beta programme") == [("E-1", _moment(DAY), later), ("E-3", _moment(DAY), None)]
         assert _events(s) == [
             ("segment.entered", "E-1"),
@@ -217,3 +223,74 @@ def test_overlap_counts_every_combination(engine, book, admin):
         assert three["Enterprise & Big only"] == 3
         with pytest.raises(BadInput, match="two or three"):
             overlap(s, admin, ["Big"])
+
+
+def test_a_segment_a_playbook_triggers_on_keeps_its_name(engine, book, admin):
+    with transaction(engine) as s:
+        create_segment(
+            s,
+            admin,
+            name="Renewing",
+            segment_type=SegmentType.DYNAMIC,
+            description=None,
+            document={"days_to_renewal": {"lte": 90}},
+            now=_moment(DAY),
+        )
+        segment_id = s.scalar(sa.select(Segment.id).where(Segment.name == "Renewing"))
+        s.add(
+            Playbook(
+                key="renewal_prep",
+                name="Renewal Prep",
+                category=PlaybookCategory.RENEWAL,
+                trigger_segment_id=segment_id,
+            )
+        )
+        s.flush()
+        with pytest.raises(BadInput, match="cannot be renamed: it triggers the playbooks renewal_prep"):
+            update_segment(s, admin, "Renewing", new_name="Renewals", now=_moment(DAY))
+        with pytest.raises(BadInput, match="cannot be deleted: it triggers the playbooks renewal_prep"):
+            delete_segment(s, admin, "Renewing", now=_moment(DAY))
+
+
+def test_two_refreshes_at_once_take_turns(engine, book, admin, db_url):
+    """The second refresh waits for the first to commit, then finds nothing
+    to do (on SQLite, one writer at a time is the database's own rule)."""
+    import threading
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("Postgres runs transactions side by side; SQLite serializes writers itself")
+    from cs_cli.db.engine import session_factory
+
+    with transaction(engine) as s:
+        create_segment(
+            s,
+            admin,
+            name="Struggling",
+            segment_type=SegmentType.DYNAMIC,
+            description=None,
+            document={"health_score": {"lt": 50}},
+            now=_moment(DAY),
+        )
+    first = session_factory(engine)()
+    refresh(first, admin, None, as_of=DAY, now=_moment(DAY))  # holds the lock, not committed
+    outcome: dict = {}
+
+    def second() -> None:
+        try:
+            with transaction(engine) as s:
+                outcome["result"] = refresh(s, admin, None, as_of=DAY, now=_moment(DAY))
+        except Exception as exc:  # reported below, not lost in the thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=second, daemon=True)
+    thread.start()
+    thread.join(0.5)
+    assert thread.is_alive(), "the second refresh did not wait for the first"
+    first.commit()
+    first.close()
+    thread.join(10)
+    assert not thread.is_alive() and "error" not in outcome, outcome
+    (result,) = outcome["result"]
+    assert (result.members, result.entered, result.exited) == (2, 0, 0)
+    with transaction(engine) as s:
+        assert len(_stays(s, "Struggling")) == 2

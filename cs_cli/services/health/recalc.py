@@ -136,21 +136,40 @@ def scorecard_groups(
     targets = customer_scope(actor)
     if named:
         targets = sa.and_(targets, Customer.id.in_(ids))
-    picks = sa.select(choice.label("picked")).select_from(source).where(targets).subquery("picks")
+    # The picks are fixed before anything is scored: scoring one group
+    # writes health scores, which a later group's rule may read.
+    picks = _picks()
+    connection = session.connection()
+    picks.drop(connection, checkfirst=True)
+    picks.create(connection)
+    session.execute(
+        sa.insert(picks).from_select(
+            ["customer_id", "pick"], sa.select(customers.c.id, choice).select_from(source).where(targets)
+        )
+    )
     counts: Counter[int] = Counter(
-        dict(session.execute(sa.select(picks.c.picked, sa.func.count()).group_by(picks.c.picked)).all())
+        dict(session.execute(sa.select(picks.c.pick, sa.func.count()).group_by(picks.c.pick)).all())
     )
     groups = []
-    for i, assigned in enumerate(plan.assigned):
+    for i, scorecard, name in [
+        *((i, a.scorecard, a.name) for i, a in enumerate(plan.assigned)),
+        (-1, plan.default, None),
+    ]:
         if counts[i]:
-            members = sa.select(customers.c.id).select_from(source).where(choice == i)
-            groups.append(
-                ScorecardGroup(assigned.scorecard, Customer.id.in_(members), counts[i], assigned.name)
-            )
-    if counts[-1]:
-        rest = sa.select(customers.c.id).select_from(source).where(choice == -1)
-        groups.append(ScorecardGroup(plan.default, Customer.id.in_(rest), counts[-1]))
+            members = sa.select(picks.c.customer_id).where(picks.c.pick == i)
+            groups.append(ScorecardGroup(scorecard, Customer.id.in_(members), counts[i], name))
     return groups
+
+
+def _picks() -> sa.Table:
+    """Which scorecard each customer of this recalculation gets."""
+    return sa.Table(
+        "cs_scorecard_picks",
+        sa.MetaData(),
+        sa.Column("customer_id", sa.Integer, primary_key=True),
+        sa.Column("pick", sa.Integer),
+        prefixes=["TEMPORARY"],
+    )
 
 
 def remember_scorecard(session: Session, scorecard: LoadedScorecard, now: dt.datetime) -> None:
@@ -280,6 +299,7 @@ def _history(
 def _drop_events(
     session: Session, scratch: sa.Table, actor: Actor, *, as_of: dt.date, now: dt.datetime
 ) -> int:
+    dialect.before_writing_events(session)
     current = HealthScore.__table__
     events = DomainEvent.__table__
 

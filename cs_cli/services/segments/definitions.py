@@ -110,12 +110,7 @@ def update_segment(
         new_name = _valid_name(new_name)
         if session.scalar(sa.select(Segment.id).where(Segment.name == new_name)) is not None:
             raise BadInput(f"a segment named '{new_name}' already exists")
-        if _referenced_by(session, segment.name, exclude=segment.id):
-            raise BadInput(
-                f"segment '{segment.name}' is named in the rules of: "
-                + ", ".join(_referenced_by(session, segment.name, exclude=segment.id))
-                + "; change those rules first"
-            )
+        _refuse_if_named(session, segment, "renamed")
         changes["name"] = (segment.name, new_name)
         segment.name = new_name
     if description is not None:
@@ -151,14 +146,7 @@ def delete_segment(session: Session, actor: Actor, ref: str, *, now: dt.datetime
     segment's rules or a playbook trigger name it."""
     require_role(actor, *EDITORS, doing="deleting a segment")
     segment = find_segment(session, ref)
-    users = _referenced_by(session, segment.name, exclude=segment.id)
-    if users:
-        raise BadInput(f"segment '{segment.name}' is named in the rules of: {', '.join(users)}")
-    playbooks = session.scalars(
-        sa.select(Playbook.name).where(Playbook.trigger_segment_id == segment.id, Playbook.is_active)
-    ).all()
-    if playbooks:
-        raise BadInput(f"segment '{segment.name}' triggers the playbooks: {', '.join(playbooks)}")
+    _refuse_if_named(session, segment, "deleted")
     row = segment_row(segment)
     audit(session, actor, "segment.deleted", "segment", segment.id, at=now, details={"name": segment.name})
     session.delete(segment)
@@ -230,6 +218,25 @@ def preview(
         avg_health_score=None if totals[2] is None else round(float(totals[2]), 1),
         sample=[CustomerRow(**r._mapping) for r in rows],
     )
+
+
+def _refuse_if_named(session: Session, segment: Segment, doing: str) -> None:
+    """A segment other segments' rules or an active playbook's trigger name
+    cannot change its name or go away under them."""
+    users = _referenced_by(session, segment.name, exclude=segment.id)
+    if users:
+        raise BadInput(
+            f"segment '{segment.name}' cannot be {doing}: the rules of {', '.join(users)} name it; "
+            "change those rules first"
+        )
+    playbooks = session.scalars(
+        sa.select(Playbook.key).where(Playbook.trigger_segment_id == segment.id, Playbook.is_active)
+    ).all()
+    if playbooks:
+        raise BadInput(
+            f"segment '{segment.name}' cannot be {doing}: it triggers the playbooks {', '.join(playbooks)}; "
+            "change their triggers and `cs playbooks load` first"
+        )
 
 
 def _valid_name(name: str) -> str:

@@ -9,13 +9,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from cs_cli.db import dialect
 from cs_cli.db.models import Customer, CustomerSegment
 from cs_cli.domain import Actor, CustomerRow, MembershipChange, Page, SegmentType
 from cs_cli.errors import BadInput, NotFound
 from cs_cli.services import events
-from cs_cli.services.access import customer_scope
+from cs_cli.services.access import customer_scope, require_role
 from cs_cli.services.customers import customer_row_query
-from cs_cli.services.segments.definitions import find_segment
+from cs_cli.services.segments.definitions import EDITORS, find_segment
 from cs_cli.services.segments.refresh import ENTERED, EXITED, recount
 
 
@@ -24,6 +25,8 @@ def add_members(
 ) -> tuple[int, int]:
     """Put customers you can see into a static segment. Returns (added,
     already members)."""
+    require_role(actor, *EDITORS, doing="changing a segment's members")
+    dialect.one_at_a_time(session, "segments.refresh")
     segment = _static(session, ref)
     ids = _customer_ids(session, actor, customers)
     open_now = set(
@@ -52,6 +55,8 @@ def remove_members(
 ) -> tuple[int, int]:
     """End the stays of customers in a static segment. Returns (removed, not
     members)."""
+    require_role(actor, *EDITORS, doing="changing a segment's members")
+    dialect.one_at_a_time(session, "segments.refresh")
     segment = _static(session, ref)
     ids = _customer_ids(session, actor, customers)
     open_stays = sa.and_(

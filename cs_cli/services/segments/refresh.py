@@ -44,6 +44,8 @@ def refresh(
     """Re-evaluate the named segments (None: every active one), in dependency
     order; static and AI-made segments only have their metrics recounted."""
     require_role(actor, *EDITORS, doing="refreshing segments")
+    # Two refreshes at once would both open the same stays; the second waits.
+    dialect.one_at_a_time(session, "segments.refresh")
     if names:
         segments = [find_segment(session, n) for n in dict.fromkeys(names)]
     else:
@@ -94,7 +96,11 @@ class _Scratch:
         self.create(self.matches)
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is not None:
+            # The transaction rolls back, taking them along; dropping now
+            # would fail on Postgres and hide the error that got us here.
+            return
         for table in reversed(self.tables):
             table.drop(self.connection, checkfirst=True)
 
