@@ -16,6 +16,7 @@ from cs_cli.errors import BadInput, NotFound
 from cs_cli.services.access import customer_scope, require_role
 from cs_cli.services.audit import audit
 from cs_cli.services.customers import customer_row_query
+from cs_cli.services.health.overrides import active
 
 EDITORS = (Role.MANAGER, Role.ADMIN)
 
@@ -200,11 +201,14 @@ def preview(
     node = check_rules(session, document, segment_name="")
     compiled = rules.compile_rule(node, dialect=dialect.name(session), as_of=as_of)
     matching = compiled.customer_ids().where(customer_scope(actor)).subquery("matching")
+    override = active(as_of)
+    score = sa.func.coalesce(override.c.overall_score, HealthScore.overall_score)
     totals = session.execute(
-        sa.select(sa.func.count(), sa.func.sum(Customer.arr), sa.func.avg(HealthScore.overall_score))
+        sa.select(sa.func.count(), sa.func.sum(Customer.arr), sa.func.avg(score))
         .select_from(matching)
         .join(Customer, Customer.id == matching.c.id)
         .outerjoin(HealthScore, HealthScore.customer_id == Customer.id)
+        .outerjoin(override, override.c.customer_id == Customer.id)
     ).one()
     rows = session.execute(
         customer_row_query()
