@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 
 from cs_cli import __version__
 from cs_cli.cli import _runtime
+from cs_cli.cli import board as board_cmd
 from cs_cli.cli import config as config_cmd
 from cs_cli.cli import customers as customers_cmd
 from cs_cli.cli import data as data_cmd
@@ -157,6 +158,7 @@ app.command("import")(data_cmd.import_)
 app.command("export")(data_cmd.export)
 app.command("demo")(demo_cmd.demo)
 app.command("recalc")(health_cmd.recalc)
+app.command("board")(board_cmd.board)
 
 
 def main() -> None:
