@@ -633,3 +633,51 @@ class PlaybookEvaluation:
     tasks_created: int
     # Runs whose success was decided now (true or false).
     runs_judged: int
+
+# --- Task board (cs board) ---
+
+
+@dataclass(frozen=True)
+class BoardCard:
+    """One card of the task board: the task, its customer and the customer's health."""
+
+    id: int
+    customer: str
+    customer_name: str
+    title: str
+    task_type: TaskType
+    priority: Priority
+    status: TaskStatus
+    due_date: dt.date | None
+    # Open and due before the board's day.
+    overdue: bool
+    assignee: str | None
+    playbook: str | None
+    blocked_reason: str | None
+    completed_at: dt.datetime | None
+    # The customer's current health (an override in force wins); None: not scored.
+    health_score: int | None
+    health_status: HealthStatus | None
+    health_overridden: bool = False
+
+
+@dataclass(frozen=True)
+class BoardColumn:
+    """One page of a board column. Counting stops at a cap: beyond it
+    `total_exact` is False and `total` is a lower bound."""
+
+    status: TaskStatus
+    cards: list[BoardCard]
+    total: int
+    total_exact: bool
+    offset: int
+
+
+@dataclass(frozen=True)
+class Assignee:
+    """A user tasks can be given to."""
+
+    id: int
+    name: str
+    email: str
+    role: Role

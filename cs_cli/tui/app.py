@@ -7,6 +7,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from cs_cli.domain import Role
+from cs_cli.services.tasks.board import SCOPES, scopes_for
 from cs_cli.tui.data import Database
 from cs_cli.tui.screens.alerts import AlertsScreen
 from cs_cli.tui.screens.board import BoardScreen
@@ -14,7 +15,7 @@ from cs_cli.tui.screens.customer import CustomerScreen
 from cs_cli.tui.screens.dashboard import DashboardScreen
 from cs_cli.tui.screens.help import HelpScreen
 
-SCOPES = ("mine", "team", "all")
+__all__ = ["SCOPES", "BoardApp", "allowed_scopes", "default_scope"]
 
 
 def default_scope(role: Role) -> str:
@@ -24,11 +25,11 @@ def default_scope(role: Role) -> str:
 
 
 def allowed_scopes(role: Role) -> tuple[str, ...]:
-    if role == Role.ADMIN:
-        return SCOPES
-    if role == Role.MANAGER:
-        return ("mine", "team")
-    return ("mine",)
+    """The scopes a role may switch between (the task services decide)."""
+    return scopes_for(role)
+
+
+SCREENS = Binding.Group("Screens")
 
 
 class BoardApp(App[None]):
@@ -36,9 +37,10 @@ class BoardApp(App[None]):
     TITLE = "cs board"
     MODES = {"board": BoardScreen, "dashboard": DashboardScreen, "alerts": AlertsScreen}
     BINDINGS = [
-        Binding("1", "switch_mode('board')", "Tasks", id="app.board"),
-        Binding("2", "switch_mode('dashboard')", "Dashboard", id="app.dashboard"),
-        Binding("3", "switch_mode('alerts')", "Alerts", id="app.alerts"),
+        # One footer entry for the three screens ("1 2 3 Screens"); ? lists each.
+        Binding("1", "switch_mode('board')", "Tasks", id="app.board", group=SCREENS),
+        Binding("2", "switch_mode('dashboard')", "Dashboard", id="app.dashboard", group=SCREENS),
+        Binding("3", "switch_mode('alerts')", "Alerts", id="app.alerts", group=SCREENS),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]

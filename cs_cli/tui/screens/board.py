@@ -1,16 +1,537 @@
-"""The Tasks screen (being built)."""
+"""The Tasks screen: the acting user's tasks as a kanban (pending, in
+progress, blocked, completed in the last week), a page of cards at a time.
+
+Every read and every change runs on a worker thread through the task
+services the CLI uses (so events, audit entries and touchpoints happen the
+same way) and comes back as a message; the screen then reloads. A change on
+several selected cards is one bulk change.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
+from typing import Any
+
 from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Input, OptionList, Static
+
+from cs_cli.domain import BoardCard, BoardColumn, TaskChangeResult, TaskStatus
+from cs_cli.services.tasks.board import COLUMNS, PAGE, BoardFilter, scopes_for
+from cs_cli.tui.screens.task_modals import (
+    AssignForm,
+    AssignModal,
+    BlockForm,
+    BlockModal,
+    CancelForm,
+    CancelModal,
+    CompleteForm,
+    CompleteModal,
+    FilterModal,
+    NewTaskForm,
+    NewTaskModal,
+    RescheduleForm,
+    RescheduleModal,
+    describe,
+)
+from cs_cli.tui.widgets.tasks.column import AHEAD, MORE, TaskColumn
+from cs_cli.tui.widgets.tasks.errors import one_line
+
+# Pages after the first are larger: the user is scrolling through.
+NEXT_PAGE = 100
+DUE_CYCLE = (None, "today", "week", "overdue")
+PAST = {
+    "start": "started",
+    "complete": "completed",
+    "block": "blocked",
+    "unblock": "unblocked",
+    "cancel": "cancelled",
+    "assign": "assigned",
+    "reschedule": "rescheduled",
+}
+# Seconds of quiet typing before the search runs.
+SEARCH_DELAY = 0.3
+
+
+class BoardLoaded(Message):
+    def __init__(self, generation: int, columns: list[BoardColumn]) -> None:
+        super().__init__()
+        self.generation = generation
+        self.columns = columns
+
+
+class PageLoaded(Message):
+    def __init__(self, generation: int, column: BoardColumn) -> None:
+        super().__init__()
+        self.generation = generation
+        self.column = column
+
+
+class Changed(Message):
+    """A change went through: what to tell the user."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class Failed(Message):
+    """A read or change failed: its one-line message."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
 
 
 class BoardScreen(Screen[None]):
     TITLE = "Tasks"
+    CSS_PATH = "board.tcss"
+    AUTO_FOCUS = "#cards-pending"
+    BINDINGS = [
+        # Shown in the footer, most used first; all of them are listed on ?.
+        Binding("space", "toggle", "Select", id="board.toggle"),
+        Binding("c", "complete", "Complete", id="board.complete"),
+        Binding("t", "start", "Start", id="board.start"),
+        Binding("b", "block", "Block", id="board.block"),
+        Binding("x", "cancel_task", "Cancel", id="board.cancel"),
+        Binding("n", "new_task", "New", id="board.new"),
+        Binding("slash", "search", "Search", id="board.search"),
+        Binding("f", "filters", "Filters", id="board.filters"),
+        Binding("s", "scope", "Scope", id="board.scope"),
+        Binding("r", "reschedule", "Reschedule", id="board.reschedule", show=False),
+        Binding("a", "assign", "Assign to someone", id="board.assign", show=False),
+        Binding("u", "unblock", "Unblock", id="board.unblock", show=False),
+        Binding("d", "due", "Due: any, today, this week, overdue", id="board.due", show=False),
+        Binding("escape", "clear", "Clear the selection, then the search", id="board.clear", show=False),
+        Binding("ctrl+r", "reload", "Reload", id="board.reload", show=False),
+        Binding("left,h", "column(-1)", "Column to the left", id="board.left", show=False),
+        Binding("right,l", "column(1)", "Column to the right", id="board.right", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.board_filter = BoardFilter()
+        self.selected: set[int] = set()
+        self.generation = 0
+        self.loaded = False
+        self._search_timer: Timer | None = None
+
+    # -- layout and loading
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Tasks: coming in this release.", classes="empty")
-        yield Footer()
+        with Horizontal(id="bar"):
+            yield Input(placeholder="/ search customer or title", id="search", compact=True)
+            yield Static(id="status-line")
+        with Horizontal(id="columns"):
+            for status in COLUMNS:
+                yield TaskColumn(status)
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.board_filter = BoardFilter(scope=self.app.scope)  # type: ignore[attr-defined]
+        self._status_line()
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        if self.loaded:
+            self.reload()
+
+    @property
+    def db(self) -> Any:
+        return self.app.db  # type: ignore[attr-defined]
+
+    def columns(self) -> list[TaskColumn]:
+        return list(self.query(TaskColumn))
+
+    def reload(self) -> None:
+        """Load the first page of every column again (in a worker)."""
+        self.generation += 1
+        self.run_worker(
+            partial(self._load, self.generation, self.board_filter),
+            thread=True,
+            exclusive=True,
+            group="board-load",
+        )
+
+    def _load(self, generation: int, flt: BoardFilter) -> None:
+        from cs_cli.services.tasks.board import board
+
+        db = self.db
+        try:
+            columns = db.call(board, flt, today=db.today(), limit=PAGE)
+        except Exception as exc:
+            self._fail(exc)
+            return
+        self.post_message(BoardLoaded(generation, columns))
+
+    def _fail(self, exc: BaseException) -> None:
+        text = one_line(exc)
+        if text is None:
+            raise exc
+        self.post_message(Failed(text))
+
+    def on_board_loaded(self, message: BoardLoaded) -> None:
+        if message.generation != self.generation:
+            return
+        self.loaded = True
+        today = self.db.today()
+        shown: set[int] = set()
+        for widget, column in zip(self.columns(), message.columns, strict=True):
+            current = widget.current
+            widget.show(
+                column,
+                today=today,
+                selected=self.selected,
+                keep=current.id if current else None,
+                show_assignee=self.board_filter.scope != "mine",
+            )
+            shown.update(c.id for c in column.cards)
+        self.selected &= shown
+        self._status_line()
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        column = event.option_list.parent
+        if not isinstance(column, TaskColumn) or column.loading or not column.has_more:
+            return
+        if event.option_index >= len(column.cards) - AHEAD:
+            column.loading = True
+            self.run_worker(
+                partial(
+                    self._load_page, self.generation, self.board_filter, column.status, len(column.cards)
+                ),
+                thread=True,
+                exclusive=True,
+                group=f"board-page-{column.status.value}",
+            )
+
+    def _load_page(self, generation: int, flt: BoardFilter, status: TaskStatus, offset: int) -> None:
+        from cs_cli.services.tasks.board import board_column
+
+        db = self.db
+        try:
+            column = db.call(board_column, flt, status, today=db.today(), offset=offset, limit=NEXT_PAGE)
+        except Exception as exc:
+            self._fail(exc)
+            return
+        self.post_message(PageLoaded(generation, column))
+
+    def on_page_loaded(self, message: PageLoaded) -> None:
+        if message.generation != self.generation:
+            return
+        widget = self.query_one(f"#col-{message.column.status.value}", TaskColumn)
+        widget.append(message.column, selected=self.selected)
+        self._status_line()
+
+    def on_failed(self, message: Failed) -> None:
+        for column in self.columns():
+            column.loading = False
+        self.notify(message.text, severity="error", timeout=8)
+
+    def on_changed(self, message: Changed) -> None:
+        self.notify(message.text)
+        self.selected.clear()
+        self.reload()
+
+    def _status_line(self) -> None:
+        flt = self.board_filter
+        parts = [f"scope: {flt.scope}", *flt.describe()]
+        if flt.search:
+            parts.append(f"search '{flt.search}'")
+        if self.selected:
+            parts.append(f"{len(self.selected)} selected")
+        line = Content.styled(" · ".join(parts), "$text-muted")
+        if self.loaded and not any(c.cards for c in self.columns()):
+            hint = "nothing here: n new task, s scope, f filters" if flt.scope == "mine" else "nothing here"
+            line = Content.assemble(line, "  ", (hint, "$warning"))
+        self.query_one("#status-line", Static).update(line)
+
+    # -- moving around
+
+    def _focused_column(self) -> TaskColumn | None:
+        node = self.focused
+        while node is not None and not isinstance(node, TaskColumn):
+            node = node.parent  # type: ignore[assignment]
+        return node
+
+    def current_card(self) -> BoardCard | None:
+        column = self._focused_column()
+        return column.current if column else None
+
+    def action_column(self, step: int) -> None:
+        columns = self.columns()
+        column = self._focused_column()
+        at = columns.index(column) if column else 0
+        columns[max(0, min(len(columns) - 1, at + step))].card_list.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        column = event.option_list.parent
+        if not isinstance(column, TaskColumn) or event.option_id == MORE:
+            return
+        event.stop()
+        card = column.cards[event.option_index]
+        self.app.open_customer(card.customer)  # type: ignore[attr-defined]
+
+    def action_toggle(self) -> None:
+        column = self._focused_column()
+        card = column.current if column else None
+        if column is None or card is None:
+            return
+        self.selected ^= {card.id}
+        column.redraw(card.id, self.selected)
+        column.card_list.action_cursor_down()
+        self._status_line()
+
+    def action_clear(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.has_focus:
+            self._focus_board()
+        elif self.selected:
+            for column in self.columns():
+                for task_id in list(self.selected):
+                    column.redraw(task_id, set())
+            self.selected.clear()
+            self._status_line()
+        elif search.value:
+            search.value = ""
+            self._set_filter(search="")
+
+    def _focus_board(self) -> None:
+        columns = self.columns()
+        target = next((c for c in columns if c.cards), columns[0])
+        target.card_list.focus()
+
+    # -- scope, search and filters
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # A CSM has one scope: no use showing the switch in the footer.
+        return not (action == "scope" and len(scopes_for(self.db.actor.role)) == 1)
+
+    def _set_filter(self, **changes: Any) -> None:
+        self.board_filter = replace(self.board_filter, **changes)
+        self._status_line()
+        self.reload()
+
+    def action_scope(self) -> None:
+        scopes = scopes_for(self.db.actor.role)
+        if len(scopes) == 1:
+            self.notify(f"a {self.db.actor.role.value} sees their own tasks (scope: mine)")
+            return
+        now = self.board_filter.scope
+        scope = scopes[(scopes.index(now) + 1) % len(scopes)] if now in scopes else scopes[0]
+        self.app.scope = scope  # type: ignore[attr-defined]
+        self._set_filter(scope=scope)
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "search":
+            return
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(SEARCH_DELAY, self._apply_search)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "search":
+            return
+        self._apply_search()
+        self._focus_board()
+
+    def _apply_search(self) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+            self._search_timer = None
+        text = self.query_one("#search", Input).value.strip()
+        if text != self.board_filter.search:
+            self._set_filter(search=text)
+
+    def action_due(self) -> None:
+        now = self.board_filter.due
+        self._set_filter(due=DUE_CYCLE[(DUE_CYCLE.index(now) + 1) % len(DUE_CYCLE)])
+
+    def action_filters(self) -> None:
+        from cs_cli.services.tasks.board import playbook_keys
+
+        def fetch() -> None:
+            try:
+                playbooks = self.db.call(playbook_keys)
+            except Exception as exc:
+                self._fail(exc)
+                return
+            self.app.call_from_thread(self._open_filters, playbooks)
+
+        self.run_worker(fetch, thread=True, group="board-fetch")
+
+    def _open_filters(self, playbooks: list[tuple[str, str]]) -> None:
+        def done(flt: BoardFilter | None) -> None:
+            if flt is not None and flt != self.board_filter:
+                self.board_filter = flt
+                self._status_line()
+                self.reload()
+
+        self.app.push_screen(FilterModal(self.board_filter, playbooks), done)
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    # -- actions on the selected cards (or the one under the cursor)
+
+    def _targets(self) -> tuple[list[int], str] | None:
+        if self.selected:
+            ids = sorted(self.selected)
+            return ids, describe(len(ids), None)
+        card = self.current_card()
+        if card is None:
+            self.notify("no task here: move to a card first", severity="warning")
+            return None
+        return [card.id], describe(1, card.title)
+
+    def _ask(self, modal_of: Callable[[int, str], Any], verb: str, kwargs_of: Callable[[Any], dict]) -> None:
+        """Open a form for the targets; on submit run the change."""
+        found = self._targets()
+        if found is None:
+            return
+        ids, what = found
+
+        def done(form: Any) -> None:
+            if form is not None:
+                self.change(verb, ids, **kwargs_of(form))
+
+        self.app.push_screen(modal_of(len(ids), what), done)
+
+    def action_start(self) -> None:
+        found = self._targets()
+        if found:
+            self.change("start", found[0])
+
+    def action_unblock(self) -> None:
+        found = self._targets()
+        if found:
+            self.change("unblock", found[0])
+
+    def action_complete(self) -> None:
+        def kwargs(form: CompleteForm) -> dict:
+            return {"outcome": form.outcome, "notes": form.notes, "minutes": form.minutes}
+
+        self._ask(CompleteModal, "complete", kwargs)
+
+    def action_block(self) -> None:
+        def kwargs(form: BlockForm) -> dict:
+            return {"reason": form.reason}
+
+        self._ask(lambda n, what: BlockModal(what), "block", kwargs)
+
+    def action_cancel_task(self) -> None:
+        def kwargs(form: CancelForm) -> dict:
+            return {"reason": form.reason}
+
+        self._ask(CancelModal, "cancel", kwargs)
+
+    def action_reschedule(self) -> None:
+        def kwargs(form: RescheduleForm) -> dict:
+            return {"due": form.due}
+
+        today = self.db.today()
+        self._ask(lambda n, what: RescheduleModal(what, today), "reschedule", kwargs)
+
+    def action_assign(self) -> None:
+        from cs_cli.services.tasks.board import assignable_users
+
+        found = self._targets()
+        if found is None:
+            return
+        ids, what = found
+
+        def fetch() -> None:
+            try:
+                users = self.db.call(assignable_users, ids)
+            except Exception as exc:
+                self._fail(exc)
+                return
+            self.app.call_from_thread(self._open_assign, ids, what, users)
+
+        self.run_worker(fetch, thread=True, group="board-fetch")
+
+    def _open_assign(self, ids: list[int], what: str, users: list) -> None:
+        def done(form: AssignForm | None) -> None:
+            if form is not None:
+                self.change("assign", ids, to=form.to)
+
+        self.app.push_screen(AssignModal(what, users), done)
+
+    def action_new_task(self) -> None:
+        card = self.current_card()
+
+        def done(form: NewTaskForm | None) -> None:
+            if form is not None:
+                self.run_worker(partial(self._create, form), thread=True, group="board-change")
+
+        self.app.push_screen(NewTaskModal(self.db.today(), card.customer if card else ""), done)
+
+    def _create(self, form: NewTaskForm) -> None:
+        from cs_cli.services.tasks.lifecycle import create_task
+
+        db = self.db
+        try:
+            detail = db.call(
+                create_task,
+                form.customer,
+                title=form.title,
+                task_type=form.task_type,
+                priority=form.priority,
+                due_date=form.due,
+                today=db.today(),
+                now=db.now(),
+            )
+        except Exception as exc:
+            self._fail(exc)
+            return
+        row = detail.row
+        self.post_message(Changed(f"created task {row.id} for {row.customer}: {row.title}"))
+
+    def change(self, verb: str, ids: list[int], **kwargs: Any) -> None:
+        """Run one change of the task lifecycle on these tasks (in a worker)."""
+        self.run_worker(partial(self._change, verb, tuple(ids), kwargs), thread=True, group="board-change")
+
+    def _change(self, verb: str, ids: tuple[int, ...], kwargs: dict) -> None:
+        from cs_cli.services.tasks import lifecycle
+        from cs_cli.services.tasks.bulk import Target
+        from cs_cli.services.tasks.selection import TaskFilter
+
+        db = self.db
+        if len(ids) == 1:
+            # One card: a change it cannot make is an error worth reading.
+            target = Target(ids=ids)
+        else:
+            # A selection: the cards that can make the change do; the rest are counted.
+            target = Target(filter=TaskFilter(ids=ids, statuses=tuple(TaskStatus), include_snoozed=True))
+        try:
+            result = db.call(getattr(lifecycle, verb), target, today=db.today(), now=db.now(), **kwargs)
+        except Exception as exc:
+            self._fail(exc)
+            return
+        self.post_message(Changed(summary(verb, result, single=len(ids) == 1)))
+
+
+def summary(verb: str, result: TaskChangeResult, *, single: bool) -> str:
+    """One line saying what a change did, as the CLI says it."""
+    changed = result.changed
+    if single and len(changed) == 1:
+        what = f"task {changed[0]}"
+    else:
+        what = f"{len(changed)} task{'s' if len(changed) != 1 else ''}"
+    text = f"{PAST.get(verb, verb)} {what}"
+    if result.touchpoints:
+        text += f"; logged {result.touchpoints} touchpoint{'s' if result.touchpoints != 1 else ''}"
+    if result.skipped:
+        kinds = ", ".join(f"{n} {status}" for status, n in result.skipped.items())
+        text += f"; skipped {sum(result.skipped.values())} that cannot be {PAST.get(verb, verb)} ({kinds})"
+    return text

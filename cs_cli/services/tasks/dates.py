@@ -1,0 +1,31 @@
+"""The one way people write a task's day: YYYY-MM-DD, +3d, +2w, today or
+tomorrow (the CLI's options and the board's forms)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from cs_cli.errors import BadInput
+
+_RELATIVE = re.compile(r"^\+(\d{1,4})([dw])$")
+
+
+def parse_day(text: str, base: dt.date, option: str) -> dt.date:
+    """A date as YYYY-MM-DD, +3d, +2w, today or tomorrow (from `base`);
+    `option` names the field in the error."""
+    word = text.strip().lower()
+    if word == "today":
+        return base
+    if word == "tomorrow":
+        return base + dt.timedelta(days=1)
+    relative = _RELATIVE.match(word)
+    if relative:
+        n = int(relative.group(1))
+        return base + dt.timedelta(days=n * (7 if relative.group(2) == "w" else 1))
+    try:
+        return dt.date.fromisoformat(word)
+    except ValueError:
+        raise BadInput(
+            f"{option}: '{text}' is not a date (use YYYY-MM-DD, +3d, +2w, today or tomorrow)"
+        ) from None

@@ -1,0 +1,1 @@
+"""Widgets of the board, grouped by feature."""

@@ -1,0 +1,1 @@
+"""The task board's widgets: cards and columns."""

@@ -1,0 +1,514 @@
+"""The task board driven with Textual's pilot: each action by its keys, then
+the database checked (status, outcome, touchpoints, events, dates,
+assignees); scopes, search and filters change the cards shown; an empty
+book renders; a snapshot over the demo book."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from cs_cli.db.engine import transaction
+from cs_cli.db.models import CSTask, Customer, DomainEvent, Touchpoint, User
+from cs_cli.domain import Priority, TaskOutcome, TaskStatus, TaskType
+from cs_cli.services.access import resolve_actor
+from cs_cli.services.tasks import lifecycle
+from cs_cli.services.tasks.bulk import Target
+from cs_cli.tui.app import BoardApp
+from cs_cli.tui.data import Database
+from cs_cli.tui.widgets.tasks.column import TaskColumn
+
+DAY = dt.date(2025, 1, 10)
+NOW = dt.datetime(2025, 1, 10, 12, tzinfo=dt.UTC)
+P, W, B, C = TaskStatus.PENDING, TaskStatus.IN_PROGRESS, TaskStatus.BLOCKED, TaskStatus.COMPLETED
+
+
+# -- the data: the small book of conftest and tasks on it
+
+
+def _make_tasks(engine) -> dict[str, int]:
+    """Tasks by title: ana's open work (one overdue, one blocked, one done
+    yesterday, one done long ago), and one each for mia and bo."""
+    specs = [
+        ("E-1", "Call Carla about the renewal", TaskType.CALL, Priority.HIGH, DAY - dt.timedelta(2), "ana"),
+        ("E-1", "Send the QBR deck", TaskType.EMAIL, Priority.MEDIUM, DAY + dt.timedelta(3), "ana"),
+        ("E-3", "Review adoption", TaskType.REVIEW, Priority.LOW, None, "ana"),
+        ("E-3", "Escalate the outage", TaskType.ESCALATION, Priority.CRITICAL, DAY, "ana"),
+        ("E-3", "Waiting on legal", TaskType.INTERNAL, Priority.MEDIUM, DAY + dt.timedelta(5), "ana"),
+        ("E-1", "Kickoff done", TaskType.MEETING, Priority.MEDIUM, DAY, "ana"),
+        ("E-1", "Old win", TaskType.MEETING, Priority.MEDIUM, DAY, "ana"),
+        ("M-1", "Mia follows up", TaskType.FOLLOW_UP, Priority.MEDIUM, DAY + dt.timedelta(1), "mia"),
+        ("W-1", "Bo calls Delta", TaskType.CALL, Priority.HIGH, DAY, "bo"),
+    ]
+    ids: dict[str, int] = {}
+    with transaction(engine) as s:
+        admin = resolve_actor(s, "admin")
+        for customer, title, kind, priority, due, who in specs:
+            detail = lifecycle.create_task(
+                s,
+                admin,
+                customer,
+                title=title,
+                task_type=kind,
+                priority=priority,
+                due_date=due,
+                assignee=who,
+                today=DAY - dt.timedelta(5),
+                now=NOW - dt.timedelta(days=5),
+            )
+            ids[title] = detail.row.id
+        lifecycle.block(
+            s, admin, Target(ids=(ids["Waiting on legal"],)), reason="legal review", today=DAY, now=NOW
+        )
+        for title, when in (("Kickoff done", NOW - dt.timedelta(1)), ("Old win", NOW - dt.timedelta(30))):
+            lifecycle.complete(
+                s, admin, Target(ids=(ids[title],)), outcome=TaskOutcome.SUCCESSFUL, today=DAY, now=when
+            )
+    return ids
+
+
+@pytest.fixture
+def tasks(engine, book) -> dict[str, int]:
+    return _make_tasks(engine)
+
+
+def _app(engine, user: str, **kw) -> BoardApp:
+    db = Database(engine, user, as_of=DAY)
+    db.connect()
+    return BoardApp(db, **kw)
+
+
+def _run(app: BoardApp, scenario, size=(120, 40)) -> None:
+    async def go() -> None:
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            await scenario(pilot)
+
+    asyncio.run(go())
+
+
+# -- driving the board
+
+
+async def settle(pilot, wait: float = 0.0) -> None:
+    """Let workers finish and their messages land."""
+    await pilot.pause(wait)
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def type_text(pilot, text: str) -> None:
+    """Type into the focused input (as a paste: one key event per character is slow)."""
+    pilot.app.focused.insert_text_at_cursor(text)
+    await pilot.pause()
+
+
+def column(app: BoardApp, status: TaskStatus) -> TaskColumn:
+    return app.screen.query_one(f"#col-{status.value}", TaskColumn)
+
+
+def titles(app: BoardApp, status: TaskStatus) -> list[str]:
+    return [c.title for c in column(app, status).cards]
+
+
+async def goto(pilot, title: str) -> None:
+    """Put the cursor on a card with the arrow keys."""
+    app = pilot.app
+    statuses = [P, W, B, C]
+    where = [(i, titles(app, s).index(title)) for i, s in enumerate(statuses) if title in titles(app, s)]
+    assert where, f"no card '{title}' on the board"
+    col, row = where[0]
+    board = app.screen
+    focused = board._focused_column()
+    at = board.columns().index(focused) if focused else 0
+    await pilot.press(*(["l"] * (col - at) if col >= at else ["h"] * (at - col)))
+    now = board.columns()[col].card_list.highlighted
+    if now is None:
+        await pilot.press("home")
+        now = 0
+    await pilot.press(*(["down"] * (row - now) if row >= now else ["up"] * (now - row)))
+    assert app.screen.current_card().title == title
+
+
+def notices(app: BoardApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+def task(engine, task_id: int) -> sa.Row:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(CSTask.__table__).where(CSTask.id == task_id)).one()
+
+
+def events(engine, event_type: str) -> list[dict]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(DomainEvent.data).where(DomainEvent.event_type == event_type).order_by(DomainEvent.id)
+        )
+        return [r.data for r in rows]
+
+
+# -- the tests
+
+
+def test_a_csm_works_cards_with_the_keyboard(engine, tasks):
+    """Start, complete (outcome required; a call logs a touchpoint), block,
+    unblock, reschedule and cancel, each by its keys, each in the database."""
+    app = _app(engine, "ana")
+    call, deck, review = (
+        tasks["Call Carla about the renewal"],
+        tasks["Send the QBR deck"],
+        tasks["Review adoption"],
+    )
+
+    async def scenario(pilot) -> None:
+        # The board: ana's cards only, by column; overdue and health on the card.
+        assert titles(app, P) == [
+            "Call Carla about the renewal",
+            "Escalate the outage",
+            "Send the QBR deck",
+            "Review adoption",
+        ]
+        assert titles(app, B) == ["Waiting on legal"] and titles(app, C) == ["Kickoff done"]
+        first = str(column(app, P).card_list.options[0].prompt)
+        assert "E-1 Alpha Analytics" in first and "overdue 08 Jan" in first and "♥ 82 healthy" in first
+
+        # t starts the card under the cursor: it moves to In progress.
+        await goto(pilot, "Call Carla about the renewal")
+        await pilot.press("t")
+        await settle(pilot)
+        assert task(engine, call).status == W and task(engine, call).started_at is not None
+        assert titles(app, W) == ["Call Carla about the renewal"]
+        assert [e["task_id"] for e in events(engine, "task.started")] == [call]
+
+        # c asks for the outcome; without one the form stays open and says so.
+        await goto(pilot, "Call Carla about the renewal")
+        await pilot.press("c")
+        assert app.screen.__class__.__name__ == "CompleteModal"
+        await pilot.press("tab")
+        await type_text(pilot, "Agreed a QBR date")
+        await pilot.press("enter")
+        assert app.screen.__class__.__name__ == "CompleteModal"
+        assert "choose an outcome" in str(app.screen.query_one(".form-error").render())
+        await pilot.press("shift+tab", "space", "tab", "tab")
+        await type_text(pilot, "25")
+        await pilot.press("enter")
+        await settle(pilot)
+        row = task(engine, call)
+        assert (row.status, row.outcome, row.outcome_notes, row.time_spent_minutes) == (
+            C,
+            TaskOutcome.SUCCESSFUL,
+            "Agreed a QBR date",
+            25,
+        )
+        assert titles(app, C)[0] == "Call Carla about the renewal"
+        with engine.connect() as conn:
+            tp = conn.execute(sa.select(Touchpoint.__table__).where(Touchpoint.task_id == call)).one()
+        assert (tp.touchpoint_type, tp.description, tp.duration_minutes) == ("call", "Agreed a QBR date", 25)
+        assert events(engine, "task.completed")[-1]["task_id"] == call
+        assert events(engine, "touchpoint.logged")[-1]["task_id"] == call
+        assert any("completed task" in n and "logged 1 touchpoint" in n for n in notices(app))
+
+        # b blocks with a reason; u unblocks (back to pending: never started).
+        await goto(pilot, "Send the QBR deck")
+        await pilot.press("b")
+        await type_text(pilot, "waiting for the numbers")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert (task(engine, deck).status, task(engine, deck).blocked_reason) == (
+            B,
+            "waiting for the numbers",
+        )
+        assert "Send the QBR deck" in titles(app, B)
+        assert events(engine, "task.blocked")[-1] == {**events(engine, "task.blocked")[-1], "task_id": deck}
+        await goto(pilot, "Send the QBR deck")
+        await pilot.press("u")
+        await settle(pilot)
+        assert (task(engine, deck).status, task(engine, deck).blocked_reason) == (P, None)
+
+        # r reschedules like the CLI: +3d from the board's day; a bad date is refused in the form.
+        await goto(pilot, "Review adoption")
+        await pilot.press("r")
+        await type_text(pilot, "soon")
+        await pilot.press("enter")
+        assert "not a date" in str(app.screen.query_one(".form-error").render())
+        await pilot.press(*["backspace"] * 4)
+        await type_text(pilot, "+3d")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert task(engine, review).due_date == DAY + dt.timedelta(3)
+        assert events(engine, "task.rescheduled")[-1]["task_id"] == review
+
+        # x asks first; escape keeps the task, enter cancels it.
+        await goto(pilot, "Review adoption")
+        await pilot.press("x")
+        assert app.screen.__class__.__name__ == "CancelModal"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert task(engine, review).status == P
+        await pilot.press("x")
+        await type_text(pilot, "not needed")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert (task(engine, review).status, task(engine, review).outcome_notes) == (
+            TaskStatus.CANCELLED,
+            "not needed",
+        )
+        assert all("Review adoption" not in titles(app, s) for s in (P, W, B, C))
+        assert events(engine, "task.cancelled")[-1]["task_id"] == review
+
+    _run(app, scenario)
+
+
+def test_bulk_selection_reassign_new_task_and_refusals(engine, tasks):
+    """space selects cards for one bulk change; a refused change is a
+    notification; reassign offers only the users ana may give tasks to;
+    n creates a task; enter opens Customer 360 and a click selects a card."""
+    app = _app(engine, "ana")
+    deck, escalate = tasks["Send the QBR deck"], tasks["Escalate the outage"]
+
+    async def scenario(pilot) -> None:
+        # A blocked card cannot be completed: the one-line reason, nothing written.
+        await goto(pilot, "Waiting on legal")
+        await pilot.press("c", "space", "tab", "enter")
+        await settle(pilot)
+        assert any(n.startswith(f"cannot complete task {tasks['Waiting on legal']}") for n in notices(app))
+        assert task(engine, tasks["Waiting on legal"]).status == B
+
+        # Select two pending cards and the blocked one; start starts all three
+        # (blocked -> in progress is allowed) in one bulk change.
+        await goto(pilot, "Escalate the outage")
+        await pilot.press("space")  # selects, and moves down to the next card
+        assert app.screen.current_card().title == "Send the QBR deck"
+        await pilot.press("space")
+        assert app.screen.selected == {deck, escalate}
+        assert str(column(app, P).card_list.options[1].prompt).startswith("✓ ")
+        await pilot.press("t")
+        await settle(pilot)
+        assert task(engine, deck).status == W and task(engine, escalate).status == W
+        assert app.screen.selected == set()
+        assert any(n == "started 2 tasks" for n in notices(app))
+
+        # A selection where some cannot make the change: those are skipped and counted.
+        await goto(pilot, "Send the QBR deck")
+        await pilot.press("space")
+        await goto(pilot, "Waiting on legal")
+        await pilot.press("space", "u")
+        await settle(pilot)
+        assert task(engine, tasks["Waiting on legal"]).status == P
+        assert any("unblocked 1 task; skipped 1" in n and "in_progress" in n for n in notices(app))
+
+        # Reassign: ana may give a task to herself, her team (mia) or the customer's CSM.
+        await goto(pilot, "Send the QBR deck")
+        await pilot.press("a")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "AssignModal"
+        users = app.screen.query_one("#users")
+        assert [o.id for o in users.options] == ["ana@example.com", "mia@example.com"]
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        with engine.connect() as conn:
+            mia = conn.scalar(sa.select(User.id).where(User.login == "mia"))
+        assert task(engine, deck).assigned_to_user_id == mia
+        assert "Send the QBR deck" not in titles(app, W)  # no longer ana's
+        assert events(engine, "task.assigned")[-1]["to_user"] == "mia@example.com"
+
+        # n: a new task, the customer taken from the card under the cursor.
+        await goto(pilot, "Escalate the outage")
+        await pilot.press("n")
+        assert app.screen.__class__.__name__ == "NewTaskModal"
+        await type_text(pilot, "Plan the QBR")
+        await pilot.press("tab", "enter", "down", "down", "enter")  # type: the third (email)
+        await pilot.press("tab", "tab")
+        await type_text(pilot, "+2d")
+        await pilot.press("enter")
+        await settle(pilot)
+        with engine.connect() as conn:
+            new = conn.execute(
+                sa.select(CSTask.__table__, Customer.external_id)
+                .join(Customer, Customer.id == CSTask.customer_id)
+                .where(CSTask.title == "Plan the QBR")
+            ).one()
+        assert (new.external_id, new.task_type, new.status, new.due_date) == (
+            "E-3",
+            TaskType.EMAIL,
+            P,
+            DAY + dt.timedelta(2),
+        )
+        assert "Plan the QBR" in titles(app, P)
+        assert events(engine, "task.created")[-1]["task_id"] == new.id
+
+        # A customer that is not ana's: refused by the service, said in one line.
+        await pilot.press("n", "shift+tab", "end", *["backspace"] * 3)
+        await type_text(pilot, "W-1")
+        await pilot.press("tab")
+        await type_text(pilot, "Sneak")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert any("W-1" in n for n in notices(app)), notices(app)
+        with engine.connect() as conn:
+            assert conn.scalar(sa.select(sa.func.count()).where(CSTask.title == "Sneak")) == 0
+
+        # A click selects a card (it does not open it); enter opens Customer 360.
+        cards = column(app, B).card_list
+        await pilot.click(cards, offset=(3, 1))
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "BoardScreen"
+        assert cards.has_focus
+        await pilot.click(column(app, P).card_list, offset=(3, 1))
+        await pilot.pause()
+        card = app.screen.current_card()
+        assert card.title == titles(app, P)[0]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "CustomerScreen"
+        assert app.screen.customer == card.customer
+
+    _run(app, scenario)
+
+
+def test_scope_search_and_filters_change_what_is_shown(engine, tasks):
+    app = _app(engine, "admin")
+    everyone = {"Call Carla about the renewal", "Bo calls Delta", "Mia follows up"}
+
+    def open_titles() -> set[str]:
+        return set(titles(app, P)) | set(titles(app, W)) | set(titles(app, B))
+
+    async def scenario(pilot) -> None:
+        # An admin starts on all; s cycles mine -> team -> all.
+        assert app.screen.board_filter.scope == "all"
+        assert everyone <= open_titles()
+        await pilot.press("s")
+        await settle(pilot)
+        assert app.screen.board_filter.scope == "mine" and open_titles() == set()
+        assert "nothing here" in str(app.screen.query_one("#status-line").render())
+        await pilot.press("s")
+        await settle(pilot)
+        assert app.screen.board_filter.scope == "team" and open_titles() == set()  # admin has no team
+        await pilot.press("s")
+        await settle(pilot)
+        assert app.scope == "all" and everyone <= open_titles()
+        # Cards of others say whose they are.
+        assert any("→ Bo@Example.com" in str(o.prompt) for o in column(app, P).card_list.options)
+
+        # / searches customer id, name and title as you type.
+        await pilot.press("slash")
+        await type_text(pilot, "delta")
+        await settle(pilot, wait=0.5)
+        assert open_titles() == {"Bo calls Delta"}
+        await pilot.press("home", "ctrl+k")
+        await type_text(pilot, "E-3")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert open_titles() == {"Escalate the outage", "Review adoption", "Waiting on legal"}
+        assert app.screen.focused.__class__.__name__ == "CardList"
+        await pilot.press("escape")  # clears the search
+        await settle(pilot)
+        assert everyone <= open_titles()
+
+        # d cycles the due window: today, this week, overdue.
+        await pilot.press("d")
+        await settle(pilot)
+        assert open_titles() == {"Escalate the outage", "Bo calls Delta"}
+        await pilot.press("d", "d")
+        await settle(pilot)
+        assert open_titles() == {"Call Carla about the renewal"}
+        assert "overdue" in str(app.screen.query_one("#status-line").render())
+        await pilot.press("d")
+        await settle(pilot)
+
+        # f: the filter form; priority high.
+        await pilot.press("f")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "FilterModal"
+        await pilot.press("tab", "enter", "down", "down", "down", "enter")
+        await pilot.press("tab", "tab", "tab", "enter")
+        await settle(pilot)
+        assert app.screen.board_filter.priority == Priority.HIGH
+        assert open_titles() == {"Call Carla about the renewal", "Bo calls Delta"}
+        await pilot.press("f")
+        await settle(pilot)
+        await pilot.click("#back")  # clear all
+        await settle(pilot)
+        assert app.screen.board_filter.priority is None and everyone <= open_titles()
+
+    _run(app, scenario)
+
+
+def test_a_manager_sees_the_team_and_a_long_column_pages(engine, book):
+    """mia's team view holds ana's and her own tasks, not bo's; a column of
+    130 cards shows the first page and loads the rest as the cursor goes down."""
+    with transaction(engine) as s:
+        ana = s.scalar(sa.select(User.id).where(User.login == "ana"))
+        e1 = s.scalar(sa.select(Customer.id).where(Customer.external_id == "E-1"))
+        w1 = s.scalar(sa.select(Customer.id).where(Customer.external_id == "W-1"))
+        s.execute(
+            sa.insert(CSTask),
+            [
+                {
+                    "customer_id": e1,
+                    "title": f"Task {n:03}",
+                    "task_type": TaskType.CALL,
+                    "priority": Priority.MEDIUM,
+                    "status": TaskStatus.PENDING,
+                    "due_date": DAY + dt.timedelta(n // 10),
+                    "assigned_to_user_id": ana,
+                    "created_at": NOW,
+                }
+                for n in range(130)
+            ]
+            + [
+                {
+                    "customer_id": w1,
+                    "title": "Bo's own",
+                    "task_type": TaskType.CALL,
+                    "priority": Priority.MEDIUM,
+                    "status": TaskStatus.PENDING,
+                    "created_at": NOW,
+                }
+            ],
+        )
+    app = _app(engine, "mia")
+
+    async def scenario(pilot) -> None:
+        assert app.screen.board_filter.scope == "team"
+        pending = column(app, P)
+        assert len(pending.cards) == 50 and pending.total == 130
+        assert "50 of 130" in str(pending.query_one(".column-title").render())
+        assert "Bo's own" not in titles(app, P)
+        await pilot.press("end")
+        await settle(pilot)
+        assert len(pending.cards) == 130 and not pending.has_more
+        assert titles(app, P) == [f"Task {n:03}" for n in range(130)]
+        await pilot.press("s")  # mine: mia has none
+        await settle(pilot)
+        assert titles(app, P) == []
+
+    _run(app, scenario)
+
+
+def test_an_empty_book_and_a_refused_scope_render(engine, admin):
+    app = _app(engine, "admin")
+
+    async def scenario(pilot) -> None:
+        for status in (P, W, B, C):
+            assert titles(app, status) == []
+            assert column(app, status).has_class("-empty")
+        assert "nothing here" in str(app.screen.query_one("#status-line").render())
+        await pilot.press("c")  # no card: a word, no crash
+        assert any("no task here" in n for n in notices(app))
+
+    _run(app, scenario)
+
+    with transaction(engine) as s:
+        s.add(User(login="cam", name="Cam", email="cam@example.com"))
+    refused = _app(engine, "cam", scope="all")
+
+    async def refused_scenario(pilot) -> None:
+        assert any("the all scope is not open to a csm" in n for n in notices(refused))
+        assert refused.screen.__class__.__name__ == "BoardScreen"
+
+    _run(refused, refused_scenario)
