@@ -120,6 +120,7 @@ def _report(summary: DemoSummary, *, as_of_given: bool, playbooks: int) -> None:
     ]
     parts = [_count(counts.get(table, 0), one, many) for table, one, many in kinds]
     parts.append(_count(playbooks, "playbook", "playbooks"))
+    parts.append(_count(counts.get("cs_alerts", 0), "risk alert", "risk alerts"))
     parts[2] += (
         f" ({summary.churned:,} churned, {summary.at_risk:,} at risk,"
         f" {summary.renewing_within_90:,} renewing within 90 days)"

@@ -10,8 +10,8 @@ words (word lists and fixed tables), dates, book (the plan: people and accounts)
 writing (the batched writer, --reset, rows for people and accounts), timeline (what
 every part of a customer's history shares), usage, tickets, invoices, nps,
 touchpoints, tasks (one part of that history each), activity (the parts, in order),
-segments (definitions over the written book), and this module, whose
-`load_demo` runs them all.
+segments (definitions over the written book), alerts (risk alerts for the accounts
+in trouble), and this module, whose `load_demo` runs them all.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from cs_cli.domain import Actor, Role
 from cs_cli.errors import BadInput
 from cs_cli.services.access import require_role
 from cs_cli.services.demo.activity import Activity
+from cs_cli.services.demo.alerts import write_alerts
 from cs_cli.services.demo.book import AT_RISK, CHURN_BOUND, CHURNED, Book
 from cs_cli.services.demo.segments import write_segments
 from cs_cli.services.demo.words import DEMO_DOMAIN, FEATURES
@@ -112,13 +113,14 @@ def load_demo(
         if progress is not None and (i + 1 == total or (i + 1) % step == 0):
             progress("activity", i + 1, total)
     writer.flush_all()
+    alerts = write_alerts(session, book, user_ids, customer_ids)
     moment = dt.datetime.combine(as_of, dt.time(12), tzinfo=dt.UTC)
     segments = write_segments(session, actor, as_of=as_of, now=moment)
 
     at_risk = [c for c in book.customers if c.fate in (AT_RISK, CHURN_BOUND)]
     spotlight = max(at_risk, key=lambda c: (c.arr, c.external_id), default=None)
     return DemoSummary(
-        counts={**writer.counts, "cs_segments": segments},
+        counts={**writer.counts, "cs_segments": segments, "cs_alerts": alerts},
         customers=total,
         churned=sum(1 for c in book.customers if c.fate == CHURNED),
         at_risk=len(at_risk),
