@@ -62,5 +62,7 @@ def card_content(
     if card.status == TaskStatus.BLOCKED and card.blocked_reason:
         lines.append(Content.styled(f"⊘ {card.blocked_reason}", "$warning"))
     if assignee:
-        lines.append(Content.styled(f"→ {card.assignee or 'nobody'}", "$text-muted"))
+        # The login part of the email is enough to tell colleagues apart.
+        who = card.assignee.split("@", 1)[0] if card.assignee else "nobody"
+        lines.append(Content.styled(f"→ {who}", "$text-muted"))
     return Content("\n").join(lines)
