@@ -284,3 +284,50 @@ def one_at_a_time(session: Session, job: str) -> None:
     writer in at a time anyway."""
     if is_postgres(session):
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(sa.literal(job)))))
+
+
+# The domain event log's lock: one fixed key, in the two-number key space of
+# advisory locks, where it cannot meet a job lock of one_at_a_time (one number).
+_EVENT_LOG_LOCK = "25459, 1702260340"  # "cs", "evnt"
+
+
+def before_writing_events(session: Session) -> None:
+    """Postgres: call before inserting into the domain event log. Takes the
+    log's lock in shared mode until the transaction ends, so event_horizon
+    can wait for this transaction's events to be committed (or rolled back).
+    Writers never wait for each other. SQLite: nothing to do."""
+    if is_postgres(session):
+        session.execute(sa.text(f"SELECT pg_advisory_xact_lock_shared({_EVENT_LOG_LOCK})"))
+
+
+def event_horizon(session: Session) -> int:
+    """The highest domain event id below which no event can still appear:
+    every event up to it is committed. A consumer reads events up to here and
+    keeps this as its cursor.
+
+    Postgres hands out ids when rows are inserted, not when they are
+    committed, so max(id) alone can pass an event whose transaction is still
+    open; a cursor moved past it would never see it. Every writer holds the
+    log's lock shared (before_writing_events), so taking it exclusively waits
+    until each transaction writing events has ended; ids handed out after we
+    let go are higher than what we read. The lock is held only while max(id)
+    is read, as a session lock (released at once, not at the end of the
+    consumer's transaction, which may run long and write events of its own).
+    Call it before writing anything in the transaction: a writer waiting on a
+    row lock of ours would otherwise wait for us while we wait for it.
+    SQLite lets one writer in at a time, and a reader sees only committed
+    rows whose ids all lie below the next writer's: max(id) is the horizon."""
+    top = sa.select(sa.func.max(sa.text("id"))).select_from(sa.table("cs_domain_events"))
+    if not is_postgres(session):
+        return session.scalar(top) or 0
+    connection = session.connection()
+    connection.exec_driver_sql(f"SELECT pg_advisory_lock({_EVENT_LOG_LOCK})")
+    try:
+        horizon = session.scalar(top) or 0
+    except BaseException:
+        # A session lock outlives a rollback, and no unlock runs in a failed
+        # transaction: closing the connection is what surely lets go of it.
+        connection.invalidate()
+        raise
+    connection.exec_driver_sql(f"SELECT pg_advisory_unlock({_EVENT_LOG_LOCK})")
+    return horizon

@@ -1,5 +1,8 @@
 """The domain event log: what happened to a customer, written in the same
-transaction as the change, for journeys and automation to consume in id order."""
+transaction as the change, for journeys and automation to consume in id order.
+
+Every writer first calls dialect.before_writing_events, so that a consumer's
+dialect.event_horizon never moves past an event still to be committed."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from cs_cli.db import dialect
 from cs_cli.db.models import DomainEvent
 from cs_cli.domain import Actor
 
@@ -23,6 +27,7 @@ def record(
     data: dict[str, Any] | None = None,
 ) -> None:
     """Append one event."""
+    dialect.before_writing_events(session)
     session.add(
         DomainEvent(
             event_type=event_type,
@@ -46,6 +51,7 @@ def record_many(
     """Append one event per (customer_id, data) pair, in one batched INSERT."""
     if not rows:
         return
+    dialect.before_writing_events(session)
     session.execute(
         sa.insert(DomainEvent),
         [
@@ -74,6 +80,7 @@ def record_from_select(
     """Append one event per row of `source`, a SELECT of (customer_id, data),
     without bringing the rows into Python. Returns how many were written
     (unless `count` is false: counting brings back one id per row)."""
+    dialect.before_writing_events(session)
     events = DomainEvent.__table__
     sub = source.subquery()
     customer_id, data = list(sub.c)
@@ -91,3 +98,29 @@ def record_from_select(
         return None
     # RETURNING, not rowcount: drivers report -1 for INSERT ... SELECT.
     return len(session.execute(insert.returning(events.c.id)).all())
+
+
+def record_rows(
+    session: Session,
+    actor: Actor,
+    rows: list[tuple[str, int | None, dt.datetime, dict[str, Any] | None]],
+) -> None:
+    """Append events of several types and moments, (event_type, customer_id,
+    occurred_at, data) each, in one batched INSERT."""
+    if not rows:
+        return
+    dialect.before_writing_events(session)
+    session.execute(
+        sa.insert(DomainEvent),
+        [
+            {
+                "event_type": event_type,
+                "customer_id": customer_id,
+                "occurred_at": occurred_at,
+                "data": data,
+                "actor_name": actor.name,
+                "created_at": occurred_at,
+            }
+            for event_type, customer_id, occurred_at, data in rows
+        ],
+    )

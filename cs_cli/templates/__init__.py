@@ -1,8 +1,8 @@
 """The one Jinja2 environment every template renders in: sandboxed (a template
-cannot reach Python internals such as `''.__class__`), strict (an undefined
-name or field is an error, not an empty string), plain text (no HTML
-escaping). Playbooks render agendas and talk tracks here; journeys and email
-will too.
+cannot reach Python internals such as `''.__class__`, nor build a huge value
+such as `'x' * 10**10`: see sandbox.py), strict (an undefined name or field
+is an error, not an empty string), plain text (no HTML escaping). Playbooks
+render agendas and talk tracks here; journeys and email will too.
 
 Jinja2 is imported on first use, never when `cs` starts.
 """
@@ -18,7 +18,8 @@ from cs_cli.errors import TemplateError
 
 if TYPE_CHECKING:
     from jinja2 import Template
-    from jinja2.sandbox import SandboxedEnvironment
+
+    from cs_cli.templates.sandbox import BoundedSandbox
 
 
 def _finalize(value: Any) -> Any:
@@ -28,12 +29,13 @@ def _finalize(value: Any) -> Any:
 
 
 @functools.cache
-def environment() -> SandboxedEnvironment:
+def environment() -> BoundedSandbox:
     """The sandboxed environment (one per process)."""
     from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
 
-    return SandboxedEnvironment(
+    from cs_cli.templates.sandbox import BoundedSandbox
+
+    return BoundedSandbox(
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
@@ -68,6 +70,12 @@ def render_compiled(template: Template, context: Mapping[str, Any], *, name: str
         raise TemplateError(name, _template_line(exc.__traceback__), _reason(exc)) from None
     except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
         raise TemplateError(name, _template_line(exc.__traceback__), f"{type(exc).__name__}: {exc}") from None
+    except (MemoryError, RecursionError) as exc:
+        # What the sandbox's bounds did not foresee: still the template's fault.
+        reason = (
+            "it needs more memory than there is" if isinstance(exc, MemoryError) else "it recurses too deeply"
+        )
+        raise TemplateError(name, _template_line(exc.__traceback__), f"not allowed: {reason}") from None
 
 
 def variables(text: str, name: str = "template") -> set[str]:

@@ -38,6 +38,11 @@ def test_validate_prints_every_error_with_file_line_and_column(run_cli, tmp_path
         "steps:\n  - order: 1\n    name: Look\n    type: call\n    talk_track: |\n"
         "      Hello {{ customer.name }}\n      {{ ''.__class__.__mro__ }}\n"
     )
+    greedy = folder / "greedy.yaml"
+    greedy.write_text(
+        "steps:\n  - order: 1\n    name: Look\n    type: call\n    description: |\n"
+        "      Hello {{ customer.name }}\n      {{ 'x' * 10**10 }}\n"
+    )
     twice = folder / "twice.yaml"
     twice.write_text("playbook: qbr_planning\nsteps:\n  - {order: 1, name: A, type: call}\n")
 
@@ -47,13 +52,15 @@ def test_validate_prints_every_error_with_file_line_and_column(run_cli, tmp_path
     lines = result.stderr.splitlines()
     assert lines[:-1] == [
         f"{broken}:3:1: invalid YAML: expected the node content, but found '<stream end>'",
+        f"{greedy}:7:7: steps.0.description: not allowed: this repeat would make 10,000,000,000 characters"
+        " or items (at most 100,000)",
         f"{hostile}:7:7: steps.0.talk_track: not allowed: access to attribute '__class__' of 'str' object"
         " is unsafe.",
         f"{renewal}:8:1: priority: Input should be 'low', 'medium', 'high' or 'critical'",
         f"{risk}:24:5: steps.1.due_dayz: unknown key",
         f"{twice}:1:1: playbook 'qbr_planning' is also in {folder / 'qbr_planning.yaml'}",
     ]
-    assert lines[-1] == f"error: 5 playbook files in {folder} with errors"
+    assert lines[-1] == f"error: 6 playbook files in {folder} with errors"
     # load refuses the same folder and writes nothing.
     assert run_cli("playbooks", "load", str(folder)).exit_code == 2
     assert json.loads(run_cli("playbooks", "list", "--format", "json").stdout) == []

@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from cs_cli import paths
-from cs_cli.db.engine import transaction
+from cs_cli.db import dialect
+from cs_cli.db.engine import session_factory, transaction
 from cs_cli.db.models import (
     CSTask,
     Customer,
     DomainEvent,
+    HealthOverride,
     HealthScoreHistory,
     Playbook,
     PlaybookRun,
@@ -25,7 +28,7 @@ from cs_cli.db.models import (
     Segment,
     User,
 )
-from cs_cli.domain import PlaybookRunStatus, Role, TaskStatus
+from cs_cli.domain import HealthStatus, PlaybookRunStatus, Role, TaskStatus
 from cs_cli.errors import BadInput, FileError, NotFound, NotPermitted
 from cs_cli.services import events
 from cs_cli.services.playbooks import catalog, runs
@@ -192,6 +195,12 @@ def test_risk_response_is_the_plans_example_word_for_word():
             ":40:7:",
             "not allowed: access to attribute '__class__'",
         ),
+        (
+            "- Commit to timeline",
+            "- Commit to {{ 'x' * 10**10 }}",
+            ":40:7:",
+            "steps.2.talk_track: not allowed: this repeat would make 10,000,000,000 characters",
+        ),
         ("- Commit to timeline", "- Commit to {{ customer.nmae }}", ":40:7:", "customer has no field 'nmae'"),
         ("- Commit to timeline", "- {{ sales.rep }}", ":40:7:", "unknown name 'sales'"),
         ("- Commit to timeline", "- {% if %}", ":40:", "steps.2.talk_track: Expected an expression"),
@@ -220,6 +229,45 @@ def test_bad_playbooks_name_file_line_column_and_key(tmp_path, old, new, where, 
     message = str(info.value)
     assert message.startswith(f"{path}{where}"), message
     assert reason in message, message
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("{{ 'x' * 10**10 }}", "this repeat would make 10,000,000,000 characters or items (at most 100,000)"),
+        ("{{ 10**10 * [0] }}", "this repeat would make 10,000,000,000"),
+        ("{{ ('ab' * 50000) + 'c' }}", "joining these would make 100,001"),
+        ("{{ 7 ** 123456789 }}", "this power would have about 104,333,090 digits (at most 1,000)"),
+        ("{{ '%999999999s' % 'x' }}", "this %-format width would make 999,999,999"),
+        ("{{ '%*s' | format(10**9, 'x') }}", "a %-format width or precision given as `*` is not allowed"),
+        ("{{ 'x' | center(10**9) }}", "the center filter would make 1,000,000,000"),
+        ("{{ 'x' | indent(width=10**9) }}", "the indent filter would make 1,000,000,000"),
+        ("{{ [1] | batch(10**9, 0) | list }}", "the batch filter would make 1,000,000,000"),
+        ("line 1\n{{ 'x'.ljust(10**9) }}", "str.ljust() would make 1,000,000,000"),
+        ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "it recurses too deeply"),
+    ],
+)
+def test_the_sandbox_refuses_to_build_a_huge_value(text, reason):
+    from cs_cli import templates
+    from cs_cli.errors import TemplateError
+
+    with pytest.raises(TemplateError) as info:
+        templates.render(text, {}, name="steps.0.description")
+    assert info.value.exit_code == 2
+    assert info.value.reason.startswith("not allowed: ") and reason in info.value.reason
+    assert info.value.line == text.count("\n") + 1
+
+
+def test_the_sandbox_bounds_leave_ordinary_templates_alone():
+    from cs_cli import templates
+
+    text = (
+        "{{ '-' * 20 }}|{{ 3 * 'ab' }}|{{ 2 ** 10 }}|{{ 1.5 ** 2 }}|{{ '%5.1f%%' % 12.34 }}|"
+        "{{ 'x' | center(5) }}|{{ [1, 2] + [3] }}|{{ 'a' ~ 'b' }}|{{ ('y' * 100000) | length }}"
+    )
+    assert templates.render(text, {}) == (
+        "--------------------|ababab|1024|2.25| 12.3%|  x  |[1, 2, 3]|ab|100000"
+    )
 
 
 def _folder(tmp_path: Path) -> Path:
@@ -609,6 +657,107 @@ def test_evaluate_fires_each_trigger_kind_once(engine, admin, book, tmp_path):
         evaluate(s, _csm(s), as_of=AS_OF, now=NOW)
 
 
+def test_evaluate_never_moves_past_an_event_still_being_written(engine, admin, book, tmp_path):
+    path = tmp_path / "sso_broken.yaml"
+    path.write_text(CUSTOM.format(key="sso_broken", trigger="event: integration.failed"))
+    _sync(engine, admin, path)
+    with transaction(engine) as s:
+        e1, w2 = _customer_id(s, "E-1"), _customer_id(s, "W-2")
+        before = dialect.event_horizon(s)
+    # An event recorded by a transaction that is still open.
+    writer = session_factory(engine)()
+    try:
+        events.record(writer, admin, "integration.failed", customer_id=w2, occurred_at=NOW)
+        writer.flush()
+        if engine.dialect.name != "postgresql":
+            # One writer at a time: what a reader sees ends below the open
+            # transaction's event, which comes after it once committed.
+            with session_factory(engine)() as reader:
+                assert dialect.event_horizon(reader) == before
+            writer.commit()
+            with transaction(engine) as s:
+                assert evaluate(s, admin, as_of=AS_OF, now=NOW).runs_started == {"sso_broken": 1}
+            return
+        # Postgres: a later event is committed while the first is open, so
+        # the highest id committed is above an event not yet visible.
+        with transaction(engine) as s:
+            events.record(s, admin, "integration.failed", customer_id=e1, occurred_at=NOW)
+        outcome: dict = {}
+
+        def run() -> None:
+            try:
+                with transaction(engine) as s:
+                    # Never wait for ever, whatever goes wrong.
+                    s.execute(sa.text("SET LOCAL lock_timeout = '10s'"))
+                    outcome["result"] = evaluate(s, admin, as_of=AS_OF, now=NOW)
+            except BaseException as exc:
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive(), f"evaluate did not wait for the open transaction: {outcome}"
+        writer.commit()
+        thread.join(15)
+        assert not thread.is_alive()
+        assert "error" not in outcome, outcome
+        # Both events acted on: the one committed late was not skipped.
+        assert outcome["result"].runs_started == {"sso_broken": 2}
+    finally:
+        writer.rollback()
+        writer.close()
+    with engine.connect() as c:
+        started = c.execute(sa.select(Customer.external_id).join(PlaybookRun)).scalars().all()
+        assert sorted(started) == ["E-1", "W-2"]
+        cursor = c.scalar(sa.select(Playbook.event_cursor).where(Playbook.key == "sso_broken"))
+        high = c.scalar(
+            sa.select(sa.func.max(DomainEvent.id)).where(DomainEvent.event_type == "integration.failed")
+        )
+        assert cursor >= high
+
+
+def test_an_override_in_force_stands_in_for_the_computed_score(engine, admin, book):
+    _sync(engine, admin, paths.playbooks_dir())
+    with transaction(engine) as s:
+        # W-1 is computed at 30; its CSM says 90 until February. M-1's
+        # override (45 -> 90) expired yesterday: the computed 45 stands.
+        for ext, expires in (("W-1", dt.date(2025, 2, 1)), ("M-1", AS_OF - dt.timedelta(days=1))):
+            s.add(
+                HealthOverride(
+                    customer_id=_customer_id(s, ext),
+                    overall_score=90,
+                    health_status=HealthStatus.HEALTHY,
+                    reason="renewal signed",
+                    expires_on=expires,
+                    set_by="admin",
+                    created_at=NOW,
+                )
+            )
+    with transaction(engine) as s:
+        result = evaluate(s, admin, as_of=AS_OF, now=NOW)
+    # Health below 50: M-1 only (W-1 counts as 90). Renewals: M-1, W-1, E-1.
+    assert result.runs_started == {"risk_response": 1, "renewal_prep": 3}
+    with engine.connect() as c:
+        rows = c.execute(
+            sa.select(Playbook.key, Customer.external_id, PlaybookRun.baseline_health_score, PlaybookRun.id)
+            .join(Playbook, Playbook.id == PlaybookRun.playbook_id)
+            .join(Customer, Customer.id == PlaybookRun.customer_id)
+        ).all()
+    assert {(key, ext, base) for key, ext, base, _ in rows} == {
+        ("risk_response", "M-1", 45),
+        ("renewal_prep", "M-1", 45),
+        ("renewal_prep", "W-1", 90),
+        ("renewal_prep", "E-1", 82),
+    }
+    # The task text reads the score a person sees, too.
+    w1_renewal = next(run_id for key, ext, _, run_id in rows if (key, ext) == ("renewal_prep", "W-1"))
+    assert "ARR; health is 90 (healthy)." in _tasks(engine, w1_renewal)[0].description
+    # A run started by hand takes the override as its baseline.
+    with transaction(engine) as s:
+        run = trigger(s, admin, "risk_response", "W-1", reason=None, force=False, as_of=AS_OF, now=NOW).run
+    assert run.baseline_health_score == 90
+
+
 def _close_all(engine, run_id: int, status: TaskStatus = TaskStatus.COMPLETED) -> None:
     with transaction(engine) as s:
         s.execute(sa.update(CSTask).where(CSTask.playbook_run_id == run_id).values(status=status))
@@ -619,7 +768,9 @@ def test_runs_settle_and_the_playbook_learns(engine, admin, book):
     with transaction(engine) as s:
         m1 = trigger(s, admin, "risk_response", "M-1", reason=None, force=False, as_of=AS_OF, now=NOW).run
         w1 = trigger(s, admin, "risk_response", "W-1", reason=None, force=False, as_of=AS_OF, now=NOW).run
-        for ext, day, score in (("M-1", 5, 50), ("M-1", 12, 61), ("W-1", 40, 90)):
+        # W-2 has no health score: nothing to measure an increase from.
+        w2 = trigger(s, admin, "risk_response", "W-2", reason=None, force=False, as_of=AS_OF, now=NOW).run
+        for ext, day, score in (("M-1", 5, 50), ("M-1", 12, 61), ("W-1", 40, 90), ("W-2", 3, 95)):
             s.add(
                 HealthScoreHistory(
                     customer_id=_customer_id(s, ext),
@@ -643,8 +794,9 @@ def test_runs_settle_and_the_playbook_learns(engine, admin, book):
         runs.settle_runs(s, [m1.id, w1.id, None], now=twenty)
     # W-1 went 30 -> 90, but on day 40: outside the window. Settled on day 20, still open.
     _close_all(engine, w1.id)
+    _close_all(engine, w2.id)
     with transaction(engine) as s:
-        runs.settle_runs(s, [w1.id], now=twenty)
+        runs.settle_runs(s, [w1.id, w2.id], now=twenty)
     with engine.connect() as c:
         got = {
             r.id: (r.status, r.success, r.completed_at)
@@ -654,17 +806,25 @@ def test_runs_settle_and_the_playbook_learns(engine, admin, book):
         }
         assert got[m1.id] == (PlaybookRunStatus.COMPLETED, True, twenty)
         assert got[w1.id] == (PlaybookRunStatus.COMPLETED, None, twenty)
+        assert got[w2.id] == (PlaybookRunStatus.COMPLETED, None, twenty)
     with transaction(engine) as s:
         p = s.scalar(sa.select(Playbook).where(Playbook.key == "risk_response"))
-        assert (p.times_triggered, p.times_completed, p.success_rate) == (2, 2, 1.0)
+        assert (p.times_triggered, p.times_completed, p.success_rate) == (3, 3, 1.0)
         assert p.avg_completion_days == pytest.approx(20.0)
-    # Once the window has passed, evaluate closes the open judgement.
+    # Once the window has passed, evaluate closes the open judgement; a run
+    # with no baseline stays undecided and out of the success rate.
     later = NOW + dt.timedelta(days=45)
     with transaction(engine) as s:
         assert evaluate(s, admin, as_of=later.date(), now=later).runs_judged == 1
     with engine.connect() as c:
-        assert c.scalar(sa.select(PlaybookRun.success).where(PlaybookRun.id == w1.id)) is False
+        success = dict(c.execute(sa.select(PlaybookRun.id, PlaybookRun.success)).all())
+        assert (success[m1.id], success[w1.id], success[w2.id]) == (True, False, None)
         assert c.scalar(sa.select(Playbook.success_rate).where(Playbook.key == "risk_response")) == 0.5
+    even_later = NOW + dt.timedelta(days=90)
+    with transaction(engine) as s:
+        assert evaluate(s, admin, as_of=even_later.date(), now=even_later).runs_judged == 0
+    with engine.connect() as c:
+        assert c.scalar(sa.select(PlaybookRun.success).where(PlaybookRun.id == w2.id)) is None
 
 
 def test_the_docs_cover_every_field_name_and_command():

@@ -4,7 +4,8 @@ whatever the size of the book), then re-check the success of runs whose
 judgement is still open.
 
 Triggers (any one starts a run):
-  health_below N     the current health score is below N
+  health_below N     the current health score (an override in force wins)
+                     is below N
   days_to_renewal N  the renewal date is within the next N days; once per
                      renewal: not if a run of it started on or after
                      renewal_date - N days
@@ -23,12 +24,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cs_cli.db import dialect
-from cs_cli.db.models import Customer, DomainEvent, HealthScore, Playbook, PlaybookRun, Segment
+from cs_cli.db.models import Customer, DomainEvent, Playbook, PlaybookRun, Segment
 from cs_cli.domain import Actor, CustomerStatus, PlaybookEvaluation, Role
 from cs_cli.services.access import customer_scope, require_role
 from cs_cli.services.playbooks import runs as run_service
 from cs_cli.services.playbooks.run_tasks import NewRun, create_tasks
-from cs_cli.services.playbooks.trigger import insert_runs
+from cs_cli.services.playbooks.trigger import insert_runs, scored_customers
 
 SEGMENT_ENTERED = "segment.entered"
 
@@ -37,7 +38,11 @@ def evaluate(session: Session, actor: Actor, *, as_of: dt.date, now: dt.datetime
     """Start the runs (and tasks) that the automatic triggers call for, as of
     `as_of`; advance the event cursors; judge open run outcomes."""
     require_role(actor, Role.ADMIN, doing="evaluating playbook triggers")
-    high = session.scalar(sa.select(sa.func.max(DomainEvent.id))) or 0
+    # The events to act on run up to the horizon, read before this
+    # transaction writes anything (see dialect.event_horizon): max(id) could
+    # pass an event of a transaction still open, and the cursor, moved past
+    # it, would never come back for it.
+    high = dialect.event_horizon(session)
     playbooks = session.scalars(
         sa.select(Playbook)
         .where(
@@ -54,15 +59,18 @@ def evaluate(session: Session, actor: Actor, *, as_of: dt.date, now: dt.datetime
     segment_names = dict(session.execute(sa.select(Segment.id, Segment.name)).all())
     started: list[NewRun] = []
     by_playbook: dict[str, int] = {}
+    candidates, score = scored_customers(as_of)
+    # Active customers the actor may see, with their current score (an
+    # override in force wins) as the baseline.
+    base = candidates.where(Customer.status == CustomerStatus.ACTIVE, customer_scope(actor))
     for playbook in playbooks:
         before = len(started)
-        base = _candidates(actor)
         if playbook.trigger_health_threshold is not None:
             threshold = playbook.trigger_health_threshold
             started += insert_runs(
                 session,
                 playbook,
-                base.where(HealthScore.overall_score < threshold),
+                base.where(score < threshold),
                 kind="health",
                 reason=f"health below {threshold}",
                 now=now,
@@ -101,15 +109,6 @@ def evaluate(session: Session, actor: Actor, *, as_of: dt.date, now: dt.datetime
     judged = run_service.judge_open(session, now=now)
     session.flush()
     return PlaybookEvaluation(as_of=as_of, runs_started=by_playbook, tasks_created=tasks, runs_judged=judged)
-
-
-def _candidates(actor: Actor) -> sa.Select:
-    """Active customers the actor may see, with their current score as the baseline."""
-    return (
-        sa.select(Customer.id.label("customer_id"), HealthScore.overall_score.label("baseline"))
-        .outerjoin(HealthScore, HealthScore.customer_id == Customer.id)
-        .where(Customer.status == CustomerStatus.ACTIVE, customer_scope(actor))
-    )
 
 
 def _events(event_type: str, after: int, upto: int) -> sa.Select:

@@ -5,9 +5,11 @@ success is then judged from health history: the criteria (the playbook's
 success_criteria, else those of its last step that has some) must be met by a
 daily score between the run's start and `within_days` after it. Until the
 window has passed without the criteria met, the judgement stays open (null)
-and `cs playbooks evaluate` checks it again. The playbook's times_completed,
-avg_completion_days and success_rate are recomputed from its runs by one
-aggregate statement each time.
+and `cs playbooks evaluate` checks it again. A run that started with no
+health score cannot show an increase: asked for one, it stays undecided.
+The playbook's times_completed, avg_completion_days and success_rate (of the
+decided runs only) are recomputed from its runs by one aggregate statement
+each time.
 """
 
 from __future__ import annotations
@@ -114,7 +116,8 @@ def _judge(
 ) -> dict[int, int]:
     """Set success on completed, unjudged runs: true when the criteria were
     met in the window, false when the window has passed without; else left
-    open. Returns the runs decided per playbook."""
+    open, as it is for good when an increase is asked of a run that started
+    with no score. Returns the runs decided per playbook."""
     runs = PlaybookRun.__table__
     history = HealthScoreHistory.__table__
     decided: dict[int, int] = {}
@@ -127,10 +130,14 @@ def _judge(
             history.c.as_of >= start_day,
             history.c.as_of <= end_day,
         ]
+        judgeable = []
         if "health_score_increase" in criteria:
             conditions.append(
                 history.c.overall_score >= runs.c.baseline_health_score + criteria["health_score_increase"]
             )
+            # No score when the run started: an increase cannot be measured,
+            # so the run is neither a success nor a failure.
+            judgeable.append(runs.c.baseline_health_score.is_not(None))
         if "health_score_at_least" in criteria:
             conditions.append(history.c.overall_score >= criteria["health_score_at_least"])
         met = sa.exists().where(*conditions)
@@ -139,6 +146,7 @@ def _judge(
             runs.c.playbook_id == playbook_id,
             runs.c.status == PlaybookRunStatus.COMPLETED.value,
             runs.c.success.is_(None),
+            *judgeable,
             sa.or_(met, over),
         ]
         if run_ids is not None:

@@ -27,6 +27,7 @@ from cs_cli.db.models import (
     User,
 )
 from cs_cli.errors import TemplateError
+from cs_cli.services.health.overrides import active
 
 RENDER_BATCH = 5_000
 
@@ -138,6 +139,8 @@ def _context_batches(
 ) -> Iterator[list[tuple[int, dict[str, Any]]]]:
     """The template context of each new run of a playbook, in batches."""
     csm = aliased(User)
+    # The current score, as a reader sees it: an override in force wins.
+    override = active(as_of)
     columns = [
         new_runs.c.run_id,
         Customer.external_id,
@@ -150,8 +153,8 @@ def _context_batches(
         Customer.renewal_date,
         Customer.contract_start,
         Customer.attributes if needs_attributes else sa.null().label("attributes"),
-        HealthScore.overall_score,
-        HealthScore.health_status,
+        sa.func.coalesce(override.c.overall_score, HealthScore.overall_score).label("overall_score"),
+        sa.func.coalesce(override.c.health_status, HealthScore.health_status).label("health_status"),
         HealthScore.score_trend,
         HealthScore.score_change_30d,
         csm.name.label("csm_name"),
@@ -164,6 +167,7 @@ def _context_batches(
         new_runs.join(Customer, Customer.id == new_runs.c.customer_id)
         .join(PlaybookRun, PlaybookRun.id == new_runs.c.run_id)
         .outerjoin(HealthScore, HealthScore.customer_id == Customer.id)
+        .outerjoin(override, override.c.customer_id == Customer.id)
         .outerjoin(csm, csm.id == Customer.csm_id)
     )
     people = {"champion": Contact.is_champion, "sponsor": Contact.is_exec_sponsor}

@@ -34,6 +34,7 @@ from cs_cli.domain import (
 from cs_cli.errors import BadInput, NotFound
 from cs_cli.services.access import customer_scope
 from cs_cli.services.audit import audit
+from cs_cli.services.health.overrides import active
 from cs_cli.services.playbooks.run_tasks import NewRun, create_tasks
 
 
@@ -95,9 +96,7 @@ def trigger(
                 f"its cooldown of {playbook.cooldown_days} days lasts until {until}",
                 hint="--force starts it anyway",
             )
-    candidates = sa.select(Customer.id.label("customer_id"), _baseline()).outerjoin(
-        HealthScore, HealthScore.customer_id == Customer.id
-    )
+    candidates, _ = scored_customers(as_of)
     started = insert_runs(
         session,
         playbook,
@@ -126,8 +125,19 @@ def trigger(
     return TriggeredRun(run=run, tasks=_run_tasks(session, run_id))
 
 
-def _baseline() -> sa.ColumnElement:
-    return HealthScore.overall_score.label("baseline")
+def scored_customers(as_of: dt.date) -> tuple[sa.Select, sa.ColumnElement]:
+    """Every customer with their current health score as a run's `baseline`
+    (a SELECT of customer_id, baseline), and that score as an expression to
+    filter on. An override in force on `as_of` stands in for the computed
+    score, as it does wherever a score is read."""
+    override = active(as_of)
+    score = sa.func.coalesce(override.c.overall_score, HealthScore.overall_score)
+    select = (
+        sa.select(Customer.id.label("customer_id"), score.label("baseline"))
+        .outerjoin(HealthScore, HealthScore.customer_id == Customer.id)
+        .outerjoin(override, override.c.customer_id == Customer.id)
+    )
+    return select, score
 
 
 def insert_runs(
