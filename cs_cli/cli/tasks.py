@@ -485,7 +485,11 @@ def _change(
                 if fmt != OutputFormat.TABLE:
                     _emit_tasks([], fmt, LIST_COLUMNS)
                 return
-            confirm_or_abort(f"{verb} {_count(len(found.ids))}{_skipped(found.skipped, verb)}", yes)
+            skipped = ""
+            if found.skipped:
+                kinds = ", ".join(f"{n} {status}" for status, n in found.skipped.items())
+                skipped = f" ({sum(found.skipped.values()):,} skipped: {kinds})"
+            confirm_or_abort(f"this would {verb} {_count(len(found.ids))}{skipped}", yes)
         result = call(session, actor, target)
         changed = rows_for(session, actor, result.changed, today=day) if fmt != OutputFormat.TABLE else []
     if fmt != OutputFormat.TABLE:

@@ -150,8 +150,9 @@ def test_bulk_changes_ask_first_and_act_on_the_filter(run_cli, book, engine):
 
     refused = run_cli("tasks", "complete", "--customer", "E-3", "--outcome", "no_response", *AS_OF)
     assert refused.exit_code == 2
-    assert refused.stderr.startswith(
-        "error: complete 3 tasks; skipped 1 that cannot be completed (1 blocked); pass --yes"
+    assert refused.stderr.splitlines()[0] == (
+        "error: this would complete 3 tasks (1 skipped: 1 blocked);"
+        " pass --yes to confirm when not at a terminal"
     )
     with transaction(engine) as s:
         assert s.scalar(sa.select(sa.func.count()).where(CSTask.status == "completed")) == 0
@@ -195,6 +196,8 @@ def test_hostile_and_mistaken_input(run_cli, book, engine):
     task = _create(run_cli, "E-1", "Call")
     run_cli("tasks", "cancel", str(task), *AS_OF)
     _create(run_cli, "E-1", "Open one")
+    done = _create(run_cli, "E-1", "Done one")
+    assert run_cli("tasks", "complete", str(done), "--outcome", "successful", *AS_OF).exit_code == 0
 
     def fails(code: int, first_line: str, *args: str, user: str = "admin") -> None:
         result = run_cli(*args, user=user)
@@ -213,6 +216,12 @@ def test_hostile_and_mistaken_input(run_cli, book, engine):
         str(task),
         "--outcome",
         "successful",
+    )
+    again = run_cli("tasks", "complete", str(done), "--outcome", "successful", *AS_OF)
+    assert (again.exit_code, again.stdout, again.stderr) == (
+        2,
+        "",
+        f"error: task {done} is already completed\n",
     )
     fails(
         2,
@@ -308,7 +317,7 @@ def test_hostile_and_mistaken_input(run_cli, book, engine):
     hostile = _create(run_cli, "E-1", title)
     assert json.loads(run_cli("tasks", "show", str(hostile), "--format", "json").stdout)["title"] == title
     with transaction(engine) as s:
-        assert s.scalar(sa.select(sa.func.count()).select_from(CSTask)) == 3
+        assert s.scalar(sa.select(sa.func.count()).select_from(CSTask)) == 4
         assert s.scalar(sa.select(sa.func.count()).where(CSTask.status == "cancelled")) == 1
 
 

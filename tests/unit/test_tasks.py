@@ -131,7 +131,11 @@ def test_illegal_changes_name_the_task_and_both_states_and_write_nothing(session
     cancelled = _create(session, admin, "E-1", "Old task")
     blocked = _create(session, admin, "E-1", "Stuck task")
     pending = _create(session, admin, "E-3", "Fresh task")
+    done = _create(session, admin, "E-3", "Done task")
     lifecycle.cancel(session, admin, Target(ids=(cancelled,)), reason="duplicate", today=TODAY, now=NOW)
+    lifecycle.complete(
+        session, admin, Target(ids=(done,)), outcome=TaskOutcome.SUCCESSFUL, today=TODAY, now=NOW
+    )
     lifecycle.block(session, admin, Target(ids=(blocked,)), reason="no budget", today=TODAY, now=NOW)
     session.commit()
     assert session.get(CSTask, cancelled).outcome_notes == "duplicate"
@@ -152,6 +156,13 @@ def test_illegal_changes_name_the_task_and_both_states_and_write_nothing(session
         err.message
         == f"cannot complete task {cancelled}: cancelled -> completed is not allowed (cancelled is final)"
     )
+    # Already there: said as such, not as a move out of a final state.
+    err = refused(lifecycle.complete, target=Target(ids=(done,)), outcome=TaskOutcome.SUCCESSFUL)
+    assert (err.message, err.hint) == (f"task {done} is already completed", None)
+    err = refused(lifecycle.cancel, target=Target(ids=(cancelled,)))
+    assert (err.message, err.hint) == (f"task {cancelled} is already cancelled", None)
+    err = refused(lifecycle.block, target=Target(ids=(blocked,)), reason="still")
+    assert err.message == f"task {blocked} is already blocked"
     err = refused(lifecycle.complete, target=Target(ids=(blocked,)), outcome=TaskOutcome.SUCCESSFUL)
     assert err.message == f"cannot complete task {blocked}: blocked -> completed is not allowed"
     err = refused(lifecycle.unblock, target=Target(ids=(pending,)))

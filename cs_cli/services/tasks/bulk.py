@@ -108,9 +108,10 @@ def plan(
         first = illegal[0]
         more = f" (and {len(illegal) - 1} more)" if len(illegal) > 1 else ""
         states = " or ".join(s for s in TaskStatus if s in change.allowed)
+        status = TaskStatus(first.status)
         raise BadInput(
-            illegal_message(change, first.id, TaskStatus(first.status)) + more,
-            hint=f"{change.verb} needs a task that is {states}",
+            illegal_message(change, first.id, status) + more,
+            hint=None if change.to == status else f"{change.verb} needs a task that is {states}",
         )
     if change.assign_to is not None:
         check_assignment(actor, change.assign_to, [r.csm_id for r in legal])
@@ -120,11 +121,12 @@ def plan(
 
 def illegal_message(change: Change, task_id: int, status: TaskStatus) -> str:
     """One line naming the task, its state and the state it cannot reach."""
+    # Already there says more than "final": completing a completed task.
+    if change.to == status:
+        return f"task {task_id} is already {status}"
     if status in CLOSED:
         what = f"{status} -> {change.to} is not allowed" if change.to else f"it is {status}"
         return f"cannot {change.verb} task {task_id}: {what} ({status} is final)"
-    if change.to == status:
-        return f"task {task_id} is already {status}"
     if len(change.allowed) == 1:
         return f"cannot {change.verb} task {task_id}: it is {status}, not {next(iter(change.allowed))}"
     return f"cannot {change.verb} task {task_id}: {status} -> {change.to} is not allowed"
