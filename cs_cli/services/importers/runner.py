@@ -23,9 +23,11 @@ from cs_cli.db import dialect
 from cs_cli.db.models import ImportRun, Team, User
 from cs_cli.domain import Actor, Role
 from cs_cli.errors import BadInput, FileError
+from cs_cli.services import events
 from cs_cli.services.access import is_placeholder_email, require_role
 from cs_cli.services.importers.entities import ENTITIES, EntitySpec, Field
 from cs_cli.services.importers.events import load_events
+from cs_cli.services.importers.implied import implied_events, prior_values
 from cs_cli.services.importers.mapping import ImportMap
 from cs_cli.services.importers.reading import SourceFormat, detect_format, file_sha256, open_source
 from cs_cli.services.importers.values import attribute
@@ -99,6 +101,7 @@ class _Import:
     now: dt.datetime
     skip_invalid: bool
     on_reject: Callable[[Reject], None] | None
+    actor: Actor = field(default_factory=Actor.system)
     counts: _Counts = field(default_factory=_Counts)
     ref_cache: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
     seen_keys: dict[Any, int] = field(default_factory=dict)
@@ -213,6 +216,7 @@ class _Import:
         key = self.spec.key
         keys = [r[key] for r in rows]
         existing = self._existing(table, key, keys)
+        prior = prior_values(self.session, self.spec.name, table, key, keys)
         changed = dialect.upsert(
             self.session,
             table,
@@ -225,6 +229,8 @@ class _Import:
         self.counts.created += len(changed - existing)
         self.counts.updated += len(changed & existing)
         self.counts.unchanged += len(keys) - len(changed)
+        implied = implied_events(self.session, self.spec.name, table, key, rows, prior, changed, now=self.now)
+        events.record_rows(self.session, self.actor, implied)
 
     @cached_property
     def updatable(self) -> set[str]:
@@ -424,7 +430,7 @@ def import_file(
     source = open_source(path, fmt)
     try:
         columns, attributes, warnings = _plan(spec, source.columns, mapping or ImportMap(), fmt, path)
-        job = _Import(session, spec, path, fmt, columns, attributes, now, skip_invalid, on_reject)
+        job = _Import(session, spec, path, fmt, columns, attributes, now, skip_invalid, on_reject, actor)
         if spec.key is None:
             load_events(job, source, batch_size, progress)
         else:
