@@ -221,7 +221,9 @@ def risks(
                 )
             )
     status = (health.health_status if health else None) or row.health_status
-    if row.renewal_date is not None and row.status == "active":
+    # An open alert already says it: not twice.
+    alerted = {a.alert_type for a in alerts}
+    if row.renewal_date is not None and row.status == "active" and "renewal_risk" not in alerted:
         days = (row.renewal_date - as_of).days
         if 0 <= days <= RENEWAL_SOON and status not in (None, HealthStatus.HEALTHY):
             severity = crit if days <= RENEWAL_CLOSE else warn
@@ -230,7 +232,7 @@ def risks(
             )
     champions = [c for c in contacts if c.is_champion]
     for c in champions:
-        if c.left_at is not None:
+        if c.left_at is not None and "champion_left" not in alerted:
             out.append(
                 RiskIndicator("contact", crit, f"champion {c.name or c.email} left on {c.left_at.date()}")
             )

@@ -1,22 +1,323 @@
-"""Customer 360 (being built)."""
+"""Customer 360: everything about one customer on one screen, pushed over
+any mode (enter on a card, `cs board --customer ID`); escape goes back.
+
+The whole view comes from one service call on a worker thread; the
+touchpoint timeline shows the newest page first and loads the next one as
+the cursor nears its end, so a customer with thousands opens as fast as one
+with ten."""
 
 from __future__ import annotations
 
+import time
+
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Sparkline, Static
+
+from cs_cli.domain import Customer360, Page, TaskRow, TouchpointDetail, TouchpointRow
+from cs_cli.tui.widgets.customer import panels
+from cs_cli.tui.widgets.customer.format import failure, styled_text
+from cs_cli.tui.widgets.customer.log_touchpoint import LogTouchpointScreen, TouchpointDraft
+
+SENTIMENT_STYLE = {"positive": "$success", "negative": "$error", "neutral": "$text-muted"}
+PRIORITY_STYLE = {"critical": "$error bold", "high": "$warning", "low": "$text-muted"}
 
 
 class CustomerScreen(Screen[None]):
     TITLE = "Customer 360"
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="customer.back")]
+    CSS_PATH = "customer.tcss"
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="customer.back"),
+        Binding("l", "log_touchpoint", "Log touchpoint", id="customer.log_touchpoint"),
+        Binding("t", "focus_timeline", "Timeline", id="customer.timeline"),
+        Binding("m", "more_touchpoints", "More touchpoints", id="customer.more_touchpoints"),
+        Binding("r", "reload", "Refresh", id="customer.refresh"),
+    ]
+    # Touchpoints per page of the timeline.
+    PAGE = 50
+
+    class Loaded(Message):
+        def __init__(self, view: Customer360) -> None:
+            super().__init__()
+            self.view = view
+
+    class MoreLoaded(Message):
+        def __init__(self, page: Page) -> None:
+            super().__init__()
+            self.page = page
+
+    class Logged(Message):
+        def __init__(self, detail: TouchpointDetail) -> None:
+            super().__init__()
+            self.detail = detail
+
+    class Failed(Message):
+        def __init__(self, text: str, *, fatal: bool = False) -> None:
+            super().__init__()
+            self.text = text
+            self.fatal = fatal
 
     def __init__(self, customer: str) -> None:
         super().__init__()
         self.customer = customer
+        self.view: Customer360 | None = None
+        self.touchpoints: list[TouchpointRow] = []
+        self.touchpoint_total = 0
+        self.loading_more = False
+        # perf_counter() when the screen was made and when it first showed its data.
+        self.created_at = time.perf_counter()
+        self.painted_at: float | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(f"Customer 360 for {self.customer}: coming in this release.", classes="empty")
+        yield Static(f"Loading {self.customer}…", id="c360-title")
+        with Horizontal(id="c360-body"):
+            with VerticalScroll(id="c360-left"):
+                with Vertical(id="health-panel", classes="panel"):
+                    yield Static("", id="gauge")
+                    yield Sparkline([], id="trend")
+                    yield Static("", id="trend-words")
+                    yield Static("", id="outlook")
+                yield Static("", id="risks", classes="panel")
+                with Vertical(id="components-panel", classes="panel"):
+                    yield DataTable(id="components", show_cursor=False, zebra_stripes=True, cell_padding=0)
+            with VerticalScroll(id="c360-right"):
+                with Vertical(id="timeline-panel", classes="panel"):
+                    yield DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="contacts", classes="panel")
+                yield Static("", id="journeys", classes="panel")
+                with Vertical(id="tasks-panel", classes="panel"):
+                    yield DataTable(id="tasks", cursor_type="row", zebra_stripes=True)
         yield Footer()
+
+    def on_mount(self) -> None:
+        titles = {
+            "#health-panel": "Health",
+            "#risks": "Why at risk",
+            "#components-panel": "Components",
+            "#timeline-panel": "Touchpoints",
+            "#contacts": "Key contacts",
+            "#journeys": "Journeys and playbooks",
+            "#tasks-panel": "Open tasks",
+        }
+        for selector, text in titles.items():
+            self.query_one(selector).border_title = text
+        components = self.query_one("#components", DataTable)
+        columns = (("component", 13), ("score", 6), ("pts", 5), ("measure", 19), ("value", 7), ("band", 4))
+        for label, width in columns:
+            components.add_column(label, width=width)
+        timeline = self.query_one("#timeline", DataTable)
+        for label, width in (("when", 6), ("type", 9), ("subject", 22), ("sentiment", 9)):
+            timeline.add_column(label, width=width)
+        tasks = self.query_one("#tasks", DataTable)
+        for label, width in (("due", 6), ("task", 22), ("status", 11), ("priority", 8)):
+            tasks.add_column(label, width=width)
+        timeline.focus()
+        self.load()
+
+    # -- loading
+
+    @work(thread=True, exclusive=True, group="c360-load")
+    def load(self) -> None:
+        from cs_cli.services.customer360 import customer_360
+
+        db = self.app.db
+        try:
+            view = db.call(customer_360, self.customer, as_of=db.today(), touchpoints=self.PAGE)
+        except Exception as exc:  # shown as one line, never a traceback
+            self.post_message(self.Failed(failure(exc), fatal=self.view is None))
+            return
+        self.post_message(self.Loaded(view))
+
+    @work(thread=True, exclusive=True, group="c360-more")
+    def load_more(self, offset: int) -> None:
+        from cs_cli.services.touchpoints import TouchpointFilter, list_touchpoints
+
+        try:
+            page = self.app.db.call(
+                list_touchpoints, TouchpointFilter(customer=self.customer), offset=offset, limit=self.PAGE
+            )
+        except Exception as exc:
+            self.post_message(self.Failed(failure(exc)))
+            return
+        self.post_message(self.MoreLoaded(page))
+
+    @on(Loaded)
+    def show(self, message: Loaded) -> None:
+        view = self.view = message.view
+        self.query_one("#c360-title", Static).update(panels.title(view))
+        self.query_one("#gauge", Static).update(panels.health_lines(view))
+        trend = self.query_one("#trend", Sparkline)
+        trend.data = [p.overall_score for p in view.history]
+        trend.display = len(view.history) > 1
+        self.query_one("#trend-words", Static).update(panels.trend_words(view))
+        self.query_one("#outlook", Static).update(panels.outlook(view))
+        self.query_one("#risks", Static).update(panels.risk_lines(view))
+        self.query_one("#contacts", Static).update(panels.contact_lines(view.contacts))
+        self.query_one("#journeys", Static).update(panels.journey_lines(view))
+        self._fill_components(view)
+        self._fill_tasks(view.tasks.rows, view.tasks.total, view.tasks.total_exact)
+        self.touchpoints = []
+        self.query_one("#timeline", DataTable).clear()
+        self._add_touchpoints(view.touchpoints)
+        if self.painted_at is None:
+            self.call_after_refresh(self._painted)
+
+    def _painted(self) -> None:
+        self.painted_at = time.perf_counter()
+
+    @on(MoreLoaded)
+    def show_more(self, message: MoreLoaded) -> None:
+        self.loading_more = False
+        self._add_touchpoints(message.page)
+
+    @on(Failed)
+    def failed(self, message: Failed) -> None:
+        self.loading_more = False
+        self.notify(message.text, title="Customer 360", severity="error")
+        if message.fatal and self.app.screen is self:
+            self.app.pop_screen()
+
+    def _fill_components(self, view: Customer360) -> None:
+        table = self.query_one("#components", DataTable)
+        table.clear()
+        if not view.components:
+            table.add_row(styled_text(self.app, "no score yet", "$text-muted"), "", "", "", "", "")
+            return
+        for component in view.components:
+            measures = component.measures or []
+            style = _score_style(component.score)
+            for index, m in enumerate(measures or [None]):
+                first = index == 0
+                table.add_row(
+                    component.name if first else "",
+                    styled_text(self.app, "-" if component.score is None else str(component.score), style)
+                    if first
+                    else "",
+                    (f"{component.points:.1f}" if component.points is not None else "-") if first else "",
+                    m.name.replace("_", " ") if m else "-",
+                    _raw(m.raw) if m else "",
+                    styled_text(
+                        self.app, "-" if m is None or m.score is None else str(m.score), _score_style(m.score)
+                    )
+                    if m
+                    else "",
+                )
+
+    def _fill_tasks(self, rows: list[TaskRow], total: int, exact: bool) -> None:
+        table = self.query_one("#tasks", DataTable)
+        table.clear()
+        panel = self.query_one("#tasks-panel")
+        panel.border_title = f"Open tasks ({total}{'' if exact else '+'})"
+        if not rows:
+            table.add_row("", styled_text(self.app, "none", "$text-muted"), "", "")
+            return
+        for t in rows:
+            due = "-" if t.due_date is None else panels.short_day(t.due_date, self.app.db.today())
+            table.add_row(
+                styled_text(self.app, due, "$error bold" if t.overdue else ""),
+                t.title,
+                t.status.value.replace("_", " "),
+                styled_text(self.app, t.priority.value, PRIORITY_STYLE.get(t.priority.value, "")),
+                key=str(t.id),
+            )
+
+    def _add_touchpoints(self, page: Page) -> None:
+        table = self.query_one("#timeline", DataTable)
+        self.touchpoint_total = page.total
+        today = self.app.db.today()
+        if not page.rows and not self.touchpoints:
+            table.add_row("", "", styled_text(self.app, "none yet", "$text-muted"), "")
+        for tp in page.rows:
+            sentiment = tp.sentiment_label.value if tp.sentiment_label else ""
+            table.add_row(
+                panels.short_day(tp.occurred_at.date(), today),
+                panels.TYPE_WORD.get(tp.touchpoint_type, tp.touchpoint_type.value),
+                tp.subject or "",
+                styled_text(self.app, sentiment, SENTIMENT_STYLE.get(sentiment, "")),
+                key=str(tp.id),
+            )
+        self.touchpoints.extend(page.rows)
+        self.query_one(
+            "#timeline-panel"
+        ).border_title = f"Touchpoints ({len(self.touchpoints):,} of {self.touchpoint_total:,}, newest first)"
+
+    # -- actions
+
+    def action_focus_timeline(self) -> None:
+        self.query_one("#timeline", DataTable).focus()
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_more_touchpoints(self) -> None:
+        if self.loading_more or len(self.touchpoints) >= self.touchpoint_total:
+            return
+        self.loading_more = True
+        self.load_more(len(self.touchpoints))
+
+    @on(DataTable.RowHighlighted, "#timeline")
+    def near_the_end(self, event: DataTable.RowHighlighted) -> None:
+        if event.cursor_row >= event.data_table.row_count - 5:
+            self.action_more_touchpoints()
+
+    def action_log_touchpoint(self) -> None:
+        name = self.view.customer.name if self.view else self.customer
+        self.app.push_screen(LogTouchpointScreen(name), callback=self._log)
+
+    def _log(self, draft: TouchpointDraft | None) -> None:
+        if draft is not None:
+            self.log_touchpoint(draft)
+
+    @work(thread=True, group="c360-log")
+    def log_touchpoint(self, draft: TouchpointDraft) -> None:
+        from cs_cli.services.touchpoints import log_touchpoint
+
+        db = self.app.db
+        try:
+            detail = db.call(
+                log_touchpoint,
+                self.customer,
+                touchpoint_type=draft.touchpoint_type,
+                subject=draft.subject,
+                notes=draft.notes,
+                minutes=draft.minutes,
+                sentiment=draft.sentiment,
+                now=db.now(),
+            )
+        except Exception as exc:
+            self.post_message(self.Failed(failure(exc)))
+            return
+        self.post_message(self.Logged(detail))
+
+    @on(Logged)
+    def logged(self, message: Logged) -> None:
+        row = message.detail.row
+        self.notify(
+            f"Logged {row.touchpoint_type.value.replace('_', ' ')}: {row.subject}", title="Touchpoint"
+        )
+        self.load()
+
+
+def _score_style(score: int | None) -> str:
+    """A score's colour: weak (under 40) as critical, fair (under 60) as at risk."""
+    if score is None:
+        return "$text-muted"
+    if score < 40:
+        return "$error bold"
+    return "$warning" if score < 60 else ""
+
+
+def _raw(value: float | int | None) -> str:
+    """A measure's raw value in at most six characters."""
+    if value is None:
+        return "none"
+    if abs(value) >= 1000:
+        return f"{value / 1000:.0f}K"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)

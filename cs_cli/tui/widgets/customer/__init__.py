@@ -1,0 +1,1 @@
+"""Widgets of Customer 360, and the formats the customer-facing screens share."""

@@ -1,0 +1,253 @@
+"""Customer 360 driven with the pilot: a demo customer's health explained,
+its contacts and timeline; a touchpoint logged through the form lands in
+the database with its event; the timeline pages in; a customer with no data
+and one out of reach; a snapshot over the fixed demo book."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+
+import pytest
+import sqlalchemy as sa
+from rich.console import Console
+from textual.widgets import Select
+
+from cs_cli.db import migrate
+from cs_cli.db.engine import make_engine, transaction
+from cs_cli.db.models import Customer, DomainEvent, Touchpoint, User
+from cs_cli.domain import Actor, Role, Sentiment, TouchpointType
+from cs_cli.services.demo import load_demo
+from cs_cli.services.health.recalc import recalc_day, target_ids
+from cs_cli.specs.scorecard import load_scorecard
+from cs_cli.tui.app import BoardApp
+from cs_cli.tui.data import Database
+from cs_cli.tui.screens.customer import CustomerScreen
+
+AS_OF = dt.date(2025, 3, 14)
+NOON = dt.datetime(2025, 3, 14, 12, tzinfo=dt.UTC)
+
+
+def demo_book(engine, admin: Actor, *, weeks: int = 4) -> str:
+    """The 30-customer demo (seed 42), scored weekly up to AS_OF; returns
+    the largest account at risk."""
+    with transaction(engine) as session:
+        summary = load_demo(session, admin, customers=30, months=6, seed=42, as_of=AS_OF)
+    card = load_scorecard()
+    with transaction(engine) as session:
+        ids = target_ids(session, admin)
+        for k in range(weeks, -1, -1):
+            day = AS_OF - dt.timedelta(days=7 * k)
+            recalc_day(
+                session, admin, card, ids, as_of=day, now=dt.datetime.combine(day, dt.time(12), dt.UTC)
+            )
+    assert summary.largest_at_risk
+    return summary.largest_at_risk
+
+
+def _run(app: BoardApp, scenario, size=(120, 40)) -> None:
+    async def go() -> None:
+        async with app.run_test(size=size) as pilot:
+            await scenario(pilot)
+
+    asyncio.run(go())
+
+
+async def until(pilot, condition, what: str, seconds: float = 10.0) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"timed out waiting for {what}; notices: {notices(pilot.app)}")
+
+
+def screen_text(app) -> str:
+    """The screen as plain text, line by line, as a person reads it."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), record=True, legacy_windows=False)
+    console.print(app.screen._compositor.render_update(full=True))
+    return console.export_text()
+
+
+def notices(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def type_text(pilot, text: str) -> None:
+    await pilot.press(*("space" if ch == " " else ch for ch in text))
+
+
+def loaded(app) -> bool:
+    screen = app.screen
+    return isinstance(screen, CustomerScreen) and screen.painted_at is not None
+
+
+def test_a_demo_customer_explained_and_a_touchpoint_logged_through_the_form(engine, admin):
+    ref = demo_book(engine, admin)
+    with transaction(engine) as session:
+        customer = session.scalars(sa.select(Customer).where(Customer.external_id == ref)).one()
+        name, customer_id = customer.name, customer.id
+    db = Database(engine, "admin", as_of=AS_OF)
+    db.connect()
+    app = BoardApp(db, customer=ref)
+
+    async def scenario(pilot) -> None:
+        await until(pilot, lambda: loaded(app), "Customer 360")
+        screen = app.screen
+        view = screen.view
+        text = screen_text(app)
+        assert name in text and ref in text
+        assert str(view.health.overall_score) in text
+        for component in ("adoption", "engagement", "relationship", "financial", "support"):
+            assert component in text
+        assert "feature breadth" in text and "active days" in text  # the measures behind them
+        assert view.contacts[0].name in text
+        assert "Why at risk" in text and view.risks[0].text[:30] in text
+        assert "not predicted yet" in text  # no churn model has run
+        assert f"of {view.touchpoints.total}, newest first" in text
+
+        await pilot.press("l")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "LogTouchpointScreen", "the form")
+        form = app.screen
+        await type_text(pilot, "Renewal check-in")
+        form.query_one("#tp-type", Select).value = TouchpointType.MEETING
+        form.query_one("#tp-notes").focus()
+        await type_text(pilot, "Agreed a success plan")
+        form.query_one("#tp-minutes").focus()
+        await type_text(pilot, "45")
+        form.query_one("#tp-sentiment", Select).value = Sentiment.POSITIVE
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: any("Renewal check-in" in n for n in notices(app)), "the touchpoint")
+        await until(
+            pilot, lambda: loaded(app) and screen.touchpoints[0].subject == "Renewal check-in", "reload"
+        )
+        assert app.screen is screen
+        await pilot.press("escape")
+        assert app.screen.__class__.__name__ == "BoardScreen"
+
+    _run(app, scenario)
+    with transaction(engine) as session:
+        tp = session.scalars(sa.select(Touchpoint).where(Touchpoint.subject == "Renewal check-in")).one()
+        admin_id = session.scalar(sa.select(User.id).where(User.login == "admin"))
+        event = session.scalars(
+            sa.select(DomainEvent).where(DomainEvent.event_type == "touchpoint.logged")
+        ).one()
+    assert (tp.customer_id, tp.touchpoint_type, tp.description, tp.duration_minutes) == (
+        customer_id,
+        TouchpointType.MEETING,
+        "Agreed a success plan",
+        45,
+    )
+    assert (tp.sentiment_label, tp.user_id, tp.occurred_at) == (Sentiment.POSITIVE, admin_id, NOON)
+    assert event.customer_id == customer_id and event.data["touchpoint_id"] == tp.id
+
+
+def test_the_form_refuses_an_empty_subject_and_escape_cancels(engine, book):
+    db = Database(engine, "ana", as_of=AS_OF)
+    db.connect()
+    app = BoardApp(db, customer="E-1")
+
+    async def scenario(pilot) -> None:
+        await until(pilot, lambda: loaded(app), "Customer 360")
+        await pilot.press("l")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "LogTouchpointScreen", "the form")
+        await pilot.press("ctrl+s")
+        assert "needs a subject" in str(app.screen.query_one("#tp-error").render())
+        await pilot.press("escape")
+        assert isinstance(app.screen, CustomerScreen)
+
+    _run(app, scenario)
+    with transaction(engine) as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Touchpoint)) == 0
+
+
+def test_a_long_timeline_pages_in_and_a_customer_with_no_data_renders(engine, book):
+    with transaction(engine) as session:
+        e1 = session.scalar(sa.select(Customer.id).where(Customer.external_id == "E-1"))
+        session.add_all(
+            Touchpoint(
+                customer_id=e1,
+                touchpoint_type=TouchpointType.CALL,
+                subject=f"call {i:03d}",
+                occurred_at=NOON - dt.timedelta(hours=i + 1),
+            )
+            for i in range(120)
+        )
+    db = Database(engine, "admin", as_of=AS_OF)
+    db.connect()
+    app = BoardApp(db, customer="E-1")
+
+    async def scenario(pilot) -> None:
+        await until(pilot, lambda: loaded(app), "Customer 360")
+        screen = app.screen
+        table = screen.query_one("#timeline")
+        assert table.row_count == CustomerScreen.PAGE and screen.touchpoint_total == 120
+        await pilot.press("m")
+        await until(pilot, lambda: table.row_count == 2 * CustomerScreen.PAGE, "the second page")
+        # Moving to the end of what is loaded brings in the rest.
+        table.focus()
+        await pilot.press("ctrl+end")
+        await until(pilot, lambda: table.row_count == 120, "the last page")
+        assert [t.subject for t in screen.touchpoints[:2]] == ["call 000", "call 001"]
+        assert screen.touchpoints[-1].subject == "call 119"
+        assert "120 of 120" in screen_text(app)
+
+        # No score, contacts, touchpoints or tasks: every panel says so.
+        app.open_customer("U-1")
+        await until(pilot, lambda: loaded(app) and app.screen.customer == "U-1", "the empty customer")
+        text = screen_text(app)
+        assert "Orphan Org" in text and "No health score yet" in text
+        assert "no score yet" in text and "none yet" in text and "journeys none" in text
+        assert "no touchpoint yet" in text
+        assert not [n for n in app._notifications if n.severity == "error"]
+
+    _run(app, scenario)
+
+
+def test_a_customer_out_of_reach_says_so_and_goes_back(engine, book):
+    db = Database(engine, "ana", as_of=AS_OF)
+    db.connect()
+    app = BoardApp(db, customer="W-1")  # Bo's customer
+
+    async def scenario(pilot) -> None:
+        await until(pilot, lambda: any("W-1" in n for n in notices(app)), "the refusal")
+        await until(pilot, lambda: not isinstance(app.screen, CustomerScreen), "going back")
+        assert app.screen.__class__.__name__ == "BoardScreen"
+        assert any("no customer 'W-1' that you can see" in n for n in notices(app))
+
+    _run(app, scenario)
+
+
+# -- snapshot over the fixed demo book (SQLite)
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("c360") / "demo.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    with transaction(engine) as session:
+        user = User(login="admin", name="Admin", email="admin@example.com", role=Role.ADMIN)
+        session.add(user)
+        session.flush()
+        admin = Actor(name="admin", role=Role.ADMIN, user_id=user.id)
+    demo_book(engine, admin, weeks=12)
+    engine.dispose()
+    return f"sqlite:///{path}"
+
+
+def test_snapshot_of_customer_360(demo_url, snap_compare):
+    engine = make_engine(demo_url)
+    db = Database(engine, "admin", as_of=AS_OF)
+    db.connect()
+    app = BoardApp(db, customer="C-00015")
+
+    async def loaded_view(pilot) -> None:
+        await until(pilot, lambda: loaded(app), "Customer 360")
+        await pilot.pause()
+
+    try:
+        assert snap_compare(app, terminal_size=(120, 40), run_before=loaded_view)
+    finally:
+        engine.dispose()
