@@ -634,6 +634,7 @@ class PlaybookEvaluation:
     # Runs whose success was decided now (true or false).
     runs_judged: int
 
+
 # --- Task board (cs board) ---
 
 
