@@ -82,9 +82,22 @@ def styled_text(app: App, text: str, style: str) -> Text:
     """Rich text for a DataTable cell, theme variables ('$error bold') resolved."""
     if not style:
         return Text(text)
-    variables = app.get_css_variables()
-    words = [variables.get(w[1:], "") if w.startswith("$") else w for w in style.split()]
-    return Text(text, style=" ".join(w for w in words if w))
+    return Text(text, style=_resolved(app, style))
+
+
+# Theme variables resolved once per theme and style: working them out takes
+# longer than filling a table row.
+_RESOLVED: dict[tuple[str, str], str] = {}
+
+
+def _resolved(app: App, style: str) -> str:
+    key = (app.theme, style)
+    found = _RESOLVED.get(key)
+    if found is None:
+        variables = app.get_css_variables()
+        words = [variables.get(w[1:], "") if w.startswith("$") else w for w in style.split()]
+        found = _RESOLVED[key] = " ".join(w for w in words if w)
+    return found
 
 
 def failure(exc: BaseException) -> str:
