@@ -41,7 +41,7 @@ from cs_cli.tui.screens.task_modals import (
     RescheduleModal,
     describe,
 )
-from cs_cli.tui.widgets.tasks.column import AHEAD, MORE, TaskColumn
+from cs_cli.tui.widgets.tasks.column import AHEAD, TaskColumn
 from cs_cli.tui.widgets.tasks.errors import one_line
 
 # Pages after the first are larger: the user is scrolling through.
@@ -251,7 +251,7 @@ class BoardScreen(Screen[None]):
         if self.loaded and not any(c.cards for c in self.columns()):
             hint = "nothing here: n new task, s scope, f filters" if flt.scope == "mine" else "nothing here"
             line = Content.assemble(line, "  ", (hint, "$warning"))
-        self.query_one("#status-line", Static).update(line)
+        self.query_one("#status-line", Static).update(line, layout=False)
 
     # -- moving around
 
@@ -273,7 +273,7 @@ class BoardScreen(Screen[None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         column = event.option_list.parent
-        if not isinstance(column, TaskColumn) or event.option_id == MORE:
+        if not isinstance(column, TaskColumn):
             return
         event.stop()
         card = column.cards[event.option_index]

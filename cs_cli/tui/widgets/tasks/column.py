@@ -23,7 +23,6 @@ TITLES = {
     TaskStatus.BLOCKED: "Blocked",
     TaskStatus.COMPLETED: "Completed (7 days)",
 }
-MORE = "more"
 # Fetch the next page when the cursor is this close to the last card.
 AHEAD = 5
 
@@ -70,6 +69,7 @@ class TaskColumn(Vertical):
         yield Static(TITLES[self.status], classes="column-title")
         yield Static("no tasks", classes="column-empty")
         yield CardList(id=f"cards-{self.status.value}")
+        yield Static(classes="column-more")
 
     @property
     def card_list(self) -> CardList:
@@ -123,10 +123,9 @@ class TaskColumn(Vertical):
         self.total, self.total_exact = column.total, column.total_exact
         if not new:
             self.total, self.total_exact = len(self.cards), True
-        cards = self.card_list
-        if cards.option_count and cards.options[-1].id == MORE:
-            cards.remove_option(MORE)
-        cards.add_options(self._options(new, selected, first=len(self.cards) == len(new)))
+        # Appending (never removing) keeps the option list's line cache: only
+        # the new cards are measured, however many are loaded already.
+        self.card_list.add_options(self._options(new, selected))
         self._retitle()
 
     def redraw(self, task_id: int, selected: set[int]) -> None:
@@ -139,21 +138,23 @@ class TaskColumn(Vertical):
     def _content(self, card: BoardCard, selected: bool) -> Content:
         return card_content(card, today=self.today, selected=selected, assignee=self.show_assignee)
 
-    def _options(self, cards: list[BoardCard], selected: set[int], *, first: bool = True) -> list:
+    def _options(self, cards: list[BoardCard], selected: set[int]) -> list:
         options: list = []
         for card in cards:
-            if options or not first:
-                options.append(None)
-            options.append(Option(self._content(card, card.id in selected), id=str(card.id)))
-        if self.has_more:
-            left = self.total - len(self.cards)
-            more = f"{left:,} more" if self.total_exact else "more"
-            options += [None, Option(Content.styled(f"▼ {more}: keep going down", "$text-muted"), MORE, True)]
+            # Every card ends with a rule (the last one's is not drawn).
+            options += [Option(self._content(card, card.id in selected), id=str(card.id)), None]
         return options
 
     def _retitle(self) -> None:
         count = f"{self.total:,}" if self.total_exact else f"{self.total:,}+"
         shown = f"{len(self.cards):,} of {count}" if self.has_more else count
         title = self.query_one(".column-title", Static)
-        title.update(Content.assemble((TITLES[self.status], "bold"), "  ", (shown, "$text-muted")))
+        # One line each, whatever they say: no layout pass for a new count.
+        title.update(
+            Content.assemble((TITLES[self.status], "bold"), "  ", (shown, "$text-muted")), layout=False
+        )
         self.set_class(not self.cards, "-empty")
+        self.set_class(self.has_more, "-more")
+        if self.has_more:
+            left = f"{self.total - len(self.cards):,} more" if self.total_exact else "more"
+            self.query_one(".column-more", Static).update(f"▼ {left}: keep going down", layout=False)
