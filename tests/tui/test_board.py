@@ -500,6 +500,12 @@ def test_an_empty_book_and_a_refused_scope_render(engine, admin):
         assert "nothing here" in str(app.screen.query_one("#status-line").render())
         await pilot.press("c")  # no card: a word, no crash
         assert any("no task here" in n for n in notices(app))
+        # ? lists the board's keys, the hidden ones too.
+        await pilot.press("question_mark")
+        table = app.screen.query_one("DataTable")
+        keys = {str(table.get_row_at(i)[1]): str(table.get_row_at(i)[0]) for i in range(table.row_count)}
+        assert keys["Complete"] == "c" and keys["Reschedule"] == "r" and keys["Assign to someone"] == "a"
+        await pilot.press("escape")
 
     _run(app, scenario)
 
