@@ -10,10 +10,11 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
 
 from cs_cli.db.engine import transaction
-from cs_cli.db.models import CSTask, Customer, DomainEvent, Touchpoint, User
-from cs_cli.domain import Priority, TaskOutcome, TaskStatus, TaskType
+from cs_cli.db.models import CSTask, Customer, DomainEvent, Playbook, Touchpoint, User
+from cs_cli.domain import PlaybookCategory, Priority, TaskOutcome, TaskStatus, TaskType
 from cs_cli.services.access import resolve_actor
 from cs_cli.services.tasks import lifecycle
 from cs_cli.services.tasks.bulk import Target
@@ -371,6 +372,13 @@ def test_bulk_selection_reassign_new_task_and_refusals(engine, tasks):
 
 
 def test_scope_search_and_filters_change_what_is_shown(engine, tasks):
+    with transaction(engine) as s:
+        playbook = Playbook(key="risk_response", name="Risk Response", category=PlaybookCategory.CHURN_RISK)
+        s.add(playbook)
+        s.flush()
+        s.execute(
+            sa.update(CSTask).where(CSTask.id == tasks["Bo calls Delta"]).values(playbook_id=playbook.id)
+        )
     app = _app(engine, "admin")
     everyone = {"Call Carla about the renewal", "Bo calls Delta", "Mia follows up"}
 
@@ -434,6 +442,15 @@ def test_scope_search_and_filters_change_what_is_shown(engine, tasks):
         await pilot.click("#back")  # clear all
         await settle(pilot)
         assert app.screen.board_filter.priority is None and everyone <= open_titles()
+
+        # The playbook filter offers the playbooks by name.
+        await pilot.press("f")
+        await settle(pilot)
+        await pilot.press("tab", "tab", "tab", "enter", "down", "enter", "tab", "enter")
+        await settle(pilot)
+        assert app.screen.board_filter.playbook == "risk_response"
+        assert open_titles() == {"Bo calls Delta"}
+        assert "playbook risk_response" in str(app.screen.query_one("#status-line").render())
 
     _run(app, scenario)
 
@@ -506,6 +523,16 @@ def test_an_empty_book_and_a_refused_scope_render(engine, admin):
         keys = {str(table.get_row_at(i)[1]): str(table.get_row_at(i)[0]) for i in range(table.row_count)}
         assert keys["Complete"] == "c" and keys["Reschedule"] == "r" and keys["Assign to someone"] == "a"
         await pilot.press("escape")
+
+        # The database stops answering: a one-line notice, the board stays up.
+        def gone(*args, **kwargs):
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
+        app.db.call = gone
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert "database error: server closed the connection unexpectedly" in notices(app)
+        assert app.screen.__class__.__name__ == "BoardScreen"
 
     _run(app, scenario)
 
