@@ -105,7 +105,9 @@ def add_csms_and_tasks(url: str, customers: int, tasks: int, seed: int = 2) -> f
         raw.commit()
     finally:
         raw.close()
-    with engine.connect() as c:
+    # In a transaction that commits: statistics gathered in one that rolls
+    # back are thrown away with it.
+    with engine.begin() as c:
         c.exec_driver_sql("ANALYZE api_users")
         c.exec_driver_sql("ANALYZE customers")
         c.exec_driver_sql("ANALYZE cs_tasks")

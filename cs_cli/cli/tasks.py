@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any
@@ -136,28 +135,11 @@ def _filter(
     )
 
 
-_RELATIVE = re.compile(r"^\+(\d{1,4})([dw])$")
-
-
 def parse_day(text: str, base: dt.date, option: str) -> dt.date:
     """A date as YYYY-MM-DD, +3d, +2w, today or tomorrow (from `base`)."""
-    from cs_cli.errors import BadInput
+    from cs_cli.services.tasks.dates import parse_day as parse
 
-    word = text.strip().lower()
-    if word == "today":
-        return base
-    if word == "tomorrow":
-        return base + dt.timedelta(days=1)
-    relative = _RELATIVE.match(word)
-    if relative:
-        n = int(relative.group(1))
-        return base + dt.timedelta(days=n * (7 if relative.group(2) == "w" else 1))
-    try:
-        return dt.date.fromisoformat(word)
-    except ValueError:
-        raise BadInput(
-            f"{option}: '{text}' is not a date (use YYYY-MM-DD, +3d, +2w, today or tomorrow)"
-        ) from None
+    return parse(text, base, option)
 
 
 def _table_rows(rows) -> list[dict[str, Any]]:
