@@ -858,3 +858,16 @@ class Dashboard:
     recent_alerts: list[AlertRow]
     metrics: KeyMetrics
     at_risk: list[AtRiskCustomer]
+
+
+# -- the domain event log
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: int
+    event_type: str
+    external_id: str
+    occurred_at: dt.datetime
+    data: dict[str, Any] | None
+    actor_name: str | None

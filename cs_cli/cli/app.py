@@ -18,6 +18,7 @@ from cs_cli.cli import customers as customers_cmd
 from cs_cli.cli import data as data_cmd
 from cs_cli.cli import db as db_cmd
 from cs_cli.cli import demo as demo_cmd
+from cs_cli.cli import events as events_cmd
 from cs_cli.cli import health as health_cmd
 from cs_cli.cli import playbooks as playbooks_cmd
 from cs_cli.cli import segments as segments_cmd
@@ -151,6 +152,7 @@ app.add_typer(segments_cmd.app, name="segments")
 app.add_typer(playbooks_cmd.app, name="playbooks")
 app.add_typer(tasks_cmd.app, name="tasks")
 app.add_typer(touchpoints_cmd.app, name="touchpoints")
+app.add_typer(events_cmd.app, name="events")
 app.add_typer(users_cmd.app, name="users")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(config_cmd.app, name="config")

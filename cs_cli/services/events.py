@@ -7,6 +7,7 @@ dialect.event_horizon never moves past an event still to be committed."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from cs_cli.db import dialect
 from cs_cli.db.models import DomainEvent
-from cs_cli.domain import Actor
+from cs_cli.domain import Actor, EventRow
 
 
 def record(
@@ -124,3 +125,81 @@ def record_rows(
             for event_type, customer_id, occurred_at, data in rows
         ],
     )
+
+
+# -- what people and other systems see of the log
+
+_EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+")
+
+
+def emit(
+    session: Session,
+    actor: Actor,
+    event_type: str,
+    *,
+    customer: str,
+    data: dict[str, Any] | None,
+    now: dt.datetime,
+) -> EventRow:
+    """Record an event another system reports about a customer (admins)."""
+    from cs_cli.domain import Role
+    from cs_cli.errors import BadInput
+    from cs_cli.services.access import require_role
+    from cs_cli.services.customers import find_customer
+
+    require_role(actor, Role.ADMIN, doing="emitting events")
+    if not _EVENT_TYPE.fullmatch(event_type) or len(event_type) > 100:
+        raise BadInput(
+            f"'{event_type}' is not an event type: lower-case words joined by dots, e.g. invoice.paid_late"
+        )
+    if data is not None and not isinstance(data, dict):
+        raise BadInput("--data is a JSON object, e.g. '{\"amount\": 1200}'")
+    target = find_customer(session, actor, customer)
+    event = DomainEvent(
+        event_type=event_type,
+        customer_id=target.id,
+        occurred_at=now,
+        data=data,
+        actor_name=actor.name,
+        created_at=now,
+    )
+    dialect.before_writing_events(session)
+    session.add(event)
+    session.flush()
+    return EventRow(event.id, event_type, target.external_id, now, data, actor.name)
+
+
+def list_events(
+    session: Session,
+    actor: Actor,
+    *,
+    event_type: str | None = None,
+    customer: str | None = None,
+    since: dt.datetime | None = None,
+    limit: int = 50,
+) -> list[EventRow]:
+    """The latest events of the customers you can see, newest first; a type
+    ending in `.` or `*` matches every type it begins (segment.*)."""
+    from cs_cli.db.models import Customer
+    from cs_cli.services.access import customer_scope
+    from cs_cli.services.customers import find_customer
+
+    e = DomainEvent
+    stmt = (
+        sa.select(e.id, e.event_type, Customer.external_id, e.occurred_at, e.data, e.actor_name)
+        .join(Customer, Customer.id == e.customer_id)
+        .where(customer_scope(actor))
+        .order_by(e.id.desc())
+        .limit(limit)
+    )
+    if event_type:
+        prefix = event_type.rstrip("*")
+        if prefix.endswith("."):
+            stmt = stmt.where(e.event_type.startswith(prefix, autoescape=True))
+        else:
+            stmt = stmt.where(e.event_type == event_type)
+    if customer:
+        stmt = stmt.where(e.customer_id == find_customer(session, actor, customer).id)
+    if since is not None:
+        stmt = stmt.where(e.occurred_at >= since)
+    return [EventRow(*row) for row in session.execute(stmt)]

@@ -1,0 +1,92 @@
+"""`cs events`: the domain event log that journeys, playbooks and automation
+act on; other systems add their own events here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+
+from cs_cli.cli import _runtime
+from cs_cli.cli._options import FormatOpt, LimitOpt, parse_date
+from cs_cli.cli._output import OutputFormat, dataclass_rows, emit_rows, message
+
+app = typer.Typer(
+    help="""The domain event log: what happened to customers (segment.entered,
+task.completed, health.status_dropped, ...). Playbooks, journeys and
+automation act on it; `cs events emit` adds events from other systems.""",
+    no_args_is_help=True,
+)
+
+
+@app.command()
+def emit(
+    event_type: Annotated[
+        str, typer.Argument(help="Event type: lower-case words joined by dots.", metavar="TYPE")
+    ],
+    customer: Annotated[
+        str, typer.Option("--customer", "-c", help="The customer it happened to.", metavar="ID")
+    ],
+    data: Annotated[
+        str | None, typer.Option(help="Details as a JSON object.", metavar="JSON", show_default=False)
+    ] = None,
+) -> None:
+    """Record an event from another system about a customer (admins). Event
+    triggers of playbooks, journeys and automation act on it.
+
+    Examples:
+
+      cs events emit invoice.paid_late --customer C-00107 --data '{"days_late": 45}'
+
+      cs events emit product.feature_requested --customer C-00012
+    """
+    import json
+
+    from cs_cli.errors import BadInput
+    from cs_cli.services.events import emit as emit_event
+
+    document = None
+    if data is not None:
+        try:
+            document = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise BadInput(f"--data: invalid JSON at column {exc.colno}: {exc.msg}") from None
+    with _runtime.session() as (session, actor):
+        row = emit_event(
+            session, actor, event_type, customer=customer, data=document, now=dt.datetime.now(dt.UTC)
+        )
+    message(f"recorded {row.event_type} for {row.external_id} (event {row.id})")
+
+
+@app.command("list")
+def list_(
+    event_type: Annotated[
+        str | None, typer.Option("--type", help="Only this type; 'segment.*' for a family.", metavar="TYPE")
+    ] = None,
+    customer: Annotated[
+        str | None, typer.Option("--customer", "-c", help="Only this customer.", metavar="ID")
+    ] = None,
+    since: Annotated[
+        dt.date | None, typer.Option(parser=parse_date, metavar="DATE", help="Only on or after this day.")
+    ] = None,
+    limit: LimitOpt = 50,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """List the latest events of the customers you can see, newest first.
+
+    Example: cs events list --type 'segment.*' --since 2026-11-01
+    """
+    from cs_cli.services.events import list_events
+
+    moment = None if since is None else dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
+    with _runtime.session() as (session, actor):
+        rows = list_events(
+            session, actor, event_type=event_type, customer=customer, since=moment, limit=limit
+        )
+    emit_rows(
+        dataclass_rows(rows),
+        ["id", "occurred_at", "event_type", "external_id", "data", "actor_name"],
+        fmt,
+        headers={"external_id": "customer", "actor_name": "by", "event_type": "type"},
+    )
