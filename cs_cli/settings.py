@@ -8,6 +8,7 @@ directory), the default. Every value remembers where it came from so
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import os
 import tomllib
@@ -51,6 +52,88 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"must be a whole number, not {text!r}") from None
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _non_negative_int(text)
+    if value > 65535:
+        raise ValueError("must be a port number (1-65535, or 0 for the usual one)")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"must be a number of seconds, not {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise ValueError("must be a positive number of seconds")
+    return value
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """'90', '90s', '15m', '6h' or '7d' as a time span (more than zero)."""
+    raw = text.strip().lower()
+    number, unit = (raw[:-1], raw[-1]) if raw[-1:] in _UNITS else (raw, "s")
+    try:
+        value = float(number)
+    except ValueError:
+        raise ValueError(f"must be a duration like 90s, 15m, 6h or 7d, not {text!r}") from None
+    if not 0 < value < 10**7:
+        raise ValueError(f"must be a duration more than zero, not {text!r}")
+    return dt.timedelta(seconds=value * _UNITS[unit])
+
+
+def parse_quiet_hours(text: str) -> tuple[dt.time, dt.time] | None:
+    """'20:00-08:00' as (start, end) local times; '' or 'off' for none."""
+    raw = text.strip().lower()
+    if raw in ("", "off", "none"):
+        return None
+    try:
+        start, end = (dt.time.fromisoformat(part.strip()) for part in raw.split("-"))
+    except ValueError:
+        raise ValueError(f"must be a window like 20:00-08:00 (or off), not {text!r}") from None
+    if start == end:
+        raise ValueError("must have a start and an end that differ (or be off)")
+    return start, end
+
+
+def _quiet_hours(text: str) -> str:
+    parse_quiet_hours(text)
+    return text.strip()
+
+
+def _timezone(text: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"must be a time zone name like Europe/Paris or UTC, not {text!r}") from None
+    return text
+
+
+SMTP_SECURITY = ("none", "starttls", "tls")
+
+
+def _smtp_security(text: str) -> str:
+    value = text.strip().lower()
+    if value not in SMTP_SECURITY:
+        raise ValueError(f"must be one of {', '.join(SMTP_SECURITY)}, not {text!r}")
+    return value
+
+
 SPECS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "database_url",
@@ -84,6 +167,110 @@ SPECS: tuple[SettingSpec, ...] = (
         lambda: 10_000,
         parse=_positive_int,
     ),
+    # Delivery of the outbox (docs/outbox.md).
+    SettingSpec("smtp_host", "CS_SMTP_HOST", "SMTP server that sends email.", lambda: "localhost"),
+    SettingSpec(
+        "smtp_port",
+        "CS_SMTP_PORT",
+        "SMTP port; 0 means the usual one for smtp_security (25, 587 or 465).",
+        lambda: 0,
+        parse=_port,
+    ),
+    SettingSpec(
+        "smtp_security",
+        "CS_SMTP_SECURITY",
+        "none, starttls (upgrade a plain connection) or tls (TLS from the start).",
+        lambda: "none",
+        parse=_smtp_security,
+    ),
+    SettingSpec("smtp_user", "CS_SMTP_USER", "SMTP login; empty: no authentication.", lambda: ""),
+    SettingSpec(
+        "smtp_password",
+        "CS_SMTP_PASSWORD",
+        "SMTP password (better from the environment or smtp_password_file; never printed).",
+        lambda: "",
+        secret=True,
+    ),
+    SettingSpec(
+        "smtp_password_file",
+        "CS_SMTP_PASSWORD_FILE",
+        "File holding the SMTP password (its first line), when smtp_password is not set.",
+        lambda: "",
+    ),
+    SettingSpec("smtp_from", "CS_SMTP_FROM", "From address of automated email.", lambda: ""),
+    SettingSpec(
+        "smtp_timeout",
+        "CS_SMTP_TIMEOUT",
+        "Seconds to wait for the SMTP server at each step.",
+        lambda: 30.0,
+        parse=_seconds,
+    ),
+    SettingSpec(
+        "webhook_secret",
+        "CS_WEBHOOK_SECRET",
+        "Key of the HMAC-SHA256 signature on webhooks and in-app messages (never printed).",
+        lambda: "",
+        secret=True,
+    ),
+    SettingSpec(
+        "webhook_timeout",
+        "CS_WEBHOOK_TIMEOUT",
+        "Seconds to wait for a webhook or in-app endpoint to answer.",
+        lambda: 10.0,
+        parse=_seconds,
+    ),
+    SettingSpec(
+        "in_app_url", "CS_IN_APP_URL", "Endpoint that receives in-app messages (HTTP POST).", lambda: ""
+    ),
+    SettingSpec(
+        "outbox_max_attempts",
+        "CS_OUTBOX_MAX_ATTEMPTS",
+        "Attempts at a message before it is dead.",
+        lambda: 8,
+        parse=_positive_int,
+    ),
+    SettingSpec(
+        "outbox_backoff",
+        "CS_OUTBOX_BACKOFF",
+        "First retry delay, doubled per attempt, with full jitter (e.g. 60s, 5m).",
+        lambda: dt.timedelta(minutes=1),
+        parse=parse_duration,
+    ),
+    SettingSpec(
+        "outbox_backoff_cap",
+        "CS_OUTBOX_BACKOFF_CAP",
+        "Longest retry delay (e.g. 6h).",
+        lambda: dt.timedelta(hours=6),
+        parse=parse_duration,
+    ),
+    SettingSpec(
+        "email_cap",
+        "CS_EMAIL_CAP",
+        "At most this many automated emails per recipient per email_cap_period; 0: no cap.",
+        lambda: 3,
+        parse=_non_negative_int,
+    ),
+    SettingSpec(
+        "email_cap_period",
+        "CS_EMAIL_CAP_PERIOD",
+        "The period of the email cap (e.g. 7d, 24h).",
+        lambda: dt.timedelta(days=7),
+        parse=parse_duration,
+    ),
+    SettingSpec(
+        "quiet_hours",
+        "CS_QUIET_HOURS",
+        "Local hours when no email or in-app message goes out (e.g. 20:00-08:00, or off).",
+        lambda: "20:00-08:00",
+        parse=_quiet_hours,
+    ),
+    SettingSpec(
+        "default_timezone",
+        "CS_DEFAULT_TIMEZONE",
+        "Time zone for quiet hours when neither the contact nor the customer has one.",
+        lambda: "UTC",
+        parse=_timezone,
+    ),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 
@@ -95,12 +282,45 @@ class Settings:
     scorecard: str
     batch_size: int
     playbooks: str = ""
+    smtp_host: str = "localhost"
+    smtp_port: int = 0
+    smtp_security: str = "none"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_password_file: str = ""
+    smtp_from: str = ""
+    smtp_timeout: float = 30.0
+    webhook_secret: str = ""
+    webhook_timeout: float = 10.0
+    in_app_url: str = ""
+    outbox_max_attempts: int = 8
+    outbox_backoff: dt.timedelta = dt.timedelta(minutes=1)
+    outbox_backoff_cap: dt.timedelta = dt.timedelta(hours=6)
+    email_cap: int = 3
+    email_cap_period: dt.timedelta = dt.timedelta(days=7)
+    quiet_hours: str = "20:00-08:00"
+    default_timezone: str = "UTC"
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def is_default_database(self) -> bool:
         return self.sources.get("database_url") == "default"
+
+    def smtp_password_value(self) -> str:
+        """The SMTP password: smtp_password, else the first line of
+        smtp_password_file, else empty. Read when needed, never printed."""
+        if self.smtp_password:
+            return self.smtp_password
+        if not self.smtp_password_file:
+            return ""
+        path = Path(self.smtp_password_file).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"smtp_password_file {path}: {exc.strerror or exc}") from None
+        lines = text.splitlines()
+        return lines[0].strip() if lines else ""
 
 
 def config_file_path(environ: Mapping[str, str]) -> tuple[Path, bool]:

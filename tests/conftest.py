@@ -324,3 +324,122 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     if skipped:
         line += f" ({skipped} PostgreSQL tests skipped: {PG_ENV} not set)"
     terminalreporter.write_line(line)
+
+
+# --- Outbox: a real SMTP server and a real HTTP server in the test process ---
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class SmtpInbox:
+    """What the test SMTP server (aiosmtpd) received, parsed. `refuse` maps
+    a recipient address to the reply its RCPT gets (e.g. '550 no such user')."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.messages: list = []
+        self.refuse: dict[str, str] = {}
+        self.port = 0
+        self._lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = self.refuse.get(address.lower())
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+        import email.policy
+
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._lock:
+            self.messages.append(parsed)
+        return "250 Message accepted for delivery"
+
+    def message_ids(self) -> list[str]:
+        with self._lock:
+            return [m["Message-ID"] for m in self.messages]
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpInbox]:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd, in a thread of this process)."""
+    from aiosmtpd.controller import Controller
+
+    inbox = SmtpInbox()
+    inbox.port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    yield inbox
+    controller.stop()
+
+
+class HttpInbox:
+    """What the test HTTP server received: (path, headers, body) per POST.
+    `script` maps a path to the statuses of its successive answers (the last
+    one repeats; 200 when unscripted); `delay` to seconds to wait first."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.requests: list[tuple[str, dict[str, str], bytes]] = []
+        self.script: dict[str, list[int]] = {}
+        self.delay: dict[str, float] = {}
+        self.base = ""
+        self.lock = threading.Lock()
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def to(self, path: str) -> list[tuple[str, dict[str, str], bytes]]:
+        with self.lock:
+            return [r for r in self.requests if r[0] == path]
+
+
+@pytest.fixture
+def http_server() -> Iterator[HttpInbox]:
+    """A real HTTP server on 127.0.0.1 (http.server, in a thread of this process)."""
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    inbox = HttpInbox()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with inbox.lock:
+                inbox.requests.append((self.path, dict(self.headers.items()), body))
+                statuses = inbox.script.get(self.path, [200])
+                status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
+            time.sleep(inbox.delay.get(self.path, 0))
+            answer = b'{"ok": true}' if status < 300 else f"status {status} from the test server".encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+            except OSError:  # the client gave up waiting
+                pass
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.block_on_close = False
+    inbox.base = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield inbox
+    server.shutdown()
+    server.server_close()

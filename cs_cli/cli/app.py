@@ -20,6 +20,7 @@ from cs_cli.cli import db as db_cmd
 from cs_cli.cli import demo as demo_cmd
 from cs_cli.cli import events as events_cmd
 from cs_cli.cli import health as health_cmd
+from cs_cli.cli import outbox as outbox_cmd
 from cs_cli.cli import playbooks as playbooks_cmd
 from cs_cli.cli import segments as segments_cmd
 from cs_cli.cli import tasks as tasks_cmd
@@ -152,6 +153,7 @@ app.add_typer(segments_cmd.app, name="segments")
 app.add_typer(playbooks_cmd.app, name="playbooks")
 app.add_typer(tasks_cmd.app, name="tasks")
 app.add_typer(touchpoints_cmd.app, name="touchpoints")
+app.add_typer(outbox_cmd.app, name="outbox")
 app.add_typer(events_cmd.app, name="events")
 app.add_typer(users_cmd.app, name="users")
 app.add_typer(db_cmd.app, name="db")

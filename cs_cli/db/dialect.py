@@ -331,3 +331,19 @@ def event_horizon(session: Session) -> int:
         raise
     connection.exec_driver_sql(f"SELECT pg_advisory_unlock({_EVENT_LOG_LOCK})")
     return horizon
+
+
+def claim(session: Session, stmt: sa.Select, table: sa.Table) -> sa.Select:
+    """`stmt`, a SELECT of rows of `table` to work on, made safe for several
+    workers at once. Postgres: the rows are locked until the transaction ends
+    and rows another transaction holds are skipped (FOR UPDATE SKIP LOCKED),
+    so workers share the work, and a killed worker's locks die with its
+    connection. SQLite: the database's write lock is taken now (workers take
+    turns, each waiting up to the busy timeout), so call this before anything
+    else in the transaction."""
+    if is_postgres(session):
+        return stmt.with_for_update(skip_locked=True, of=table)
+    # A write that changes nothing still opens a write transaction.
+    key = next(iter(table.primary_key.columns))
+    session.execute(sa.update(table).where(sa.false()).values({key.name: key}))
+    return stmt

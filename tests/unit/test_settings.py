@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from cs_cli.errors import ConfigError
-from cs_cli.settings import SPECS, load_settings, mask_url
+from cs_cli.settings import SPEC_BY_NAME, SPECS, load_settings, mask_url
+
+DEFAULTS = {spec.name: "default" for spec in SPECS}
 
 
 @pytest.fixture(autouse=True)
@@ -37,10 +40,9 @@ def test_precedence_flag_env_file_default(toml):
     assert settings.user == "env-user"
     assert settings.batch_size == 7
     assert settings.sources == {
+        **DEFAULTS,
         "database_url": "flag",
         "user": "env CS_USER",
-        "scorecard": "default",
-        "playbooks": "default",
         "batch_size": f"file {path}",
     }
     assert settings.config_file == path
@@ -57,13 +59,7 @@ def test_each_level_falls_through_to_the_next(toml, tmp_path: Path):
     assert settings.user == "file-user"
     assert settings.batch_size == 250
     assert settings.database_url == f"sqlite:///{tmp_path / 'data' / 'cs' / 'cs.db'}"
-    assert settings.sources == {
-        "database_url": "default",
-        "user": f"file {path}",
-        "scorecard": "default",
-        "playbooks": "default",
-        "batch_size": "env CS_BATCH_SIZE",
-    }
+    assert settings.sources == {**DEFAULTS, "user": f"file {path}", "batch_size": "env CS_BATCH_SIZE"}
     assert settings.is_default_database
 
 
@@ -188,3 +184,73 @@ def test_mask_url_hides_the_password_of_malformed_urls(url):
     masked = mask_url(url)
     assert "s3cret" not in masked
     assert "db.example.com" in masked
+
+
+def test_outbox_settings_from_the_environment_and_the_file(toml):
+    path = toml('smtp_host = "mail.example.com"\nsmtp_port = 587\nemail_cap = 0\nquiet_hours = "off"\n')
+    environ = {
+        "CS_CONFIG": str(path),
+        "CS_SMTP_SECURITY": "STARTTLS",
+        "CS_SMTP_PASSWORD": "s3cret",
+        "CS_OUTBOX_BACKOFF": "90s",
+        "CS_OUTBOX_BACKOFF_CAP": "2h",
+        "CS_EMAIL_CAP_PERIOD": "7d",
+        "CS_DEFAULT_TIMEZONE": "Europe/Paris",
+        "CS_WEBHOOK_TIMEOUT": "2.5",
+    }
+    settings = load_settings({}, environ)
+    assert (settings.smtp_host, settings.smtp_port, settings.smtp_security) == (
+        "mail.example.com",
+        587,
+        "starttls",
+    )
+    assert settings.smtp_password_value() == "s3cret"
+    assert settings.outbox_backoff == dt.timedelta(seconds=90)
+    assert settings.outbox_backoff_cap == dt.timedelta(hours=2)
+    assert settings.email_cap_period == dt.timedelta(days=7)
+    assert (settings.email_cap, settings.quiet_hours, settings.default_timezone) == (0, "off", "Europe/Paris")
+    assert settings.webhook_timeout == 2.5
+    assert SPEC_BY_NAME["smtp_password"].secret and SPEC_BY_NAME["webhook_secret"].secret
+
+
+def test_outbox_defaults():
+    settings = load_settings({}, {})
+    assert (settings.smtp_host, settings.smtp_port, settings.smtp_security) == ("localhost", 0, "none")
+    assert (settings.email_cap, settings.email_cap_period) == (3, dt.timedelta(days=7))
+    assert (settings.quiet_hours, settings.default_timezone) == ("20:00-08:00", "UTC")
+    assert (settings.outbox_max_attempts, settings.outbox_backoff) == (8, dt.timedelta(minutes=1))
+    assert settings.smtp_password_value() == ""
+
+
+def test_the_smtp_password_comes_from_a_file_when_not_set(tmp_path: Path):
+    secret = tmp_path / "smtp-password"
+    secret.write_text("from-file\nignored\n", encoding="utf-8")
+    settings = load_settings({}, {"CS_SMTP_PASSWORD_FILE": str(secret)})
+    assert settings.smtp_password_value() == "from-file"
+    # The variable wins over the file.
+    both = load_settings({}, {"CS_SMTP_PASSWORD_FILE": str(secret), "CS_SMTP_PASSWORD": "from-env"})
+    assert both.smtp_password_value() == "from-env"
+    missing = load_settings({}, {"CS_SMTP_PASSWORD_FILE": str(tmp_path / "nope")})
+    with pytest.raises(ConfigError, match=r"smtp_password_file .*nope"):
+        missing.smtp_password_value()
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "says"),
+    [
+        ("CS_SMTP_SECURITY", "ssl", "must be one of none, starttls, tls"),
+        ("CS_SMTP_PORT", "70000", "port number"),
+        ("CS_QUIET_HOURS", "8pm-8am", "a window like 20:00-08:00"),
+        ("CS_QUIET_HOURS", "08:00-08:00", "differ"),
+        ("CS_DEFAULT_TIMEZONE", "Mars/Olympus", "time zone name"),
+        ("CS_OUTBOX_BACKOFF", "soon", "a duration like 90s"),
+        ("CS_EMAIL_CAP_PERIOD", "0d", "more than zero"),
+        ("CS_EMAIL_CAP", "-1", "must not be negative"),
+        ("CS_SMTP_TIMEOUT", "0", "positive number of seconds"),
+    ],
+)
+def test_bad_outbox_settings_name_the_variable(env, value, says):
+    with pytest.raises(ConfigError) as info:
+        load_settings({}, {"CS_CONFIG": "", env: value})
+    assert info.value.message.startswith(env)
+    assert says in info.value.message

@@ -15,7 +15,17 @@ from cs_cli.domain import OutboxChannel, OutboxStatus
 
 class OutboxMessage(CreatedAt, Base):
     __tablename__ = "cs_outbox"
-    __table_args__ = (sa.Index(None, "status", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index(None, "status", "next_attempt_at"),
+        # The email cap counts a recipient's recent sends.
+        sa.Index(
+            None,
+            "recipient",
+            "sent_at",
+            sqlite_where=sa.text("status = 'sent' AND channel = 'email'"),
+            postgresql_where=sa.text("status = 'sent' AND channel = 'email'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     channel: Mapped[OutboxChannel] = mapped_column(enum_column(OutboxChannel, "channel"))
@@ -34,4 +44,6 @@ class OutboxMessage(CreatedAt, Base):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    # Why a held message waits (quiet hours, the email cap) and until when.
+    held_reason: Mapped[str | None] = mapped_column(sa.String(500))
     sent_at: Mapped[dt.datetime | None]

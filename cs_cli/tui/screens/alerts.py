@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.markup import escape
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Static
 
 from cs_cli.domain import AlertRow, AlertStatus
@@ -74,6 +75,7 @@ class AlertsScreen(Screen[None]):
         self.generation = 0
         self.loads = 0
         self.seen: set[int] = set()
+        self.timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -97,9 +99,16 @@ class AlertsScreen(Screen[None]):
         self.query_one("#alert-detail").border_title = "Alert"
         table.focus()
         self.reload()
-        self.set_interval(self.refresh_seconds, self.reload, name="alerts-refresh")
+        self.timer = self.set_interval(self.refresh_seconds, self.reload, name="alerts-refresh")
+
+    def on_screen_suspend(self) -> None:
+        # Out of sight (another mode, Customer 360 over it): no need to look.
+        if self.timer is not None:
+            self.timer.pause()
 
     def on_screen_resume(self) -> None:
+        if self.timer is not None:
+            self.timer.resume()
         if self.loads:
             self.reload()
 

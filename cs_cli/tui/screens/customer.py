@@ -95,6 +95,8 @@ class CustomerScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # The data first: the query runs while the screen lays itself out.
+        self.load()
         titles = {
             "#health-panel": "Health",
             "#risks": "Why at risk",
@@ -117,7 +119,6 @@ class CustomerScreen(Screen[None]):
         for label, width in (("due", 6), ("task", 22), ("status", 11), ("priority", 8)):
             tasks.add_column(label, width=width)
         timeline.focus()
-        self.load()
 
     # -- loading
 
