@@ -41,3 +41,8 @@ def migrations_dir() -> Path:
 def playbooks_dir() -> Path:
     """The standard playbooks shipped with cs."""
     return shipped_dir("playbooks")
+
+
+def journeys_dir() -> Path:
+    """The standard journeys shipped with cs."""
+    return shipped_dir("journeys")

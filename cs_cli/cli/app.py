@@ -20,6 +20,7 @@ from cs_cli.cli import db as db_cmd
 from cs_cli.cli import demo as demo_cmd
 from cs_cli.cli import events as events_cmd
 from cs_cli.cli import health as health_cmd
+from cs_cli.cli import journeys as journeys_cmd
 from cs_cli.cli import outbox as outbox_cmd
 from cs_cli.cli import playbooks as playbooks_cmd
 from cs_cli.cli import segments as segments_cmd
@@ -151,6 +152,7 @@ app.add_typer(customers_cmd.app, name="customers")
 app.add_typer(health_cmd.app, name="health")
 app.add_typer(segments_cmd.app, name="segments")
 app.add_typer(playbooks_cmd.app, name="playbooks")
+app.add_typer(journeys_cmd.app, name="journeys")
 app.add_typer(tasks_cmd.app, name="tasks")
 app.add_typer(touchpoints_cmd.app, name="touchpoints")
 app.add_typer(outbox_cmd.app, name="outbox")

@@ -1,0 +1,1 @@
+"""Journeys: YAML programs of steps that customers are enrolled in."""
