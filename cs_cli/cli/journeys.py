@@ -32,7 +32,7 @@ def _read(path: Path | None):
     """The journeys at `path`, every error printed, exit 2 if there is one."""
     from cs_cli.errors import BadInput
     from cs_cli.services.journeys.catalog import default_folder
-    from cs_cli.specs.journey import load_folder
+    from cs_cli.specs.journey_file import load_folder
 
     folder = path if path is not None else default_folder()
     files, errors = load_folder(folder)

@@ -8,7 +8,7 @@ import difflib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cs_cli.specs.journey import JourneyFile
+    from cs_cli.specs.journey_file import JourneyFile
 
 
 def check(file: JourneyFile) -> None:

@@ -10,7 +10,8 @@ import pytest
 
 from cs_cli import paths
 from cs_cli.errors import FileError, TemplateError
-from cs_cli.specs.journey import StepType, load_folder, load_journey
+from cs_cli.specs.journey import StepType
+from cs_cli.specs.journey_file import load_folder, load_journey
 from cs_cli.templates import emails
 
 # Section 4.1: trigger, duration and goal of each journey.
@@ -418,3 +419,15 @@ def test_the_docs_cover_every_field_step_type_template_name_and_command():
             assert f"`{field}`" in text, f"{name}.{field}"
     for command in typer.main.get_command(app).commands:
         assert f"`cs journeys {command}" in text, command
+
+
+def test_field_names_are_spelled_as_in_the_file_only(tmp_path):
+    path = _write(tmp_path, BASE.replace("    else: hello\n", "    else_: hello\n"))
+    with pytest.raises(FileError) as info:
+        load_journey(path)
+    assert str(info.value).endswith(":24:5: steps.3.else: Field required")
+    path = _write(tmp_path, BASE)
+    (tmp_path / "templates" / "emails" / "greeting.txt.j2").write_bytes(b"\xff\xfe bad")
+    with pytest.raises(FileError) as info:
+        load_journey(path)
+    assert str(info.value).endswith("steps.0.template: template emails/greeting.txt.j2: not UTF-8 text")

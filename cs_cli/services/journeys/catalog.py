@@ -57,15 +57,14 @@ from cs_cli.specs.journey import (
     ConditionStep,
     EmailStep,
     HealthCheckStep,
-    JourneyFile,
     JourneySpec,
     SegmentUpdateStep,
     StartJourneyStep,
     StepType,
     TriggerPlaybookStep,
     WaitStep,
-    load_folder,
 )
+from cs_cli.specs.journey_file import JourneyFile, load_folder
 
 # Where the four actions are stored until the step_type column takes them.
 ACTION_TYPES = {
