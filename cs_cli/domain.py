@@ -860,19 +860,6 @@ class Dashboard:
     at_risk: list[AtRiskCustomer]
 
 
-# -- the domain event log
-
-
-@dataclass(frozen=True)
-class EventRow:
-    id: int
-    event_type: str
-    external_id: str
-    occurred_at: dt.datetime
-    data: dict[str, Any] | None
-    actor_name: str | None
-
-
 # --- Outbox: messages that leave the machine, and their delivery ---
 
 
@@ -1005,3 +992,15 @@ class JourneyDetail:
     # With metrics: the enrollments (in the actor's scope) the funnel counts.
     enrollments: int | None = None
 
+
+# -- the domain event log
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: int
+    event_type: str
+    external_id: str
+    occurred_at: dt.datetime
+    data: dict[str, Any] | None
+    actor_name: str | None
