@@ -51,6 +51,7 @@ def demo(
 
     from cs_cli import paths
     from cs_cli.services.demo import load_demo
+    from cs_cli.services.journeys import catalog as journeys
     from cs_cli.services.playbooks import catalog
 
     if reset:
@@ -71,8 +72,13 @@ def demo(
         # The standard playbooks, as `cs playbooks load` would load them.
         moment = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
         playbooks = catalog.sync(session, actor, catalog.read(paths.playbooks_dir()), full=True, now=moment)
+        # The standard journeys too; they name the playbooks, so they come after.
+        flows = journeys.sync(session, actor, journeys.read(paths.journeys_dir()), full=True, now=moment)
     _report(
-        summary, as_of_given=as_of is not None, playbooks=sum(1 for c in playbooks if c.kind != "deactivated")
+        summary,
+        as_of_given=as_of is not None,
+        playbooks=sum(1 for c in playbooks if c.kind != "deactivated"),
+        journeys=sum(1 for c in flows if c.kind != "deactivated"),
     )
 
 
@@ -101,7 +107,7 @@ def _progress() -> Iterator[Progress | None]:
         yield update
 
 
-def _report(summary: DemoSummary, *, as_of_given: bool, playbooks: int) -> None:
+def _report(summary: DemoSummary, *, as_of_given: bool, playbooks: int, journeys: int) -> None:
     counts = summary.counts
     if summary.deleted_rows:
         message(f"--reset: deleted {_count(summary.deleted_rows, 'row', 'rows')}")
@@ -120,6 +126,7 @@ def _report(summary: DemoSummary, *, as_of_given: bool, playbooks: int) -> None:
     ]
     parts = [_count(counts.get(table, 0), one, many) for table, one, many in kinds]
     parts.append(_count(playbooks, "playbook", "playbooks"))
+    parts.append(_count(journeys, "journey", "journeys"))
     parts.append(_count(counts.get("cs_alerts", 0), "risk alert", "risk alerts"))
     parts[2] += (
         f" ({summary.churned:,} churned, {summary.at_risk:,} at risk,"
