@@ -527,3 +527,17 @@ def test_http_answers_are_sent_retried_or_dead(status, headers, kind, after):
     assert outcome.kind == kind and outcome.retry_after == after
     if kind != "sent":
         assert outcome.reason.startswith(f"HTTP {status} Reason")
+
+
+def test_every_outbox_setting_is_documented():
+    from pathlib import Path
+
+    from cs_cli.settings import SPECS
+
+    text = (Path(__file__).parent.parent.parent / "docs" / "outbox.md").read_text(encoding="utf-8")
+    table = text.split("## Settings", 1)[1]
+    prefixes = ("smtp_", "webhook_", "in_app_", "outbox_", "email_cap", "quiet_hours", "default_timezone")
+    outbox_settings = [s for s in SPECS if s.name.startswith(prefixes)]
+    assert len(outbox_settings) >= 18
+    for spec in outbox_settings:
+        assert f"| `{spec.name}` | `{spec.env}` |" in table, spec.name

@@ -254,3 +254,11 @@ def test_bad_outbox_settings_name_the_variable(env, value, says):
         load_settings({}, {"CS_CONFIG": "", env: value})
     assert info.value.message.startswith(env)
     assert says in info.value.message
+
+
+def test_every_setting_is_in_the_readme_table():
+    readme = (Path(__file__).parent.parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    for spec in SPECS:
+        assert f"`{spec.name}`" in table, spec.name
+        assert f"`{spec.env}`" in table, spec.env
