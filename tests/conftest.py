@@ -346,6 +346,7 @@ class SmtpInbox:
 
         self.messages: list = []
         self.refuse: dict[str, str] = {}
+        self.delay = 0.0  # seconds before taking each message
         self.port = 0
         self._lock = threading.Lock()
 
@@ -360,6 +361,10 @@ class SmtpInbox:
         import email
         import email.policy
 
+        if self.delay:
+            import asyncio
+
+            await asyncio.sleep(self.delay)
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._lock:
             self.messages.append(parsed)

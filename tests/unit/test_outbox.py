@@ -541,3 +541,165 @@ def test_every_outbox_setting_is_documented():
     assert len(outbox_settings) >= 18
     for spec in outbox_settings:
         assert f"| `{spec.name}` | `{spec.env}` |" in table, spec.name
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    """A self-signed certificate for 127.0.0.1 (made with the openssl tool)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return key, cert
+
+
+@pytest.mark.filterwarnings(
+    "ignore:Requiring AUTH while not requiring TLS"
+)  # aiosmtpd, about TLS from the start
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_email_over_tls_logs_in_and_checks_the_certificate(certificate, security, monkeypatch):
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    from cs_cli.channels import Envelope
+
+    key, cert = certificate
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login, auth_data.password))
+        # handled=False: aiosmtpd then answers 535 itself.
+        return AuthResult(success=auth_data.password == b"right-password", handled=False)
+
+    class Inbox:
+        messages: list = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(envelope.content)
+            return "250 OK"
+
+    inbox = Inbox()
+    port = _closed_port()
+    if security == "starttls":
+        tls = {"tls_context": server_tls, "require_starttls": True}
+    else:  # aiosmtpd does not count TLS from the start as TLS for AUTH
+        tls = {"ssl_context": server_tls, "auth_require_tls": False}
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, authenticator=authenticator, auth_required=True, **tls
+    )
+    controller.start()
+    envelope = Envelope(1, "tls-1", "ann@acme.example", "Over TLS", {"text": "secret plans"})
+
+    def send(password: str):
+        config = SmtpConfig("127.0.0.1", port, security, "cs-mailer", password, "cs@example.com", 5)
+        with SmtpChannel(config) as channel:
+            return channel.send(envelope, NOW)
+
+    try:
+        # Trusted (as a company CA would be, through SSL_CERT_FILE): a wrong
+        # password is refused, the right one sends.
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        outcome = send("wrong-password")
+        assert outcome.kind == "retry"
+        assert outcome.reason.startswith(f"SMTP login to 127.0.0.1:{port} as cs-mailer refused: 535")
+        assert "wrong-password" not in outcome.reason
+        assert send("right-password").kind == "sent"
+        # A certificate the system does not trust: no connection, no login.
+        monkeypatch.delenv("SSL_CERT_FILE")
+        outcome = send("right-password")
+        assert outcome.kind == "retry" and "certificate verify failed" in outcome.reason
+    finally:
+        controller.stop()
+    # (smtplib tries each mechanism the server offers before giving up.)
+    assert {login for login, _ in logins} == {b"cs-mailer"}
+    assert [password for _, password in logins][-1] == b"right-password"
+    assert set(password for _, password in logins) == {b"wrong-password", b"right-password"}
+    assert len(inbox.messages) == 1 and b"secret plans" in inbox.messages[0]
+
+
+def test_a_deliverer_killed_mid_batch_loses_nothing_and_repeats_at_most_its_batch(
+    engine, db_url, smtp_server
+):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    seed = random.randrange(10**6)
+    kill_after = random.Random(seed).randint(1, 120)
+    put(engine, *(email(f"k-{n}", f"person{n}@acme.example") for n in range(150)))
+    smtp_server.delay = 0.01
+    env = {
+        **os.environ,
+        "CS_DATABASE_URL": db_url,
+        "CS_USER": "admin",
+        "CS_CONFIG": "",
+        "CS_SMTP_HOST": "127.0.0.1",
+        "CS_SMTP_PORT": str(smtp_server.port),
+        "CS_SMTP_FROM": SENDER,
+        "CS_QUIET_HOURS": "off",
+        "CS_EMAIL_CAP": "0",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "cs_cli",
+        "outbox",
+        "deliver",
+        "--batch",
+        "20",
+        "--as-of",
+        NOW.isoformat(),
+    ]
+    deliverer = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while len(smtp_server.messages) < kill_after and deliverer.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    deliverer.send_signal(signal.SIGKILL)
+    deliverer.wait()
+    smtp_server.delay = 0
+    before = len(smtp_server.messages)
+
+    # The next run takes over at once: the killed run's locks died with it.
+    started = time.monotonic()
+    with channels(smtp_server.port) as chans:
+        report = run(engine, chans)
+    assert time.monotonic() - started < 10
+    received = Counter(smtp_server.message_ids())
+    where = f"(seed {seed}: killed after {before} of 150 received)"
+    assert len(received) == 150, where  # nothing lost
+    assert sum(received.values()) - 150 <= 20, where  # repeats: at most the batch being sent
+    # The killed run committed whole batches; the batch it was sending when
+    # killed went again (at least once, same Message-IDs).
+    committed = before - (sum(received.values()) - 150)
+    assert committed % 20 == 0 and report.sent == 150 - committed, where
+    assert {m.status for m in outbox(engine).values()} == {OutboxStatus.SENT}, where
