@@ -79,8 +79,9 @@ async def type_text(pilot, text: str) -> None:
 
 
 def loaded(app) -> bool:
+    """Customer 360 on top, painted with its data and its footer."""
     screen = app.screen
-    return isinstance(screen, CustomerScreen) and screen.painted_at is not None
+    return isinstance(screen, CustomerScreen) and screen.footer_at is not None
 
 
 def test_a_demo_customer_explained_and_a_touchpoint_logged_through_the_form(engine, admin):

@@ -33,9 +33,10 @@ class CustomerScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="customer.back"),
         Binding("l", "log_touchpoint", "Log touchpoint", id="customer.log_touchpoint"),
-        Binding("t", "focus_timeline", "Timeline", id="customer.timeline"),
-        Binding("m", "more_touchpoints", "More touchpoints", id="customer.more_touchpoints"),
-        Binding("r", "reload", "Refresh", id="customer.refresh"),
+        # Listed on ? only: every key in the footer costs its share of each repaint.
+        Binding("t", "focus_timeline", "Timeline", id="customer.timeline", show=False),
+        Binding("m", "more_touchpoints", "More touchpoints", id="customer.more_touchpoints", show=False),
+        Binding("r", "reload", "Refresh", id="customer.refresh", show=False),
     ]
     # Touchpoints per page of the timeline.
     PAGE = 50
@@ -68,14 +69,17 @@ class CustomerScreen(Screen[None]):
         self.touchpoints: list[TouchpointRow] = []
         self.touchpoint_total = 0
         self.loading_more = False
-        # perf_counter() when the screen was made and when it first showed its data.
+        # perf_counter() when the screen was made, when it first showed its
+        # data, and when its footer showed too.
         self.created_at = time.perf_counter()
         self.painted_at: float | None = None
+        self.footer_at: float | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(f"Loading {self.customer}…", id="c360-title")
-        with Horizontal(id="c360-body"):
+        # Hidden until the data is in: laid out and painted once, full.
+        with Horizontal(id="c360-body", classes="-loading"):
             with VerticalScroll(id="c360-left"):
                 with Vertical(id="health-panel", classes="panel"):
                     yield Static("", id="gauge")
@@ -92,11 +96,11 @@ class CustomerScreen(Screen[None]):
                 yield Static("", id="journeys", classes="panel")
                 with Vertical(id="tasks-panel", classes="panel"):
                     yield DataTable(id="tasks", cursor_type="row", zebra_stripes=True)
-        yield Footer()
 
     def on_mount(self) -> None:
         # The data first: the query runs while the screen lays itself out.
         self.load()
+        self.set_timer(0.5, self._show_footer)
         titles = {
             "#health-panel": "Health",
             "#risks": "Why at risk",
@@ -118,7 +122,6 @@ class CustomerScreen(Screen[None]):
         tasks = self.query_one("#tasks", DataTable)
         for label, width in (("due", 6), ("task", 22), ("status", 11), ("priority", 8)):
             tasks.add_column(label, width=width)
-        timeline.focus()
 
     # -- loading
 
@@ -166,10 +169,24 @@ class CustomerScreen(Screen[None]):
         self.query_one("#timeline", DataTable).clear()
         self._add_touchpoints(view.touchpoints)
         if self.painted_at is None:
+            self.query_one("#c360-body").remove_class("-loading")
             self.call_after_refresh(self._painted)
 
     def _painted(self) -> None:
         self.painted_at = time.perf_counter()
+        self._show_footer()
+        self.query_one("#timeline", DataTable).focus()
+
+    def _show_footer(self) -> None:
+        # The footer's keys take about as long to lay out as all the panels:
+        # they come right after the data (or after a moment when the data is
+        # slow), not before it.
+        if not self.query(Footer):
+            self.mount(Footer())
+            self.call_after_refresh(self._footer_painted)
+
+    def _footer_painted(self) -> None:
+        self.footer_at = time.perf_counter()
 
     @on(MoreLoaded)
     def show_more(self, message: MoreLoaded) -> None:
