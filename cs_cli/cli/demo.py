@@ -148,6 +148,12 @@ def _report(summary: DemoSummary, *, as_of_given: bool, playbooks: int, journeys
     if summary.largest_at_risk:
         tries.append((f"cs customers show {summary.largest_at_risk}", "the largest account at risk"))
         tries.append((f"cs health show {summary.largest_at_risk}", "why its score is what it is"))
+        tries.append(
+            (
+                f"cs board --customer {summary.largest_at_risk}{as_of}",
+                "all of it on one screen (after recalc)",
+            )
+        )
     if summary.sample_csm:
         tries.append((f"cs --user {summary.sample_csm} customers list", "what that account's CSM sees"))
     tries += [("cs users list", "the CS team"), ("cs export customers --format csv", "the book as CSV")]
