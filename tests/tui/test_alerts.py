@@ -45,6 +45,10 @@ def notices(app) -> list[str]:
 async def until(pilot, condition, what: str, seconds: float = 10.0) -> None:
     for _ in range(int(seconds / 0.02)):
         if condition():
+            # Let the screen catch up (layout and paint come a frame later
+            # than the state they show) before the test reads it.
+            await pilot.pause()
+            await pilot.wait_for_scheduled_animations()
             return
         await pilot.pause(0.02)
     raise AssertionError(f"timed out waiting for {what}; notices: {notices(pilot.app)}")
@@ -157,8 +161,13 @@ def test_the_feed_picks_up_new_alerts_and_survives_a_database_that_stops_answeri
         raise_alert(engine, "N-1", "Health dropped 18 points in 30 days", AlertSeverity.CRITICAL, 1)
         screen = alerts_screen(app)
         await until(pilot, lambda: len(screen.rows) == 1, "the next refresh")
-        assert "Health dropped 18 points in 30 days" in screen_text(app)
-        assert "Nimbus Networks: Health dropped 18 points in 30 days" in notices(app)
+        # Painted and announced a frame or two after the rows arrive.
+        await until(pilot, lambda: "Health dropped 18 points in 30 days" in screen_text(app), "the new row")
+        await until(
+            pilot,
+            lambda: "Nimbus Networks: Health dropped 18 points in 30 days" in notices(app),
+            "the new-alert notice",
+        )
 
         # The database stops answering: one line, the screen stays.
         dead = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")

@@ -57,6 +57,10 @@ def _run(app: BoardApp, scenario, size=(120, 40)) -> None:
 async def until(pilot, condition, what: str, seconds: float = 10.0) -> None:
     for _ in range(int(seconds / 0.02)):
         if condition():
+            # Let the screen catch up (layout and paint come a frame later
+            # than the state they show) before the test reads it.
+            await pilot.pause()
+            await pilot.wait_for_scheduled_animations()
             return
         await pilot.pause(0.02)
     raise AssertionError(f"timed out waiting for {what}; notices: {notices(pilot.app)}")
@@ -95,6 +99,8 @@ def test_a_demo_customer_explained_and_a_touchpoint_logged_through_the_form(engi
 
     async def scenario(pilot) -> None:
         await until(pilot, lambda: loaded(app), "Customer 360")
+        # The data is in; the compositor may paint it a frame later.
+        await until(pilot, lambda: name in screen_text(app), "Customer 360 painted")
         screen = app.screen
         view = screen.view
         text = screen_text(app)

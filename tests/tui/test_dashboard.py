@@ -43,6 +43,10 @@ def notices(app) -> list[str]:
 async def until(pilot, condition, what: str, seconds: float = 10.0) -> None:
     for _ in range(int(seconds / 0.02)):
         if condition():
+            # Let the screen catch up (layout and paint come a frame later
+            # than the state they show) before the test reads it.
+            await pilot.pause()
+            await pilot.wait_for_scheduled_animations()
             return
         await pilot.pause(0.02)
     raise AssertionError(f"timed out waiting for {what}; notices: {notices(pilot.app)}")
