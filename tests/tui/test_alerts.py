@@ -6,13 +6,10 @@ over the fixed demo book."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import io
 
 import pytest
 import sqlalchemy as sa
-from rich.console import Console
 
 from cs_cli.db import migrate
 from cs_cli.db.engine import make_engine, transaction
@@ -23,42 +20,12 @@ from cs_cli.services.health.recalc import recalc_day, target_ids
 from cs_cli.specs.scorecard import load_scorecard
 from cs_cli.tui.app import BoardApp
 from cs_cli.tui.data import Database
+from cs_cli.tui.driving import notices, run, screen_text, until
 from cs_cli.tui.screens.alerts import AlertsScreen
 from cs_cli.tui.screens.customer import CustomerScreen
 
 AS_OF = dt.date(2025, 1, 15)
 NOON = dt.datetime(2025, 1, 15, 12, tzinfo=dt.UTC)
-
-
-def _run(app: BoardApp, scenario, size=(120, 40)) -> None:
-    async def go() -> None:
-        async with app.run_test(size=size) as pilot:
-            await scenario(pilot)
-
-    asyncio.run(go())
-
-
-def notices(app) -> list[str]:
-    return [n.message for n in app._notifications]
-
-
-async def until(pilot, condition, what: str, seconds: float = 10.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            # Let the screen catch up (layout and paint come a frame later
-            # than the state they show) before the test reads it.
-            await pilot.pause()
-            await pilot.wait_for_scheduled_animations()
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out waiting for {what}; notices: {notices(pilot.app)}")
-
-
-def screen_text(app) -> str:
-    width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), record=True, legacy_windows=False)
-    console.print(app.screen._compositor.render_update(full=True))
-    return console.export_text()
 
 
 def raise_alert(engine, customer: str, title: str, severity: AlertSeverity, hours_ago: int) -> int:
@@ -116,7 +83,7 @@ def test_acknowledge_resolve_and_open_the_customer_by_key(engine, book):
         await pilot.press("escape")
         assert isinstance(app.screen, AlertsScreen)
 
-    _run(app, scenario)
+    run(app, scenario)
     with transaction(engine) as session:
         mia = session.scalar(sa.select(User.id).where(User.login == "mia"))
         rows = {a.id: a for a in session.scalars(sa.select(Alert))}
@@ -178,7 +145,7 @@ def test_the_feed_picks_up_new_alerts_and_survives_a_database_that_stops_answeri
         app.db.engine = engine
         dead.dispose()
 
-    _run(app, scenario)
+    run(app, scenario)
 
 
 # -- snapshot over the fixed demo book (SQLite)

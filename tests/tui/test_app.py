@@ -3,22 +3,14 @@ user on the right scope, switches screens by key, and shows its keys on ?."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 from cs_cli.domain import Role
 from cs_cli.tui.app import BoardApp, allowed_scopes, default_scope
 from cs_cli.tui.data import Database
+from cs_cli.tui.driving import run
 
 DAY = dt.date(2025, 1, 10)
-
-
-def _run(app: BoardApp, scenario) -> None:
-    async def go() -> None:
-        async with app.run_test(size=(120, 40)) as pilot:
-            await scenario(pilot)
-
-    asyncio.run(go())
 
 
 def test_the_board_opens_switches_screens_and_shows_its_keys(engine, book):
@@ -43,7 +35,7 @@ def test_the_board_opens_switches_screens_and_shows_its_keys(engine, book):
         await pilot.press("1")
         assert app.current_mode == "board"
 
-    _run(app, scenario)
+    run(app, scenario)
 
 
 def test_scopes_follow_the_role():

@@ -20,6 +20,7 @@ from cs_cli.services.tasks import lifecycle
 from cs_cli.services.tasks.bulk import Target
 from cs_cli.tui.app import BoardApp
 from cs_cli.tui.data import Database
+from cs_cli.tui.driving import notices
 from cs_cli.tui.widgets.tasks.column import TaskColumn
 
 DAY = dt.date(2025, 1, 10)
@@ -133,10 +134,6 @@ async def goto(pilot, title: str) -> None:
         now = 0
     await pilot.press(*(["down"] * (row - now) if row >= now else ["up"] * (now - row)))
     assert app.screen.current_card().title == title
-
-
-def notices(app: BoardApp) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 def task(engine, task_id: int) -> sa.Row:

@@ -5,13 +5,10 @@ and one out of reach; a snapshot over the fixed demo book."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import io
 
 import pytest
 import sqlalchemy as sa
-from rich.console import Console
 from textual.widgets import Select
 
 from cs_cli.db import migrate
@@ -23,6 +20,7 @@ from cs_cli.services.health.recalc import recalc_day, target_ids
 from cs_cli.specs.scorecard import load_scorecard
 from cs_cli.tui.app import BoardApp
 from cs_cli.tui.data import Database
+from cs_cli.tui.driving import notices, run, screen_text, until
 from cs_cli.tui.screens.customer import CustomerScreen
 
 AS_OF = dt.date(2025, 3, 14)
@@ -44,38 +42,6 @@ def demo_book(engine, admin: Actor, *, weeks: int = 4) -> str:
             )
     assert summary.largest_at_risk
     return summary.largest_at_risk
-
-
-def _run(app: BoardApp, scenario, size=(120, 40)) -> None:
-    async def go() -> None:
-        async with app.run_test(size=size) as pilot:
-            await scenario(pilot)
-
-    asyncio.run(go())
-
-
-async def until(pilot, condition, what: str, seconds: float = 10.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            # Let the screen catch up (layout and paint come a frame later
-            # than the state they show) before the test reads it.
-            await pilot.pause()
-            await pilot.wait_for_scheduled_animations()
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out waiting for {what}; notices: {notices(pilot.app)}")
-
-
-def screen_text(app) -> str:
-    """The screen as plain text, line by line, as a person reads it."""
-    width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), record=True, legacy_windows=False)
-    console.print(app.screen._compositor.render_update(full=True))
-    return console.export_text()
-
-
-def notices(app) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 async def type_text(pilot, text: str) -> None:
@@ -133,7 +99,7 @@ def test_a_demo_customer_explained_and_a_touchpoint_logged_through_the_form(engi
         await pilot.press("escape")
         assert app.screen.__class__.__name__ == "BoardScreen"
 
-    _run(app, scenario)
+    run(app, scenario)
     with transaction(engine) as session:
         tp = session.scalars(sa.select(Touchpoint).where(Touchpoint.subject == "Renewal check-in")).one()
         admin_id = session.scalar(sa.select(User.id).where(User.login == "admin"))
@@ -164,7 +130,7 @@ def test_the_form_refuses_an_empty_subject_and_escape_cancels(engine, book):
         await pilot.press("escape")
         assert isinstance(app.screen, CustomerScreen)
 
-    _run(app, scenario)
+    run(app, scenario)
     with transaction(engine) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Touchpoint)) == 0
 
@@ -209,7 +175,7 @@ def test_a_long_timeline_pages_in_and_a_customer_with_no_data_renders(engine, bo
         assert "no touchpoint yet" in text
         assert not [n for n in app._notifications if n.severity == "error"]
 
-    _run(app, scenario)
+    run(app, scenario)
 
 
 def test_a_customer_out_of_reach_says_so_and_goes_back(engine, book):
@@ -223,7 +189,7 @@ def test_a_customer_out_of_reach_says_so_and_goes_back(engine, book):
         assert app.screen.__class__.__name__ == "BoardScreen"
         assert any("no customer 'W-1' that you can see" in n for n in notices(app))
 
-    _run(app, scenario)
+    run(app, scenario)
 
 
 # -- snapshot over the fixed demo book (SQLite)

@@ -4,13 +4,10 @@ book renders; a snapshot over the fixed demo book."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import io
 
 import pytest
 import sqlalchemy as sa
-from rich.console import Console
 
 from cs_cli.db import migrate
 from cs_cli.db.engine import make_engine, transaction
@@ -21,42 +18,12 @@ from cs_cli.services.health.recalc import recalc_day, target_ids
 from cs_cli.specs.scorecard import load_scorecard
 from cs_cli.tui.app import BoardApp
 from cs_cli.tui.data import Database
+from cs_cli.tui.driving import run, screen_text, until
 from cs_cli.tui.screens.customer import CustomerScreen
 from cs_cli.tui.screens.dashboard import DashboardScreen
 
 AS_OF = dt.date(2025, 1, 15)
 OPEN = (TaskStatus.PENDING, TaskStatus.IN_PROGRESS, TaskStatus.BLOCKED)
-
-
-def _run(app: BoardApp, scenario, size=(120, 40)) -> None:
-    async def go() -> None:
-        async with app.run_test(size=size) as pilot:
-            await scenario(pilot)
-
-    asyncio.run(go())
-
-
-def notices(app) -> list[str]:
-    return [n.message for n in app._notifications]
-
-
-async def until(pilot, condition, what: str, seconds: float = 10.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            # Let the screen catch up (layout and paint come a frame later
-            # than the state they show) before the test reads it.
-            await pilot.pause()
-            await pilot.wait_for_scheduled_animations()
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out waiting for {what}; notices: {notices(pilot.app)}")
-
-
-def screen_text(app) -> str:
-    width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), record=True, legacy_windows=False)
-    console.print(app.screen._compositor.render_update(full=True))
-    return console.export_text()
 
 
 def dashboard_of(app) -> DashboardScreen:
@@ -128,7 +95,7 @@ def test_the_counts_are_the_databases_and_enter_opens_a_customer(engine, book):
         await until(pilot, lambda: isinstance(app.screen, CustomerScreen), "Customer 360")
         assert app.screen.customer == "W-1"
 
-    _run(app, scenario)
+    run(app, scenario)
 
 
 def test_an_empty_book_renders(engine, admin):
@@ -146,7 +113,7 @@ def test_an_empty_book_renders(engine, admin):
         assert isinstance(app.screen, DashboardScreen)
         assert not [n for n in app._notifications if n.severity == "error"]
 
-    _run(app, scenario)
+    run(app, scenario)
 
 
 # -- snapshot over the fixed demo book (SQLite)
