@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +16,6 @@ app = typer.Typer(
     help="Journeys: automated, branching programs of emails, tasks, waits and checks.", no_args_is_help=True
 )
 
-KINDS = ("added", "changed", "deactivated", "unchanged")
 PathArg = Annotated[
     Path | None,
     typer.Argument(
@@ -30,20 +28,12 @@ PathArg = Annotated[
 
 def _read(path: Path | None):
     """The journeys at `path`, every error printed, exit 2 if there is one."""
-    from cs_cli.errors import BadInput
+    from cs_cli.cli._catalog import read_specs
     from cs_cli.services.journeys.catalog import default_folder
     from cs_cli.specs.journey_file import load_folder
 
     folder = path if path is not None else default_folder()
-    files, errors = load_folder(folder)
-    for error in errors:
-        sys.stderr.write(f"{error.message}\n")
-    if errors:
-        count = len({getattr(e, "path", None) for e in errors})
-        raise BadInput(f"{count} journey file{'s' if count != 1 else ''} in {folder} with errors")
-    if not files:
-        raise BadInput(f"{folder}: no journey files (*.yaml) there")
-    return folder, files
+    return folder, read_specs(folder, load_folder, "journey")
 
 
 @app.command()
@@ -84,6 +74,7 @@ def load(path: PathArg = None, dry_run: DryRunOpt = False, fmt: FormatOpt = Outp
 
       cs journeys load my_journeys/onboarding.yaml
     """
+    from cs_cli.cli._catalog import print_plan
     from cs_cli.services.journeys.catalog import plan, sync
 
     folder, files = _read(path)
@@ -93,20 +84,16 @@ def load(path: PathArg = None, dry_run: DryRunOpt = False, fmt: FormatOpt = Outp
             changes = plan(session, files, full=full)
         else:
             changes = sync(session, actor, files, full=full, now=dt.datetime.now(dt.UTC))
-    if fmt != OutputFormat.TABLE:
-        emit_rows(dataclass_rows(changes), ["kind", "key", "name", "version", "path", "diff"], fmt)
-    else:
-        marks = {"added": "+", "changed": "~", "deactivated": "-"}
-        for change in changes:
-            if change.kind == "unchanged":
-                continue
-            version = f", version {change.version}" if change.kind != "deactivated" else ""
-            sys.stdout.write(f"{marks[change.kind]} {change.kind} {change.key} ({change.name}{version})\n")
-            sys.stdout.write(change.diff)
-    counts = {kind: sum(1 for c in changes if c.kind == kind) for kind in KINDS}
-    summary = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n) or "nothing"
-    verb = "would load" if dry_run else "loaded"
-    message(f"{verb} {len(files)} journey{'s' if len(files) != 1 else ''} from {folder}: {summary}")
+    print_plan(
+        changes,
+        fmt,
+        ["kind", "key", "name", "version", "path", "diff"],
+        noun="journey",
+        files=len(files),
+        folder=folder,
+        dry_run=dry_run,
+        label=lambda c: c.name if c.kind == "deactivated" else f"{c.name}, version {c.version}",
+    )
 
 
 LIST_COLUMNS = [

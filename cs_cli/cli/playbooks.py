@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -27,7 +26,6 @@ app = typer.Typer(
     help="Playbooks: reviewed YAML procedures that turn signals into tasks.", no_args_is_help=True
 )
 
-KINDS = ("added", "changed", "deactivated", "unchanged")
 PathArg = Annotated[
     Path | None,
     typer.Argument(
@@ -45,19 +43,11 @@ def _folder(path: Path | None) -> Path:
 
 def _read(path: Path | None):
     """The playbooks at `path`, every error printed, exit 2 if there is one."""
-    from cs_cli.errors import BadInput
+    from cs_cli.cli._catalog import read_specs
     from cs_cli.specs.playbook import load_folder
 
     folder = _folder(path)
-    files, errors = load_folder(folder)
-    for error in errors:
-        sys.stderr.write(f"{error.message}\n")
-    if errors:
-        count = len({getattr(e, "path", None) for e in errors})
-        raise BadInput(f"{count} playbook file{'s' if count != 1 else ''} in {folder} with errors")
-    if not files:
-        raise BadInput(f"{folder}: no playbook files (*.yaml) there")
-    return folder, files
+    return folder, read_specs(folder, load_folder, "playbook")
 
 
 @app.command()
@@ -93,6 +83,7 @@ def load(path: PathArg = None, dry_run: DryRunOpt = False, fmt: FormatOpt = Outp
 
       cs playbooks load my_playbooks/renewal_prep.yaml
     """
+    from cs_cli.cli._catalog import print_plan
     from cs_cli.services.playbooks.catalog import plan, sync
 
     folder, files = _read(path)
@@ -102,19 +93,15 @@ def load(path: PathArg = None, dry_run: DryRunOpt = False, fmt: FormatOpt = Outp
             changes = plan(session, files, full=full)
         else:
             changes = sync(session, actor, files, full=full, now=dt.datetime.now(dt.UTC))
-    if fmt != OutputFormat.TABLE:
-        emit_rows(dataclass_rows(changes), ["kind", "key", "name", "path", "diff"], fmt)
-    else:
-        marks = {"added": "+", "changed": "~", "deactivated": "-"}
-        for change in changes:
-            if change.kind == "unchanged":
-                continue
-            sys.stdout.write(f"{marks[change.kind]} {change.kind} {change.key} ({change.name})\n")
-            sys.stdout.write(change.diff)
-    counts = {kind: sum(1 for c in changes if c.kind == kind) for kind in KINDS}
-    summary = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n) or "nothing"
-    verb = "would load" if dry_run else "loaded"
-    message(f"{verb} {len(files)} playbook{'s' if len(files) != 1 else ''} from {folder}: {summary}")
+    print_plan(
+        changes,
+        fmt,
+        ["kind", "key", "name", "path", "diff"],
+        noun="playbook",
+        files=len(files),
+        folder=folder,
+        dry_run=dry_run,
+    )
 
 
 LIST_COLUMNS = [
