@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from cs_cli.domain import PlaybookCategory, PlaybookStepType, Priority
 from cs_cli.errors import BadInput, FileError, TemplateError
+from cs_cli.templates import CUSTOMER_FIELDS
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
 EVENT_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
@@ -49,19 +50,7 @@ TEMPLATE_KEYS = ("description", "meeting_agenda", "talk_track")
 
 # What a template can read: each top-level name and its fields.
 TEMPLATE_FIELDS: dict[str, tuple[str, ...]] = {
-    "customer": (
-        "external_id",
-        "name",
-        "arr",
-        "plan",
-        "seats",
-        "industry",
-        "region",
-        "renewal_date",
-        "contract_start",
-        "days_to_renewal",
-        "attributes",
-    ),
+    "customer": CUSTOMER_FIELDS,
     "health": ("overall_score", "health_status", "score_trend", "score_change_30d"),
     "csm": ("name", "email"),
     "champion": ("name", "email", "title"),

@@ -21,6 +21,21 @@ if TYPE_CHECKING:
 
     from cs_cli.templates.sandbox import BoundedSandbox
 
+# The customer fields every template (agendas, talk tracks, emails) can read.
+CUSTOMER_FIELDS: tuple[str, ...] = (
+    "external_id",
+    "name",
+    "arr",
+    "plan",
+    "seats",
+    "industry",
+    "region",
+    "renewal_date",
+    "contract_start",
+    "days_to_renewal",
+    "attributes",
+)
+
 
 def _finalize(value: Any) -> Any:
     # A missing value (a customer with no renewal date) prints as nothing,

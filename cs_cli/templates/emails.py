@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cs_cli.errors import TemplateError
+from cs_cli.templates import CUSTOMER_FIELDS
 
 PACKAGE_FOLDER = Path(__file__).resolve().parent / "emails"
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -33,19 +34,7 @@ _ESCAPE_CLOSE = "{% endautoescape %}"
 
 # What a journey's templates can read: each top-level name and its fields.
 FIELDS: dict[str, tuple[str, ...]] = {
-    "customer": (
-        "external_id",
-        "name",
-        "arr",
-        "plan",
-        "seats",
-        "industry",
-        "region",
-        "renewal_date",
-        "contract_start",
-        "days_to_renewal",
-        "attributes",
-    ),
+    "customer": CUSTOMER_FIELDS,
     # The person the message is for: the enrollment's contact (or whom the
     # step's `to:` names).
     "contact": ("name", "first_name", "email", "title"),
