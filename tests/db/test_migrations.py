@@ -252,11 +252,15 @@ def test_json_none_is_stored_as_sql_null(engine: sa.Engine):
         sess.flush()
         common = {
             "customer_id": customer.id,
-            "alert_type": "t",
             "severity": AlertSeverity.INFO,
             "raised_at": raised,
         }
-        sess.add_all([Alert(title="explicit", details=None, **common), Alert(title="omitted", **common)])
+        sess.add_all(
+            [
+                Alert(title="explicit", alert_type="t1", details=None, **common),
+                Alert(title="omitted", alert_type="t2", **common),
+            ]
+        )
     with engine.connect() as conn:
         null_titles = conn.scalars(
             sa.select(Alert.title).where(Alert.details.is_(None)).order_by(Alert.title)

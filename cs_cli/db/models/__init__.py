@@ -4,8 +4,8 @@ from cs_cli.db.models.activity import Invoice, NpsResponse, SupportTicket, Usage
 from cs_cli.db.models.alerts import Alert
 from cs_cli.db.models.customers import Contact, Customer
 from cs_cli.db.models.health import HealthOverride, HealthScore, HealthScoreHistory, ScorecardVersion
-from cs_cli.db.models.journeys import Journey, JourneyEnrollment, JourneyStep
-from cs_cli.db.models.ops import AuditEntry, DomainEvent, ImportRun, JobRun
+from cs_cli.db.models.journeys import Journey, JourneyEnrollment, JourneyStep, JourneyStepRun
+from cs_cli.db.models.ops import AuditEntry, DomainEvent, EventCursor, ImportRun, JobRun
 from cs_cli.db.models.outbox import OutboxMessage
 from cs_cli.db.models.people import Team, User
 from cs_cli.db.models.playbooks import Playbook, PlaybookRun, PlaybookStep
@@ -21,6 +21,7 @@ __all__ = [
     "Customer",
     "CustomerSegment",
     "DomainEvent",
+    "EventCursor",
     "HealthOverride",
     "HealthScore",
     "HealthScoreHistory",
@@ -30,6 +31,7 @@ __all__ = [
     "Journey",
     "JourneyEnrollment",
     "JourneyStep",
+    "JourneyStepRun",
     "NpsResponse",
     "OutboxMessage",
     "Playbook",

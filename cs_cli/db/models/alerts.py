@@ -17,6 +17,15 @@ class Alert(CreatedAt, Base):
     __table_args__ = (
         sa.Index(None, "status", "created_at"),
         sa.Index(None, "customer_id", "alert_type", "status"),
+        # Never a second alert for a condition that is still open.
+        sa.Index(
+            "uq_cs_alerts_one_open",
+            "customer_id",
+            "alert_type",
+            unique=True,
+            sqlite_where=sa.text("status != 'resolved'"),
+            postgresql_where=sa.text("status != 'resolved'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cs_cli.db.base import Base, CreatedAt, Timestamps, enum_column
+from cs_cli.db.base import Base, BigIntPK, CreatedAt, Timestamps, enum_column
 from cs_cli.domain import EnrollmentStatus, JourneyStepType, JourneyTriggerType, JourneyType
 
 
@@ -70,6 +70,15 @@ class JourneyEnrollment(Timestamps, Base):
         sa.Index(None, "status", "next_run_at"),
         sa.Index(None, "journey_id", "status"),
         sa.Index(None, "customer_id", "status"),
+        # A customer is never in the same journey twice at once.
+        sa.Index(
+            "uq_cs_journey_enrollments_one_active",
+            "journey_id",
+            "customer_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'active'"),
+            postgresql_where=sa.text("status = 'active'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -81,6 +90,8 @@ class JourneyEnrollment(Timestamps, Base):
         enum_column(EnrollmentStatus, "enrollment_status"), default=EnrollmentStatus.ACTIVE
     )
     current_step_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cs_journey_steps.id"))
+    # When the enrollment reached its current step (waits and progress count from it).
+    step_entered_at: Mapped[dt.datetime | None]
     # When the tick should next look at this enrollment; null when it waits on nothing.
     next_run_at: Mapped[dt.datetime | None]
     enrolled_at: Mapped[dt.datetime]
@@ -88,3 +99,26 @@ class JourneyEnrollment(Timestamps, Base):
     exit_reason: Mapped[str | None] = mapped_column(sa.Text)
     success: Mapped[bool | None]
     facts: Mapped[dict[str, Any] | None]
+
+
+class JourneyStepRun(Base):
+    """One execution of a step for an enrollment. The unique key (enrollment,
+    step key, visit) is written in the same transaction as the step's effect,
+    so a rerun or a second tick can never execute the same visit twice."""
+
+    __tablename__ = "cs_journey_step_runs"
+    __table_args__ = (
+        sa.UniqueConstraint("enrollment_id", "step_key", "visit"),
+        sa.Index(None, "step_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(sa.ForeignKey("cs_journey_enrollments.id", ondelete="CASCADE"))
+    step_id: Mapped[int] = mapped_column(sa.ForeignKey("cs_journey_steps.id", ondelete="CASCADE"))
+    step_key: Mapped[str] = mapped_column(sa.String(100))
+    visit: Mapped[int]
+    executed_at: Mapped[dt.datetime]
+    # What the step did, in a word: sent, created, waiting, yes, no, branch name, skipped, failed.
+    outcome: Mapped[str] = mapped_column(sa.String(50))
+    detail: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(sa.Text)

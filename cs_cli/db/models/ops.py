@@ -75,3 +75,18 @@ class ImportRun(CreatedAt, Base):
     rows_written: Mapped[int]
     rows_rejected: Mapped[int]
     actor_name: Mapped[str] = mapped_column(sa.String(200))
+
+
+class EventCursor(Base):
+    """How far one consumer of the domain event log has read (a journey's
+    trigger, the engine's wake-ups, an automation rule): each event is acted
+    on once per consumer, and a replay acts on nothing twice."""
+
+    __tablename__ = "cs_event_cursors"
+
+    consumer: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    position: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    updated_at: Mapped[dt.datetime]
+    # When the consumer last did something (enrolled, fired, alerted), not just read.
+    last_acted_at: Mapped[dt.datetime | None]
+    acted_count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
