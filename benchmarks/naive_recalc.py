@@ -1,49 +1,408 @@
-"""For comparison only: health scoring done the straightforward way, one
-customer at a time with ORM queries. `benchmarks/recalc.py` times it against
-`cs recalc` (the set-based way) on the same book."""
+"""For comparison only: health scoring the straightforward way, one customer
+at a time with the ORM. `benchmarks/recalc.py` times it against `cs recalc`
+(the set-based way) on the same book, and tests/unit/test_naive_recalc.py
+checks that both give every customer the same score.
+
+It is what one writes first without thinking in sets: load each customer,
+ask the database for that customer's usage, touchpoints, contacts, NPS
+responses, invoices and tickets (index lookups of one customer, only the
+windows the scorecard looks at), work out every measure of the scorecard in
+Python, band, weigh and multiply them, and write the history row, the
+current score and a status-drop event with the ORM. Nothing is made slow on
+purpose: about a dozen short queries per customer, each on an index, and the
+writes flushed as the session goes.
+
+The formulas are those of docs/health.md, written again here from the
+documentation, not borrowed from cs_cli/services/health, so that the test
+comparing the two can catch a mistake in either.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from cs_cli.db.models import Contact, Customer, NpsResponse, SupportTicket, UsageEvent
-from cs_cli.services.health import scoring
-from cs_cli.services.health.scoring import Signals
-from cs_cli.specs.scorecard import Scorecard
+from cs_cli.db.models import (
+    Contact,
+    Customer,
+    DomainEvent,
+    HealthScore,
+    HealthScoreHistory,
+    Invoice,
+    NpsResponse,
+    ScorecardVersion,
+    SupportTicket,
+    Touchpoint,
+    UsageEvent,
+)
+from cs_cli.domain import CustomerStatus, HealthStatus, ScoreTrend, TouchpointType
+from cs_cli.specs.scorecard import LoadedScorecard, Measure, Scorecard
+
+HUMAN = {TouchpointType.CALL, TouchpointType.MEETING, TouchpointType.QBR, TouchpointType.RENEWAL_DISCUSSION}
+ENGAGED = {TouchpointType.EMAIL_OPENED, TouchpointType.EMAIL_CLICKED}
+RANK = {HealthStatus.HEALTHY: 3, HealthStatus.AT_RISK: 2, HealthStatus.CRITICAL: 1}
+COLUMNS = {
+    "adoption": "product_adoption_score",
+    "engagement": "engagement_score",
+    "relationship": "relationship_score",
+    "financial": "financial_score",
+    "support": "support_score",
+}
+DAY = dt.timedelta(days=1)
 
 
-def score_one(session: Session, card: Scorecard, customer: Customer, as_of: dt.date) -> scoring.Scored | None:
-    """A few of the measures, per customer, each its own query (the way not to do it)."""
-    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    start = end - dt.timedelta(days=30)
-    events = session.scalars(
-        sa.select(UsageEvent).where(
-            UsageEvent.customer_id == customer.id,
-            UsageEvent.occurred_at >= start,
-            UsageEvent.occurred_at < end,
+@dataclass(frozen=True)
+class Result:
+    """One customer's score, as written."""
+
+    overall: int
+    status: HealthStatus
+    components: dict[str, int | None]
+
+
+def window_days(card: Scorecard, name: str) -> int:
+    for spec in card.components.values():
+        if name in spec.measures and spec.measures[name].window_days:
+            return spec.measures[name].window_days or 30
+    return 30
+
+
+def count_features(session: Session, card: Scorecard, end: dt.datetime) -> int:
+    """The number of features for feature breadth: the scorecard's list, or
+    every event name seen in the window across the book (once per run)."""
+    if card.features:
+        return len(card.features)
+    start = end - dt.timedelta(days=window_days(card, "feature_breadth"))
+    return (
+        session.scalar(
+            sa.select(sa.func.count(sa.distinct(UsageEvent.event_name))).where(
+                UsageEvent.occurred_at >= start, UsageEvent.occurred_at < end
+            )
+        )
+        or 0
+    )
+
+
+def measure(
+    session: Session, card: Scorecard, customer: Customer, as_of: dt.date, features: int
+) -> tuple[dict[str, Any], dict[str, Any], int | None]:
+    """The raw measures of one customer (None: no data), the signals behind
+    the multipliers, and the days since its last usage event."""
+    end = dt.datetime.combine(as_of + DAY, dt.time(), tzinfo=dt.UTC)
+
+    def since(name: str) -> dt.datetime:
+        return end - dt.timedelta(days=window_days(card, name))
+
+    raw: dict[str, Any] = {}
+    seats = customer.seats if customer.seats and customer.seats > 0 else None
+
+    # Adoption: the usage events of the window. The usage table has no key
+    # (the ORM's identity for it would merge two events of the same moment
+    # and feature), so its columns are read, not mapped objects.
+    last_event = session.scalar(
+        sa.select(sa.func.max(UsageEvent.occurred_at)).where(
+            UsageEvent.customer_id == customer.id, UsageEvent.occurred_at < end
+        )
+    )
+    if last_event is not None:
+        earliest = min(since("feature_breadth"), since("active_days"), since("active_users"))
+        events = session.execute(
+            sa.select(UsageEvent.event_name, UsageEvent.contact_id, UsageEvent.occurred_at).where(
+                UsageEvent.customer_id == customer.id,
+                UsageEvent.occurred_at >= earliest,
+                UsageEvent.occurred_at < end,
+            )
+        ).all()
+        used = {
+            e.event_name
+            for e in events
+            if e.occurred_at >= since("feature_breadth")
+            and (not card.features or e.event_name in card.features)
+        }
+        raw["feature_breadth"] = min(1.0, len(used) / features) if features else None
+        days = {
+            e.occurred_at.astimezone(dt.UTC).date() for e in events if e.occurred_at >= since("active_days")
+        }
+        raw["active_days"] = len(days) / window_days(card, "active_days")
+        users = {
+            e.contact_id
+            for e in events
+            if e.occurred_at >= since("active_users") and e.contact_id is not None
+        }
+        raw["active_users"] = min(1.0, len(users) / seats) if seats else None
+
+    # Engagement: the touchpoints of the windows, and the last one of any kind.
+    last_touch = session.scalar(
+        sa.select(sa.func.max(Touchpoint.occurred_at)).where(
+            Touchpoint.customer_id == customer.id, Touchpoint.occurred_at < end
+        )
+    )
+    if last_touch is not None:
+        earliest = min(since("touchpoints"), since("email_engagement"), since("webinars"))
+        touchpoints = session.scalars(
+            sa.select(Touchpoint).where(
+                Touchpoint.customer_id == customer.id,
+                Touchpoint.occurred_at >= earliest,
+                Touchpoint.occurred_at < end,
+            )
+        ).all()
+        raw["touchpoints"] = sum(
+            1 for t in touchpoints if t.touchpoint_type in HUMAN and t.occurred_at >= since("touchpoints")
+        )
+        emails = [t for t in touchpoints if t.occurred_at >= since("email_engagement")]
+        sent = sum(1 for t in emails if t.touchpoint_type == TouchpointType.EMAIL_SENT)
+        engaged = sum(1 for t in emails if t.touchpoint_type in ENGAGED)
+        raw["email_engagement"] = min(1.0, engaged / sent) if sent else None
+        raw["webinars"] = sum(
+            1
+            for t in touchpoints
+            if t.touchpoint_type == TouchpointType.WEBINAR and t.occurred_at >= since("webinars")
+        )
+        raw["touchpoint_recency"] = (end - last_touch) // DAY
+
+    # Relationship: the contacts, and the NPS responses of the window.
+    contacts = session.scalars(sa.select(Contact).where(Contact.customer_id == customer.id)).all()
+    left_since = end - dt.timedelta(days=card.multipliers.champion_left_within_days)
+    if contacts:
+        present = [k for k in contacts if k.left_at is None or k.left_at >= end]
+        raw["champion"] = int(any(k.is_champion for k in present))
+        raw["exec_sponsor"] = int(any(k.is_exec_sponsor for k in present))
+    champion_left = any(
+        k.is_champion and k.left_at is not None and left_since <= k.left_at < end for k in contacts
+    )
+    responses = session.scalars(
+        sa.select(NpsResponse).where(
+            NpsResponse.customer_id == customer.id,
+            NpsResponse.responded_at >= since("nps"),
+            NpsResponse.responded_at < end,
         )
     ).all()
-    contacts = session.scalars(sa.select(Contact).where(Contact.customer_id == customer.id)).all()
-    nps = session.scalars(sa.select(NpsResponse).where(NpsResponse.customer_id == customer.id)).all()
-    tickets = session.scalars(sa.select(SupportTicket).where(SupportTicket.customer_id == customer.id)).all()
-    raw: dict[str, float | None] = {
-        "feature_breadth": len({e.event_name for e in events}) / 12,
-        "active_days": len({e.occurred_at.date() for e in events}) / 30,
-        "active_users": min(1.0, len({e.contact_id for e in events}) / customer.seats)
-        if customer.seats
-        else None,
-        "champion": float(any(c.is_champion and c.left_at is None for c in contacts)),
-        "exec_sponsor": float(any(c.is_exec_sponsor and c.left_at is None for c in contacts)),
-        "nps": sum(n.score for n in nps) / len(nps) if nps else None,
-        "open_escalations": sum(1 for t in tickets if t.escalated and t.closed_at is None),
+    if responses:
+        raw["nps"] = sum(r.score for r in responses) / len(responses)
+
+    # Financial: the invoices issued up to the day.
+    invoices = session.scalars(
+        sa.select(Invoice).where(Invoice.customer_id == customer.id, Invoice.issued_on <= as_of)
+    ).all()
+    late_from = as_of + DAY - dt.timedelta(days=window_days(card, "late_invoices"))
+    due = [i for i in invoices if late_from <= i.due_on <= as_of]
+    if due:
+        raw["late_invoices"] = sum(1 for i in due if i.paid_on is None or i.paid_on > i.due_on)
+    growth = dt.timedelta(days=window_days(card, "arr_growth"))
+    recent_from = as_of + DAY - growth
+    previous_from = recent_from - growth
+    previous = [i.amount for i in invoices if previous_from <= i.issued_on < recent_from]
+    if previous and sum(previous) > 0:
+        recent = sum((i.amount for i in invoices if i.issued_on >= recent_from), start=0)
+        # Money stays exact until the one division.
+        raw["arr_growth"] = float(recent - sum(previous)) / float(sum(previous))
+    if customer.arr is not None:
+        raw["contract_value"] = float(customer.arr)
+
+    # Support: the tickets opened up to the day.
+    tickets = session.scalars(
+        sa.select(SupportTicket).where(
+            SupportTicket.customer_id == customer.id, SupportTicket.opened_at < end
+        )
+    ).all()
+    escalations = sum(1 for t in tickets if t.escalated and (t.closed_at is None or t.closed_at >= end))
+    if tickets:
+        opened = sum(1 for t in tickets if t.opened_at >= since("tickets_per_seat"))
+        raw["tickets_per_seat"] = opened / seats if seats else None
+        raw["open_escalations"] = escalations
+        ratings = [
+            t.satisfaction
+            for t in tickets
+            if t.satisfaction is not None and t.closed_at is not None and since("csat") <= t.closed_at < end
+        ]
+        if ratings:
+            raw["csat"] = sum(ratings) / len(ratings)
+
+    signals = {
+        "days_to_renewal": (customer.renewal_date - as_of).days if customer.renewal_date else None,
+        "open_escalations": escalations,
+        "champion_left": int(champion_left),
     }
-    days = (customer.renewal_date - as_of).days if customer.renewal_date else None
-    return scoring.score(card, raw, Signals(days_to_renewal=days), churned=customer.status == "churned")
+    days_since_last_login = (end - last_event) // DAY if last_event is not None else None
+    return raw, signals, days_since_last_login
 
 
-def run(session: Session, card: Scorecard, as_of: dt.date, limit: int) -> int:
+def band(spec: Measure, value: float) -> int | None:
+    for b in spec.bands:
+        if (b.lower is None or value >= b.lower) and (b.upper is None or value < b.upper):
+            return b.score
+    return None
+
+
+def score(
+    card: Scorecard, raw: dict[str, Any], signals: dict[str, Any], churned: bool
+) -> tuple[Result, dict[str, Any], float] | None:
+    """Bands, component averages over the measures with data, the base score
+    over the components with data, multipliers, status; None without data."""
+    components: dict[str, int | None] = {name: None for name in COLUMNS}
+    scores: dict[str, int | None] = {}
+    raws: dict[str, Any] = {}
+    for component, spec in card.components.items():
+        total = weights = 0.0
+        for name, m in spec.measures.items():
+            value = raw.get(name)
+            raws[name] = value
+            scores[name] = band(m, value) if value is not None else None
+            if scores[name] is not None:
+                total += m.weight * scores[name]
+                weights += m.weight
+        if weights:
+            components[component.value] = math.floor(total / weights + 0.5)
+    total = weights = 0.0
+    for component, weight in card.weights.items():
+        if weight > 0 and components[component.value] is not None:
+            total += weight * components[component.value]
+            weights += weight
+    if not weights:
+        return None
+    base = total / weights
+    overall = base
+    m = card.multipliers
+    days = signals["days_to_renewal"]
+    if days is not None and 0 <= days < m.renewal_within_days:
+        overall *= m.renewal
+    if signals["open_escalations"]:
+        overall *= m.open_escalation
+    if signals["champion_left"]:
+        overall *= m.champion_left
+    overall_int = max(0, min(100, int(overall + 1e-9)))
+    if churned:
+        status = HealthStatus.CHURNED
+    elif overall_int >= card.status.healthy:
+        status = HealthStatus.HEALTHY
+    elif overall_int >= card.status.at_risk:
+        status = HealthStatus.AT_RISK
+    else:
+        status = HealthStatus.CRITICAL
+    explained = {"raw": raws, "score": scores, "signals": signals, "base": base}
+    return Result(overall_int, status, components), explained, base
+
+
+def score_customer(
+    session: Session,
+    scorecard: LoadedScorecard,
+    customer: Customer,
+    *,
+    as_of: dt.date,
+    now: dt.datetime,
+    features: int,
+    actor_name: str,
+) -> Result | None:
+    """Score one customer and write its history row, current score and
+    status-drop event."""
+    card = scorecard.card
+    raw, signals, days_since_last_login = measure(session, card, customer, as_of, features)
+    scored = score(card, raw, signals, churned=customer.status == CustomerStatus.CHURNED)
+    if scored is None:
+        return None
+    result, explained, _ = scored
+
+    before = session.scalar(
+        sa.select(HealthScoreHistory.overall_score)
+        .where(
+            HealthScoreHistory.customer_id == customer.id,
+            HealthScoreHistory.as_of <= as_of - dt.timedelta(days=30),
+        )
+        .order_by(HealthScoreHistory.as_of.desc())
+        .limit(1)
+    )
+    change = result.overall - before if before is not None else None
+    trend = None
+    if change is not None:
+        if change >= card.trend.improving:
+            trend = ScoreTrend.IMPROVING
+        elif change <= -card.trend.declining:
+            trend = ScoreTrend.DECLINING
+        else:
+            trend = ScoreTrend.STABLE
+
+    history = session.scalar(
+        sa.select(HealthScoreHistory).where(
+            HealthScoreHistory.customer_id == customer.id, HealthScoreHistory.as_of == as_of
+        )
+    )
+    if history is None:
+        history = HealthScoreHistory(customer_id=customer.id, as_of=as_of, created_at=now)
+        session.add(history)
+    history.overall_score = result.overall
+    history.health_status = result.status
+    for name, column in COLUMNS.items():
+        setattr(history, column, result.components[name])
+    history.scorecard_version = scorecard.version
+    history.measures = explained
+    history.calculated_at = now
+
+    current = session.scalar(sa.select(HealthScore).where(HealthScore.customer_id == customer.id))
+    if current is not None and current.as_of is not None and current.as_of > as_of:
+        return result  # a backfill of an older day leaves the current score alone
+    if current is not None and 0 < RANK.get(result.status, 0) < RANK.get(current.health_status, 0):
+        session.add(
+            DomainEvent(
+                event_type="health.status_dropped",
+                customer_id=customer.id,
+                occurred_at=dt.datetime.combine(as_of + DAY, dt.time(), tzinfo=dt.UTC)
+                - dt.timedelta(microseconds=1),
+                data={
+                    "from": current.health_status.value,
+                    "to": result.status.value,
+                    "score": result.overall,
+                    "as_of": as_of.isoformat(),
+                },
+                actor_name=actor_name,
+                created_at=now,
+            )
+        )
+    if current is None:
+        current = HealthScore(customer_id=customer.id, created_at=now)
+        session.add(current)
+    current.overall_score = result.overall
+    current.health_status = result.status
+    for name, column in COLUMNS.items():
+        setattr(current, column, result.components[name])
+    current.days_since_last_login = days_since_last_login
+    current.days_to_renewal = signals["days_to_renewal"]
+    current.score_trend = trend
+    current.score_change_30d = change
+    current.calculated_at = now
+    current.as_of = as_of
+    current.scorecard_version = scorecard.version
+    return result
+
+
+def run(
+    session: Session,
+    scorecard: LoadedScorecard,
+    as_of: dt.date,
+    *,
+    now: dt.datetime,
+    limit: int | None = None,
+    actor_name: str = "naive",
+) -> int:
+    """Score every customer (the first `limit` by id), one at a time; the
+    caller commits. Returns how many were scored."""
+    end = dt.datetime.combine(as_of + DAY, dt.time(), tzinfo=dt.UTC)
+    features = count_features(session, scorecard.card, end)
     customers = session.scalars(sa.select(Customer).order_by(Customer.id).limit(limit)).all()
-    return sum(1 for c in customers if score_one(session, card, c, as_of) is not None)
+    scored = 0
+    for customer in customers:
+        if score_customer(
+            session, scorecard, customer, as_of=as_of, now=now, features=features, actor_name=actor_name
+        ):
+            scored += 1
+    if scored and session.get(ScorecardVersion, scorecard.version) is None:
+        session.add(
+            ScorecardVersion(
+                version=scorecard.version, name=scorecard.card.name, content=scorecard.text, created_at=now
+            )
+        )
+    return scored
