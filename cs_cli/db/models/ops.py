@@ -53,12 +53,29 @@ class JobRun(Base):
     job: Mapped[str] = mapped_column(sa.String(50))
     slot: Mapped[str] = mapped_column(sa.String(50))
     status: Mapped[JobStatus] = mapped_column(enum_column(JobStatus, "status"), default=JobStatus.RUNNING)
+    # A failed slot is tried again by the next `cs run due`, up to a limit.
+    attempts: Mapped[int] = mapped_column(default=1, server_default="1")
     started_at: Mapped[dt.datetime]
     finished_at: Mapped[dt.datetime | None]
     host: Mapped[str | None] = mapped_column(sa.String(200))
     pid: Mapped[int | None]
     counts: Mapped[dict[str, Any] | None]
     error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class JobLease(Base):
+    """Who runs a job right now. Claimed with one atomic upsert that only
+    takes a row whose lease has expired, and renewed while the job runs: a
+    killed run's lease runs out and the next run takes it over. A row, not a
+    session advisory lock, so that it holds behind a transaction pooler."""
+
+    __tablename__ = "cs_job_leases"
+
+    job: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    holder: Mapped[str] = mapped_column(sa.String(200))
+    acquired_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    heartbeat_at: Mapped[dt.datetime]
 
 
 class ImportRun(CreatedAt, Base):
