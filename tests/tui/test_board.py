@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
 from cs_cli.db.engine import transaction
-from cs_cli.db.models import CSTask, Customer, DomainEvent, Playbook, Touchpoint, User
+from cs_cli.db.models import AuditEntry, CSTask, Customer, DomainEvent, Playbook, Touchpoint, User
 from cs_cli.domain import PlaybookCategory, Priority, TaskOutcome, TaskStatus, TaskType
 from cs_cli.services.access import resolve_actor
 from cs_cli.services.tasks import lifecycle
@@ -364,6 +364,93 @@ def test_bulk_selection_reassign_new_task_and_refusals(engine, tasks):
         await pilot.pause()
         assert app.screen.__class__.__name__ == "CustomerScreen"
         assert app.screen.customer == card.customer
+
+    _run(app, scenario)
+
+
+def test_snooze_and_edit_from_the_board(engine, tasks):
+    """z snoozes (the card leaves the board until its day), e edits one card
+    from its own values (only what changed is written) or a selection (blank
+    fields keep), each as `cs tasks snooze` and `cs tasks update` would."""
+    app = _app(engine, "ana")
+    deck, review, escalate = (
+        tasks["Send the QBR deck"],
+        tasks["Review adoption"],
+        tasks["Escalate the outage"],
+    )
+
+    def audit_actions(task_id: int) -> list[str]:
+        with engine.connect() as conn:
+            rows = conn.scalars(
+                sa.select(AuditEntry.action)
+                .where(AuditEntry.entity_type == "task", AuditEntry.entity_id == str(task_id))
+                .order_by(AuditEntry.id)
+            )
+            return list(rows)
+
+    async def scenario(pilot) -> None:
+        # z: a date that is not after today is refused in the form; +1w hides the card.
+        await goto(pilot, "Review adoption")
+        await pilot.press("z")
+        assert app.screen.__class__.__name__ == "SnoozeModal"
+        await type_text(pilot, "today")
+        await pilot.press("enter")
+        assert "snooze until a day after today" in str(app.screen.query_one(".form-error").render())
+        await pilot.press("home", "ctrl+k")
+        await type_text(pilot, "+1w")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert task(engine, review).snoozed_until == DAY + dt.timedelta(7)
+        assert task(engine, review).status == P
+        assert "Review adoption" not in titles(app, P)
+        assert events(engine, "task.snoozed")[-1]["task_id"] == review
+        assert audit_actions(review)[-1] == "task.snooze"
+        assert any(f"snoozed task {review} until {DAY + dt.timedelta(7)}" in n for n in notices(app))
+
+        # e on one card: the form holds its title, type, priority and due date.
+        await goto(pilot, "Send the QBR deck")
+        await pilot.press("e")
+        form = app.screen
+        assert form.__class__.__name__ == "EditModal"
+        assert form.query_one("#title").value == "Send the QBR deck"
+        assert form.query_one("#priority").value == Priority.MEDIUM
+        assert form.query_one("#due").value == (DAY + dt.timedelta(3)).isoformat()
+        # Unchanged: nothing to write, the form says so and stays.
+        await pilot.press("enter")
+        assert "nothing changed" in str(form.query_one(".form-error").render())
+        await pilot.press("home", "ctrl+k")
+        await type_text(pilot, "Send the QBR deck and the agenda")
+        await pilot.press("tab", "tab", "enter", "down", "enter")  # priority: medium -> high
+        await pilot.press("tab", "home", "ctrl+k")
+        await type_text(pilot, "+10d")
+        await pilot.press("enter")
+        await settle(pilot)
+        row = task(engine, deck)
+        assert (row.title, row.priority, row.due_date, row.task_type) == (
+            "Send the QBR deck and the agenda",
+            Priority.HIGH,
+            DAY + dt.timedelta(10),
+            TaskType.EMAIL,
+        )
+        assert events(engine, "task.rescheduled")[-1]["task_id"] == deck
+        assert audit_actions(deck)[-1] == "task.update"
+        assert "Send the QBR deck and the agenda" in titles(app, P)
+        assert any(n == f"updated task {deck}" for n in notices(app))
+
+        # e on a selection: no title field; the priority changes, the due dates stay.
+        await goto(pilot, "Escalate the outage")
+        await pilot.press("space")
+        await goto(pilot, "Send the QBR deck and the agenda")
+        await pilot.press("space", "e")
+        form = app.screen
+        assert form.__class__.__name__ == "EditModal" and not form.query("#title")
+        await pilot.press("tab", "enter", "down", "enter")  # priority: the first (low)
+        await pilot.press("tab", "enter")
+        await settle(pilot)
+        assert task(engine, deck).priority == Priority.LOW and task(engine, escalate).priority == Priority.LOW
+        assert task(engine, deck).due_date == DAY + dt.timedelta(10)
+        assert task(engine, escalate).due_date == DAY
+        assert app.screen.selected == set()
 
     _run(app, scenario)
 

@@ -34,11 +34,15 @@ from cs_cli.tui.screens.task_modals import (
     CancelModal,
     CompleteForm,
     CompleteModal,
+    EditForm,
+    EditModal,
     FilterModal,
     NewTaskForm,
     NewTaskModal,
     RescheduleForm,
     RescheduleModal,
+    SnoozeForm,
+    SnoozeModal,
     describe,
 )
 from cs_cli.tui.widgets.tasks.column import AHEAD, TaskColumn
@@ -55,7 +59,11 @@ PAST = {
     "cancel": "cancelled",
     "assign": "assigned",
     "reschedule": "rescheduled",
+    "snooze": "snoozed",
+    "update": "updated",
 }
+# Below this many columns the column with the cursor is drawn wider (board.tcss).
+WIDE = 160
 # Seconds of quiet typing before the search runs.
 SEARCH_DELAY = 0.3
 
@@ -95,19 +103,23 @@ class BoardScreen(Screen[None]):
     CSS_PATH = "board.tcss"
     AUTO_FOCUS = "#cards-pending"
     BINDINGS = [
-        # Shown in the footer, most used first; all of them are listed on ?.
-        Binding("space", "toggle", "Select", id="board.toggle"),
+        # The footer shows the ones a newcomer needs, most used first, help
+        # among them so it fits at 80 columns; ? lists all of them.
         Binding("c", "complete", "Complete", id="board.complete"),
         Binding("t", "start", "Start", id="board.start"),
         Binding("b", "block", "Block", id="board.block"),
-        Binding("x", "cancel_task", "Cancel", id="board.cancel"),
         Binding("n", "new_task", "New", id="board.new"),
         Binding("slash", "search", "Search", id="board.search"),
         Binding("f", "filters", "Filters", id="board.filters"),
+        Binding("question_mark", "app.help", "Help", id="board.help"),
         Binding("s", "scope", "Scope", id="board.scope"),
+        Binding("space", "toggle", "Select (for a change to several cards)", id="board.toggle", show=False),
+        Binding("e", "edit", "Edit title, type, priority, due", id="board.edit", show=False),
         Binding("r", "reschedule", "Reschedule", id="board.reschedule", show=False),
+        Binding("z", "snooze", "Snooze until a day", id="board.snooze", show=False),
         Binding("a", "assign", "Assign to someone", id="board.assign", show=False),
         Binding("u", "unblock", "Unblock", id="board.unblock", show=False),
+        Binding("x", "cancel_task", "Cancel", id="board.cancel", show=False),
         Binding("d", "due", "Due: any, today, this week, overdue", id="board.due", show=False),
         Binding("escape", "clear", "Clear the selection, then the search", id="board.clear", show=False),
         Binding("ctrl+r", "reload", "Reload", id="board.reload", show=False),
@@ -139,6 +151,9 @@ class BoardScreen(Screen[None]):
         self.board_filter = BoardFilter(scope=self.app.scope)  # type: ignore[attr-defined]
         self._status_line()
         self.reload()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < WIDE, "-narrow")
 
     def on_screen_resume(self) -> None:
         if self.loaded:
@@ -442,6 +457,27 @@ class BoardScreen(Screen[None]):
         today = self.db.today()
         self._ask(lambda n, what: RescheduleModal(what, today), "reschedule", kwargs)
 
+    def action_snooze(self) -> None:
+        def kwargs(form: SnoozeForm) -> dict:
+            return {"until": form.until}
+
+        today = self.db.today()
+        self._ask(lambda n, what: SnoozeModal(what, today), "snooze", kwargs)
+
+    def action_edit(self) -> None:
+        def kwargs(form: EditForm) -> dict:
+            return {
+                "title": form.title,
+                "task_type": form.task_type,
+                "priority": form.priority,
+                "due": form.due,
+            }
+
+        today = self.db.today()
+        # One card: the form starts from its values. A selection: blanks.
+        card = None if self.selected else self.current_card()
+        self._ask(lambda n, what: EditModal(what, today, card), "update", kwargs)
+
     def action_assign(self) -> None:
         from cs_cli.services.tasks.board import assignable_users
 
@@ -518,7 +554,10 @@ class BoardScreen(Screen[None]):
         except Exception as exc:
             self._fail(exc)
             return
-        self.post_message(Changed(summary(verb, result, single=len(ids) == 1)))
+        text = summary(verb, result, single=len(ids) == 1)
+        if verb == "snooze" and result.changed:
+            text += f" until {kwargs['until']:%Y-%m-%d} (off the board till then)"
+        self.post_message(Changed(text))
 
 
 def summary(verb: str, result: TaskChangeResult, *, single: bool) -> str:

@@ -16,7 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, RadioButton, RadioSet, Select, Static
 from textual.widgets.option_list import Option
 
-from cs_cli.domain import Assignee, Priority, TaskOutcome, TaskType
+from cs_cli.domain import Assignee, BoardCard, Priority, TaskOutcome, TaskType
 from cs_cli.errors import BadInput
 from cs_cli.services.tasks.board import BoardFilter
 from cs_cli.services.tasks.dates import parse_day
@@ -46,6 +46,21 @@ class CancelForm:
 @dataclass(frozen=True)
 class RescheduleForm:
     due: dt.date
+
+
+@dataclass(frozen=True)
+class SnoozeForm:
+    until: dt.date
+
+
+@dataclass(frozen=True)
+class EditForm:
+    """The fields to change; None: leave as it is."""
+
+    title: str | None = None
+    task_type: TaskType | None = None
+    priority: Priority | None = None
+    due: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +235,100 @@ class RescheduleModal(FormModal[RescheduleForm]):
         if due < self.today:
             raise BadInput(f"the new due date {due} is in the past (today is {self.today})")
         return RescheduleForm(due)
+
+
+class SnoozeModal(FormModal[SnoozeForm]):
+    """Hide the tasks from the board until a day; they come back on it."""
+
+    OK = "Snooze"
+
+    def __init__(self, what: str, today: dt.date) -> None:
+        super().__init__(f"Snooze {what}")
+        self.today = today
+
+    def fields(self) -> ComposeResult:
+        yield Label(f"Hide it until ({DATE_HINT}); it comes back on that day")
+        yield Input(placeholder="+1w", id="until")
+
+    def result(self) -> SnoozeForm:
+        text = self.text("#until")
+        if not text:
+            raise BadInput(f"give the day it comes back ({DATE_HINT})")
+        until = parse_day(text, self.today, "snooze until")
+        if until <= self.today:
+            raise BadInput(f"snooze until a day after today ({self.today}), not {until}")
+        return SnoozeForm(until)
+
+
+class EditModal(FormModal[EditForm]):
+    """Title, type, priority and due date. For one card the fields start
+    from its values and only what changed is sent; for a selection the
+    title is left out and a blank field changes nothing."""
+
+    OK = "Save"
+
+    def __init__(self, what: str, today: dt.date, card: BoardCard | None) -> None:
+        super().__init__(f"Edit {what}")
+        self.today = today
+        self.card = card
+
+    def fields(self) -> ComposeResult:
+        card = self.card
+        if card is not None:
+            yield Label("Title")
+            yield Input(card.title, id="title", max_length=200)
+        keep = "" if card is not None else " (blank: keep)"
+        with Horizontal(classes="form-row"):
+            with Vertical(classes="form-cell"):
+                yield Label(f"Type{keep}")
+                yield Select(
+                    [(t.value, t) for t in TaskType],
+                    value=card.task_type if card else Select.NULL,
+                    allow_blank=card is None,
+                    prompt="keep",
+                    id="type",
+                )
+            with Vertical(classes="form-cell"):
+                yield Label(f"Priority{keep}")
+                yield Select(
+                    [(p.value, p) for p in Priority],
+                    value=card.priority if card else Select.NULL,
+                    allow_blank=card is None,
+                    prompt="keep",
+                    id="priority",
+                )
+        yield Label(f"Due ({DATE_HINT}; blank: keep)")
+        due = card.due_date.isoformat() if card and card.due_date else ""
+        yield Input(due, placeholder="+3d", id="due")
+
+    def on_mount(self) -> None:
+        self.query_one("#title" if self.card else "#type").focus()
+
+    def result(self) -> EditForm:
+        card = self.card
+
+        def chosen(selector: str) -> Any:
+            v = self.query_one(selector, Select).value
+            return None if v == Select.NULL else v
+
+        title = self.text("#title") if card is not None else None
+        if card is not None and not title:
+            raise BadInput("a task needs a title")
+        task_type, priority = chosen("#type"), chosen("#priority")
+        due_text = self.text("#due")
+        due = parse_day(due_text, self.today, "due date") if due_text else None
+        if card is not None:
+            # Send only what changed: an overdue card keeps its past date untouched.
+            title = None if title == card.title else title
+            task_type = None if task_type == card.task_type else task_type
+            priority = None if priority == card.priority else priority
+            due = None if due == card.due_date else due
+        if due is not None and due < self.today:
+            raise BadInput(f"the new due date {due} is in the past (today is {self.today})")
+        form = EditForm(title=title, task_type=task_type, priority=priority, due=due)
+        if form == EditForm():
+            raise BadInput("nothing changed")
+        return form
 
 
 class AssignModal(FormModal[AssignForm]):

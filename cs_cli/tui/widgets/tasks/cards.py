@@ -1,11 +1,22 @@
-"""A task card as text: customer, title, due date (overdue stands out),
-type and priority, the customer's health. Styles are theme variables only."""
+"""A task card: customer, title, due date (overdue stands out), type and
+priority, the customer's health. Styles are theme variables only.
+
+A card lays itself out for the width it is drawn at: the title (and a
+blocked card's reason) wraps onto a second line rather than being cut, and
+in a wide column the due date, priority, type and health share one line.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 
+from rich.cells import cell_len, set_cell_size
 from textual.content import Content
+from textual.css.styles import RulesMap
+from textual.strip import Strip
+from textual.style import Style
+from textual.visual import RenderOptions, Visual
 
 from cs_cli.domain import BoardCard, HealthStatus, Priority, TaskStatus
 
@@ -21,6 +32,9 @@ HEALTH_STYLE = {
     HealthStatus.CRITICAL: "$error bold",
 }
 HEALTH_WORD = {HealthStatus.AT_RISK: "at risk"}
+# At most this many lines of title (and of a blocked reason); the last one ends in … when cut.
+WRAP_LINES = 2
+SEP = " · "
 
 
 def short_day(day: dt.date, today: dt.date) -> str:
@@ -37,10 +51,62 @@ def health_badge(card: BoardCard) -> Content:
     return Content.styled(f"♥ {card.health_score}{mark} {word}".rstrip(), HEALTH_STYLE.get(status, ""))
 
 
+def wrapped(text: str, width: int, lines: int = WRAP_LINES) -> list[str]:
+    """`text` on at most `lines` lines of `width` cells, broken between
+    words; what does not fit ends the last line with an ellipsis."""
+    if width <= 0 or cell_len(text) <= width:
+        return [text]
+    rows = textwrap.wrap(text, width)
+    if len(rows) <= lines:
+        return rows
+    rest = " ".join(rows[lines - 1 :])
+    return [*rows[: lines - 1], set_cell_size(rest, width - 1) + "…"]
+
+
+class Card(Visual):
+    """One card, drawn for the width it gets (see the module docstring)."""
+
+    def __init__(
+        self, card: BoardCard, *, today: dt.date, selected: bool = False, assignee: bool = False
+    ) -> None:
+        self.card = card
+        self.today = today
+        self.selected = selected
+        self.assignee = assignee
+        self._laid_out: tuple[int, Content] | None = None
+
+    def __str__(self) -> str:
+        return self.content(0).plain
+
+    def content(self, width: int) -> Content:
+        """The card's lines at `width` cells (0: unbounded, one line each)."""
+        if self._laid_out is not None and self._laid_out[0] == width:
+            return self._laid_out[1]
+        content = card_content(
+            self.card, today=self.today, selected=self.selected, assignee=self.assignee, width=width
+        )
+        self._laid_out = (width, content)
+        return content
+
+    def render_strips(
+        self, width: int, height: int | None, style: Style, options: RenderOptions
+    ) -> list[Strip]:
+        return self.content(width).render_strips(width, height, style, options)
+
+    def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
+        return self.content(0).get_optimal_width(rules, container_width)
+
+    def get_minimal_width(self, rules: RulesMap) -> int:
+        return self.content(0).get_minimal_width(rules)
+
+    def get_height(self, rules: RulesMap, width: int) -> int:
+        return self.content(width).get_height(rules, width)
+
+
 def card_content(
-    card: BoardCard, *, today: dt.date, selected: bool = False, assignee: bool = False
+    card: BoardCard, *, today: dt.date, selected: bool = False, assignee: bool = False, width: int = 0
 ) -> Content:
-    """The lines of one card."""
+    """The lines of one card at `width` cells (0: no limit)."""
     head: list = []
     if selected:
         head.append(("✓ ", "$accent bold"))
@@ -53,14 +119,16 @@ def card_content(
         when = (f"overdue {short_day(card.due_date, today)}", "$error bold")
     else:
         when = (f"due {short_day(card.due_date, today)}", "")
-    lines = [
-        Content.assemble(*head),
-        Content(card.title),
-        Content.assemble(when, " · ", (card.priority.value, PRIORITY_STYLE[card.priority])),
-        Content.assemble((card.task_type.value, "$text-muted"), " · ", health_badge(card)),
-    ]
+    due = Content.assemble(when, SEP, (card.priority.value, PRIORITY_STYLE[card.priority]))
+    kind = Content.assemble((card.task_type.value, "$text-muted"), SEP, health_badge(card))
+    lines = [Content.assemble(*head), *map(Content, wrapped(card.title, width))]
+    if width and due.cell_length + len(SEP) + kind.cell_length <= width:
+        # A wide column: one line for when, how urgent, what kind and how healthy.
+        lines.append(Content.assemble(due, SEP, kind))
+    else:
+        lines += [due, kind]
     if card.status == TaskStatus.BLOCKED and card.blocked_reason:
-        lines.append(Content.styled(f"⊘ {card.blocked_reason}", "$warning"))
+        lines += [Content.styled(row, "$warning") for row in wrapped(f"⊘ {card.blocked_reason}", width)]
     if assignee:
         # The login part of the email is enough to tell colleagues apart.
         who = card.assignee.split("@", 1)[0] if card.assignee else "nobody"

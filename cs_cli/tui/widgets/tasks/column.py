@@ -15,14 +15,16 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from cs_cli.domain import BoardCard, BoardColumn, TaskStatus
-from cs_cli.tui.widgets.tasks.cards import card_content
+from cs_cli.tui.widgets.tasks.cards import Card
 
 TITLES = {
     TaskStatus.PENDING: "Pending",
     TaskStatus.IN_PROGRESS: "In progress",
     TaskStatus.BLOCKED: "Blocked",
-    TaskStatus.COMPLETED: "Completed (7 days)",
+    TaskStatus.COMPLETED: "Completed",
 }
+# Said after the count, so a narrow column cuts this first.
+DETAIL = {TaskStatus.COMPLETED: " · last 7 days"}
 # Fetch the next page when the cursor is this close to the last card.
 AHEAD = 5
 
@@ -32,7 +34,7 @@ class CardList(OptionList):
     card (a double click opens it)."""
 
     BINDINGS = [
-        Binding("enter", "select", "Customer", id="board.open"),
+        Binding("enter", "select", "Open customer", id="board.open"),
         Binding("j", "cursor_down", "Down", show=False, id="board.down"),
         Binding("k", "cursor_up", "Up", show=False, id="board.up"),
     ]
@@ -135,8 +137,8 @@ class TaskColumn(Vertical):
                 self.card_list.replace_option_prompt_at_index(index, self._content(card, card.id in selected))
                 return
 
-    def _content(self, card: BoardCard, selected: bool) -> Content:
-        return card_content(card, today=self.today, selected=selected, assignee=self.show_assignee)
+    def _content(self, card: BoardCard, selected: bool) -> Card:
+        return Card(card, today=self.today, selected=selected, assignee=self.show_assignee)
 
     def _options(self, cards: list[BoardCard], selected: set[int]) -> list:
         options: list = []
@@ -151,7 +153,13 @@ class TaskColumn(Vertical):
         title = self.query_one(".column-title", Static)
         # One line each, whatever they say: no layout pass for a new count.
         title.update(
-            Content.assemble((TITLES[self.status], "bold"), "  ", (shown, "$text-muted")), layout=False
+            Content.assemble(
+                (TITLES[self.status], "bold"),
+                " ",
+                (shown, "$text-muted"),
+                (DETAIL.get(self.status, ""), "$text-muted"),
+            ),
+            layout=False,
         )
         self.set_class(not self.cards, "-empty")
         self.set_class(self.has_more, "-more")
