@@ -164,6 +164,7 @@ app.command("import")(data_cmd.import_)
 app.command("export")(data_cmd.export)
 app.command("demo")(demo_cmd.demo)
 app.command("recalc")(health_cmd.recalc)
+app.command("enroll")(journeys_cmd.enroll)
 app.command("board")(board_cmd.board)
 
 

@@ -284,3 +284,348 @@ def flow_tree(detail, metrics: bool):
 
 def _label(label: str) -> str:
     return _LABELS.get(label, f"[magenta]{label}[/]")
+
+
+def _moment(text: str) -> dt.datetime:
+    from cs_cli.cli.outbox import parse_moment
+
+    return parse_moment(text)
+
+
+AsOfTimeOpt = Annotated[
+    dt.datetime | None,
+    typer.Option(
+        "--as-of",
+        parser=_moment,
+        metavar="TIME",
+        help="Act as if it were this time (YYYY-MM-DDTHH:MM UTC, or a date: its end); for replays and tests.",
+        show_default="now",
+    ),
+]
+
+
+def enroll(
+    journey: Annotated[str, typer.Argument(help="The journey's key, e.g. onboarding (`cs journeys list`).")],
+    customers: Annotated[
+        list[str] | None, typer.Argument(help="Customers' external ids.", show_default=False)
+    ] = None,
+    segment: Annotated[
+        str | None,
+        typer.Option("--segment", "-s", help="Enroll the segment's members instead.", metavar="NAME"),
+    ] = None,
+    as_of: AsOfTimeOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Enroll customers in a journey by hand. Each starts at the journey's
+    first step on the next `cs journeys tick` (cron runs it every five
+    minutes). A customer already in the journey, or one that was in it
+    before when the journey does not allow re-enrollment, is left out and
+    reported. If the journey's max_concurrent_enrollments cannot take them
+    all, nobody is enrolled (exit 2).
+
+    Examples:
+
+      cs enroll onboarding C-00017 C-00018
+
+      cs enroll adoption --segment "Low adoption"
+    """
+    from cs_cli.errors import BadInput
+    from cs_cli.services.journeys.enroll import enroll as enroll_customers
+
+    if customers and segment:
+        raise BadInput("name customers or --segment, not both")
+    now = as_of or dt.datetime.now(dt.UTC)
+    with _runtime.session() as (session, actor):
+        result = enroll_customers(session, actor, journey, customers=customers, segment=segment, now=now)
+    if fmt != OutputFormat.TABLE:
+        emit_object(plain(result), fmt) if fmt == OutputFormat.JSON else emit_rows(
+            [{"customer": c, "result": "enrolled"} for c in result.enrolled]
+            + [{"customer": c, "result": "already active"} for c in result.already_active]
+            + [{"customer": c, "result": "enrolled before"} for c in result.enrolled_before],
+            ["customer", "result"],
+            fmt,
+        )
+        return
+    n = len(result.enrolled)
+    message(
+        f"enrolled {n} customer{'s' if n != 1 else ''} in {journey}"
+        + (": " + ", ".join(result.enrolled[:10]) if n else "")
+    )
+    if n > 10:
+        message(f"  ... and {n - 10} more")
+    if result.already_active:
+        message(f"already in it: {', '.join(result.already_active[:10])}")
+    if result.enrolled_before:
+        names = ", ".join(result.enrolled_before[:10])
+        message(f"enrolled before (the journey does not allow re-enrollment): {names}")
+    if result.churned:
+        message(f"note: churned, enrolled anyway: {', '.join(result.churned[:10])}")
+    if n:
+        message("they start at the next tick: `cs journeys tick` (cron runs it every five minutes)")
+
+
+@app.command()
+def tick(
+    as_of: AsOfTimeOpt = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit", "-n", min=1, help="Advance at most this many enrollments.", show_default="all due"
+        ),
+    ] = None,
+    journey: Annotated[
+        str | None, typer.Option("--journey", "-j", help="Only this journey's enrollments.", metavar="KEY")
+    ] = None,
+    batch: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Enrollments advanced and committed together.")
+    ] = 500,
+    deliver: Annotated[
+        bool,
+        typer.Option("--deliver/--no-deliver", help="Deliver the outbox afterwards (`cs outbox deliver`)."),
+    ] = True,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Advance every journey enrollment that is due (admins; cron runs it
+    every five minutes): enroll whom the triggers name (events, segment
+    entries, schedules), wake enrollments whose task, event or touchpoint
+    came, check goals and exit criteria, then run each enrollment's steps
+    until it waits or ends. Each step runs once per visit, in the same
+    transaction as its effect, so a crash or a second tick at the same time
+    never repeats or loses one (on PostgreSQL several ticks share the work).
+    Then delivers the outbox, unless --no-deliver. Prints one line.
+
+    Examples:
+
+      cs journeys tick
+
+      cs journeys tick --as-of 2026-12-01T09:00 --no-deliver
+    """
+    from cs_cli.cli.health import _progress
+    from cs_cli.db.engine import transaction
+    from cs_cli.domain import Role
+    from cs_cli.services.access import require_role, resolve_actor
+    from cs_cli.services.journeys.engine import tick as run_tick
+
+    settings = _runtime.STATE.settings()
+    engine = _runtime.engine()
+    now = as_of or dt.datetime.now(dt.UTC)
+    try:
+        with transaction(engine) as session:
+            actor = resolve_actor(session, settings.user)
+            require_role(actor, Role.ADMIN, doing="ticking journeys")
+            due = _due_count(session, now)
+        with _progress(due) as advance:
+            result = run_tick(
+                engine,
+                actor,
+                now=now,
+                limit=limit,
+                batch_size=batch,
+                journey=journey,
+                scorecard=Path(settings.scorecard) if settings.scorecard else None,
+                progress=advance,
+            )
+        report = None
+        if deliver and result.messages:
+            from cs_cli.services.outbox.config import delivery_rules, open_channels, retry_policy
+            from cs_cli.services.outbox.deliver import deliver as deliver_due
+
+            with open_channels(settings) as channels:
+                report = deliver_due(
+                    engine,
+                    channels,
+                    rules=delivery_rules(settings),
+                    policy=retry_policy(settings),
+                    now=now,
+                    clock=None if as_of else (lambda: dt.datetime.now(dt.UTC)),
+                )
+    finally:
+        engine.dispose()
+    if fmt != OutputFormat.TABLE:
+        data = plain(result)
+        if report is not None:
+            data["delivered"] = {
+                "sent": report.sent,
+                "failed": report.failed,
+                "held": report.held,
+                "dead": report.dead,
+            }
+        emit_object(data, fmt)
+        return
+    line = (
+        f"advanced {result.advanced} enrollments ({result.steps} steps): {result.completed} completed, "
+        f"{result.exited} exited, {result.failed} failed; {result.enrolled} enrolled by triggers, "
+        f"{result.woken} woken; {result.messages} messages queued"
+    )
+    if report is not None:
+        line += f"; sent {report.sent}, failed {report.failed}, held {report.held}, dead {report.dead}"
+    message(line)
+
+
+def _due_count(session, now: dt.datetime) -> int:
+    import sqlalchemy as sa
+
+    from cs_cli.db.models import JourneyEnrollment
+    from cs_cli.domain import EnrollmentStatus
+
+    return (
+        session.scalar(
+            sa.select(sa.func.count()).where(
+                JourneyEnrollment.status == EnrollmentStatus.ACTIVE, JourneyEnrollment.next_run_at <= now
+            )
+        )
+        or 0
+    )
+
+
+ENROLLMENT_COLUMNS = [
+    "id",
+    "customer",
+    "status",
+    "step",
+    "progress",
+    "enrolled_at",
+    "next_run_at",
+    "exit_reason",
+]
+ALL_ENROLLMENT_COLUMNS = [
+    "id",
+    "customer",
+    "customer_name",
+    "version",
+    "status",
+    "step",
+    "progress",
+    "enrolled_at",
+    "step_entered_at",
+    "next_run_at",
+    "completed_at",
+    "success",
+    "exit_reason",
+    "split",
+    "steps_done",
+]
+
+
+@app.command()
+def enrollments(
+    key: Annotated[str, typer.Argument(help="The journey's key, e.g. onboarding.")],
+    status: Annotated[
+        str | None, typer.Option(help="Only this status: active, completed, exited or failed.")
+    ] = None,
+    customer: Annotated[
+        str | None, typer.Option(help="Only this customer (external id).", metavar="ID")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Rows per page.")] = 50,
+    offset: Annotated[int, typer.Option(min=0, help="Rows to skip.")] = 0,
+    all_rows: Annotated[bool, typer.Option("--all", help="Every row, no paging.")] = False,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """List a journey's enrollments (among the customers you can see), newest
+    first: where each stands and its progress against the journey's
+    expected duration (on track, behind, stuck: see docs/journeys.md), how
+    ended ones ended, and the A/B branch each drew.
+
+    Examples:
+
+      cs journeys enrollments onboarding
+
+      cs journeys enrollments renewal --status active --format csv
+    """
+    from cs_cli.domain import EnrollmentStatus
+    from cs_cli.errors import BadInput
+    from cs_cli.services.journeys.enrollments import list_enrollments
+
+    try:
+        wanted = EnrollmentStatus(status) if status else None
+    except ValueError:
+        raise BadInput(f"--status: '{status}' is not one of active, completed, exited, failed") from None
+    now = dt.datetime.now(dt.UTC)
+    with _runtime.session() as (session, actor):
+        rows, total = list_enrollments(
+            session,
+            actor,
+            key,
+            status=wanted,
+            customer=customer,
+            limit=None if all_rows else limit,
+            offset=0 if all_rows else offset,
+            now=now,
+        )
+    columns = ENROLLMENT_COLUMNS if fmt == OutputFormat.TABLE else ALL_ENROLLMENT_COLUMNS
+    emit_rows(dataclass_rows(rows), columns, fmt)
+    if fmt == OutputFormat.TABLE:
+        if not rows:
+            message(
+                f"no enrollments in {key}"
+                + (" with that status" if status else "")
+                + ": `cs enroll` adds some"
+            )
+        elif total > len(rows):
+            shown = f"{offset + 1}-{offset + len(rows)} of {total}"
+            message(f"{shown}; --offset {offset + len(rows)} for more, --all for every one")
+
+
+@app.command("exit")
+def exit_(
+    enrollment: Annotated[int, typer.Argument(help="The enrollment's id (`cs journeys enrollments`).")],
+    reason: Annotated[str | None, typer.Option(help="Why; kept as the exit reason.")] = None,
+) -> None:
+    """End an enrollment by hand: it exits without success, does no more
+    steps, and its tasks stay as they are.
+
+    Example: cs journeys exit 412 --reason "customer asked to stop the emails"
+    """
+    from cs_cli.services.journeys.engine import exit_enrollment
+
+    with _runtime.session() as (session, actor):
+        key = exit_enrollment(session, actor, enrollment, reason=reason, now=dt.datetime.now(dt.UTC))
+    message(f"enrollment {enrollment} in {key} exited")
+
+
+@app.command()
+def simulate(
+    key: Annotated[str, typer.Argument(help="The journey's key, e.g. onboarding.")],
+    customer: Annotated[str, typer.Argument(help="The customer's external id.")],
+    as_of: AsOfTimeOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Dry run: print the way this customer would take through the journey
+    from today, step by step with the day each runs, and render each email,
+    touching nothing. Waits pass with nothing happening (no task done, no
+    event, no touchpoint), so task and event branches show their timeout
+    path; conditions and goals read today's data.
+
+    Example: cs journeys simulate onboarding C-00017
+    """
+    from rich.markup import escape
+
+    from cs_cli.cli._output import stdout_console
+    from cs_cli.services.journeys.enrollments import simulate as run_simulation
+
+    now = as_of or dt.datetime.now(dt.UTC)
+    with _runtime.session() as (session, actor):
+        result = run_simulation(session, actor, key, customer, now=now)
+        session.rollback()
+    if fmt != OutputFormat.TABLE:
+        emit_object(plain(result), fmt)
+        return
+    console = stdout_console(max_width=160)
+    console.print(
+        f"[bold]{escape(customer)}[/] in [bold]{escape(key)}[/], from {now:%Y-%m-%d} (nothing is kept)"
+    )
+    for s in result.steps:
+        detail = s.detail or {}
+        extra = ""
+        if "subject" in detail:
+            extra = f" to {escape(str(detail.get('to')))}: {escape(str(detail['subject']))}"
+        elif "reason" in detail:
+            extra = f" ({escape(str(detail['reason']))})"
+        elif "branch" in detail:
+            extra = f" (branch {escape(str(detail['branch']))})"
+        what = f"[bold]{escape(s.step)}[/] [dim]{s.step_type}[/] -> {escape(s.outcome)}"
+        console.print(f"  {s.at:%Y-%m-%d}  {what}{extra}")
+        if "text" in detail:
+            for text_line in str(detail["text"]).rstrip().splitlines():
+                console.print(f"      [dim]|[/] {escape(text_line)}")
+    console.print(f"ends: {escape(result.ends)}")

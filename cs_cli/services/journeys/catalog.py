@@ -50,7 +50,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cs_cli.db.models import Journey, JourneyStep, Playbook, Segment
-from cs_cli.domain import Actor, JourneyChange, JourneyStepType, Role, SegmentType
+from cs_cli.domain import Actor, JourneyChange, JourneyStepType, JourneyTriggerType, Role, SegmentType
 from cs_cli.services.access import require_role
 from cs_cli.services.audit import audit
 from cs_cli.specs.journey import (
@@ -320,6 +320,13 @@ def _write(
         "duration_days": spec.duration_days,
         "goal": criteria or None,
     }
+    # A new trigger (or one coming back) reads the event log from now on.
+    restart = (
+        row is None
+        or not row.is_active
+        or row.trigger_type != spec.trigger.type
+        or (row.trigger_config or None) != values["trigger_config"]
+    )
     if row is None:
         row = Journey(key=spec.key, version=1, content_hash=content_hash, created_at=now, **values)
         session.add(row)
@@ -338,6 +345,10 @@ def _write(
         row.updated_at = now
     if new_version:
         _write_steps(session, row, file, resolved["steps"], now=now)
+    if restart:
+        from cs_cli.services.journeys.triggers import start_cursor
+
+        start_cursor(session, row.key, scheduled=spec.trigger.type == JourneyTriggerType.SCHEDULED, now=now)
     return row
 
 

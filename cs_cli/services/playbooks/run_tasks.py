@@ -271,25 +271,30 @@ def _assignee_rows(session: Session, new_runs: sa.Table) -> list[tuple]:
         .join(new_runs, new_runs.c.customer_id == Customer.id)
         .where(Customer.csm_id.is_not(None))
     ).all()
+    return [(csm_id, *who) for csm_id, who in assignees_by_role(session, csm_ids).items()]
+
+
+def assignees_by_role(session: Session, csm_ids: Sequence[int]) -> dict[int, tuple[int | None, ...]]:
+    """For each CSM: who gets the tasks meant for the csm, the manager and
+    the executive role. Inactive people are passed over: the CSM's task goes
+    to the first active person up the management chain, the manager's to the
+    first active one above the CSM, the executive's to the top of the chain."""
     if not csm_ids:
-        return []
+        return {}
     users = {
         uid: (manager_id, active)
         for uid, manager_id, active in session.execute(sa.select(User.id, User.manager_id, User.is_active))
     }
-    rows = []
+    out: dict[int, tuple[int | None, ...]] = {}
     for csm_id in csm_ids:
         chain = [csm_id]
         while (above := users.get(chain[-1], (None, False))[0]) is not None and above not in chain:
             chain.append(above)
         active = [u for u in chain if users.get(u, (None, False))[1]]
         above_csm = [u for u in active if u != csm_id]
-        rows.append(
-            (
-                csm_id,
-                active[0] if active else None,
-                above_csm[0] if above_csm else None,
-                above_csm[-1] if above_csm else None,
-            )
+        out[csm_id] = (
+            active[0] if active else None,
+            above_csm[0] if above_csm else None,
+            above_csm[-1] if above_csm else None,
         )
-    return rows
+    return out

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cs_cli.db import dialect
-from cs_cli.db.models import Customer, CustomerSegment
+from cs_cli.db.models import Customer, CustomerSegment, Segment
 from cs_cli.domain import Actor, CustomerRow, MembershipChange, Page, SegmentType
 from cs_cli.errors import BadInput, NotFound
 from cs_cli.services import events
@@ -29,23 +29,7 @@ def add_members(
     dialect.one_at_a_time(session, "segments.refresh")
     segment = _static(session, ref)
     ids = _customer_ids(session, actor, customers)
-    open_now = set(
-        session.scalars(
-            sa.select(CustomerSegment.customer_id).where(
-                CustomerSegment.segment_id == segment.id,
-                CustomerSegment.exited_at.is_(None),
-                CustomerSegment.customer_id.in_(ids),
-            )
-        )
-    )
-    new = [i for i in ids if i not in open_now]
-    if new:
-        session.execute(
-            sa.insert(CustomerSegment),
-            [{"customer_id": i, "segment_id": segment.id, "entered_at": now} for i in new],
-        )
-        data = {"segment": segment.name, "segment_id": segment.id}
-        events.record_many(session, actor, ENTERED, [(i, data) for i in new], occurred_at=now)
+    new = add_stays(session, actor, segment, ids, now=now)
     recount(session, [segment], as_of=as_of, now=now)
     return len(new), len(ids) - len(new)
 
@@ -59,6 +43,43 @@ def remove_members(
     dialect.one_at_a_time(session, "segments.refresh")
     segment = _static(session, ref)
     ids = _customer_ids(session, actor, customers)
+    leaving = end_stays(session, actor, segment, ids, now=now)
+    recount(session, [segment], as_of=as_of, now=now)
+    return len(leaving), len(ids) - len(leaving)
+
+
+def add_stays(
+    session: Session, actor: Actor, segment: Segment, ids: list[int], *, now: dt.datetime
+) -> list[int]:
+    """Open a stay in a static segment for each of `ids` without one, with
+    its segment.entered event; returns the customers added. The caller
+    recounts the segment."""
+    open_now = set(
+        session.scalars(
+            sa.select(CustomerSegment.customer_id).where(
+                CustomerSegment.segment_id == segment.id,
+                CustomerSegment.exited_at.is_(None),
+                CustomerSegment.customer_id.in_(ids),
+            )
+        )
+    )
+    new = [i for i in dict.fromkeys(ids) if i not in open_now]
+    if new:
+        session.execute(
+            sa.insert(CustomerSegment),
+            [{"customer_id": i, "segment_id": segment.id, "entered_at": now} for i in new],
+        )
+        data = {"segment": segment.name, "segment_id": segment.id}
+        events.record_many(session, actor, ENTERED, [(i, data) for i in new], occurred_at=now)
+    return new
+
+
+def end_stays(
+    session: Session, actor: Actor, segment: Segment, ids: list[int], *, now: dt.datetime
+) -> list[int]:
+    """End the open stays of `ids` in a static segment, with their
+    segment.exited events; returns the customers removed. The caller
+    recounts the segment."""
     open_stays = sa.and_(
         CustomerSegment.segment_id == segment.id,
         CustomerSegment.exited_at.is_(None),
@@ -72,8 +93,7 @@ def remove_members(
         )
         data = {"segment": segment.name, "segment_id": segment.id}
         events.record_many(session, actor, EXITED, [(i, data) for i in leaving], occurred_at=now)
-    recount(session, [segment], as_of=as_of, now=now)
-    return len(leaving), len(ids) - len(leaving)
+    return leaving
 
 
 def member_condition(segment_id: int) -> sa.ColumnElement[bool]:

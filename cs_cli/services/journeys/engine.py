@@ -1,0 +1,526 @@
+"""The tick: advance every due enrollment, batch by batch, exactly once.
+
+A batch is claimed, advanced and written in one transaction. On Postgres the
+claim locks the batch's enrollments and skips those another tick holds (FOR
+UPDATE SKIP LOCKED), so several ticks share the work; a tick killed mid-batch
+loses its locks with its connection and its whole batch rolls back, so the
+next tick takes the same enrollments up at once and does their steps then.
+On SQLite a batch holds the write lock and ticks take turns.
+
+Every step executed is recorded under (enrollment, step key, visit) in the
+same transaction as its effect (the outbox message, the task, the segment
+change, the playbook run) and the enrollment's move to the next step, so no
+effect is repeated and none is lost, and a step's successor is scheduled
+once.
+
+Within a batch the work is set-based: enrollments standing on the same step
+are handled as a group (one rule query for a condition, one insert for the
+messages of an email step), round after round, until each waits or ends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from cs_cli.db import dialect
+from cs_cli.db.engine import transaction
+from cs_cli.db.models import Journey, JourneyEnrollment, JourneyStep, JourneyStepRun
+from cs_cli.domain import Actor, EnrollmentStatus
+from cs_cli.services import events
+from cs_cli.services.journeys import criteria
+from cs_cli.services.journeys.context import CustomerFacts, load
+from cs_cli.services.journeys.program import Program, Programs, ProgramStep
+from cs_cli.services.outbox.enqueue import NewMessage, enqueue_many
+
+BATCH = 500
+# More steps than a journey may have (200): a journey without a loop that
+# never waits (validate refuses those) ends or waits within this many rounds.
+MAX_ROUNDS = 250
+COMPLETED = "journey.completed"
+EXITED = "journey.exited"
+FAILED = "journey.failed"
+
+_enrollments = JourneyEnrollment.__table__
+
+
+@dataclass
+class Live:
+    """One enrollment being advanced in this batch."""
+
+    id: int
+    journey_id: int
+    version: int
+    customer_id: int
+    contact_id: int | None
+    enrolled_at: dt.datetime
+    step_key: str | None
+    step_entered_at: dt.datetime | None
+    facts: dict[str, Any]
+    status: EnrollmentStatus = EnrollmentStatus.ACTIVE
+    success: bool | None = None
+    exit_reason: str | None = None
+    next_run_at: dt.datetime | None = None
+    moved: bool = False  # went on to another step this round
+    resuming: bool = False  # its step is waiting and is looked at again
+    changed: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.status == EnrollmentStatus.ACTIVE
+
+    @property
+    def waiting(self) -> dict[str, Any] | None:
+        return self.facts.get("waiting")
+
+
+@dataclass
+class Trace:
+    """What one step did for one enrollment (for simulate and the tests)."""
+
+    step: str
+    step_type: str
+    outcome: str
+    detail: dict[str, Any] | None = None
+
+
+@dataclass
+class Batch:
+    """A batch's shared state: where it is, what it read, what it will write."""
+
+    session: Session
+    actor: Actor
+    now: dt.datetime
+    programs: Programs
+    simulate: bool = False
+    # The scorecard file health_check steps score with (None: the shipped one).
+    scorecard: Path | None = None
+    people: dict[int, CustomerFacts] = field(default_factory=dict)
+    step_runs: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[NewMessage] = field(default_factory=list)
+    executed: Counter[int] = field(default_factory=Counter)
+    succeeded: Counter[int] = field(default_factory=Counter)
+    ending: list[Live] = field(default_factory=list)
+    ended: list[Live] = field(default_factory=list)
+    traces: dict[int, list[Trace]] = field(default_factory=lambda: defaultdict(list))
+
+    @property
+    def today(self) -> dt.date:
+        return self.now.date()
+
+    def facts_of(self, lives: list[Live]) -> dict[int, CustomerFacts]:
+        missing = {lv.customer_id for lv in lives} - set(self.people)
+        if missing:
+            self.people.update(load(self.session, missing, today=self.today))
+        return self.people
+
+    # --- what a step handler reports ---
+
+    def run(
+        self,
+        live: Live,
+        step: ProgramStep,
+        outcome: str,
+        detail: dict | None = None,
+        error: str | None = None,
+    ):
+        """Record one execution of `step` (a new visit) for `live`."""
+        visited = live.facts.setdefault("visited", {})
+        visit = visited.get(step.key, 0) + 1
+        visited[step.key] = visit
+        self.step_runs.append(
+            {
+                "enrollment_id": live.id,
+                "step_id": step.id,
+                "step_key": step.key,
+                "visit": visit,
+                "executed_at": self.now,
+                "outcome": outcome,
+                "detail": detail,
+                "error": error,
+            }
+        )
+        self.executed[step.id] += 1
+        if outcome not in ("failed", "skipped"):
+            self.succeeded[step.id] += 1
+        self.traces[live.id].append(Trace(step.key, step.type.value, outcome, detail))
+        live.changed = True
+
+    def visit(self, live: Live, key: str) -> int:
+        """The visit number the step's execution now being done has."""
+        return live.facts.get("visited", {}).get(key, 0)
+
+    def go(self, live: Live, key: str | None) -> None:
+        """Move on to step `key`; none: the enrollment ends (success if its
+        goal is met then)."""
+        live.facts.pop("waiting", None)
+        live.changed = True
+        if key is None:
+            self.ending.append(live)
+            return
+        live.step_key = key
+        live.step_entered_at = self.now
+        live.next_run_at = self.now
+        live.moved = True
+
+    def wait(self, live: Live, until: dt.datetime, **state: Any) -> None:
+        """Hold the enrollment on its step until `until` (or a wake-up)."""
+        live.facts["waiting"] = {"step": live.step_key, "until": until.isoformat(), **state}
+        live.next_run_at = until
+        live.changed = True
+
+    def end(self, live: Live, status: EnrollmentStatus, *, success: bool | None, reason: str | None) -> None:
+        live.facts.pop("waiting", None)
+        live.status = status
+        live.success = success
+        live.exit_reason = reason
+        live.next_run_at = None
+        live.changed = True
+        self.ended.append(live)
+
+    def fail(self, live: Live, step: ProgramStep, reason: str) -> None:
+        self.run(live, step, "failed", error=reason)
+        self.end(live, EnrollmentStatus.FAILED, success=False, reason=f"step {step.key}: {reason}")
+
+    def note(self, live: Live, text: str) -> None:
+        notes = live.facts.setdefault("notes", [])
+        notes.append({"at": self.now.isoformat(), "text": text})
+        del notes[:-20]  # the latest twenty are enough to say why
+
+
+@dataclass
+class TickResult:
+    advanced: int = 0
+    steps: int = 0
+    completed: int = 0
+    exited: int = 0
+    failed: int = 0
+    enrolled: int = 0
+    woken: int = 0
+    messages: int = 0
+    batches: int = 0
+
+
+Handler = Callable[[Batch, Program, ProgramStep, list[Live]], None]
+
+
+def tick(
+    engine: Engine,
+    actor: Actor,
+    *,
+    now: dt.datetime,
+    limit: int | None = None,
+    batch_size: int = BATCH,
+    journey: str | None = None,
+    scorecard: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> TickResult:
+    """Run the triggers, wake enrollments whose awaited thing happened, then
+    advance every due enrollment (at most `limit`), a batch per transaction."""
+    from cs_cli.services.journeys import triggers
+
+    result = TickResult()
+    with transaction(engine) as session:
+        result.enrolled = triggers.run_triggers(session, actor, now=now)
+    with transaction(engine) as session:
+        result.woken = triggers.wake(session, now=now)
+    with transaction(engine) as session:
+        triggers.sweep_criteria(session, actor, now=now)
+    touched: set[int] = set()
+    while limit is None or result.advanced < limit:
+        size = batch_size if limit is None else min(batch_size, limit - result.advanced)
+        with transaction(engine) as session:
+            lives = claim(session, now=now, size=size, journey=journey)
+            if not lives:
+                break
+            batch = Batch(session, actor, now, Programs(session), scorecard=scorecard)
+            advance(batch, lives)
+            write(batch, lives)
+        result.batches += 1
+        result.advanced += len(lives)
+        result.steps += len(batch.step_runs)
+        result.messages += len(batch.messages)
+        for live in batch.ended:
+            if live.status == EnrollmentStatus.COMPLETED:
+                result.completed += 1
+            elif live.status == EnrollmentStatus.EXITED:
+                result.exited += 1
+            else:
+                result.failed += 1
+        touched.update(live.journey_id for live in batch.ended)
+        if progress:
+            progress(len(lives))
+    if touched:
+        with transaction(engine) as session:
+            from cs_cli.services.journeys.metrics import refresh_journeys
+
+            refresh_journeys(session, sorted(touched), now=now)
+    return result
+
+
+def claim(
+    session: Session, *, now: dt.datetime, size: int, journey: str | None = None, only: int | None = None
+) -> list[Live]:
+    """Lock up to `size` due enrollments (of one journey, or just enrollment
+    `only`) that no other tick holds."""
+    e = _enrollments
+    stmt = (
+        sa.select(
+            e.c.id,
+            e.c.journey_id,
+            e.c.journey_version,
+            e.c.customer_id,
+            e.c.contact_id,
+            e.c.enrolled_at,
+            e.c.current_step_id,
+            e.c.step_entered_at,
+            e.c.facts,
+        )
+        .where(e.c.status == EnrollmentStatus.ACTIVE.value, e.c.next_run_at <= now)
+        .order_by(e.c.next_run_at, e.c.id)
+        .limit(size)
+    )
+    if journey is not None:
+        stmt = stmt.where(
+            e.c.journey_id == sa.select(Journey.id).where(Journey.key == journey).scalar_subquery()
+        )
+    if only is not None:
+        stmt = stmt.where(e.c.id == only)
+    rows = session.execute(dialect.claim(session, stmt, e)).all()
+    keys = _step_keys(session, {r.current_step_id for r in rows})
+    return [to_live(r, keys) for r in rows]
+
+
+def _step_keys(session: Session, ids: set[int | None]) -> dict[int, str]:
+    ids.discard(None)
+    if not ids:
+        return {}
+    return dict(
+        session.execute(sa.select(JourneyStep.id, JourneyStep.key).where(JourneyStep.id.in_(ids))).all()
+    )
+
+
+def to_live(row: Any, keys: dict[int, str]) -> Live:
+    facts = dict(row.facts or {})
+    key = keys.get(row.current_step_id)
+    live = Live(
+        id=row.id,
+        journey_id=row.journey_id,
+        version=row.journey_version,
+        customer_id=row.customer_id,
+        contact_id=row.contact_id,
+        enrolled_at=row.enrolled_at,
+        step_key=key,
+        step_entered_at=row.step_entered_at,
+        facts=facts,
+    )
+    live.resuming = key is not None and (facts.get("waiting") or {}).get("step") == key
+    return live
+
+
+def advance(batch: Batch, lives: list[Live]) -> None:
+    """Check exit criteria and goals, then run steps until each enrollment
+    waits or ends."""
+    from cs_cli.services.journeys.steps import RESUME, RUN
+
+    check_criteria(batch, lives)
+    running = [lv for lv in lives if lv.active]
+    for _ in range(MAX_ROUNDS):
+        if not running:
+            break
+        groups: dict[tuple[int, int, str | None, bool], list[Live]] = defaultdict(list)
+        for live in running:
+            groups[(live.journey_id, live.version, live.step_key, live.resuming)].append(live)
+        for (journey_id, version, key, resuming), group in groups.items():
+            program = batch.programs.get(journey_id, version)
+            step = program.steps.get(key) if key else None
+            if step is None:
+                for live in group:
+                    batch.end(
+                        live, EnrollmentStatus.FAILED, success=False, reason="its step no longer exists"
+                    )
+                continue
+            handler = (RESUME if resuming else RUN).get(step.type)
+            if handler is None:  # a step that does not wait is never resumed: run it again
+                handler = RUN[step.type]
+            handler(batch, program, step, group)
+        finish(batch)
+        running = [lv for lv in running if lv.active and lv.moved]
+        for live in running:
+            live.moved = False
+            live.resuming = False
+
+
+def check_criteria(batch: Batch, lives: list[Live]) -> None:
+    """Exit criteria first (met: exited), then the goal (met: completed with success)."""
+    by_journey: dict[int, list[Live]] = defaultdict(list)
+    for live in lives:
+        if live.active:
+            by_journey[live.journey_id].append(live)
+    for journey_id, group in by_journey.items():
+        program = batch.programs.get(journey_id, group[0].version)
+        if program.exit_when is not None:
+            met = criteria.criteria_met(batch.session, program.exit_when, group, now=batch.now)
+            for live in group:
+                if live.id in met:
+                    reason = program.exit_when.description or "its exit criteria were met"
+                    batch.end(live, EnrollmentStatus.EXITED, success=False, reason=reason)
+            group = [lv for lv in group if lv.active]
+        if program.goal is not None and group:
+            met = criteria.criteria_met(batch.session, program.goal, group, now=batch.now)
+            for live in group:
+                if live.id in met:
+                    reason = program.goal.description or "its goal was met"
+                    batch.end(live, EnrollmentStatus.COMPLETED, success=True, reason=f"goal met: {reason}")
+
+
+def finish(batch: Batch) -> None:
+    """End the enrollments that ran out of steps this round: completed, with
+    success if the goal is met now."""
+    if not batch.ending:
+        return
+    ending, batch.ending = batch.ending, []
+    by_journey: dict[tuple[int, int], list[Live]] = defaultdict(list)
+    for live in ending:
+        by_journey[(live.journey_id, live.version)].append(live)
+    for (journey_id, version), group in by_journey.items():
+        program = batch.programs.get(journey_id, version)
+        met = (
+            criteria.criteria_met(batch.session, program.goal, group, now=batch.now)
+            if program.goal is not None
+            else set()
+        )
+        for live in group:
+            success = live.id in met if program.goal is not None else None
+            batch.end(
+                live, EnrollmentStatus.COMPLETED, success=success, reason="reached the end of the journey"
+            )
+
+
+def write(batch: Batch, lives: list[Live]) -> None:
+    """Write what the batch did: step runs, messages, the enrollments, metrics, events."""
+    session = batch.session
+    if batch.step_runs:
+        session.execute(sa.insert(JourneyStepRun), batch.step_runs)
+    if batch.messages:
+        enqueue_many(session, batch.messages, now=batch.now)
+    changed = [lv for lv in lives if lv.changed or lv.next_run_at is not None]
+    if changed:
+        session.execute(
+            sa.update(_enrollments).where(_enrollments.c.id == sa.bindparam("b_id")),
+            [_enrollment_values(batch, lv) for lv in changed],
+        )
+    if batch.executed:
+        session.execute(
+            sa.update(JourneyStep.__table__)
+            .where(JourneyStep.__table__.c.id == sa.bindparam("b_id"))
+            .values(
+                times_executed=JourneyStep.__table__.c.times_executed + sa.bindparam("b_n"),
+                success_count=JourneyStep.__table__.c.success_count + sa.bindparam("b_ok"),
+            ),
+            [{"b_id": k, "b_n": n, "b_ok": batch.succeeded.get(k, 0)} for k, n in batch.executed.items()],
+        )
+    ends = defaultdict(list)
+    for live in batch.ended:
+        name = {
+            EnrollmentStatus.COMPLETED: COMPLETED,
+            EnrollmentStatus.EXITED: EXITED,
+        }.get(live.status, FAILED)
+        ends[name].append(
+            (
+                live.customer_id,
+                {
+                    "journey": batch.programs.get(live.journey_id, live.version).key,
+                    "enrollment_id": live.id,
+                    "success": live.success,
+                    "reason": live.exit_reason,
+                },
+            )
+        )
+    for name, rows in ends.items():
+        events.record_many(session, batch.actor, name, rows, occurred_at=batch.now)
+
+
+def _enrollment_values(batch: Batch, live: Live) -> dict[str, Any]:
+    program = batch.programs.get(live.journey_id, live.version)
+    step = program.steps.get(live.step_key) if live.step_key else None
+    ended = not live.active
+    return {
+        "b_id": live.id,
+        "status": live.status.value,
+        "success": live.success,
+        "exit_reason": live.exit_reason,
+        "completed_at": batch.now if ended else None,
+        "current_step_id": step.id if step else None,
+        "step_entered_at": live.step_entered_at,
+        "next_run_at": None if ended else live.next_run_at,
+        "facts": live.facts,
+        "updated_at": batch.now,
+    }
+
+
+def exit_enrollment(
+    session: Session, actor: Actor, enrollment_id: int, *, reason: str | None, now: dt.datetime
+):
+    """`cs journeys exit`: end an active enrollment by hand (exited, no success)."""
+    from cs_cli.db.models import Customer
+    from cs_cli.errors import BadInput, NotFound
+    from cs_cli.services.access import customer_scope
+    from cs_cli.services.audit import audit
+
+    row = session.execute(
+        dialect.claim(
+            session,
+            sa.select(_enrollments.c.id, _enrollments.c.status, _enrollments.c.customer_id, Journey.key)
+            .join(Journey, Journey.id == _enrollments.c.journey_id)
+            .join(Customer, Customer.id == _enrollments.c.customer_id)
+            .where(_enrollments.c.id == enrollment_id, customer_scope(actor)),
+            _enrollments,
+        )
+    ).first()
+    if row is None:
+        raise NotFound(
+            f"no enrollment {enrollment_id}" + ("" if actor.role == "admin" else " that you can see")
+        )
+    if row.status != EnrollmentStatus.ACTIVE:
+        raise BadInput(f"enrollment {enrollment_id} has already ended ({row.status})")
+    text = reason or f"exited by {actor.name}"
+    session.execute(
+        sa.update(_enrollments)
+        .where(_enrollments.c.id == enrollment_id)
+        .values(
+            status=EnrollmentStatus.EXITED.value,
+            success=False,
+            exit_reason=text,
+            completed_at=now,
+            next_run_at=None,
+            updated_at=now,
+        )
+    )
+    data = {"journey": row.key, "enrollment_id": enrollment_id, "success": False, "reason": text}
+    events.record(session, actor, EXITED, customer_id=row.customer_id, occurred_at=now, data=data)
+    audit(
+        session,
+        actor,
+        "journey.exit",
+        "enrollment",
+        enrollment_id,
+        at=now,
+        customer_id=row.customer_id,
+        details=data,
+    )
+    from cs_cli.services.journeys.metrics import refresh_journeys
+
+    journey_id = session.scalar(
+        sa.select(_enrollments.c.journey_id).where(_enrollments.c.id == enrollment_id)
+    )
+    refresh_journeys(session, [journey_id], now=now)
+    return row.key

@@ -1,0 +1,47 @@
+"""A journey's metrics, recounted from its enrollments in one grouped query
+whenever enrollments end: total_completed, avg_completion_days (of the
+completed ones) and success_rate (succeeded among those that ended).
+total_enrolled is counted as customers enroll; steps count their
+executions as the tick records them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from cs_cli.db import dialect
+from cs_cli.db.models import Journey, JourneyEnrollment
+from cs_cli.domain import EnrollmentStatus
+
+
+def refresh_journeys(session: Session, journey_ids: list[int], *, now: dt.datetime) -> None:
+    if not journey_ids:
+        return
+    e = JourneyEnrollment
+    completed = e.status == EnrollmentStatus.COMPLETED
+    ended = e.status != EnrollmentStatus.ACTIVE
+    days = dialect.days_between(session, e.enrolled_at, e.completed_at)
+    rows = session.execute(
+        sa.select(
+            e.journey_id,
+            sa.func.count().filter(completed),
+            sa.func.avg(sa.case((completed, days))),
+            sa.func.count().filter(ended),
+            sa.func.count().filter(sa.and_(ended, e.success.is_(True))),
+        )
+        .where(e.journey_id.in_(journey_ids))
+        .group_by(e.journey_id)
+    ).all()
+    for journey_id, n_completed, avg_days, n_ended, n_success in rows:
+        session.execute(
+            sa.update(Journey)
+            .where(Journey.id == journey_id)
+            .values(
+                total_completed=n_completed,
+                avg_completion_days=round(float(avg_days), 2) if avg_days is not None else None,
+                success_rate=round(n_success / n_ended, 4) if n_ended else None,
+                updated_at=now,
+            )
+        )
