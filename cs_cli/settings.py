@@ -161,6 +161,12 @@ SPECS: tuple[SettingSpec, ...] = (
         lambda: "",
     ),
     SettingSpec(
+        "automation_rules",
+        "CS_AUTOMATION_RULES",
+        "Automation rules file for `cs automation` and `cs alerts check` (default: the shipped one).",
+        lambda: "",
+    ),
+    SettingSpec(
         "batch_size",
         "CS_BATCH_SIZE",
         "Rows per batch for imports and whole-book jobs.",
@@ -282,6 +288,7 @@ class Settings:
     scorecard: str
     batch_size: int
     playbooks: str = ""
+    automation_rules: str = ""
     smtp_host: str = "localhost"
     smtp_port: int = 0
     smtp_security: str = "none"

@@ -835,3 +835,25 @@ def snooze(
 
     detail = (lambda r: f" until {until_day}") if until_day else (lambda r: " (snooze cleared)")
     _change("snooze", _target(ids, flt), call, yes=yes, as_of=as_of, fmt=fmt, detail=detail)
+
+
+@app.command()
+def remind(as_of: AsOfOpt = None) -> None:
+    """Email each person one digest of their open tasks due today or overdue
+    (admins; cron runs it daily). Once per person per day: running it again
+    the same day sends nothing new. People whose notify preference is none
+    (`cs users set-notify none`) get no reminder.
+
+    Example: cs tasks remind --as-of 2026-03-02
+    """
+    from cs_cli.services.tasks.reminders import remind as send
+
+    with _runtime.session() as (session, actor):
+        result = send(session, actor, as_of=today(as_of), now=now(as_of))
+    line = f"reminders for {result.as_of}: {result.users:,} email{'s' if result.users != 1 else ''} queued"
+    line += f" ({result.tasks:,} task{'s' if result.tasks != 1 else ''})"
+    if result.already_sent:
+        line += f"; {result.already_sent:,} already sent today"
+    if result.opted_out:
+        line += f"; {result.opted_out:,} opted out"
+    message(line)

@@ -9,7 +9,7 @@ import typer
 from cs_cli.cli import _runtime
 from cs_cli.cli._options import FormatOpt
 from cs_cli.cli._output import OutputFormat, dataclass_rows, emit_rows, message
-from cs_cli.domain import Role
+from cs_cli.domain import NotifyPreference, Role
 
 app = typer.Typer(help="Add and list users (CSMs, managers, admins).", no_args_is_help=True)
 
@@ -50,3 +50,34 @@ def list_(fmt: FormatOpt = OutputFormat.TABLE) -> None:
     with _runtime.session() as (session, actor):
         rows = users.list_users(session, actor)
     emit_rows(dataclass_rows(rows), COLUMNS, fmt)
+
+
+@app.command("set-notify")
+def set_notify(
+    preference: Annotated[
+        NotifyPreference,
+        typer.Argument(
+            help="immediate: an email per new risk alert; daily_digest: one email a day listing "
+            "the day's alerts; none: no alert emails and no task reminders."
+        ),
+    ],
+    user: Annotated[
+        str | None, typer.Option(help="Whose preference (admins; default: yours).", metavar="USER")
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="Your time zone (e.g. Europe/Paris): when your digest's day begins.", metavar="ZONE"
+        ),
+    ] = None,
+) -> None:
+    """Choose how you hear of risk alerts on your customers and of your due
+    tasks. Task reminders (`cs tasks remind`) come once a day unless you choose none.
+
+    Example: cs users set-notify daily_digest --timezone America/New_York
+    """
+    from cs_cli.services import users
+
+    with _runtime.session() as (session, actor):
+        email, chosen, zone = users.set_notify(session, actor, preference, user=user, timezone=timezone)
+    message(f"{email}: notifications {chosen.value}" + (f", time zone {zone}" if zone else ""))

@@ -1,5 +1,7 @@
-"""Risk alerts: listing them for the customers one may see, acknowledging
-("I'm on it") and resolving them. Raising them is `cs alerts check`'s job."""
+"""Risk alerts: raising them (once per open condition), listing them for the
+customers one may see, an alert's history, acknowledging ("I'm on it") and
+resolving them. What raises them: `cs alerts check` (alert_checks.py) and
+automation rules; who hears of them: alert_notices.py."""
 
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from cs_cli.db.models import Alert, Customer, HealthScore, User
-from cs_cli.domain import Actor, AlertRow, AlertSeverity, AlertStatus, Page
+from cs_cli.db import dialect
+from cs_cli.db.models import Alert, Customer, DomainEvent, HealthScore, User
+from cs_cli.domain import Actor, AlertDetail, AlertEntry, AlertRow, AlertSeverity, AlertStatus, Page
 from cs_cli.errors import BadInput, NotFound
 from cs_cli.services import events
 from cs_cli.services.access import customer_scope
@@ -178,3 +181,87 @@ def open_counts(session: Session, actor: Actor, *, scope: str = "all") -> dict[s
         ).all()
     )
     return {s.value: found.get(s, 0) for s in AlertSeverity}
+
+
+# -- raising alerts (cs alerts check, automation) and an alert's history
+
+
+def raise_alerts(session: Session, actor: Actor, rows: Sequence[dict], *, now: dt.datetime) -> list[int]:
+    """Insert alerts, rows of customer_id, alert_type, severity, title,
+    reason and details; a customer with an unresolved alert of the same type
+    gets none (the one-open-alert index, ON CONFLICT DO NOTHING), so a
+    condition still open is never alerted twice. Records alert.raised for
+    each new alert; returns their ids."""
+    if not rows:
+        return []
+    table = Alert.__table__
+    values = [
+        {
+            "customer_id": r["customer_id"],
+            "alert_type": r["alert_type"],
+            "severity": AlertSeverity(r["severity"]),
+            "status": AlertStatus.OPEN,
+            "title": r["title"][:200],
+            "reason": r.get("reason"),
+            "details": r.get("details"),
+            "raised_at": now,
+            "created_at": now,
+        }
+        for r in rows
+    ]
+    new: list[tuple[int, int, str, str]] = []
+    for start in range(0, len(values), 1000):
+        stmt = dialect.insert_ignoring(session, table).returning(
+            table.c.id, table.c.customer_id, table.c.alert_type, table.c.severity
+        )
+        new += [tuple(r) for r in session.execute(stmt, values[start : start + 1000])]
+    events.record_rows(
+        session,
+        actor,
+        [
+            (
+                "alert.raised",
+                customer_id,
+                now,
+                {"alert_id": alert_id, "alert_type": alert_type, "severity": AlertSeverity(severity).value},
+            )
+            for alert_id, customer_id, alert_type, severity in new
+        ],
+    )
+    return [alert_id for alert_id, *_ in new]
+
+
+def alert_detail(session: Session, actor: Actor, alert_id: int, *, as_of: dt.date) -> AlertDetail:
+    """One alert of a customer the actor may see, with its details and its
+    history (raised, acknowledged by/at, resolved by/at with the note)."""
+    found = session.execute(
+        _rows(as_of)
+        .add_columns(Alert.details, Alert.customer_id)
+        .where(Alert.id == alert_id, customer_scope(actor))
+    ).first()
+    if found is None:
+        raise NotFound(f"alert {alert_id} not found")
+    mapping = dict(found._mapping)
+    details, customer_id = mapping.pop("details"), mapping.pop("customer_id")
+    row = AlertRow(**mapping)
+    history = [AlertEntry(row.raised_at, "raised", None, row.reason)]
+    e = DomainEvent
+    logged = session.execute(
+        sa.select(e.event_type, e.occurred_at, e.actor_name, e.data)
+        .where(
+            e.customer_id == customer_id,
+            e.event_type.in_(("alert.acknowledged", "alert.resolved")),
+            e.data["alert_id"].as_integer() == alert_id,
+        )
+        .order_by(e.id)
+    ).all()
+    for event_type, at, who, data in logged:
+        what = event_type.removeprefix("alert.")
+        history.append(AlertEntry(at, what, who, (data or {}).get("note")))
+    if not logged:
+        # Alerts changed before the log recorded them: their columns say it.
+        if row.acknowledged_at is not None:
+            history.append(AlertEntry(row.acknowledged_at, "acknowledged", row.acknowledged_by))
+        if row.resolved_at is not None:
+            history.append(AlertEntry(row.resolved_at, "resolved", row.resolved_by))
+    return AlertDetail(alert=row, details=details, history=history)

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from cs_cli.db.models import Team, User
-from cs_cli.domain import Actor, Role, UserView
+from cs_cli.domain import Actor, NotifyPreference, Role, UserView
 from cs_cli.errors import BadInput, NotFound
 from cs_cli.services.access import require_role
 
@@ -94,3 +94,31 @@ def _to_view(row) -> UserView:
 
 def _view(session: Session, user_id: int) -> UserView:
     return _to_view(session.execute(_view_query().where(User.id == user_id)).one())
+
+
+def set_notify(
+    session: Session,
+    actor: Actor,
+    preference: NotifyPreference,
+    *,
+    user: str | None = None,
+    timezone: str | None = None,
+) -> tuple[str, NotifyPreference, str | None]:
+    """Set how a user hears of risk alerts and task reminders (immediate,
+    daily_digest, none) and optionally their time zone; your own, or anyone's
+    for admins. Returns (email, preference, timezone)."""
+    target = find_user(session, user) if user else session.get(User, actor.user_id) if actor.user_id else None
+    if target is None:
+        raise BadInput("the system actor has no notification preference; name a user with --user")
+    if target.id != actor.user_id:
+        require_role(actor, Role.ADMIN, doing="setting another user's notifications")
+    target.notify_preference = NotifyPreference(preference)
+    if timezone is not None:
+        from cs_cli.settings import _timezone
+
+        try:
+            target.timezone = _timezone(timezone) or None
+        except ValueError as exc:
+            raise BadInput(f"--timezone {exc}") from None
+    session.flush()
+    return target.email, target.notify_preference, target.timezone
