@@ -476,15 +476,13 @@ def exit_enrollment(
     from cs_cli.services.access import customer_scope
     from cs_cli.services.audit import audit
 
+    # Waits for a tick that is advancing it, then sees what that tick did.
     row = session.execute(
-        dialect.claim(
-            session,
-            sa.select(_enrollments.c.id, _enrollments.c.status, _enrollments.c.customer_id, Journey.key)
-            .join(Journey, Journey.id == _enrollments.c.journey_id)
-            .join(Customer, Customer.id == _enrollments.c.customer_id)
-            .where(_enrollments.c.id == enrollment_id, customer_scope(actor)),
-            _enrollments,
-        )
+        sa.select(_enrollments.c.id, _enrollments.c.status, _enrollments.c.customer_id, Journey.key)
+        .join(Journey, Journey.id == _enrollments.c.journey_id)
+        .join(Customer, Customer.id == _enrollments.c.customer_id)
+        .where(_enrollments.c.id == enrollment_id, customer_scope(actor))
+        .with_for_update(of=_enrollments)
     ).first()
     if row is None:
         raise NotFound(

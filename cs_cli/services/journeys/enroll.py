@@ -163,7 +163,7 @@ def enroll(
     journey = find_journey(session, key)
     if not journey.is_active:
         raise BadInput(f"journey '{key}' is deactivated", hint="load a file that has it again")
-    dialect.one_at_a_time(session, "journeys.enroll")
+    dialect.one_at_a_time(session, "journeys.enroll")  # triggers.ENROLLING
     if segment is not None:
         from cs_cli.services.segments.definitions import find_segment
         from cs_cli.services.segments.members import member_condition

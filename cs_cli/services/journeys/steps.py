@@ -517,6 +517,10 @@ def run_start_journey(batch: Batch, program: Program, step: ProgramStep, group: 
     ids = [lv.customer_id for lv in group]
     added: set[int] = set()
     if target.is_active:
+        # No enrolling lock here: a batch holds the event log's lock shared,
+        # and waiting for a lock whose holder waits for that one could
+        # deadlock. Two ticks handing over at the same moment may pass the
+        # target's capacity by a batch at most.
         candidates = sa.select(Customer.id.label("customer_id")).where(Customer.id.in_(ids))
         added = set(
             insert_enrollments(

@@ -32,6 +32,9 @@ from cs_cli.domain import Actor, CustomerStatus, EnrollmentStatus, JourneyTrigge
 from cs_cli.services.journeys.enroll import capacity_left, insert_enrollments
 
 WAKE = "journeys:wake"
+# Whoever enrolls takes this lock, so capacity counts hold and two ticks
+# never read the same events at once.
+ENROLLING = "journeys.enroll"
 SWEEP = "journeys:criteria"
 # Events that may let a waiting step go on besides those a wait names.
 _WAKING = ("task.completed", "task.cancelled", "touchpoint.logged")
@@ -76,7 +79,7 @@ def run_triggers(session: Session, actor: Actor, *, now: dt.datetime) -> int:
     if not journeys:
         return 0
     horizon = dialect.event_horizon(session)
-    dialect.one_at_a_time(session, "journeys.triggers")
+    dialect.one_at_a_time(session, ENROLLING)
     enrolled = 0
     for journey in journeys:
         if journey.trigger_type == JourneyTriggerType.SCHEDULED:
@@ -264,7 +267,11 @@ def wake(session: Session, *, now: dt.datetime) -> int:
 def sweep_criteria(session: Session, actor: Actor, *, now: dt.datetime) -> int:
     """At most once an hour, check goals and exit criteria of the sleeping
     enrollments of journeys that have them (the tick checks those it
-    advances every time), and end those that met them. Returns how many ended."""
+    advances every time), and end those that met them. Returns how many ended.
+
+    Where the criteria have rules, only enrollments of customers the rules
+    match are read (one query per journey): the sweep costs what it finds,
+    not the size of the journey."""
     from cs_cli.services.journeys.engine import Batch, check_criteria, to_live, write
     from cs_cli.services.journeys.program import Programs
 
@@ -273,12 +280,19 @@ def sweep_criteria(session: Session, actor: Actor, *, now: dt.datetime) -> int:
     if mark.position >= hour:
         return 0
     _moved(mark, hour, 0, now)
-    journeys = session.scalars(sa.select(Journey.id).where(Journey.goal.is_not(None))).all()
+    programs = Programs(session)
+    e = _enrollments
     ended = 0
-    for journey_id in journeys:
+    touched = []
+    for journey in session.scalars(sa.select(Journey).where(Journey.goal.is_not(None))).all():
+        program = programs.get(journey.id, journey.version)
+        narrowing = [_narrowing(session, c, now) for c in (program.goal, program.exit_when) if c is not None]
+        if any(n is None for n in narrowing):
+            candidates = sa.true()  # a criterion without rules: every sleeping enrollment may meet it
+        else:
+            candidates = sa.or_(*narrowing)
         last = 0
         while True:
-            e = _enrollments
             stmt = (
                 sa.select(
                     e.c.id,
@@ -293,7 +307,11 @@ def sweep_criteria(session: Session, actor: Actor, *, now: dt.datetime) -> int:
                     e.c.next_run_at,
                 )
                 .where(
-                    e.c.journey_id == journey_id, e.c.status == EnrollmentStatus.ACTIVE.value, e.c.id > last
+                    e.c.journey_id == journey.id,
+                    e.c.status == EnrollmentStatus.ACTIVE.value,
+                    e.c.next_run_at > now,  # the due ones are checked as they are advanced
+                    e.c.id > last,
+                    candidates,
                 )
                 .order_by(e.c.id)
                 .limit(2000)
@@ -312,13 +330,26 @@ def sweep_criteria(session: Session, actor: Actor, *, now: dt.datetime) -> int:
             lives = [to_live(r, keys) for r in rows]
             for live, row in zip(lives, rows, strict=True):
                 live.next_run_at = row.next_run_at
-            batch = Batch(session, actor, now, Programs(session))
+            batch = Batch(session, actor, now, programs)
             check_criteria(batch, lives)
             if batch.ended:
                 write(batch, batch.ended)
                 ended += len(batch.ended)
-    if ended:
+                touched.append(journey.id)
+    if touched:
         from cs_cli.services.journeys.metrics import refresh_journeys
 
-        refresh_journeys(session, list(journeys), now=now)
+        refresh_journeys(session, sorted(set(touched)), now=now)
     return ended
+
+
+def _narrowing(session: Session, criteria: Any, now: dt.datetime) -> sa.ColumnElement[bool] | None:
+    """A condition on enrollments that every enrollment meeting `criteria`
+    satisfies (its customer matches the rules), or None when the criteria
+    have no rules to narrow by."""
+    if criteria.rules is None:
+        return None
+    from cs_cli.rules import compile_rule, parse_document
+
+    rule = compile_rule(parse_document(criteria.rules), dialect=dialect.name(session), as_of=now.date())
+    return _enrollments.c.customer_id.in_(rule.customer_ids())
