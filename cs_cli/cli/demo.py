@@ -142,6 +142,7 @@ def _report(summary: DemoSummary, *, as_of_given: bool, playbooks: int, journeys
         ("cs health list --status critical", "who needs help first"),
         (f"cs segments refresh{as_of}", "fill the segments, then: cs segments list"),
         (f"cs playbooks evaluate{as_of}", "start the standard playbooks where they apply"),
+        (f"cs journeys tick --no-deliver{as_of}", "run the journeys: triggers enroll, steps run, emails queue"),
         ("cs customers list", "the whole book"),
         (f"cs customers list --renewal-within 90 --sort -arr{as_of}", "renewals coming up, largest first"),
     ]
