@@ -110,8 +110,15 @@ class SignedPoster:
         return self._client
 
     def post(
-        self, url: str, key: str, body: Any, at: dt.datetime, headers: Mapping[str, Any] | None = None
+        self,
+        url: str,
+        key: str,
+        body: Any,
+        at: dt.datetime,
+        headers: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Outcome:
+        """POST `body` signed; `timeout` (seconds) overrides the configured one."""
         import httpx
 
         if not self.config.secret:
@@ -131,10 +138,13 @@ class SignedPoster:
                 "Webhook-Signature": sign(self.config.secret, key, timestamp, data),
             }
         )
+        limit = self.config.timeout if timeout is None else float(timeout)
         try:
-            response = self._http().post(url, content=data, headers=sent_headers)
+            response = self._http().post(
+                url, content=data, headers=sent_headers, timeout=httpx.Timeout(limit)
+            )
         except httpx.TimeoutException:
-            return Outcome.retry(f"no answer from {_host(url)} within {self.config.timeout:g} s")
+            return Outcome.retry(f"no answer from {_host(url)} within {limit:g} s")
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             return Outcome.dead(f"bad URL {one_line(url, 200)}: {one_line(exc)}")
         except httpx.TransportError as exc:
@@ -192,4 +202,5 @@ class WebhookChannel(SignedPoster):
             payload.get("body"),
             at,
             payload.get("headers"),
+            payload.get("timeout"),
         )

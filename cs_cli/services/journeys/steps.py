@@ -20,13 +20,13 @@ import sqlalchemy as sa
 from cs_cli import templates
 from cs_cli.db.models import CSTask, Customer, Playbook, Segment, Touchpoint
 from cs_cli.domain import EnrollmentStatus, OutboxChannel, TaskStatus, TaskType
-from cs_cli.errors import TemplateError
+from cs_cli.errors import BadInput, TemplateError
 from cs_cli.services import events
 from cs_cli.services.journeys import criteria
 from cs_cli.services.journeys.context import Person, template_context
 from cs_cli.services.journeys.engine import Batch, Handler, Live
 from cs_cli.services.journeys.program import Program, ProgramStep
-from cs_cli.services.outbox.enqueue import NewMessage
+from cs_cli.services.outbox.enqueue import NewMessage, check
 from cs_cli.specs.journey import AssigneeRole, HumanTouchpoint, StepType
 from cs_cli.templates.emails import render_parts
 
@@ -96,17 +96,24 @@ def run_email(batch: Batch, program: Program, step: ProgramStep, group: list[Liv
         payload: dict[str, Any] = {"text": body}
         if markup is not None:
             payload["html"] = markup
-        batch.messages.append(
-            NewMessage(
-                channel=OutboxChannel.EMAIL,
-                idempotency_key=message_key(live, step, visit),
-                recipient=person.email,
-                subject=subject,
-                payload=payload,
-                customer_id=live.customer_id,
-                contact_id=person.contact_id,
-            )
+        message = NewMessage(
+            channel=OutboxChannel.EMAIL,
+            idempotency_key=message_key(live, step, visit),
+            recipient=person.email,
+            subject=subject,
+            payload=payload,
+            customer_id=live.customer_id,
+            contact_id=person.contact_id,
         )
+        try:
+            check(message, batch.now)
+        except BadInput as exc:
+            # A contact's bad address is the data's problem, not the journey's: say so, go on.
+            batch.run(live, step, "skipped", {"reason": str(exc)})
+            batch.note(live, f"{step.key}: not sent, {exc}")
+            batch.go(live, spec.next)
+            continue
+        batch.messages.append(message)
         detail = {"to": person.email, "subject": subject}
         if batch.simulate:
             detail["text"] = body
@@ -133,22 +140,26 @@ def run_in_app(batch: Batch, program: Program, step: ProgramStep, group: list[Li
             continue
         visit = batch.visit(live, step.key) + 1
         recipient = person.email or f"contact:{person.contact_id}"
-        batch.messages.append(
-            NewMessage(
-                channel=OutboxChannel.IN_APP,
-                idempotency_key=message_key(live, step, visit),
-                recipient=recipient,
-                subject=title,
-                payload={
-                    "message": {"title": title, "body": body, "url": spec.url},
-                    "customer": facts.customer["external_id"] if facts else None,
-                    "journey": program.key,
-                    "step": step.key,
-                },
-                customer_id=live.customer_id,
-                contact_id=person.contact_id,
-            )
+        message = NewMessage(
+            channel=OutboxChannel.IN_APP,
+            idempotency_key=message_key(live, step, visit),
+            recipient=recipient,
+            subject=title[:500],
+            payload={
+                "message": {"title": title, "body": body, "url": spec.url},
+                "customer": facts.customer["external_id"] if facts else None,
+                "journey": program.key,
+                "step": step.key,
+            },
+            customer_id=live.customer_id,
+            contact_id=person.contact_id,
         )
+        try:
+            check(message, batch.now)
+        except BadInput as exc:
+            batch.fail(live, step, str(exc))
+            continue
+        batch.messages.append(message)
         batch.run(live, step, "queued", {"to": recipient, "title": title})
         batch.go(live, spec.next)
 

@@ -23,7 +23,7 @@ _ADDRESS = re.compile(r"[^@\s<>,;\"()\[\]\\]+@[^@\s<>,;\"()\[\]\\]+\.[^@\s<>,;\"
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}")
 _PAYLOAD_KEYS = {
     OutboxChannel.EMAIL: ({"text"}, {"text", "html", "headers", "from"}),
-    OutboxChannel.WEBHOOK: ({"url", "body"}, {"url", "body", "headers"}),
+    OutboxChannel.WEBHOOK: ({"url", "body"}, {"url", "body", "headers", "timeout"}),
     OutboxChannel.IN_APP: ({"message"}, None),  # any other keys travel with the message
 }
 
@@ -85,6 +85,11 @@ def enqueue_many(session: Session, messages: Sequence[NewMessage], *, now: dt.da
     return added
 
 
+def check(message: NewMessage, now: dt.datetime) -> None:
+    """Raise BadInput if the message could never be sent (what enqueue would refuse)."""
+    _row(message, now)
+
+
 def _row(m: NewMessage, now: dt.datetime) -> dict[str, Any]:
     channel = OutboxChannel(m.channel)
     key = m.idempotency_key
@@ -110,6 +115,11 @@ def _row(m: NewMessage, now: dt.datetime) -> dict[str, Any]:
         url = payload["url"]
         if not isinstance(url, str) or not re.match(r"https?://[^\s/]+", url) or len(url) > 2000:
             raise BadInput(f"{what}: 'url' must be an http:// or https:// URL")
+        timeout = payload.get("timeout")
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 60
+        ):
+            raise BadInput(f"{what}: 'timeout' must be a number of seconds, more than 0 and at most 60")
         recipient = recipient or url
     elif not recipient:
         raise BadInput(f"{what}: no recipient")
