@@ -187,3 +187,37 @@ def show(
         who = f" by {h.by}" if h.by else ""
         note = f": {h.note}" if h.note and h.what != "raised" else ""
         console.print(f"  {cell(h.at)}  {h.what}{who}{note}", markup=False, highlight=False)
+
+
+@app.command()
+def ack(alert_ids: IdsArg, as_of: AsOfOpt = None) -> None:
+    """Acknowledge alerts: you have seen them and are on it. Already
+    acknowledged alerts stay as they were; resolved ones are refused (exit 2).
+
+    Example: cs alerts ack 12 15
+    """
+    from cs_cli.services.alerts import acknowledge_alert
+
+    with _runtime.session() as (session, actor):
+        for alert_id in alert_ids:
+            acknowledge_alert(session, actor, alert_id, now=now(as_of))
+    message(f"acknowledged {len(alert_ids)} alert{'s' if len(alert_ids) != 1 else ''}")
+
+
+@app.command()
+def resolve(
+    alert_ids: IdsArg,
+    note: Annotated[str | None, typer.Option(help="What was done about it (kept in the history).")] = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Resolve alerts: the condition is dealt with. When it comes back, the
+    next `cs alerts check` raises a new alert for it.
+
+    Example: cs alerts resolve 12 --note "exec call held, plan agreed"
+    """
+    from cs_cli.services.alerts import resolve_alert
+
+    with _runtime.session() as (session, actor):
+        for alert_id in alert_ids:
+            resolve_alert(session, actor, alert_id, note=note, now=now(as_of))
+    message(f"resolved {len(alert_ids)} alert{'s' if len(alert_ids) != 1 else ''}")

@@ -219,12 +219,13 @@ def _usage_decline(session: Session, th: AlertThresholds, as_of: dt.date) -> lis
     ev = UsageEvent
     # Both windows start at midnight UTC, so a day lies wholly in one of them.
     recent = sa.case((ev.occurred_at >= mid, 1), else_=0)
+    # One expression object in SELECT and GROUP BY: Postgres matches them
+    # by their text, bound parameters included.
+    day = dialect.utc_day(session, ev.occurred_at)
     days = (
-        sa.select(
-            ev.customer_id, dialect.utc_day(session, ev.occurred_at).label("day"), recent.label("recent")
-        )
+        sa.select(ev.customer_id, day.label("day"), recent.label("recent"))
         .where(ev.occurred_at >= start, ev.occurred_at < end)
-        .group_by(ev.customer_id, dialect.utc_day(session, ev.occurred_at), recent)
+        .group_by(ev.customer_id, day, recent)
         .subquery("days")
     )
     per = (
