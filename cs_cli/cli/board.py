@@ -44,17 +44,22 @@ def board(
     import sys
 
     from cs_cli.errors import BadInput, NotPermitted
+    from cs_cli.services.customers import find_customer
     from cs_cli.tui.app import BoardApp, allowed_scopes
     from cs_cli.tui.data import Database
 
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise BadInput("cs board needs a terminal; for scripts use `cs tasks list` and friends")
     engine = _runtime.engine()
-    db = Database(engine, _runtime.STATE.settings().user, as_of=as_of)
-    actor = db.connect()
-    if scope is not None and scope.value not in allowed_scopes(actor.role):
-        raise NotPermitted(f"--scope {scope.value} is not open to a {actor.role.value}")
     try:
+        db = Database(engine, _runtime.STATE.settings().user, as_of=as_of)
+        actor = db.connect()
+        # Wrong input is said before anything is drawn, with its exit code.
+        if scope is not None and scope.value not in allowed_scopes(actor.role):
+            raise NotPermitted(f"--scope {scope.value} is not open to a {actor.role.value}")
+        if customer is not None:
+            ref = customer
+            customer = db.call(lambda session, actor: find_customer(session, actor, ref).external_id)
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise BadInput("cs board needs a terminal; for scripts use `cs tasks list` and friends")
         BoardApp(db, scope=scope.value if scope else None, customer=customer).run()
     finally:
         engine.dispose()

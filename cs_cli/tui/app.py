@@ -58,12 +58,9 @@ class BoardApp(App[None]):
             self.push_screen(CustomerScreen(self.first_customer))
 
     def action_help(self) -> None:
-        bindings = [
-            (b.binding.key_display or self.get_key_display(b.binding), b.binding.description)
-            for b in self.screen.active_bindings.values()
-            if b.binding.description
-        ]
-        self.push_screen(HelpScreen(self.screen.title or self.title, bindings))
+        from cs_cli.tui.screens.help import key_sections
+
+        self.push_screen(HelpScreen(self.screen.title or self.title, key_sections(self.screen)))
 
     def open_customer(self, customer: str) -> None:
         """Customer 360 over the current screen (escape goes back)."""

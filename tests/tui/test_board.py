@@ -606,6 +606,13 @@ def test_an_empty_book_and_a_refused_scope_render(engine, admin):
         table = app.screen.query_one("DataTable")
         keys = {str(table.get_row_at(i)[1]): str(table.get_row_at(i)[0]) for i in range(table.row_count)}
         assert keys["Complete"] == "c" and keys["Reschedule"] == "r" and keys["Assign to someone"] == "a"
+        assert keys["Snooze until a day"] == "z" and keys["Edit title, type, priority, due"] == "e"
+        # The board's meaning of a key wins over the card list's own (arrows move columns);
+        # the board's own keys come first, then the app's, then moving around.
+        assert keys["Column to the left"] == "← h" and "Scroll Left" not in keys
+        assert keys["Down"] == "↓ j"
+        order = list(keys)
+        assert order.index("Complete") < order.index("Quit") < order.index("Down")
         await pilot.press("escape")
 
         # The database stops answering: a one-line notice, the board stays up.

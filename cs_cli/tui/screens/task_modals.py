@@ -24,6 +24,8 @@ from cs_cli.services.tasks.dates import parse_day
 T = TypeVar("T")
 
 DATE_HINT = "YYYY-MM-DD, +3d, +2w, today or tomorrow"
+# Fewer lines than this: forms are drawn compact.
+SHORT = 34
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,14 @@ class FormModal(ModalScreen[T | None], Generic[T]):
 
     def fields(self) -> ComposeResult:
         yield from ()
+
+    def on_resize(self) -> None:
+        # On a short terminal (80x24) the fields drop their borders and
+        # spacing so the whole form, buttons included, stays on screen.
+        short = self.size.height < SHORT
+        self.set_class(short, "-short")
+        for widget in self.query("Input, Select, RadioSet, Button"):
+            widget.compact = short  # type: ignore[attr-defined]
 
     def result(self) -> T:
         raise NotImplementedError
