@@ -426,19 +426,10 @@ def tick(
                 progress=advance,
             )
         report = None
-        if deliver and result.messages:
-            from cs_cli.services.outbox.config import delivery_rules, open_channels, retry_policy
-            from cs_cli.services.outbox.deliver import deliver as deliver_due
+        if deliver:
+            from cs_cli.cli.outbox import deliver_with_settings
 
-            with open_channels(settings) as channels:
-                report = deliver_due(
-                    engine,
-                    channels,
-                    rules=delivery_rules(settings),
-                    policy=retry_policy(settings),
-                    now=now,
-                    clock=None if as_of else (lambda: dt.datetime.now(dt.UTC)),
-                )
+            report = deliver_with_settings(engine, settings, as_of=as_of)
     finally:
         engine.dispose()
     if fmt != OutputFormat.TABLE:

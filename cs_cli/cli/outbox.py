@@ -79,8 +79,6 @@ def deliver(
     from cs_cli.db.engine import transaction
     from cs_cli.domain import Role
     from cs_cli.services.access import require_role, resolve_actor
-    from cs_cli.services.outbox.config import delivery_rules, open_channels, retry_policy
-    from cs_cli.services.outbox.deliver import deliver as deliver_due
 
     settings = _runtime.STATE.settings()
     engine = _runtime.engine()
@@ -88,23 +86,33 @@ def deliver(
         with transaction(engine) as session:
             actor = resolve_actor(session, settings.user)
             require_role(actor, Role.ADMIN, doing="delivering the outbox")
-        now = as_of or dt.datetime.now(dt.UTC)
-        with open_channels(settings) as channels:
-            report = deliver_due(
-                engine,
-                channels,
-                rules=delivery_rules(settings),
-                policy=retry_policy(settings),
-                now=now,
-                clock=None if as_of else (lambda: dt.datetime.now(dt.UTC)),
-                limit=limit,
-                batch=batch,
-            )
+        report = deliver_with_settings(engine, settings, as_of=as_of, limit=limit, batch=batch)
     finally:
         engine.dispose()
     message(f"sent {report.sent}, failed {report.failed}, held {report.held}, dead {report.dead}")
     for reason, count in list(report.reasons.items())[:5]:
         message(f"  {count} x {reason}")
+
+
+def deliver_with_settings(
+    engine, settings, *, as_of: dt.datetime | None, limit: int | None = None, batch: int = 100
+):
+    """Deliver what is due through the channels the settings configure;
+    `as_of` fixes the clock (replays and tests), else it runs in real time."""
+    from cs_cli.services.outbox.config import delivery_rules, open_channels, retry_policy
+    from cs_cli.services.outbox.deliver import deliver as deliver_due
+
+    with open_channels(settings) as channels:
+        return deliver_due(
+            engine,
+            channels,
+            rules=delivery_rules(settings),
+            policy=retry_policy(settings),
+            now=as_of or dt.datetime.now(dt.UTC),
+            clock=None if as_of else (lambda: dt.datetime.now(dt.UTC)),
+            limit=limit,
+            batch=batch,
+        )
 
 
 LIST_COLUMNS = ["id", "channel", "status", "recipient", "subject", "customer", "attempts", "next", "note"]

@@ -273,17 +273,7 @@ def claim(
     `only`) that no other tick holds."""
     e = _enrollments
     stmt = (
-        sa.select(
-            e.c.id,
-            e.c.journey_id,
-            e.c.journey_version,
-            e.c.customer_id,
-            e.c.contact_id,
-            e.c.enrolled_at,
-            e.c.current_step_id,
-            e.c.step_entered_at,
-            e.c.facts,
-        )
+        sa.select(*LIVE_COLUMNS)
         .where(e.c.status == EnrollmentStatus.ACTIVE.value, e.c.next_run_at <= now)
         .order_by(e.c.next_run_at, e.c.id)
         .limit(size)
@@ -294,7 +284,30 @@ def claim(
         )
     if only is not None:
         stmt = stmt.where(e.c.id == only)
-    rows = session.execute(dialect.claim(session, stmt, e)).all()
+    return lock_lives(session, stmt)
+
+
+# What an enrollment being advanced is read with (see to_live).
+LIVE_COLUMNS = [
+    _enrollments.c[name]
+    for name in (
+        "id",
+        "journey_id",
+        "journey_version",
+        "customer_id",
+        "contact_id",
+        "enrolled_at",
+        "current_step_id",
+        "step_entered_at",
+        "next_run_at",
+        "facts",
+    )
+]
+
+
+def lock_lives(session: Session, stmt: sa.Select) -> list[Live]:
+    """The enrollments `stmt` (a SELECT of LIVE_COLUMNS) picks, claimed for this transaction."""
+    rows = session.execute(dialect.claim(session, stmt, _enrollments)).all()
     keys = _step_keys(session, {r.current_step_id for r in rows})
     return [to_live(r, keys) for r in rows]
 
@@ -321,6 +334,7 @@ def to_live(row: Any, keys: dict[int, str]) -> Live:
         step_key=key,
         step_entered_at=row.step_entered_at,
         facts=facts,
+        next_run_at=row.next_run_at,
     )
     live.resuming = key is not None and (facts.get("waiting") or {}).get("step") == key
     return live

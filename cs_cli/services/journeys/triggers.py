@@ -272,7 +272,7 @@ def sweep_criteria(session: Session, actor: Actor, *, now: dt.datetime) -> int:
     Where the criteria have rules, only enrollments of customers the rules
     match are read (one query per journey): the sweep costs what it finds,
     not the size of the journey."""
-    from cs_cli.services.journeys.engine import Batch, check_criteria, to_live, write
+    from cs_cli.services.journeys.engine import LIVE_COLUMNS, Batch, check_criteria, lock_lives, write
     from cs_cli.services.journeys.program import Programs
 
     mark = cursor(session, SWEEP, now=now, start=0)
@@ -294,18 +294,7 @@ def sweep_criteria(session: Session, actor: Actor, *, now: dt.datetime) -> int:
         last = 0
         while True:
             stmt = (
-                sa.select(
-                    e.c.id,
-                    e.c.journey_id,
-                    e.c.journey_version,
-                    e.c.customer_id,
-                    e.c.contact_id,
-                    e.c.enrolled_at,
-                    e.c.current_step_id,
-                    e.c.step_entered_at,
-                    e.c.facts,
-                    e.c.next_run_at,
-                )
+                sa.select(*LIVE_COLUMNS)
                 .where(
                     e.c.journey_id == journey.id,
                     e.c.status == EnrollmentStatus.ACTIVE.value,
@@ -316,20 +305,10 @@ def sweep_criteria(session: Session, actor: Actor, *, now: dt.datetime) -> int:
                 .order_by(e.c.id)
                 .limit(2000)
             )
-            rows = session.execute(dialect.claim(session, stmt, e)).all()
-            if not rows:
+            lives = lock_lives(session, stmt)
+            if not lives:
                 break
-            last = rows[-1].id
-            keys = dict(
-                session.execute(
-                    sa.select(JourneyStep.id, JourneyStep.key).where(
-                        JourneyStep.id.in_({r.current_step_id for r in rows})
-                    )
-                ).all()
-            )
-            lives = [to_live(r, keys) for r in rows]
-            for live, row in zip(lives, rows, strict=True):
-                live.next_run_at = row.next_run_at
+            last = lives[-1].id
             batch = Batch(session, actor, now, programs)
             check_criteria(batch, lives)
             if batch.ended:
