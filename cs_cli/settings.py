@@ -124,6 +124,38 @@ def _timezone(text: str) -> str:
     return text
 
 
+def parse_retention(text: str) -> dt.timedelta | None:
+    """A retention period like 90d, or off (keep for ever)."""
+    raw = text.strip().lower()
+    if raw in ("off", "never", "forever"):
+        return None
+    return parse_duration(raw)
+
+
+def _retention(text: str) -> dt.timedelta | None:
+    value = parse_retention(text)
+    if value is not None and value < dt.timedelta(days=1):
+        raise ValueError("must be at least a day (e.g. 90d), or off")
+    return value
+
+
+def parse_job_times(text: str) -> dict[str, str]:
+    """'health-refresh=03:00, alert-check=:20' as {job: time}; the jobs
+    registry checks the names and that each time fits its job."""
+    times: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, at = part.partition("=")
+        if not sep or not name.strip() or not at.strip():
+            raise ValueError(f"must be job=HH:MM (daily) or job=:MM (hourly), comma-separated, not {part!r}")
+        times[name.strip()] = at.strip()
+    return times
+
+
+def _job_times(text: str) -> str:
+    parse_job_times(text)
+    return text.strip()
+
+
 SMTP_SECURITY = ("none", "starttls", "tls")
 
 
@@ -277,6 +309,63 @@ SPECS: tuple[SettingSpec, ...] = (
         lambda: "UTC",
         parse=_timezone,
     ),
+    # Scheduled jobs (`cs run`, docs/operations.md).
+    SettingSpec(
+        "job_timezone",
+        "CS_JOB_TIMEZONE",
+        "Time zone of the daily jobs' hours (e.g. Europe/Paris); sub-daily jobs follow UTC.",
+        lambda: "UTC",
+        parse=_timezone,
+    ),
+    SettingSpec(
+        "job_times",
+        "CS_JOB_TIMES",
+        "Other times for jobs: job=HH:MM for a daily job, job=:MM for an hourly one, comma-separated.",
+        lambda: "",
+        parse=_job_times,
+    ),
+    SettingSpec(
+        "job_lease",
+        "CS_JOB_LEASE",
+        "How long a job's lock outlives its last heartbeat (a killed run's lock is taken over after it).",
+        lambda: dt.timedelta(seconds=60),
+        parse=parse_duration,
+    ),
+    SettingSpec(
+        "job_attempts",
+        "CS_JOB_ATTEMPTS",
+        "Attempts `cs run due` makes at a schedule slot whose run failed.",
+        lambda: 3,
+        parse=_positive_int,
+    ),
+    SettingSpec(
+        "job_retry_delay",
+        "CS_JOB_RETRY_DELAY",
+        "How long `cs run due` waits after a failed run before trying its slot again.",
+        lambda: dt.timedelta(minutes=5),
+        parse=parse_duration,
+    ),
+    SettingSpec(
+        "retention_outbox",
+        "CS_RETENTION_OUTBOX",
+        "`cs run retention` deletes sent and dead outbox messages older than this (or off).",
+        lambda: dt.timedelta(days=90),
+        parse=_retention,
+    ),
+    SettingSpec(
+        "retention_events",
+        "CS_RETENTION_EVENTS",
+        "`cs run retention` deletes domain events older than this that every consumer has read (or off).",
+        lambda: dt.timedelta(days=365),
+        parse=_retention,
+    ),
+    SettingSpec(
+        "retention_job_runs",
+        "CS_RETENTION_JOB_RUNS",
+        "`cs run retention` deletes finished job runs older than this (or off).",
+        lambda: dt.timedelta(days=90),
+        parse=_retention,
+    ),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 
@@ -307,6 +396,14 @@ class Settings:
     email_cap_period: dt.timedelta = dt.timedelta(days=7)
     quiet_hours: str = "20:00-08:00"
     default_timezone: str = "UTC"
+    job_timezone: str = "UTC"
+    job_times: str = ""
+    job_lease: dt.timedelta = dt.timedelta(seconds=60)
+    job_attempts: int = 3
+    job_retry_delay: dt.timedelta = dt.timedelta(minutes=5)
+    retention_outbox: dt.timedelta | None = dt.timedelta(days=90)
+    retention_events: dt.timedelta | None = dt.timedelta(days=365)
+    retention_job_runs: dt.timedelta | None = dt.timedelta(days=90)
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
 

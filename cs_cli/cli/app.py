@@ -22,6 +22,7 @@ from cs_cli.cli import db as db_cmd
 from cs_cli.cli import demo as demo_cmd
 from cs_cli.cli import events as events_cmd
 from cs_cli.cli import health as health_cmd
+from cs_cli.cli import jobs as jobs_cmd
 from cs_cli.cli import journeys as journeys_cmd
 from cs_cli.cli import outbox as outbox_cmd
 from cs_cli.cli import playbooks as playbooks_cmd
@@ -174,6 +175,7 @@ app.add_typer(automation_cmd.app, name="automation")
 app.add_typer(outbox_cmd.app, name="outbox")
 app.add_typer(events_cmd.app, name="events")
 app.add_typer(users_cmd.app, name="users")
+app.add_typer(jobs_cmd.app, name="jobs")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(config_cmd.app, name="config")
 app.command("import")(data_cmd.import_)
@@ -182,6 +184,7 @@ app.command("demo")(demo_cmd.demo)
 app.command("recalc")(health_cmd.recalc)
 app.command("enroll")(journeys_cmd.enroll)
 app.command("board")(board_cmd.board)
+app.command("run")(jobs_cmd.run)
 
 
 def main() -> None:
