@@ -690,3 +690,16 @@ def test_snapshot_of_the_board_over_the_demo_book(demo_engine, snap_compare):
         await pilot.press("down", "down")
 
     assert snap_compare(BoardApp(db), terminal_size=(120, 40), run_before=loaded)
+
+
+def test_snapshot_of_the_board_at_80x24(demo_engine, snap_compare):
+    """A CSM's board on a small terminal: the column with the cursor wide
+    enough to read its cards whole, the other three narrow, ? Help in the footer."""
+    db = Database(demo_engine, "hugo.evans", as_of=DEMO_DAY)
+    db.connect()
+
+    async def loaded(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("down")
+
+    assert snap_compare(BoardApp(db), terminal_size=(80, 24), run_before=loaded)

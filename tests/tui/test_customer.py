@@ -135,6 +135,28 @@ def test_the_form_refuses_an_empty_subject_and_escape_cancels(engine, book):
         assert session.scalar(sa.select(sa.func.count()).select_from(Touchpoint)) == 0
 
 
+def test_on_an_80x24_terminal_the_panels_stack_health_and_risks_first(engine, book):
+    """Too narrow for two columns: one column, health and why at risk at
+    the top (not scrolled away to the focused timeline), full width."""
+    db = Database(engine, "ana", as_of=AS_OF)
+    db.connect()
+    app = BoardApp(db, customer="E-1")
+
+    async def scenario(pilot) -> None:
+        await until(pilot, lambda: loaded(app), "Customer 360")
+        screen = app.screen
+        assert screen.has_class("-narrow")
+        health, risks, timeline = (
+            screen.query_one(s).region for s in ("#health-panel", "#risks", "#timeline")
+        )
+        assert health.width >= 76 and risks.x == health.x and risks.y > health.y
+        assert risks.bottom <= 23 and timeline.y > risks.y
+        lines = screen_text(app).splitlines()
+        assert any("Health" in line for line in lines[:6]) and any("Why at risk" in line for line in lines)
+
+    run(app, scenario, size=(80, 24))
+
+
 def test_a_long_timeline_pages_in_and_a_customer_with_no_data_renders(engine, book):
     with transaction(engine) as session:
         e1 = session.scalar(sa.select(Customer.id).where(Customer.external_id == "E-1"))

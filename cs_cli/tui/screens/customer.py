@@ -25,6 +25,8 @@ from cs_cli.tui.widgets.customer.log_touchpoint import LogTouchpointScreen, Touc
 
 SENTIMENT_STYLE = {"positive": "$success", "negative": "$error", "neutral": "$text-muted"}
 PRIORITY_STYLE = {"critical": "$error bold", "high": "$warning", "low": "$text-muted"}
+# Narrower than this (the 59-column left panels and a readable right side), the panels stack.
+NARROW = 110
 
 
 class CustomerScreen(Screen[None]):
@@ -96,6 +98,11 @@ class CustomerScreen(Screen[None]):
                 yield Static("", id="journeys", classes="panel")
                 with Vertical(id="tasks-panel", classes="panel"):
                     yield DataTable(id="tasks", cursor_type="row", zebra_stripes=True)
+
+    def on_resize(self) -> None:
+        # Under NARROW columns the panels stack in one scrolling column
+        # rather than squeezing the right-hand ones to a few characters.
+        self.set_class(self.size.width < NARROW, "-narrow")
 
     def on_mount(self) -> None:
         # The data first: the query runs while the screen lays itself out.
@@ -175,7 +182,9 @@ class CustomerScreen(Screen[None]):
     def _painted(self) -> None:
         self.painted_at = time.perf_counter()
         self._show_footer()
-        self.query_one("#timeline", DataTable).focus()
+        # Without scrolling to it: stacked on a narrow terminal, the health
+        # and why-at-risk panels above it are what to read first.
+        self.query_one("#timeline", DataTable).focus(scroll_visible=False)
 
     def _show_footer(self) -> None:
         # The footer's keys take about as long to lay out as all the panels:
