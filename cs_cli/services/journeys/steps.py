@@ -360,21 +360,25 @@ def resume_touchpoint(batch: Batch, program: Program, step: ProgramStep, group: 
     spec = step.spec
     kinds = [t.value for t in spec.touchpoint_types]
     since = {lv.customer_id: lv.step_entered_at or lv.enrolled_at for lv in group}
-    logged = dict(
-        batch.session.execute(
-            sa.select(Touchpoint.customer_id, sa.func.min(Touchpoint.occurred_at))
-            .where(
-                Touchpoint.customer_id.in_(list(since)),
-                Touchpoint.touchpoint_type.in_(kinds),
-                Touchpoint.occurred_at >= min(since.values()),
-                Touchpoint.occurred_at <= batch.now,
-            )
-            .group_by(Touchpoint.customer_id)
-        ).all()
+    rows = batch.session.execute(
+        sa.select(Touchpoint.customer_id, Touchpoint.occurred_at)
+        .where(
+            Touchpoint.customer_id.in_(list(since)),
+            Touchpoint.touchpoint_type.in_(kinds),
+            Touchpoint.occurred_at >= min(since.values()),
+            Touchpoint.occurred_at <= batch.now,
+        )
+        .order_by(Touchpoint.occurred_at)
     )
+    logged: dict[int, dt.datetime] = {}
+    for customer_id, at in rows:
+        # The first one after this enrollment's own step began: an earlier
+        # one, logged after another enrollment's start, does not hide it.
+        if customer_id not in logged and at >= since[customer_id]:
+            logged[customer_id] = at
     for live in group:
         at = logged.get(live.customer_id)
-        if at is not None and at >= since[live.customer_id]:
+        if at is not None:
             live.facts.setdefault("events", {})[step.key] = at.isoformat()
             batch.go(live, spec.next)
         elif batch.now >= _waited_until(live):
