@@ -595,8 +595,11 @@ def simulate(
     from cs_cli.services.journeys.enrollments import simulate as run_simulation
 
     now = as_of or dt.datetime.now(dt.UTC)
+    settings = _runtime.STATE.settings()
+    # The scorecard the tick's health checks use, so the way shown is the way taken.
+    scorecard = Path(settings.scorecard) if settings.scorecard else None
     with _runtime.session() as (session, actor):
-        result = run_simulation(session, actor, key, customer, now=now)
+        result = run_simulation(session, actor, key, customer, now=now, scorecard=scorecard)
         session.rollback()
     if fmt != OutputFormat.TABLE:
         emit_object(plain(result), fmt)

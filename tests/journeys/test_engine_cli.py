@@ -405,3 +405,42 @@ def test_sandbox_escape_payloads_in_journey_texts_are_refused_at_validate_and_lo
         for line in errors.values():
             assert "not allowed" in line or "unknown name" in line, line
     assert json.loads(run_cli("journeys", "list", "--format", "json").stdout) == []
+
+
+CHECKUP = """\
+key: checkup
+steps:
+  - key: score
+    type: health_check
+    rules:
+      adoption_score: {gt: 90}
+    then: high
+    else: low
+  - {key: high, type: exit, success: true}
+  - {key: low, type: exit, success: false}
+"""
+
+
+def test_simulate_scores_with_the_scorecard_the_tick_uses(run_cli, engine, book, tmp_path):
+    from pathlib import Path
+
+    from cs_cli.db.models import UsageEvent
+
+    scorecard = Path(__file__).parent.parent / "fixtures" / "simple_scorecard.yaml"
+    env = {"CS_SCORECARD": str(scorecard)}
+    with transaction(engine) as s:
+        e1 = s.scalar(sa.select(Customer.id).where(Customer.external_id == "E-1"))
+        s.add_all(
+            UsageEvent(customer_id=e1, event_name="login", occurred_at=T0 - dt.timedelta(days=n))
+            for n in range(8)
+        )
+    load(run_cli, tmp_path, CHECKUP)
+    simulated = run_cli("journeys", "simulate", "checkup", "E-1", "--as-of", at(T0), env=env)
+    assert simulated.exit_code == 0, simulated
+    assert run_cli("enroll", "checkup", "E-1", "--as-of", at(T0)).exit_code == 0
+    assert run_cli("journeys", "tick", "--as-of", at(T0), "--no-deliver", env=env).exit_code == 0
+    (row,) = json.loads(run_cli("journeys", "enrollments", "checkup", "-f", "json").stdout)
+    # By the simple scorecard, eight active days of ten make adoption 100.
+    assert row["success"] is True
+    assert "  2025-01-06  score health_check -> yes" in simulated.stdout.splitlines()
+    assert simulated.stdout.splitlines()[-1] == "ends: completed (success): exit (success)"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -180,12 +181,21 @@ class Simulation:
     ends: str = ""
 
 
-def simulate(session: Session, actor: Actor, key: str, customer: str, *, now: dt.datetime) -> Simulation:
+def simulate(
+    session: Session,
+    actor: Actor,
+    key: str,
+    customer: str,
+    *,
+    now: dt.datetime,
+    scorecard: Path | None = None,
+) -> Simulation:
     """The way `customer` would take through journey `key` from today, by
     the engine itself: enrolled, then advanced step by step, every wait
     taken as passing with nothing happening (no task done, no event, no
-    touchpoint), conditions and goals read on today's data. Emails are
-    rendered. The caller rolls the transaction back: nothing is kept."""
+    touchpoint), conditions and goals read on today's data; health checks
+    score with `scorecard`, as the tick does. Emails are rendered. The caller
+    rolls the transaction back: nothing is kept."""
     from cs_cli.errors import NotFound
     from cs_cli.services.journeys.engine import Batch, advance, claim, write
 
@@ -227,7 +237,7 @@ def simulate(session: Session, actor: Actor, key: str, customer: str, *, now: dt
         lives = claim(session, now=clock, size=1, only=enrollment.id)
         if not lives:
             break
-        batch = Batch(session, actor, clock, programs, simulate=True)
+        batch = Batch(session, actor, clock, programs, simulate=True, scorecard=scorecard)
         advance(batch, lives)
         write(batch, lives)
         for trace in batch.traces.get(enrollment.id, []):
