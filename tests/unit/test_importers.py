@@ -443,3 +443,105 @@ def test_a_bad_row_in_a_later_batch_is_still_found(engine, admin, tmp_path):
     ):
         run_import(engine, admin, "events", path, batch_size=2)
     assert count(engine, UsageEvent) == 0
+
+
+def _events(engine):
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.select(
+                UsageEvent.customer_id,
+                UsageEvent.contact_id,
+                UsageEvent.event_name,
+                UsageEvent.occurred_at,
+                UsageEvent.quantity,
+            ).order_by(UsageEvent.occurred_at, UsageEvent.event_name)
+        ).all()
+
+
+def test_plain_batches_take_the_column_path_and_store_what_the_row_path_does(
+    engine, admin, tmp_path, monkeypatch
+):
+    from cs_cli.services.importers import events as fast
+
+    _book(engine, admin, tmp_path)
+    header = "customer_id,contact_id,event_name,occurred_at,quantity\n"
+    plain = ["C1,P1,login,2026-10-01T09:00:00Z,2", "C2,,report_export,2026-10-01T10:00:00Z,007"]
+    # Batches of two: the first and last are plain; the middle one has a time
+    # with an offset, an empty quantity and a tab in a name.
+    other = ["C1,P2,api_call,2026-10-02T13:30:00+02:00,", 'C2,P3,"a\tb",2026-10-03T00:00:00Z,1']
+    path = write(tmp_path / "events.csv", header + "\n".join(plain + other + plain) + "\n")
+    rows_seen = []
+    row_path = fast._encode
+    monkeypatch.setattr(fast, "_encode", lambda *a, **k: rows_seen.append(len(a[5])) or row_path(*a, **k))
+    assert run_import(engine, admin, "events", path, batch_size=2).created == 6
+    assert rows_seen == [2]  # only the middle batch went row by row
+    with transaction(engine) as session:
+        c1, c2 = (
+            session.scalar(sa.select(Customer.id).where(Customer.external_id == k)) for k in ("C1", "C2")
+        )
+        p1, p2, p3 = (
+            session.scalar(sa.select(Contact.id).where(Contact.external_id == k)) for k in ("P1", "P2", "P3")
+        )
+    at = dt.datetime
+    assert _events(engine) == [
+        (c1, p1, "login", at(2026, 10, 1, 9, 0, tzinfo=dt.UTC), 2.0),
+        (c1, p1, "login", at(2026, 10, 1, 9, 0, tzinfo=dt.UTC), 2.0),
+        (c2, None, "report_export", at(2026, 10, 1, 10, 0, tzinfo=dt.UTC), 7.0),
+        (c2, None, "report_export", at(2026, 10, 1, 10, 0, tzinfo=dt.UTC), 7.0),
+        (c1, p2, "api_call", at(2026, 10, 2, 11, 30, tzinfo=dt.UTC), 1.0),
+        (c2, p3, "a\tb", at(2026, 10, 3, 0, 0, tzinfo=dt.UTC), 1.0),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("row", "where", "reason"),
+    [
+        ("C1,P1,login,2026-13-01T09:00:00Z,1", ":6:4:", "occurred_at: '2026-13-01T09:00:00Z' is not"),
+        ("C1,P1,login,2026-10-01T24:00:00Z,1", ":6:4:", "occurred_at: '2026-10-01T24:00:00Z' is not"),
+        ("C1,P1,login,2026-10-01T09:00:0xZ,1", ":6:4:", "occurred_at: '2026-10-01T09:00:0xZ' is not"),
+        ("C1,P1,login,2026-10-01T09:00:00Z,1000000000000000", ":6:5:", "must be zero or more"),
+        ("C1,P1," + "x" * 101 + ",2026-10-01T09:00:00Z,1", ":6:3:", "at most 100 characters"),
+        ("C9,P1,login,2026-10-01T09:00:00Z,1", ":6:1:", "unknown customer 'C9'"),
+        ("C1,P9,login,2026-10-01T09:00:00Z,1", ":6:2:", "unknown contact 'P9'"),
+        (",P1,login,2026-10-01T09:00:00Z,1", ":6:1:", "customer_id: a value is required"),
+    ],
+)
+def test_a_bad_row_after_plain_batches_names_its_place_and_writes_nothing(
+    engine, admin, tmp_path, row, where, reason
+):
+    _book(engine, admin, tmp_path)
+    good = "C1,P1,login,2026-10-01T09:00:00Z,2"
+    path = write(
+        tmp_path / "events.csv",
+        "customer_id,contact_id,event_name,occurred_at,quantity\n"
+        + "\n".join([good] * 4 + [row, good])
+        + "\n",
+    )
+    with pytest.raises(FileError) as info:
+        run_import(engine, admin, "events", path, batch_size=2)
+    assert str(info.value).startswith(f"{path}{where}"), str(info.value)
+    assert reason in str(info.value)
+    assert count(engine, UsageEvent) == 0
+
+
+def test_skip_invalid_events_keep_the_good_rows_of_plain_batches(engine, admin, tmp_path):
+    _book(engine, admin, tmp_path)
+    good = "C1,P1,login,2026-10-01T09:00:00Z,2"
+    path = write(
+        tmp_path / "events.csv",
+        "customer_id,contact_id,event_name,occurred_at,quantity\n"
+        + "\n".join(
+            [good] * 3 + ["C9,P1,login,2026-10-01T09:00:00Z,1", good, "C1,P1,login,2026-02-30T09:00:00Z,1"]
+        )
+        + "\n",
+    )
+    rejects: list[Reject] = []
+    result = run_import(
+        engine, admin, "events", path, batch_size=2, skip_invalid=True, on_reject=rejects.append
+    )
+    assert (result.rows_read, result.created, result.rejected) == (6, 4, 2)
+    assert [(r.line, r.column, r.reason) for r in rejects] == [
+        (5, "customer_id", "unknown customer 'C9'"),
+        (7, "occurred_at", "occurred_at: '2026-02-30T09:00:00Z' is not a date-time (use ISO 8601)"),
+    ]
+    assert count(engine, UsageEvent) == 4
