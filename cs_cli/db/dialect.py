@@ -347,3 +347,47 @@ def claim(session: Session, stmt: sa.Select, table: sa.Table) -> sa.Select:
     key = next(iter(table.primary_key.columns))
     session.execute(sa.update(table).where(sa.false()).values({key.name: key}))
     return stmt
+
+
+def scratch_table(
+    session: Session, name: str, columns: Sequence[sa.Column], rows: Sequence[Sequence[Any]]
+) -> sa.Table:
+    """A temporary table `name` of `columns` (created anew, for the rest of
+    this session) holding `rows`: by COPY on Postgres, one executemany on
+    SQLite. For writing many rows with INSERT ... SELECT: a multi-row VALUES
+    of thousands of parameters costs the driver more than the database."""
+    import json
+
+    table = sa.Table(name, sa.MetaData(), *columns, prefixes=["TEMPORARY"])
+    connection = session.connection()
+    table.drop(connection, checkfirst=True)
+    table.create(connection)
+    if not rows:
+        return table
+    json_at = [i for i, c in enumerate(columns) if isinstance(c.type, sa.JSON)]
+    if is_postgres(session):
+        from psycopg.types.json import Jsonb
+
+        def value(v: Any, is_json: bool) -> Any:
+            if v is None:
+                return None
+            if is_json:
+                return Jsonb(v)
+            return v.value if isinstance(v, Enum) else v
+
+        flags = [i in json_at for i in range(len(columns))]
+        driver = connection.connection.driver_connection
+        column_list = ", ".join(c.name for c in columns)
+        with driver.cursor() as cursor, cursor.copy(f"COPY {name} ({column_list}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([value(v, f) for v, f in zip(row, flags, strict=True)])
+        analyze(session, table)
+        return table
+    if json_at:
+        rows = [
+            tuple(json.dumps(v) if i in json_at and v is not None else v for i, v in enumerate(row))
+            for row in rows
+        ]
+    rows = [tuple(v.value if isinstance(v, Enum) else v for v in row) for row in rows]
+    append_rows(session, table, [c.name for c in columns], list(rows))
+    return table

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from cs_cli.db import dialect
 from cs_cli.db.models import Alert, Customer, User
 from cs_cli.domain import NotifyPreference
 from cs_cli.services.access import PLACEHOLDER_DOMAIN
@@ -39,37 +40,40 @@ def notify_new(session: Session, alert_ids: Sequence[int], *, now: dt.datetime) 
     immediate (key alert:ID:USER). Returns the emails put in the outbox."""
     if not alert_ids:
         return 0
-    messages: list[NewMessage] = []
-    for start in range(0, len(alert_ids), 1000):
-        rows = session.execute(
-            sa.select(
-                Alert.id,
-                Alert.severity,
-                Alert.title,
-                Alert.reason,
-                Customer.external_id,
-                Customer.name,
-                User.id.label("user_id"),
-                User.email,
-            )
-            .join(Customer, Customer.id == Alert.customer_id)
-            .join(User, User.id == Customer.csm_id)
-            .where(Alert.id.in_(alert_ids[start : start + 1000]), _reachable(NotifyPreference.IMMEDIATE))
+    new = dialect.scratch_table(
+        session, "cs_notify_alerts", [sa.Column("alert_id", sa.Integer)], [(i,) for i in alert_ids]
+    )
+    rows = session.execute(
+        sa.select(
+            Alert.id,
+            Alert.severity,
+            Alert.title,
+            Alert.reason,
+            Customer.external_id,
+            Customer.name,
+            User.id.label("user_id"),
+            User.email,
         )
-        for row in rows:
-            text = (
-                f"{_line(row)}\n\n{row.reason or ''}\n\n"
-                f"See it with `cs alerts show {row.id}`; acknowledge it with `cs alerts ack {row.id}`.\n"
+        .join(new, new.c.alert_id == Alert.id)
+        .join(Customer, Customer.id == Alert.customer_id)
+        .join(User, User.id == Customer.csm_id)
+        .where(_reachable(NotifyPreference.IMMEDIATE))
+    )
+    messages: list[NewMessage] = []
+    for row in rows:
+        text = (
+            f"{_line(row)}\n\n{row.reason or ''}\n\n"
+            f"See it with `cs alerts show {row.id}`; acknowledge it with `cs alerts ack {row.id}`.\n"
+        )
+        messages.append(
+            NewMessage(
+                channel="email",
+                idempotency_key=f"alert:{row.id}:{row.user_id}",
+                recipient=row.email,
+                subject=f"[{row.severity.value}] {row.name}: {row.title}"[:500],
+                payload={"text": text},
             )
-            messages.append(
-                NewMessage(
-                    channel="email",
-                    idempotency_key=f"alert:{row.id}:{row.user_id}",
-                    recipient=row.email,
-                    subject=f"[{row.severity.value}] {row.name}: {row.title}"[:500],
-                    payload={"text": text},
-                )
-            )
+        )
     return enqueue_many(session, messages, now=now)
 
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from cs_cli.db import dialect
+from cs_cli.db.base import JSONType, UTCDateTime
 from cs_cli.db.models import Alert, Customer, DomainEvent, HealthScore, User
 from cs_cli.domain import Actor, AlertDetail, AlertEntry, AlertRow, AlertSeverity, AlertStatus, Page
 from cs_cli.errors import BadInput, NotFound
@@ -195,38 +196,68 @@ def raise_alerts(session: Session, actor: Actor, rows: Sequence[dict], *, now: d
     if not rows:
         return []
     table = Alert.__table__
-    values = [
-        {
-            "customer_id": r["customer_id"],
-            "alert_type": r["alert_type"],
-            "severity": AlertSeverity(r["severity"]),
-            "status": AlertStatus.OPEN,
-            "title": r["title"][:200],
-            "reason": r.get("reason"),
-            "details": r.get("details"),
-            "raised_at": now,
-            "created_at": now,
-        }
-        for r in rows
-    ]
-    new: list[tuple[int, int, str, str]] = []
-    for start in range(0, len(values), 1000):
-        stmt = dialect.insert_ignoring(session, table).returning(
-            table.c.id, table.c.customer_id, table.c.alert_type, table.c.severity
-        )
-        new += [tuple(r) for r in session.execute(stmt, values[start : start + 1000])]
-    events.record_rows(
+    staged = dialect.scratch_table(
         session,
-        actor,
+        "cs_new_alerts",
+        [
+            sa.Column("customer_id", sa.Integer),
+            sa.Column("alert_type", sa.String(50)),
+            sa.Column("severity", sa.String(20)),
+            sa.Column("title", sa.String(200)),
+            sa.Column("reason", sa.Text),
+            sa.Column("details", JSONType),
+        ],
         [
             (
-                "alert.raised",
-                customer_id,
-                now,
-                {"alert_id": alert_id, "alert_type": alert_type, "severity": AlertSeverity(severity).value},
+                r["customer_id"],
+                r["alert_type"],
+                AlertSeverity(r["severity"]).value,
+                r["title"][:200],
+                r.get("reason"),
+                r.get("details"),
             )
-            for alert_id, customer_id, alert_type, severity in new
+            for r in rows
         ],
+    )
+    at = sa.literal(now, UTCDateTime())
+    values = {
+        "customer_id": staged.c.customer_id,
+        "alert_type": staged.c.alert_type,
+        "severity": staged.c.severity,
+        "status": sa.literal(AlertStatus.OPEN.value),
+        "title": staged.c.title,
+        "reason": staged.c.reason,
+        "details": staged.c.details,
+        "raised_at": at,
+        "created_at": at,
+    }
+    # A multi-row insert with ON CONFLICT DO NOTHING skips the rows that
+    # meet an unresolved alert of the type, or an earlier row of its own.
+    insert = (
+        dialect.insert_ignoring(session, table)
+        .from_select(list(values), sa.select(*values.values()).where(sa.true()))
+        .returning(table.c.id, table.c.customer_id, table.c.alert_type, table.c.severity)
+    )
+    new = [tuple(r) for r in session.execute(insert)]
+    if not new:
+        return []
+    raised = dialect.scratch_table(
+        session,
+        "cs_raised_alerts",
+        [
+            sa.Column("alert_id", sa.Integer),
+            sa.Column("customer_id", sa.Integer),
+            sa.Column("alert_type", sa.String(50)),
+            sa.Column("severity", sa.String(20)),
+        ],
+        [(a, c, t, AlertSeverity(sev).value) for a, c, t, sev in new],
+    )
+    data = dialect.json_object(
+        session,
+        {"alert_id": raised.c.alert_id, "alert_type": raised.c.alert_type, "severity": raised.c.severity},
+    )
+    events.record_from_select(
+        session, actor, "alert.raised", sa.select(raised.c.customer_id, data), occurred_at=now, count=False
     )
     return [alert_id for alert_id, *_ in new]
 

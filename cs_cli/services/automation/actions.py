@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cs_cli.db import dialect
+from cs_cli.db.base import UTCDateTime
 from cs_cli.db.models import CSTask, Customer, DomainEvent, Playbook, PlaybookRun, User
 from cs_cli.domain import Actor, CustomerStatus, NotifyPreference, TaskStatus
 from cs_cli.services import alert_notices, events
@@ -252,33 +253,64 @@ def _tasks(
             "created_at": now,
             "updated_at": now,
         }
-    table = CSTask.__table__
-    values = list(wanted.values())
-    created: list[tuple[int, int, int | None]] = []
-    for start in range(0, len(values), 1000):
-        stmt = sa.insert(table).returning(table.c.id, table.c.customer_id, table.c.assigned_to_user_id)
-        created += [tuple(r) for r in session.execute(stmt, values[start : start + 1000])]
-    events.record_rows(
+    staged = dialect.scratch_table(
         session,
-        actor,
+        "cs_new_rule_tasks",
         [
-            (
-                "task.created",
-                customer_id,
-                now,
-                {
-                    "task_id": task_id,
-                    "task_type": spec.type.value,
-                    "priority": spec.priority.value,
-                    "due_date": due.isoformat(),
-                    "assigned_to_user_id": assignee,
-                    "playbook_run_id": None,
-                    "journey_enrollment_id": None,
-                    "automation_rule": rule.name,
-                },
-            )
-            for task_id, customer_id, assignee in created
+            sa.Column("customer_id", sa.Integer),
+            sa.Column("title", sa.String(200)),
+            sa.Column("description", sa.Text),
+            sa.Column("assigned_to_user_id", sa.Integer),
+            sa.Column("assigned_to_role", sa.String(50)),
         ],
+        [
+            (v["customer_id"], v["title"], v["description"], v["assigned_to_user_id"], v["assigned_to_role"])
+            for v in wanted.values()
+        ],
+    )
+    table = CSTask.__table__
+    at = sa.literal(now, UTCDateTime())
+    values = {
+        "customer_id": staged.c.customer_id,
+        "title": staged.c.title,
+        "description": staged.c.description,
+        "task_type": sa.literal(spec.type.value),
+        "assigned_to_user_id": staged.c.assigned_to_user_id,
+        "assigned_to_role": staged.c.assigned_to_role,
+        "priority": sa.literal(spec.priority.value),
+        "status": sa.literal(TaskStatus.PENDING.value),
+        "due_date": sa.literal(due, sa.Date),
+        "created_at": at,
+        "updated_at": at,
+    }
+    created = session.execute(
+        sa.insert(table)
+        .from_select(list(values), sa.select(*values.values()))
+        .returning(table.c.id, table.c.customer_id, table.c.assigned_to_user_id)
+    ).all()
+    made = dialect.scratch_table(
+        session,
+        "cs_made_rule_tasks",
+        [
+            sa.Column("task_id", sa.Integer),
+            sa.Column("customer_id", sa.Integer),
+            sa.Column("assignee", sa.Integer),
+        ],
+        [tuple(r) for r in created],
+    )
+    data = dialect.json_object(
+        session,
+        {
+            "task_id": made.c.task_id,
+            "task_type": sa.literal(spec.type.value),
+            "priority": sa.literal(spec.priority.value),
+            "due_date": sa.literal(due.isoformat()),
+            "assigned_to_user_id": made.c.assignee,
+            "automation_rule": sa.literal(rule.name),
+        },
+    )
+    events.record_from_select(
+        session, actor, "task.created", sa.select(made.c.customer_id, data), occurred_at=now, count=False
     )
     return len(created)
 

@@ -73,16 +73,31 @@ def enqueue(
 
 
 def enqueue_many(session: Session, messages: Sequence[NewMessage], *, now: dt.datetime) -> int:
-    """Put many messages in the outbox at once (one statement per thousand);
-    keys already there are skipped. Returns how many were added."""
+    """Put many messages in the outbox at once (copied to a scratch table,
+    then one INSERT ... SELECT); keys already there are skipped. Returns how
+    many were added."""
+    if not messages:
+        return 0
     table = OutboxMessage.__table__
     rows = [_row(m, now) for m in messages]
-    added = 0
-    for start in range(0, len(rows), 1000):
-        chunk = rows[start : start + 1000]
-        stmt = dialect.insert_ignoring(session, table).returning(table.c.id)
-        added += len(session.execute(stmt, chunk).all())
-    return added
+    columns = list(rows[0])
+    staged = dialect.scratch_table(
+        session,
+        "cs_new_outbox",
+        [sa.Column(c, _SCRATCH_TYPES.get(c, table.c[c].type)) for c in columns],
+        [tuple(r[c] for c in columns) for r in rows],
+    )
+    # WHERE true: SQLite would read ON CONFLICT as a join's ON.
+    stmt = (
+        dialect.insert_ignoring(session, table)
+        .from_select(columns, sa.select(*(staged.c[c] for c in columns)).where(sa.true()))
+        .returning(table.c.id)
+    )
+    return len(session.execute(stmt).all())
+
+
+# Enum columns go through the scratch table as their text.
+_SCRATCH_TYPES = {"channel": sa.String(20), "status": sa.String(20)}
 
 
 def check(message: NewMessage, now: dt.datetime) -> None:
