@@ -510,6 +510,7 @@ def enrollments(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Rows per page.")] = 50,
     offset: Annotated[int, typer.Option(min=0, help="Rows to skip.")] = 0,
     all_rows: Annotated[bool, typer.Option("--all", help="Every row, no paging.")] = False,
+    as_of: AsOfTimeOpt = None,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """List a journey's enrollments (among the customers you can see), newest
@@ -531,7 +532,7 @@ def enrollments(
         wanted = EnrollmentStatus(status) if status else None
     except ValueError:
         raise BadInput(f"--status: '{status}' is not one of active, completed, exited, failed") from None
-    now = dt.datetime.now(dt.UTC)
+    now = as_of or dt.datetime.now(dt.UTC)
     with _runtime.session() as (session, actor):
         rows, total = list_enrollments(
             session,

@@ -1,6 +1,8 @@
 """A journey's metrics, recounted from its enrollments in one grouped query
 whenever enrollments end: total_completed, avg_completion_days (of the
-completed ones) and success_rate (succeeded among those that ended).
+completed ones) and success_rate (succeeded among the ended ones that have a
+verdict: an enrollment of a journey without a goal that runs out of steps
+neither succeeded nor failed, and is left out).
 total_enrolled is counted as customers enroll; steps count their
 executions as the tick records them."""
 
@@ -21,27 +23,27 @@ def refresh_journeys(session: Session, journey_ids: list[int], *, now: dt.dateti
         return
     e = JourneyEnrollment
     completed = e.status == EnrollmentStatus.COMPLETED
-    ended = e.status != EnrollmentStatus.ACTIVE
+    judged = sa.and_(e.status != EnrollmentStatus.ACTIVE, e.success.is_not(None))
     days = dialect.days_between(session, e.enrolled_at, e.completed_at)
     rows = session.execute(
         sa.select(
             e.journey_id,
             sa.func.count().filter(completed),
             sa.func.avg(sa.case((completed, days))),
-            sa.func.count().filter(ended),
-            sa.func.count().filter(sa.and_(ended, e.success.is_(True))),
+            sa.func.count().filter(judged),
+            sa.func.count().filter(sa.and_(judged, e.success.is_(True))),
         )
         .where(e.journey_id.in_(journey_ids))
         .group_by(e.journey_id)
     ).all()
-    for journey_id, n_completed, avg_days, n_ended, n_success in rows:
+    for journey_id, n_completed, avg_days, n_judged, n_success in rows:
         session.execute(
             sa.update(Journey)
             .where(Journey.id == journey_id)
             .values(
                 total_completed=n_completed,
                 avg_completion_days=round(float(avg_days), 2) if avg_days is not None else None,
-                success_rate=round(n_success / n_ended, 4) if n_ended else None,
+                success_rate=round(n_success / n_judged, 4) if n_judged else None,
                 updated_at=now,
             )
         )

@@ -127,7 +127,7 @@ def run_in_app(batch: Batch, program: Program, step: ProgramStep, group: list[Li
     for live in group:
         facts = people.get(live.customer_id)
         person = facts.person(spec.to, live.contact_id) if facts else None
-        if person is None:
+        if person is None or (person.email is None and person.contact_id is None):
             batch.run(live, step, "skipped", {"reason": f"no {spec.to.value}"})
             batch.go(live, spec.next)
             continue
@@ -503,20 +503,24 @@ def run_segment_update(batch: Batch, program: Program, step: ProgramStep, group:
 
     resolved = step.resolved
     ids = [lv.customer_id for lv in group]
-    touched = []
+    changes = []
     for verb, names in (("add", step.spec.add), ("remove", step.spec.remove)):
         for name in names:
             segment_id = (resolved.get(verb) or {}).get(name)
             segment = batch.session.get(Segment, segment_id) if segment_id else None
             if segment is None:
+                # Checked before any change, so a failed step changes no segment.
                 for live in group:
                     batch.fail(live, step, f"segment '{name}' no longer exists")
                 return
-            if verb == "add":
-                add_stays(batch.session, batch.actor, segment, ids, now=batch.now)
-            else:
-                end_stays(batch.session, batch.actor, segment, ids, now=batch.now)
-            touched.append(segment)
+            changes.append((verb, segment))
+    touched = []
+    for verb, segment in changes:
+        if verb == "add":
+            add_stays(batch.session, batch.actor, segment, ids, now=batch.now)
+        else:
+            end_stays(batch.session, batch.actor, segment, ids, now=batch.now)
+        touched.append(segment)
     if touched:
         recount(batch.session, touched, as_of=batch.today, now=batch.now)
     for live in group:
