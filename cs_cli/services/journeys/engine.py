@@ -422,15 +422,36 @@ def finish(batch: Batch) -> None:
 def write(batch: Batch, lives: list[Live]) -> None:
     """Write what the batch did: step runs, messages, the enrollments, metrics, events."""
     session = batch.session
+    # Step runs and enrollment changes go through scratch tables (COPY on
+    # Postgres) and one statement each: a multi-row VALUES or an executemany
+    # of a whole batch costs the driver more than the database.
     if batch.step_runs:
-        session.execute(sa.insert(JourneyStepRun), batch.step_runs)
+        runs = JourneyStepRun.__table__
+        columns = list(batch.step_runs[0])
+        staged = dialect.scratch_table(
+            session,
+            "cs_new_step_runs",
+            [sa.Column(c, runs.c[c].type) for c in columns],
+            [tuple(r[c] for c in columns) for r in batch.step_runs],
+        )
+        # No ON CONFLICT: a step run already there under its key is a bug to stop at.
+        session.execute(sa.insert(runs).from_select(columns, sa.select(*(staged.c[c] for c in columns))))
     if batch.messages:
         enqueue_many(session, batch.messages, now=batch.now)
     changed = [lv for lv in lives if lv.changed or lv.next_run_at is not None]
     if changed:
+        values = [_enrollment_values(batch, lv) for lv in changed]
+        columns = [c for c in values[0] if c != "b_id"]
+        staged = dialect.scratch_table(
+            session,
+            "cs_changed_enrollments",
+            [sa.Column("b_id", sa.Integer), *(sa.Column(c, _scratch_type(c)) for c in columns)],
+            [tuple(v[c] for c in ("b_id", *columns)) for v in values],
+        )
         session.execute(
-            sa.update(_enrollments).where(_enrollments.c.id == sa.bindparam("b_id")),
-            [_enrollment_values(batch, lv) for lv in changed],
+            sa.update(_enrollments)
+            .where(_enrollments.c.id == staged.c.b_id)
+            .values({c: staged.c[c] for c in columns})
         )
     if batch.executed:
         session.execute(
@@ -461,6 +482,11 @@ def write(batch: Batch, lives: list[Live]) -> None:
         )
     for name, rows in ends.items():
         events.record_many(session, batch.actor, name, rows, occurred_at=batch.now)
+
+
+def _scratch_type(column: str) -> Any:
+    kind = _enrollments.c[column].type
+    return sa.String(20) if isinstance(kind, sa.Enum) else kind  # an enum goes as its text
 
 
 def _enrollment_values(batch: Batch, live: Live) -> dict[str, Any]:
