@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Annotated
 import typer
 
 from cs_cli.cli import _runtime
-from cs_cli.cli._options import now
+from cs_cli.cli._options import now, parse_date
 from cs_cli.cli._output import is_terminal, message, warn
 
 
@@ -69,6 +70,17 @@ def import_(
     force: Annotated[
         bool, typer.Option("--force", help="Append events even if this file was imported.")
     ] = False,
+    as_of: Annotated[
+        dt.date | None,
+        typer.Option(
+            "--as-of",
+            help="Import as if at the end of this day (YYYY-MM-DD): the time of the events the rows"
+            " imply (customer.created...) and of the import's record; for replays and tests.",
+            parser=parse_date,
+            metavar="DATE",
+            show_default="now",
+        ),
+    ] = None,
 ) -> None:
     from cs_cli.services.importers import SourceFormat, import_file, load_map
 
@@ -84,7 +96,7 @@ def import_(
                 actor,
                 entity.value,
                 file,
-                now=now(None),
+                now=now(as_of),
                 fmt=SourceFormat(fmt.value) if fmt else None,
                 mapping=mapping,
                 skip_invalid=skip_invalid,
