@@ -168,20 +168,19 @@ def _events(stderr: str) -> list[str]:
 
 
 def test_two_runs_started_together_one_works_one_skips(db_url, admin, tmp_path):
-    env = _env(db_url, tmp_path, CS_TEST_JOB_SLEEP="4")
+    env = _env(db_url, tmp_path, CS_TEST_JOB_SLEEP="5")
     first, second = _cs(env, "retention"), _cs(env, "retention")
-    finished = {}
-    started = time.monotonic()
-    while len(finished) < 2 and time.monotonic() - started < 60:
-        for name, proc in (("first", first), ("second", second)):
-            if name not in finished and proc.poll() is not None:
-                finished[name] = (time.monotonic() - started, proc.returncode, proc.stderr.read())
-        time.sleep(0.02)
-    (skip_at, skip_rc, skip_log), (work_at, work_rc, work_log) = sorted(finished.values(), key=lambda f: f[0])
-    assert (skip_rc, work_rc) == (0, 0)
-    assert _events(skip_log) == ["skipped"] and "retention is running on" in skip_log
-    assert _events(work_log) == ["started", "succeeded"]
-    assert skip_at < work_at - 2  # the overlapping run did not wait for the job
+    logs = []
+    for proc in (first, second):
+        _out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        logs.append([json.loads(line) for line in err.splitlines() if line.startswith("{")])
+    skipper, worker = sorted(logs, key=lambda records: [r["event"] for r in records] != ["skipped"])
+    assert [r["event"] for r in skipper] == ["skipped"] and "retention is running on" in skipper[0]["message"]
+    assert [r["event"] for r in worker] == ["started", "succeeded"]
+    # The overlapping run did not wait for the job: it skipped while the job slept.
+    at = lambda record: dt.datetime.fromisoformat(record["ts"])  # noqa: E731
+    assert at(skipper[0]) < at(worker[1])
     assert (tmp_path / "mark").read_text().count("\n") == 1
 
 
