@@ -74,12 +74,51 @@ def demo(
         playbooks = catalog.sync(session, actor, catalog.read(paths.playbooks_dir()), full=True, now=moment)
         # The standard journeys too; they name the playbooks, so they come after.
         flows = journeys.sync(session, actor, journeys.read(paths.journeys_dir()), full=True, now=moment)
+        # Scored, with a little history, so that health, trends and "why at
+        # risk" show from the first look (the board, cs health list).
+        scored = _score(session, actor, day, moment)
     _report(
         summary,
         as_of_given=as_of is not None,
         playbooks=sum(1 for c in playbooks if c.kind != "deactivated"),
         journeys=sum(1 for c in flows if c.kind != "deactivated"),
     )
+    message(f"Scored health as of {day} (and {len(HISTORY_DAYS) - 1} earlier days, for trends): {scored}")
+
+
+# The days before the book's last day that the demo scores too: the 30-day
+# change and the trends read them, the sparklines draw them.
+HISTORY_DAYS = (91, 60, 30, 14, 7, 0)
+
+
+def _score(session, actor, day, moment) -> str:
+    import datetime as dt
+    from pathlib import Path
+
+    from cs_cli.services.health.recalc import recalc_day, scorecard_groups, status_counts, target_ids
+    from cs_cli.specs.scorecard import load_scorecards
+
+    settings = _runtime.STATE.settings()
+    plan = load_scorecards(Path(settings.scorecard) if settings.scorecard else None)
+    ids = target_ids(session, actor)
+    results = []
+    for back in HISTORY_DAYS:
+        when = day - dt.timedelta(days=back)
+        for group in scorecard_groups(session, actor, plan, ids, as_of=when):
+            results.append(
+                recalc_day(
+                    session,
+                    actor,
+                    group.scorecard,
+                    ids,
+                    as_of=when,
+                    now=moment,
+                    only=group.only,
+                    count=group.count,
+                )
+            )
+    counts = status_counts([r for r in results if r.as_of == day])
+    return ", ".join(f"{n:,} {status.replace('_', ' ')}" for status, n in counts.items() if n)
 
 
 @contextmanager
@@ -138,11 +177,15 @@ def _report(summary: DemoSummary, *, as_of_given: bool, playbooks: int, journeys
     )
     as_of = f" --as-of {summary.as_of}" if as_of_given else ""
     tries = [
-        (f"cs recalc{as_of}", "score every customer's health"),
+        ("cs board", "the CSM's day: tasks, Customer 360, alerts (? for keys)"),
         ("cs health list --status critical", "who needs help first"),
         (f"cs segments refresh{as_of}", "fill the segments, then: cs segments list"),
         (f"cs playbooks evaluate{as_of}", "start the standard playbooks where they apply"),
-        (f"cs journeys tick --no-deliver{as_of}", "run the journeys: triggers enroll, steps run, emails queue"),
+        (f"cs recalc{as_of}", "score health again (the demo scored it once)"),
+        (
+            f"cs journeys tick --no-deliver{as_of}",
+            "run the journeys: triggers enroll, steps run, emails queue",
+        ),
         ("cs customers list", "the whole book"),
         (f"cs customers list --renewal-within 90 --sort -arr{as_of}", "renewals coming up, largest first"),
     ]
@@ -152,7 +195,7 @@ def _report(summary: DemoSummary, *, as_of_given: bool, playbooks: int, journeys
         tries.append(
             (
                 f"cs board --customer {summary.largest_at_risk}{as_of}",
-                "all of it on one screen (after recalc)",
+                "all of it on one screen",
             )
         )
     if summary.sample_csm:

@@ -356,16 +356,22 @@ def test_backoff_is_full_jitter_under_a_growing_capped_ceiling():
 
 def test_the_email_cap_holds_messages_until_the_period_frees_a_place(engine, smtp_server):
     rules = DeliveryRules(email_cap=2, email_cap_period=dt.timedelta(days=1))
+    ids = people(engine)
+    ann, bob = ids["local"], ids["tokyo"]
     put(
         engine,
-        email("a-1", "ann@acme.example"),
-        email("a-2", "ann@acme.example"),
-        email("a-3", "Ann@Acme.example"),
-        email("b-1", "bob@acme.example"),
+        email("a-1", "ann@acme.example", contact_id=ann),
+        email("a-2", "ann@acme.example", contact_id=ann),
+        email("a-3", "Ann@Acme.example", contact_id=ann),
+        email("b-1", "bob@acme.example", contact_id=bob),
+        # Mail to the team's own people (no contact: an alert, a reminder) is not capped.
+        email("team-1", "csm@vendor.example"),
+        email("team-2", "csm@vendor.example"),
+        email("team-3", "csm@vendor.example"),
     )
     with channels(smtp_server.port) as chans:
         report = run(engine, chans, rules=rules)
-        assert (report.sent, report.held) == (3, 1)
+        assert (report.sent, report.held) == (6, 1)
         held = next(m for m in outbox(engine).values() if m.status == OutboxStatus.HELD)
         assert held.recipient == "ann@acme.example" and held.attempts == 0
         assert held.next_attempt_at == NOW + dt.timedelta(days=1)
@@ -378,7 +384,11 @@ def test_the_email_cap_holds_messages_until_the_period_frees_a_place(engine, smt
     assert report.sent == 1
     row = outbox(engine)[held.idempotency_key]
     assert (row.status, row.held_reason, row.attempts) == (OutboxStatus.SENT, None, 1)
-    assert Counter(m["To"] for m in smtp_server.messages) == {"ann@acme.example": 3, "bob@acme.example": 1}
+    assert Counter(m["To"] for m in smtp_server.messages) == {
+        "ann@acme.example": 3,
+        "bob@acme.example": 1,
+        "csm@vendor.example": 3,
+    }
 
 
 def test_quiet_hours_hold_messages_to_people_until_morning_in_their_time_zone(
@@ -419,7 +429,8 @@ def test_quiet_hours_hold_messages_to_people_until_morning_in_their_time_zone(
 def test_deliverers_running_at_once_send_every_message_exactly_once(engine, smtp_server, http_server):
     rules = DeliveryRules(email_cap=5, email_cap_period=dt.timedelta(days=1))
     messages = [email(f"e-{n}", f"person{n}@acme.example") for n in range(300)]
-    messages += [email(f"busy-{n}", "busy@acme.example") for n in range(12)]
+    busy = people(engine)["local"]  # a customer's contact: the cap is for them
+    messages += [email(f"busy-{n}", "busy@acme.example", contact_id=busy) for n in range(12)]
     messages += [webhook(f"w-{n}", http_server.url("/hooks")) for n in range(60)]
     random.Random(5).shuffle(messages)
     assert put(engine, *messages) == len(messages)

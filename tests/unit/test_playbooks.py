@@ -120,7 +120,7 @@ def test_the_seven_shipped_playbooks_load_and_validate():
     assert triggers["risk_response"] == {"health_below": 50}
     assert triggers["renewal_prep"] == {"days_to_renewal": 90}
     assert triggers["executive_escalation"] == {"health_below": 30}
-    assert triggers["champion_change"] == {"event": "champion.left"}
+    assert triggers["champion_change"] == {"event": "contact.champion_left"}
     assert triggers["onboarding_excellence"] == {"event": "customer.created"}
     # Every template names only fields a context has.
     used = set()

@@ -183,7 +183,7 @@ def _hold(
         if until is not None:
             local = until.astimezone(tz)
             return until, f"quiet hours {rules.quiet_text} {tz.key}: until {local:%Y-%m-%d %H:%M} local"
-    if row.channel == OutboxChannel.EMAIL and rules.email_cap > 0:
+    if _capped(row) and rules.email_cap > 0:
         frees = cap_frees_at(recent[row.recipient], rules.email_cap, rules.email_cap_period)
         if frees is not None:
             period = _span(rules.email_cap_period)
@@ -192,6 +192,12 @@ def _hold(
                 f"until {frees:%Y-%m-%d %H:%M} UTC"
             )
     return None
+
+
+def _capped(row: Any) -> bool:
+    """The email cap protects customers' contacts from automated mail;
+    mail to the team's own people (alerts, reminders, a CSM's copy) is not capped."""
+    return row.channel == OutboxChannel.EMAIL and row.contact_id is not None
 
 
 def _zones(session: Session, claimed: list[Any], rules: DeliveryRules) -> dict[str, dict[int, str | None]]:
@@ -223,7 +229,7 @@ def _recent_sends(
     lock until the batch is committed, in one order, so that deliverers
     running at once count each other's sends."""
     recent: defaultdict[str, list[dt.datetime]] = defaultdict(list)
-    recipients = sorted({r.recipient for r in claimed if r.channel == OutboxChannel.EMAIL})
+    recipients = sorted({r.recipient for r in claimed if _capped(r)})
     if rules.email_cap <= 0 or not recipients:
         return recent
     if dialect.is_postgres(session):
