@@ -190,8 +190,13 @@ def alert_check(ctx: JobContext) -> Counts:
 
 def journey_tick(ctx: JobContext) -> Counts:
     """`cs journeys tick`: enroll, wake and advance journey enrollments."""
+    from pathlib import Path
+
     tick = service("cs_cli.services.journeys.engine", "tick", job="journey-tick")
-    return counts_of(tick(ctx.engine, ctx.actor, now=ctx.now, batch_size=ctx.settings.batch_size))
+    # Health checks in journeys score with the configured scorecard, as `cs recalc` does.
+    scorecard = Path(ctx.settings.scorecard) if ctx.settings.scorecard else None
+    # What the tick queues goes out with outbox-deliver, which `cs run due` runs after it.
+    return counts_of(tick(ctx.engine, ctx.actor, now=ctx.now, scorecard=scorecard))
 
 
 def task_reminders(ctx: JobContext) -> Counts:
