@@ -104,7 +104,7 @@ def build(url: str, customers: int, journeys: int, *, due: bool) -> float:
             if due
             else (
                 "jsonb_build_object('visited', jsonb_build_object('hello', 1, 'pause', 1), "
-                "'waiting', jsonb_build_object('step', 'pause', 'until', %(until)s))"
+                "'waiting', jsonb_build_object('step', 'pause', 'until', %(until)s::text))"
             )
         )
         run(
