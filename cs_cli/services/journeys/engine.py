@@ -39,7 +39,7 @@ from cs_cli.services import events
 from cs_cli.services.journeys import criteria
 from cs_cli.services.journeys.context import CustomerFacts, load
 from cs_cli.services.journeys.program import Program, Programs, ProgramStep
-from cs_cli.services.outbox.enqueue import NewMessage, enqueue_many
+from cs_cli.services.outbox.enqueue import enqueue_rows
 
 BATCH = 500
 # More steps than a journey may have (200): a journey without a loop that
@@ -105,7 +105,8 @@ class Batch:
     scorecard: Path | None = None
     people: dict[int, CustomerFacts] = field(default_factory=dict)
     step_runs: list[dict[str, Any]] = field(default_factory=list)
-    messages: list[NewMessage] = field(default_factory=list)
+    # Outbox rows, checked (outbox.enqueue.prepare).
+    messages: list[dict[str, Any]] = field(default_factory=list)
     executed: Counter[int] = field(default_factory=Counter)
     succeeded: Counter[int] = field(default_factory=Counter)
     ending: list[Live] = field(default_factory=list)
@@ -275,7 +276,8 @@ def claim(
     stmt = (
         sa.select(*LIVE_COLUMNS)
         .where(e.c.status == EnrollmentStatus.ACTIVE.value, e.c.next_run_at <= now)
-        .order_by(e.c.next_run_at, e.c.id)
+        # The (status, next_run_at) index gives this order: no sort of every due row.
+        .order_by(e.c.next_run_at)
         .limit(size)
     )
     if journey is not None:
@@ -437,7 +439,7 @@ def write(batch: Batch, lives: list[Live]) -> None:
         # No ON CONFLICT: a step run already there under its key is a bug to stop at.
         session.execute(sa.insert(runs).from_select(columns, sa.select(*(staged.c[c] for c in columns))))
     if batch.messages:
-        enqueue_many(session, batch.messages, now=batch.now)
+        enqueue_rows(session, batch.messages)
     changed = [lv for lv in lives if lv.changed or lv.next_run_at is not None]
     if changed:
         values = [_enrollment_values(batch, lv) for lv in changed]
@@ -452,16 +454,6 @@ def write(batch: Batch, lives: list[Live]) -> None:
             sa.update(_enrollments)
             .where(_enrollments.c.id == staged.c.b_id)
             .values({c: staged.c[c] for c in columns})
-        )
-    if batch.executed:
-        session.execute(
-            sa.update(JourneyStep.__table__)
-            .where(JourneyStep.__table__.c.id == sa.bindparam("b_id"))
-            .values(
-                times_executed=JourneyStep.__table__.c.times_executed + sa.bindparam("b_n"),
-                success_count=JourneyStep.__table__.c.success_count + sa.bindparam("b_ok"),
-            ),
-            [{"b_id": k, "b_n": n, "b_ok": batch.succeeded.get(k, 0)} for k, n in batch.executed.items()],
         )
     ends = defaultdict(list)
     for live in batch.ended:
@@ -482,6 +474,21 @@ def write(batch: Batch, lives: list[Live]) -> None:
         )
     for name, rows in ends.items():
         events.record_many(session, batch.actor, name, rows, occurred_at=batch.now)
+    if batch.executed:
+        # Last, and in id order: concurrent ticks hold these shared rows only
+        # until they commit, and always take them in the same order (no deadlock).
+        session.execute(
+            sa.update(JourneyStep.__table__)
+            .where(JourneyStep.__table__.c.id == sa.bindparam("b_id"))
+            .values(
+                times_executed=JourneyStep.__table__.c.times_executed + sa.bindparam("b_n"),
+                success_count=JourneyStep.__table__.c.success_count + sa.bindparam("b_ok"),
+            ),
+            [
+                {"b_id": k, "b_n": batch.executed[k], "b_ok": batch.succeeded.get(k, 0)}
+                for k in sorted(batch.executed)
+            ],
+        )
 
 
 def _scratch_type(column: str) -> Any:

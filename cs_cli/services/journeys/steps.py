@@ -26,7 +26,7 @@ from cs_cli.services.journeys import criteria
 from cs_cli.services.journeys.context import Person, template_context
 from cs_cli.services.journeys.engine import Batch, Handler, Live
 from cs_cli.services.journeys.program import Program, ProgramStep
-from cs_cli.services.outbox.enqueue import NewMessage, check
+from cs_cli.services.outbox.enqueue import NewMessage, prepare
 from cs_cli.specs.journey import AssigneeRole, HumanTouchpoint, StepType
 from cs_cli.templates.emails import render_parts
 
@@ -106,14 +106,14 @@ def run_email(batch: Batch, program: Program, step: ProgramStep, group: list[Liv
             contact_id=person.contact_id,
         )
         try:
-            check(message, batch.now)
+            row = prepare(message, batch.now)
         except BadInput as exc:
             # A contact's bad address is the data's problem, not the journey's: say so, go on.
             batch.run(live, step, "skipped", {"reason": str(exc)})
             batch.note(live, f"{step.key}: not sent, {exc}")
             batch.go(live, spec.next)
             continue
-        batch.messages.append(message)
+        batch.messages.append(row)
         detail = {"to": person.email, "subject": subject}
         if batch.simulate:
             detail["text"] = body
@@ -155,11 +155,11 @@ def run_in_app(batch: Batch, program: Program, step: ProgramStep, group: list[Li
             contact_id=person.contact_id,
         )
         try:
-            check(message, batch.now)
+            row = prepare(message, batch.now)
         except BadInput as exc:
             batch.fail(live, step, str(exc))
             continue
-        batch.messages.append(message)
+        batch.messages.append(row)
         batch.run(live, step, "queued", {"to": recipient, "title": title})
         batch.go(live, spec.next)
 
@@ -184,16 +184,20 @@ def run_webhook(batch: Batch, program: Program, step: ProgramStep, group: list[L
             "occurred_at": batch.now.isoformat(),
             "payload": spec.payload or {},
         }
-        batch.messages.append(
-            NewMessage(
-                channel=OutboxChannel.WEBHOOK,
-                idempotency_key=key,
-                recipient=spec.url,
-                subject=f"{program.key}/{step.key}",
-                payload={"url": spec.url, "body": body, "timeout": spec.timeout_seconds},
-                customer_id=live.customer_id,
-            )
+        message = NewMessage(
+            channel=OutboxChannel.WEBHOOK,
+            idempotency_key=key,
+            recipient=spec.url,
+            subject=f"{program.key}/{step.key}",
+            payload={"url": spec.url, "body": body, "timeout": spec.timeout_seconds},
+            customer_id=live.customer_id,
         )
+        try:
+            row = prepare(message, batch.now)
+        except BadInput as exc:  # the payload is not JSON, say
+            batch.fail(live, step, str(exc))
+            continue
+        batch.messages.append(row)
         batch.run(live, step, "queued", {"url": spec.url})
         batch.go(live, spec.next)
 

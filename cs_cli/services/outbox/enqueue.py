@@ -76,10 +76,14 @@ def enqueue_many(session: Session, messages: Sequence[NewMessage], *, now: dt.da
     """Put many messages in the outbox at once (copied to a scratch table,
     then one INSERT ... SELECT); keys already there are skipped. Returns how
     many were added."""
-    if not messages:
+    return enqueue_rows(session, [_row(m, now) for m in messages])
+
+
+def enqueue_rows(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """enqueue_many for messages already checked by `prepare`."""
+    if not rows:
         return 0
     table = OutboxMessage.__table__
-    rows = [_row(m, now) for m in messages]
     columns = list(rows[0])
     staged = dialect.scratch_table(
         session,
@@ -100,9 +104,10 @@ def enqueue_many(session: Session, messages: Sequence[NewMessage], *, now: dt.da
 _SCRATCH_TYPES = {"channel": sa.String(20), "status": sa.String(20)}
 
 
-def check(message: NewMessage, now: dt.datetime) -> None:
-    """Raise BadInput if the message could never be sent (what enqueue would refuse)."""
-    _row(message, now)
+def prepare(message: NewMessage, now: dt.datetime) -> dict[str, Any]:
+    """The message checked and made the row `enqueue_rows` writes; BadInput
+    if it could never be sent (what enqueue would refuse)."""
+    return _row(message, now)
 
 
 def _row(m: NewMessage, now: dt.datetime) -> dict[str, Any]:
