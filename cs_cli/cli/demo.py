@@ -31,6 +31,14 @@ def demo(
         bool,
         typer.Option("--reset", help="First delete ALL data in the database (you stay, as an admin)."),
     ] = False,
+    score: Annotated[
+        bool,
+        typer.Option(
+            "--score/--no-score",
+            help="Score health as of the last day and five earlier days (for trends); "
+            "--no-score leaves that to your own `cs recalc`.",
+        ),
+    ] = True,
     as_of: AsOfOpt = None,
     yes: YesOpt = False,
 ) -> None:
@@ -76,14 +84,15 @@ def demo(
         flows = journeys.sync(session, actor, journeys.read(paths.journeys_dir()), full=True, now=moment)
         # Scored, with a little history, so that health, trends and "why at
         # risk" show from the first look (the board, cs health list).
-        scored = _score(session, actor, day, moment)
+        scored = _score(session, actor, day, moment) if score else None
     _report(
         summary,
         as_of_given=as_of is not None,
         playbooks=sum(1 for c in playbooks if c.kind != "deactivated"),
         journeys=sum(1 for c in flows if c.kind != "deactivated"),
     )
-    message(f"Scored health as of {day} (and {len(HISTORY_DAYS) - 1} earlier days, for trends): {scored}")
+    if scored is not None:
+        message(f"Scored health as of {day} (and {len(HISTORY_DAYS) - 1} earlier days, for trends): {scored}")
 
 
 # The days before the book's last day that the demo scores too: the 30-day

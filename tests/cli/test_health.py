@@ -11,8 +11,10 @@ AS_OF = "2026-06-30"
 
 @pytest.fixture
 def demo(run_cli):
-    result = run_cli("demo", "--customers", "40", "--months", "4", "--as-of", AS_OF)
+    # Unscored: these tests score it themselves.
+    result = run_cli("demo", "--customers", "40", "--months", "4", "--no-score", "--as-of", AS_OF)
     assert result.exit_code == 0, result
+    assert "Scored health" not in result.stderr + result.stdout
     return result
 
 

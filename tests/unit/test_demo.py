@@ -335,6 +335,13 @@ def test_cli_loads_the_demo_and_suggests_next_steps(run_cli, engine, session):
     shown = run_cli("customers", "show", spotlight)
     assert shown.exit_code == 0, shown
     assert customer.name in shown.stdout
+    # Scored, with history for trends: the board explains risk from the first look.
+    from cs_cli.db.models import HealthScore, HealthScoreHistory
+
+    assert "Scored health as of 2025-03-14 (and 5 earlier days, for trends)" in result.stderr
+    assert _count(session, HealthScore) == 30
+    days = set(session.scalars(sa.select(HealthScoreHistory.as_of).distinct()))
+    assert len(days) == 6 and max(days) == dt.date(2025, 3, 14)
     # The acting user (first in an empty database) is an admin and every demo user can log in.
     assert session.scalar(sa.select(User.role).where(User.login == "admin")) == Role.ADMIN
     assert _count(session, User, User.login.is_(None)) == 0
