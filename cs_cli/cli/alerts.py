@@ -10,7 +10,7 @@ import typer
 from cs_cli.cli import _runtime
 from cs_cli.cli._options import AsOfOpt, FormatOpt, LimitOpt, OffsetOpt, now, today
 from cs_cli.cli._output import OutputFormat, cell, dataclass_rows, emit_object, emit_rows, message
-from cs_cli.domain import AlertSeverity, AlertStatus
+from cs_cli.enums import AlertSeverity, AlertStatus
 
 app = typer.Typer(
     help="""Risk alerts: health drops, churn jumps, usage declines, open

@@ -10,7 +10,7 @@ import typer
 from cs_cli.cli import _runtime
 from cs_cli.cli._options import AsOfOpt, FormatOpt, LimitOpt, OffsetOpt, today
 from cs_cli.cli._output import OutputFormat, cell, dataclass_rows, emit_object, emit_rows, message, plain
-from cs_cli.domain import CustomerStatus
+from cs_cli.enums import CustomerStatus
 
 app = typer.Typer(help="List and inspect customers.", no_args_is_help=True)
 

@@ -21,7 +21,7 @@ from cs_cli.cli._output import (
     message,
     plain,
 )
-from cs_cli.domain import HealthStatus, ScoreTrend
+from cs_cli.enums import HealthStatus, ScoreTrend
 
 app = typer.Typer(help="Health scores: list, explain, history.", no_args_is_help=True)
 

@@ -11,7 +11,7 @@ import typer
 from cs_cli.cli import _runtime
 from cs_cli.cli._options import FormatOpt, LimitOpt, OffsetOpt
 from cs_cli.cli._output import OutputFormat, cell, dataclass_rows, emit_object, emit_rows, message, plain
-from cs_cli.domain import OutboxChannel, OutboxStatus
+from cs_cli.enums import OutboxChannel, OutboxStatus
 
 app = typer.Typer(
     help="The outbox: every email, webhook and in-app message, delivered with retries.",

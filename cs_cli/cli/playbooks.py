@@ -20,7 +20,7 @@ from cs_cli.cli._output import (
     message,
     plain,
 )
-from cs_cli.domain import PlaybookRunStatus
+from cs_cli.enums import PlaybookRunStatus
 
 app = typer.Typer(
     help="Playbooks: reviewed YAML procedures that turn signals into tasks.", no_args_is_help=True

@@ -20,7 +20,7 @@ from cs_cli.cli._options import (
     today,
 )
 from cs_cli.cli._output import OutputFormat, cell, dataclass_rows, emit_object, emit_rows, message, plain
-from cs_cli.domain import SegmentType
+from cs_cli.enums import SegmentType
 
 app = typer.Typer(
     help="""Segments: rule-defined (dynamic) and hand-picked (static) groups of customers.

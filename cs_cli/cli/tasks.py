@@ -13,7 +13,7 @@ import typer
 from cs_cli.cli import _runtime
 from cs_cli.cli._options import AsOfOpt, FormatOpt, LimitOpt, OffsetOpt, YesOpt, confirm_or_abort, now, today
 from cs_cli.cli._output import OutputFormat, cell, dataclass_rows, emit_object, emit_rows, message, plain
-from cs_cli.domain import Priority, TaskOutcome, TaskStatus, TaskType
+from cs_cli.enums import Priority, TaskOutcome, TaskStatus, TaskType
 
 app = typer.Typer(help="CS tasks: the work on your plate, from the command line.", no_args_is_help=True)
 

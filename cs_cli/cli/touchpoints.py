@@ -10,7 +10,7 @@ import typer
 from cs_cli.cli import _runtime
 from cs_cli.cli._options import FormatOpt, LimitOpt, OffsetOpt, parse_date
 from cs_cli.cli._output import OutputFormat, cell, dataclass_rows, emit_object, emit_rows, message, plain
-from cs_cli.domain import Channel, Direction, Sentiment, TouchpointType
+from cs_cli.enums import Channel, Direction, Sentiment, TouchpointType
 
 app = typer.Typer(help="Touchpoints: every call, meeting and email with a customer.", no_args_is_help=True)
 

@@ -9,7 +9,7 @@ import typer
 from cs_cli.cli import _runtime
 from cs_cli.cli._options import FormatOpt
 from cs_cli.cli._output import OutputFormat, dataclass_rows, emit_rows, message
-from cs_cli.domain import NotifyPreference, Role
+from cs_cli.enums import NotifyPreference, Role
 
 app = typer.Typer(help="Add and list users (CSMs, managers, admins).", no_args_is_help=True)
 
