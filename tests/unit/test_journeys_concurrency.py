@@ -21,6 +21,7 @@ On SQLite the same rounds run with two ticks taking turns on the write lock
 from __future__ import annotations
 
 import importlib.util
+import os
 import random
 import sys
 from collections import Counter
@@ -32,6 +33,10 @@ import sqlalchemy as sa
 from cs_cli.db.models import JourneyEnrollment, JourneyStepRun, OutboxMessage
 
 ROOT = Path(__file__).resolve().parents[2]
+# Rounds per run of the suite: each starts three to five processes, so the
+# default keeps the whole suite inside its time budget; CS_TEST_SOAK_ROUNDS=36
+# runs a few dozen, benchmarks/journeys_soak.py hundreds.
+ROUNDS = int(os.environ.get("CS_TEST_SOAK_ROUNDS", "6"))
 
 
 def _soak():
@@ -67,7 +72,7 @@ def _assert_clean(result, customers: int) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
-@pytest.mark.parametrize("run", range(18))
+@pytest.mark.parametrize("run", range(ROUNDS))
 def test_ticks_at_once_with_one_killed_do_every_step_exactly_once(db_url, admin, tmp_path, run):
     seed = random.randrange(10**6)
     customers = 120
@@ -107,7 +112,7 @@ def test_thousands_of_enrollments_over_every_phase_with_ticks_at_once(db_url, ad
 
 @pytest.mark.slow
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-@pytest.mark.parametrize("run", range(4))
+@pytest.mark.parametrize("run", range(max(1, ROUNDS // 3)))
 def test_on_sqlite_ticks_take_turns_and_a_killed_one_loses_nothing(db_url, admin, tmp_path, run):
     seed = random.randrange(10**6)
     customers = 120
