@@ -104,28 +104,14 @@ def _score(session, actor, day, moment) -> str:
     import datetime as dt
     from pathlib import Path
 
-    from cs_cli.services.health.recalc import recalc_day, scorecard_groups, status_counts, target_ids
+    from cs_cli.services.health.recalc import recalc_days, status_counts, target_ids
     from cs_cli.specs.scorecard import load_scorecards
 
     settings = _runtime.STATE.settings()
     plan = load_scorecards(Path(settings.scorecard) if settings.scorecard else None)
     ids = target_ids(session, actor)
-    results = []
-    for back in HISTORY_DAYS:
-        when = day - dt.timedelta(days=back)
-        for group in scorecard_groups(session, actor, plan, ids, as_of=when):
-            results.append(
-                recalc_day(
-                    session,
-                    actor,
-                    group.scorecard,
-                    ids,
-                    as_of=when,
-                    now=moment,
-                    only=group.only,
-                    count=group.count,
-                )
-            )
+    days = [day - dt.timedelta(days=back) for back in HISTORY_DAYS]
+    results = recalc_days(session, actor, plan, ids, days=days, now=moment)
     counts = status_counts([r for r in results if r.as_of == day])
     return ", ".join(f"{n:,} {status.replace('_', ' ')}" for status, n in counts.items() if n)
 

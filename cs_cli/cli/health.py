@@ -63,7 +63,7 @@ def recalc(
       cs recalc --from 2026-08-01 --to 2026-11-01
     """
     from cs_cli.errors import BadInput
-    from cs_cli.services.health.recalc import recalc_day, scorecard_groups, status_counts, target_ids
+    from cs_cli.services.health.recalc import recalc_days, status_counts, target_ids
     from cs_cli.specs.scorecard import load_scorecards
 
     if (since is None) != (until is None):
@@ -80,27 +80,20 @@ def recalc(
     settings = _runtime.STATE.settings()
     plan = load_scorecards(scorecard or (Path(settings.scorecard) if settings.scorecard else None))
     started = time.perf_counter()
-    results = []
     with _runtime.session() as (session, actor):
         ids = target_ids(session, actor, customer)
         with _progress(len(ids) * len(days)) as advance:
-            for day in days:
-                for group in scorecard_groups(session, actor, plan, ids, as_of=day, named=bool(customer)):
-                    results.append(
-                        recalc_day(
-                            session,
-                            actor,
-                            group.scorecard,
-                            ids,
-                            as_of=day,
-                            now=dt.datetime.now(dt.UTC),
-                            named=bool(customer),
-                            only=group.only,
-                            count=group.count,
-                            dry_run=dry_run,
-                            progress=advance,
-                        )
-                    )
+            results = recalc_days(
+                session,
+                actor,
+                plan,
+                ids,
+                days=days,
+                now=dt.datetime.now(dt.UTC),
+                named=bool(customer),
+                dry_run=dry_run,
+                progress=advance,
+            )
         if dry_run:
             session.rollback()
     elapsed = time.perf_counter() - started

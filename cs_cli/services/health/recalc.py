@@ -161,6 +161,41 @@ def scorecard_groups(
     return groups
 
 
+def recalc_days(
+    session: Session,
+    actor: Actor,
+    plan: ScorecardPlan,
+    ids: list[int],
+    *,
+    days: Sequence[dt.date],
+    now: dt.datetime,
+    named: bool = False,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> list[DayResult]:
+    """Score `ids` as of each of `days`, each customer by the scorecard the
+    plan assigns it that day (see recalc_day); one result per day and scorecard."""
+    results = []
+    for day in days:
+        for group in scorecard_groups(session, actor, plan, ids, as_of=day, named=named):
+            results.append(
+                recalc_day(
+                    session,
+                    actor,
+                    group.scorecard,
+                    ids,
+                    as_of=day,
+                    now=now,
+                    named=named,
+                    only=group.only,
+                    count=group.count,
+                    dry_run=dry_run,
+                    progress=progress,
+                )
+            )
+    return results
+
+
 def _picks() -> sa.Table:
     """Which scorecard each customer of this recalculation gets."""
     return sa.Table(

@@ -462,24 +462,13 @@ def run_split(batch: Batch, program: Program, step: ProgramStep, group: list[Liv
 
 
 def run_health_check(batch: Batch, program: Program, step: ProgramStep, group: list[Live]) -> None:
-    from cs_cli.services.health.recalc import recalc_day, scorecard_groups
+    from cs_cli.services.health.recalc import recalc_days
     from cs_cli.specs.scorecard import load_scorecards
 
     spec = step.spec
     ids = sorted({lv.customer_id for lv in group})
     plan = load_scorecards(batch.scorecard)
-    for part in scorecard_groups(batch.session, batch.actor, plan, ids, as_of=batch.today, named=True):
-        recalc_day(
-            batch.session,
-            batch.actor,
-            part.scorecard,
-            ids,
-            as_of=batch.today,
-            now=batch.now,
-            named=True,
-            only=part.only,
-            count=part.count,
-        )
+    recalc_days(batch.session, batch.actor, plan, ids, days=[batch.today], now=batch.now, named=True)
     # What the templates and conditions read changed with the new scores.
     for customer_id in ids:
         batch.people.pop(customer_id, None)
