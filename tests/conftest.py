@@ -12,7 +12,7 @@ import datetime as dt
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from cs_cli.domain import Actor, CustomerStatus, HealthStatus, Role
 PG_ENV = "CS_TEST_POSTGRES_URL"
 
 
-def _pg_url() -> str | None:
+def _base_pg_url() -> str | None:
     url = os.environ.get(PG_ENV)
     if not url:
         return None
@@ -36,8 +36,25 @@ def _pg_url() -> str | None:
     return url
 
 
+def _pg_url() -> str | None:
+    """The Postgres database this test process uses. Under pytest-xdist each
+    worker gets its own database next to the given one (cs_test_gw0, ...),
+    because every test truncates all tables before it starts."""
+    url = _base_pg_url()
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if url is None or not worker:
+        return url
+    base = sa.engine.make_url(url)
+    return base.set(database=f"{base.database}_{worker}").render_as_string(hide_password=False)
+
+
+def _admin_engine(url: str) -> sa.Engine:
+    base = sa.engine.make_url(url)
+    return make_engine(base.set(database="postgres")).execution_options(isolation_level="AUTOCOMMIT")
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
-    url = _pg_url()
+    url = _base_pg_url()
     if url is None:
         return
     try:
@@ -47,6 +64,24 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         engine.dispose()
     except Exception as exc:  # any failure to reach it must stop the run
         pytest.exit(f"{PG_ENV} is set but PostgreSQL cannot be reached: {exc}", returncode=3)
+    own = _pg_url()
+    if own != url:
+        name = sa.engine.make_url(own).database
+        admin = _admin_engine(url)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        admin.dispose()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    url, own = _base_pg_url(), _pg_url()
+    if url is None or own == url:
+        return
+    admin = _admin_engine(url)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{sa.engine.make_url(own).database}" WITH (FORCE)')
+    admin.dispose()
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -85,11 +120,27 @@ def _pg_migrated() -> str:
     return url
 
 
-def _truncate_all(url: str) -> None:
-    engine = make_engine(url)
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+@pytest.fixture(scope="session")
+def _pg_emptier(_pg_migrated: str) -> Iterator[Callable[[], None]]:
+    """Empties the test Postgres database between tests. DELETE in foreign-key
+    order and a restart of every sequence is several times faster than one
+    TRUNCATE of all tables (which makes new files for every table and index),
+    and the tests leave only a few rows behind."""
+    engine = make_engine(_pg_migrated)
+    with engine.connect() as conn:
+        sequences = conn.exec_driver_sql(
+            "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) FROM pg_sequences"
+            " WHERE schemaname = current_schema()"
+        ).scalars()
+        statements = [f"DELETE FROM {t.name}" for t in reversed(Base.metadata.sorted_tables)]
+        statements += [f"ALTER SEQUENCE {name} RESTART" for name in sequences]
+    script = "; ".join(statements)
+
+    def empty() -> None:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(script)
+
+    yield empty
     engine.dispose()
 
 
@@ -104,9 +155,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     if _pg_url() is None:
         pytest.skip(f"{PG_ENV} not set")
-    url = request.getfixturevalue("_pg_migrated")
-    _truncate_all(url)
-    yield url
+    request.getfixturevalue("_pg_emptier")()
+    yield request.getfixturevalue("_pg_migrated")
 
 
 @pytest.fixture
@@ -145,7 +195,7 @@ def empty_pg_url() -> Iterator[str]:
         pytest.skip(f"{PG_ENV} not set")
     base = sa.engine.make_url(url)
     name = f"{base.database}_{uuid.uuid4().hex[:8]}"
-    admin_engine = make_engine(base.set(database="postgres")).execution_options(isolation_level="AUTOCOMMIT")
+    admin_engine = _admin_engine(url)
     with admin_engine.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     yield base.set(database=name).render_as_string(hide_password=False)
@@ -345,6 +395,7 @@ class SmtpInbox:
         import threading
 
         self.messages: list = []
+        self.peers: list = []  # (host, port) of the connection each message came on
         self.refuse: dict[str, str] = {}
         self.delay = 0.0  # seconds before taking each message
         self.port = 0
@@ -368,6 +419,7 @@ class SmtpInbox:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._lock:
             self.messages.append(parsed)
+            self.peers.append(session.peer)
         return "250 Message accepted for delivery"
 
     def message_ids(self) -> list[str]:

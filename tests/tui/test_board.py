@@ -688,6 +688,10 @@ def test_snapshot_of_the_board_over_the_demo_book(demo_engine, snap_compare):
     async def loaded(pilot) -> None:
         await settle(pilot)
         await pilot.press("down", "down")
+        # Moving the cursor may scroll a column and load the card's details:
+        # the picture is taken once both are over, whatever the machine's load.
+        await settle(pilot)
+        await pilot.wait_for_scheduled_animations()
 
     assert snap_compare(BoardApp(db), terminal_size=(120, 40), run_before=loaded)
 
@@ -701,5 +705,9 @@ def test_snapshot_of_the_board_at_80x24(demo_engine, snap_compare):
     async def loaded(pilot) -> None:
         await settle(pilot)
         await pilot.press("down")
+        # Moving the cursor may scroll a column and load the card's details:
+        # the picture is taken once both are over, whatever the machine's load.
+        await settle(pilot)
+        await pilot.wait_for_scheduled_animations()
 
     assert snap_compare(BoardApp(db), terminal_size=(80, 24), run_before=loaded)

@@ -390,9 +390,7 @@ def _literals(document) -> set[str]:
     return found
 
 
-@settings(max_examples=2500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_documents)
-def test_no_value_of_a_generated_rule_reaches_the_sql_text(document):
+def _assert_no_value_reaches_the_sql_text(document) -> None:
     node = parse(document)
     literals = _literals(document)
     for name, dialect in (("postgresql", postgresql.dialect()), ("sqlite", sqlite.dialect())):
@@ -401,6 +399,20 @@ def test_no_value_of_a_generated_rule_reaches_the_sql_text(document):
         assert MARK not in sql, sql
         for literal in literals:
             assert literal not in sql, (literal, sql)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_documents)
+def test_no_value_of_a_generated_rule_reaches_the_sql_text(document):
+    _assert_no_value_reaches_the_sql_text(document)
+
+
+@pytest.mark.slow
+@settings(max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_documents)
+def test_no_value_of_many_generated_rules_reaches_the_sql_text(document):
+    """The same property over many more documents (pytest -m slow)."""
+    _assert_no_value_reaches_the_sql_text(document)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
