@@ -268,6 +268,13 @@ SPECS: tuple[SettingSpec, ...] = (
         parse=_positive_int,
     ),
     SettingSpec(
+        "outbox_connections",
+        "CS_OUTBOX_CONNECTIONS",
+        "Messages a delivery run sends at once (SMTP connections, HTTP requests in flight).",
+        lambda: 4,
+        parse=_positive_int,
+    ),
+    SettingSpec(
         "outbox_backoff",
         "CS_OUTBOX_BACKOFF",
         "First retry delay, doubled per attempt, with full jitter (e.g. 60s, 5m).",
@@ -390,6 +397,7 @@ class Settings:
     webhook_timeout: float = 10.0
     in_app_url: str = ""
     outbox_max_attempts: int = 8
+    outbox_connections: int = 4
     outbox_backoff: dt.timedelta = dt.timedelta(minutes=1)
     outbox_backoff_cap: dt.timedelta = dt.timedelta(hours=6)
     email_cap: int = 3

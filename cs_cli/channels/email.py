@@ -1,9 +1,15 @@
-"""Email over SMTP with the standard library's smtplib: one connection kept
-for a whole delivery run, plain/STARTTLS/TLS, optional login.
+"""Email over SMTP with the standard library's smtplib: one connection per
+sending thread, kept for a whole delivery run, plain/STARTTLS/TLS, optional
+login.
 
 The Message-ID header carries the message's idempotency key, so a message sent
 twice (at-least-once delivery) is the same message to every mail system that
 drops duplicates by Message-ID.
+
+Messages are built with the email package's compat32 classes (MIMEText,
+MIMEMultipart) and flattened once: the modern EmailMessage API parses every
+header through its policy's header registry, which took as long as the SMTP
+conversation itself and halved delivery speed.
 """
 
 from __future__ import annotations
@@ -13,10 +19,14 @@ import hashlib
 import re
 import smtplib
 import ssl
+import threading
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
-from email.utils import format_datetime
+from email.charset import BASE64, Charset
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+from email.policy import compat32
+from email.utils import format_datetime, formataddr, parseaddr
 
 from cs_cli.channels import Envelope, Outcome, one_line
 
@@ -26,6 +36,13 @@ RESERVED_HEADERS = frozenset(
     {"from", "to", "cc", "bcc", "subject", "date", "message-id", "mime-version", "content-type"}
 )
 _DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+ADDRESS_HEADERS = frozenset({"from", "to", "cc", "reply-to", "sender"})
+# SMTP lines are at most 998 octets; a longer line travels in base64.
+MAX_LINE = 998
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = BASE64
+# smtplib sends bytes as they are: the lines must already end in CRLF.
+_WIRE = compat32.clone(linesep="\r\n")
 
 
 @dataclass(frozen=True)
@@ -62,42 +79,79 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
 
 
-def build_message(envelope: Envelope, sender: str, at: dt.datetime) -> EmailMessage:
-    """The MIME message: text part, HTML alternative when given, headers.
-    Raises ValueError for what no mail system could take (a header with a
-    line break)."""
+def build_message(envelope: Envelope, sender: str, at: dt.datetime) -> bytes:
+    """The message as it goes on the wire: a text part, an HTML alternative
+    when given, headers. Raises ValueError for what no mail system could take
+    (a header with a line break)."""
     payload = envelope.payload
-    msg = EmailMessage(policy=SMTP_POLICY)
-    msg["From"] = payload.get("from") or sender
-    msg["To"] = envelope.recipient
-    msg["Subject"] = envelope.subject or ""
-    msg["Date"] = format_datetime(at.astimezone(dt.UTC))
-    msg["Message-ID"] = message_id(envelope.key, sender)
-    for name, value in (payload.get("headers") or {}).items():
-        if name.lower() not in RESERVED_HEADERS:
-            msg[name] = str(value)
-    msg.set_content(payload.get("text") or "")
+    text = _body("plain", payload.get("text") or "")
     if payload.get("html"):
-        msg.add_alternative(payload["html"], subtype="html")
-    return msg
+        msg: MIMEMultipart | MIMENonMultipart = MIMEMultipart("alternative", _subparts=[text])
+        msg.attach(_body("html", payload["html"]))
+    else:
+        msg = text
+    headers = [
+        ("From", payload.get("from") or sender),
+        ("To", envelope.recipient),
+        ("Subject", envelope.subject or ""),
+        ("Date", format_datetime(at.astimezone(dt.UTC))),
+        ("Message-ID", message_id(envelope.key, sender)),
+    ]
+    headers += [
+        (str(name), str(value))
+        for name, value in (payload.get("headers") or {}).items()
+        if str(name).lower() not in RESERVED_HEADERS
+    ]
+    for name, value in headers:
+        msg[name] = _header(name, value)
+    return msg.as_bytes(policy=_WIRE)
+
+
+def _body(subtype: str, content: str) -> MIMENonMultipart:
+    """One text part: 7bit when it is plain ASCII in short lines, else UTF-8 in base64."""
+    part = MIMENonMultipart("text", subtype)
+    if content.isascii() and all(len(line) <= MAX_LINE for line in content.splitlines()):
+        part.set_payload(content, "us-ascii")
+    else:
+        part.set_payload(content, _UTF8)
+    return part
+
+
+def _header(name: str, value: str) -> str | Header:
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"header {name!r} contains a line break")
+    if value.isascii():
+        return value
+    if name.lower() in ADDRESS_HEADERS:
+        # Only the display name is encoded; the address stays as it is.
+        display, address = parseaddr(value)
+        if address and address.isascii():
+            return formataddr((display, address), charset="utf-8")
+    return Header(value, "utf-8", header_name=name)
 
 
 class SmtpChannel:
-    """Sends email through one SMTP connection, opened at the first message
-    and kept until the run ends. When the server cannot be reached, every
+    """Sends email through SMTP connections opened at a thread's first
+    message and kept until the run ends (a delivery run sends from several
+    threads, one connection each). When the server cannot be reached, every
     email of the run after it is a retry at once, with the same reason (one
     timeout per run, not one per message)."""
 
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
-        self._smtp: smtplib.SMTP | None = None
+        self._local = threading.local()
+        self._open: set[smtplib.SMTP] = set()
+        self._lock = threading.Lock()
         self._down: str | None = None
 
     def __enter__(self) -> SmtpChannel:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._drop(polite=True)
+        with self._lock:
+            connections, self._open = self._open, set()
+        for smtp in connections:
+            _close(smtp, polite=True)
 
     def send(self, envelope: Envelope, at: dt.datetime) -> Outcome:
         if not self.config.sender:
@@ -112,7 +166,8 @@ class SmtpChannel:
         if smtp is None:
             return Outcome.retry(self._down or "SMTP server unavailable")
         try:
-            smtp.send_message(msg, from_addr=self.config.sender, to_addrs=[envelope.recipient])
+            options = () if envelope.recipient.isascii() and self.config.sender.isascii() else ("SMTPUTF8",)
+            smtp.sendmail(self.config.sender, [envelope.recipient], msg, mail_options=options)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()), (0, b""))
             return _by_code(code, f"recipient refused: {code} {_text(text)}")
@@ -131,12 +186,13 @@ class SmtpChannel:
         return Outcome.sent()
 
     def _connection(self) -> smtplib.SMTP | None:
-        if self._smtp is not None:
-            return self._smtp
+        smtp: smtplib.SMTP | None = getattr(self._local, "smtp", None)
+        if smtp is not None:
+            return smtp
         c = self.config
         try:
             if c.security == "tls":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                smtp = smtplib.SMTP_SSL(
                     c.host, c.effective_port, timeout=c.timeout, context=ssl.create_default_context()
                 )
             else:
@@ -160,20 +216,29 @@ class SmtpChannel:
         except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
             self._down = f"cannot connect to SMTP server {c.where}: {_why(exc)}"
             return None
-        self._smtp = smtp
+        self._local.smtp = smtp
+        with self._lock:
+            self._open.add(smtp)
         return smtp
 
-    def _drop(self, polite: bool = False) -> None:
-        smtp, self._smtp = self._smtp, None
+    def _drop(self) -> None:
+        """Close this thread's connection (it failed); the next message opens another."""
+        smtp, self._local.smtp = getattr(self._local, "smtp", None), None
         if smtp is None:
             return
-        try:
-            if polite:
-                smtp.quit()
-        except (smtplib.SMTPException, OSError):
-            pass
-        finally:
-            smtp.close()
+        with self._lock:
+            self._open.discard(smtp)
+        _close(smtp, polite=False)
+
+
+def _close(smtp: smtplib.SMTP, *, polite: bool) -> None:
+    try:
+        if polite:
+            smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        pass
+    finally:
+        smtp.close()
 
 
 def _by_code(code: int, reason: str) -> Outcome:

@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -89,6 +90,8 @@ class SignedPoster:
     def __init__(self, config: HttpConfig) -> None:
         self.config = config
         self._client = None
+        # A delivery run posts from several threads; one client serves them all.
+        self._lock = threading.Lock()
 
     def __enter__(self) -> SignedPoster:
         return self
@@ -99,15 +102,16 @@ class SignedPoster:
             self._client = None
 
     def _http(self):
-        if self._client is None:
-            import httpx
+        with self._lock:
+            if self._client is None:
+                import httpx
 
-            self._client = httpx.Client(
-                timeout=httpx.Timeout(self.config.timeout),
-                follow_redirects=False,
-                headers={"User-Agent": f"cs/{__version__}"},
-            )
-        return self._client
+                self._client = httpx.Client(
+                    timeout=httpx.Timeout(self.config.timeout),
+                    follow_redirects=False,
+                    headers={"User-Agent": f"cs/{__version__}"},
+                )
+            return self._client
 
     def post(
         self,

@@ -99,20 +99,16 @@ def deliver_with_settings(
 ):
     """Deliver what is due through the channels the settings configure;
     `as_of` fixes the clock (replays and tests), else it runs in real time."""
-    from cs_cli.services.outbox.config import delivery_rules, open_channels, retry_policy
-    from cs_cli.services.outbox.deliver import deliver as deliver_due
+    from cs_cli.services.outbox.config import deliver_configured
 
-    with open_channels(settings) as channels:
-        return deliver_due(
-            engine,
-            channels,
-            rules=delivery_rules(settings),
-            policy=retry_policy(settings),
-            now=as_of or dt.datetime.now(dt.UTC),
-            clock=None if as_of else (lambda: dt.datetime.now(dt.UTC)),
-            limit=limit,
-            batch=batch,
-        )
+    return deliver_configured(
+        engine,
+        settings,
+        now=as_of or dt.datetime.now(dt.UTC),
+        clock=None if as_of else (lambda: dt.datetime.now(dt.UTC)),
+        limit=limit,
+        batch=batch,
+    )
 
 
 LIST_COLUMNS = ["id", "channel", "status", "recipient", "subject", "customer", "attempts", "next", "note"]

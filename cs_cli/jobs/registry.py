@@ -208,19 +208,12 @@ def task_reminders(ctx: JobContext) -> Counts:
 
 def outbox_deliver(ctx: JobContext) -> Counts:
     """`cs outbox deliver`: send what is due."""
-    from cs_cli.services.outbox.config import delivery_rules, open_channels, retry_policy
-    from cs_cli.services.outbox.deliver import deliver
+    from cs_cli.services.outbox.config import deliver_configured
 
     replay = ctx.now < dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
-    with open_channels(ctx.settings) as channels:
-        report = deliver(
-            ctx.engine,
-            channels,
-            rules=delivery_rules(ctx.settings),
-            policy=retry_policy(ctx.settings),
-            now=ctx.now,
-            clock=None if replay else (lambda: dt.datetime.now(dt.UTC)),
-        )
+    report = deliver_configured(
+        ctx.engine, ctx.settings, now=ctx.now, clock=None if replay else (lambda: dt.datetime.now(dt.UTC))
+    )
     return {"sent": report.sent, "failed": report.failed, "held": report.held, "dead": report.dead}
 
 

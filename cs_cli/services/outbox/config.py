@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime as dt
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
 from cs_cli.channels import Channel
-from cs_cli.domain import OutboxChannel
+from cs_cli.domain import DeliveryReport, OutboxChannel
 from cs_cli.services.outbox.rules import DeliveryRules, RetryPolicy
 from cs_cli.settings import Settings, parse_quiet_hours
 
@@ -52,3 +53,30 @@ def open_channels(settings: Settings) -> Iterator[dict[OutboxChannel, Channel]]:
             OutboxChannel.WEBHOOK: stack.enter_context(WebhookChannel(http)),
             OutboxChannel.IN_APP: stack.enter_context(InAppChannel(http, settings.in_app_url)),
         }
+
+
+def deliver_configured(
+    engine,
+    settings: Settings,
+    *,
+    now: dt.datetime,
+    clock: Callable[[], dt.datetime] | None,
+    limit: int | None = None,
+    batch: int = 100,
+) -> DeliveryReport:
+    """Deliver what is due at `now` through the channels, rules and retry
+    policy the settings configure (`cs outbox deliver`, the tick, the job)."""
+    from cs_cli.services.outbox.deliver import deliver
+
+    with open_channels(settings) as channels:
+        return deliver(
+            engine,
+            channels,
+            rules=delivery_rules(settings),
+            policy=retry_policy(settings),
+            now=now,
+            clock=clock,
+            limit=limit,
+            batch=batch,
+            connections=settings.outbox_connections,
+        )

@@ -12,6 +12,12 @@ connection, and the next one sends the batch again (at-least-once: the
 idempotency key travels in the Message-ID and Webhook-Id headers so that
 receivers can drop the duplicate). On SQLite a batch holds the write lock,
 so deliverers take turns.
+
+Within a batch, messages are sent `connections` at a time from a thread pool
+(an SMTP connection per thread): a send mostly waits on the other side, and
+a mail relay a few milliseconds away would otherwise set the pace alone.
+Everything else (claim, rules, outcomes, the record) stays on the calling
+thread, in the batch's order.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import datetime as dt
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import sqlalchemy as sa
@@ -54,34 +61,36 @@ def deliver(
     clock: Callable[[], dt.datetime] | None = None,
     limit: int | None = None,
     batch: int = 100,
+    connections: int = 1,
     rng: random.Random | None = None,
 ) -> DeliveryReport:
     """Send the messages due at `now` (pending, failed or held, next attempt
     at or before `now`), at most `limit`: sent (sent_at), failed (last_error,
     next attempt after a backoff), dead (after the last attempt, or at once
     for what no retry can help) or held (quiet hours, email cap: next attempt
-    when they end). `clock` stamps sends (default: `now`); `rng` draws the
-    jitter (seed it for tests)."""
+    when they end). `clock` stamps sends (default: `now`); `connections`
+    messages are sent at once; `rng` draws the jitter (seed it for tests)."""
     clock = clock or (lambda: now)
     rng = rng or random.Random()
     counts: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     done = 0
-    while limit is None or done < limit:
-        size = batch if limit is None else min(batch, limit - done)
-        with transaction(engine) as session:
-            claimed = _claim(session, now, size)
-            if not claimed:
+    with ThreadPoolExecutor(max_workers=connections, thread_name_prefix="cs-send") as pool:
+        while limit is None or done < limit:
+            size = batch if limit is None else min(batch, limit - done)
+            with transaction(engine) as session:
+                claimed = _claim(session, now, size)
+                if not claimed:
+                    break
+                results = _work(session, claimed, channels, rules, policy, clock, rng, pool)
+                _record(session, results)
+            for result in results:
+                counts[result["b_status"].value] += 1
+                if result["b_status"] in (OutboxStatus.FAILED, OutboxStatus.DEAD) and result["reason"]:
+                    reasons[result["reason"]] += 1
+            done += len(claimed)
+            if len(claimed) < size:
                 break
-            results = _work(session, claimed, channels, rules, policy, clock, rng)
-            _record(session, results)
-        for result in results:
-            counts[result["b_status"].value] += 1
-            if result["b_status"] in (OutboxStatus.FAILED, OutboxStatus.DEAD) and result["reason"]:
-                reasons[result["reason"]] += 1
-        done += len(claimed)
-        if len(claimed) < size:
-            break
     return DeliveryReport(
         sent=counts["sent"],
         failed=counts["failed"],
@@ -120,10 +129,12 @@ def _work(
     policy: RetryPolicy,
     clock: Callable[[], dt.datetime],
     rng: random.Random,
+    pool: ThreadPoolExecutor,
 ) -> list[dict[str, Any]]:
     zones = _zones(session, claimed, rules)
     recent = _recent_sends(session, claimed, rules, clock())
-    results = []
+    results: list[dict[str, Any] | None] = []
+    sends: list[tuple[int, Any, dt.datetime]] = []
     for row in claimed:
         at = clock()
         held = _hold(row, rules, zones, recent, at)
@@ -131,23 +142,35 @@ def _work(
             until, why = held
             results.append(_result(row, OutboxStatus.HELD, row.attempts, until, row.last_error, why, None))
             continue
-        outcome = _send(channels.get(row.channel), row, at)
-        attempts = row.attempts + 1
-        if outcome.kind == "sent":
-            if row.channel == OutboxChannel.EMAIL:
-                recent[row.recipient].insert(0, at)
-            results.append(_result(row, OutboxStatus.SENT, attempts, None, row.last_error, None, at))
-        elif outcome.kind == "retry" and attempts < policy.max_attempts:
-            wait = policy.delay(attempts, rng)
-            if outcome.retry_after is not None:
-                wait = max(wait, dt.timedelta(seconds=outcome.retry_after))
-            results.append(_result(row, OutboxStatus.FAILED, attempts, at + wait, outcome.reason, None, None))
-        else:
-            reason = outcome.reason or "failed"
-            if outcome.kind == "retry":
-                reason = f"{reason} (gave up after {attempts} attempts)"
-            results.append(_result(row, OutboxStatus.DEAD, attempts, None, reason, None, None))
-    return results
+        if row.channel == OutboxChannel.EMAIL:
+            # Counted against the cap before it goes: a second email to the
+            # same person in this batch is held as if this one were sent
+            # (at worst a message waits for nothing when this send fails).
+            recent[row.recipient].insert(0, at)
+        sends.append((len(results), row, at))
+        results.append(None)
+    outcomes = pool.map(lambda send: _send(channels.get(send[1].channel), send[1], send[2]), sends)
+    for (index, row, at), outcome in zip(sends, outcomes, strict=True):
+        results[index] = _after(row, outcome, at, policy, rng)
+    return [r for r in results if r is not None]
+
+
+def _after(
+    row: Any, outcome: Outcome, at: dt.datetime, policy: RetryPolicy, rng: random.Random
+) -> dict[str, Any]:
+    """What a send came to: sent, failed with its next attempt, or dead."""
+    attempts = row.attempts + 1
+    if outcome.kind == "sent":
+        return _result(row, OutboxStatus.SENT, attempts, None, row.last_error, None, at)
+    if outcome.kind == "retry" and attempts < policy.max_attempts:
+        wait = policy.delay(attempts, rng)
+        if outcome.retry_after is not None:
+            wait = max(wait, dt.timedelta(seconds=outcome.retry_after))
+        return _result(row, OutboxStatus.FAILED, attempts, at + wait, outcome.reason, None, None)
+    reason = outcome.reason or "failed"
+    if outcome.kind == "retry":
+        reason = f"{reason} (gave up after {attempts} attempts)"
+    return _result(row, OutboxStatus.DEAD, attempts, None, reason, None, None)
 
 
 def _send(channel: Channel | None, row: Any, at: dt.datetime) -> Outcome:
