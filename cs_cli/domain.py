@@ -866,6 +866,8 @@ class AlertCheck:
     raised: dict[str, int]
     notified: int
     digests: int
+    # Alerts resolved because their condition cleared, by type.
+    resolved: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

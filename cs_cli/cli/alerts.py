@@ -59,7 +59,9 @@ def check(
     """Raise the risk alerts the conditions call for over the whole book
     (admins; cron runs it hourly): health drop, churn probability jump, usage
     decline, open escalation, renewal at risk. A customer with an alert of a
-    type still open (open or acknowledged) gets no second one. New alerts are
+    type still open (open or acknowledged) gets no second one. Alerts whose
+    condition has cleared (health back, ticket closed, usage recovered,
+    renewal signed) are resolved first, with the reason in their history. New alerts are
     emailed to CSMs who want them at once; CSMs on a daily digest get one
     email listing the day before's alerts.
 
@@ -75,9 +77,12 @@ def check(
         )
     total = sum(result.raised.values())
     kinds = ", ".join(f"{k} {v:,}" for k, v in sorted(result.raised.items()))
+    cleared = sum(result.resolved.values())
+    cleared_kinds = ", ".join(f"{k} {v:,}" for k, v in sorted(result.resolved.items()))
     message(
         f"checked as of {result.as_of}: raised {total:,} alert{'s' if total != 1 else ''}"
         + (f" ({kinds})" if kinds else "")
+        + (f"; resolved {cleared:,} whose condition cleared ({cleared_kinds})" if cleared else "")
         + f"; {result.notified:,} email{'s' if result.notified != 1 else ''}, "
         f"{result.digests:,} digest{'s' if result.digests != 1 else ''} queued"
     )

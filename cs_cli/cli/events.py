@@ -14,7 +14,7 @@ from cs_cli.cli._output import OutputFormat, dataclass_rows, emit_rows, message
 
 app = typer.Typer(
     help="""The domain event log: what happened to customers (segment.entered,
-task.completed, health.status_dropped, ...). Playbooks, journeys and
+task.completed, health.status_dropped, health.below_threshold, ...). Playbooks, journeys and
 automation act on it; `cs events emit` adds events from other systems.""",
     no_args_is_help=True,
 )

@@ -51,7 +51,9 @@ def recalc(
 
     Writes one history row per customer per day (re-running a day replaces it),
     moves the current score, trend and 30-day change forward, and records a
-    health.status_dropped event when a customer falls below a threshold.
+    health.status_dropped event when a status falls and a
+    health.below_threshold event when a score crosses one of the scorecard's
+    below_thresholds (50).
     With --from/--to it backfills every day of the range, oldest first.
 
     Examples:
@@ -109,6 +111,8 @@ def recalc(
     note = f"; {extra} without any data" if extra else ""
     drops = sum(r.dropped for r in results)
     note += f"; {drops} dropped a status" if drops else ""
+    below = sum(r.fell_below for r in results)
+    note += f"; {below} fell below a threshold" if below else ""
     if not ids:
         message("no customers to score: load some with `cs import customers FILE` (or try `cs demo`)")
         return

@@ -13,6 +13,10 @@ file, docs/alerts.md):
   escalation       an escalated support ticket is still open
   renewal_at_risk  the renewal is within `days` and health is at_risk or
                    critical
+
+Before raising, the check resolves the unresolved alerts whose condition has
+cleared (`_why_cleared`), so that an alert on the list is one that still
+needs someone, and a condition that comes back later raises a new alert.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from cs_cli.domain import (
     TicketPriority,
     TicketStatus,
 )
-from cs_cli.services import alert_notices
+from cs_cli.services import alert_notices, events
 from cs_cli.services.access import require_role
 from cs_cli.services.alerts import raise_alerts
 from cs_cli.services.health.measures import day_end
@@ -60,6 +64,7 @@ def check_alerts(
     digests of the day before."""
     require_role(actor, Role.ADMIN, doing="checking for risk alerts")
     th = thresholds or AlertThresholds()
+    resolved = _resolve_cleared(session, actor, th, as_of=as_of, now=now)
     rows: list[dict[str, Any]] = []
     if th.health_drop is not None:
         rows += _health_drop(session, th, as_of)
@@ -83,7 +88,155 @@ def check_alerts(
     notified = alert_notices.notify_new(session, new_ids, now=now)
     digests = alert_notices.send_digests(session, now=now)
     session.flush()
-    return AlertCheck(as_of=as_of, raised=raised, notified=notified, digests=digests)
+    return AlertCheck(as_of=as_of, raised=raised, notified=notified, digests=digests, resolved=resolved)
+
+
+def _resolve_cleared(
+    session: Session, actor: Actor, th: AlertThresholds, *, as_of: dt.date, now: dt.datetime
+) -> dict[str, int]:
+    """Resolve every unresolved alert whose condition no longer holds as of
+    `as_of`, recording why (an alert.resolved event with the note); returns
+    how many, by type. Two queries for the whole book, whatever its size."""
+    override, score, status = _current(as_of)
+    escalated = (
+        sa.exists()
+        .where(
+            SupportTicket.customer_id == Alert.customer_id,
+            SupportTicket.escalated.is_(True),
+            SupportTicket.status.in_((TicketStatus.OPEN.value, TicketStatus.PENDING.value)),
+        )
+        .label("escalated")
+    )
+    stmt = (
+        sa.select(
+            Alert.id,
+            Alert.customer_id,
+            Alert.alert_type,
+            Alert.severity,
+            Alert.details,
+            Customer.status.label("customer_status"),
+            Customer.renewal_date,
+            score.label("score"),
+            status.label("status"),
+            HealthScore.churn_probability,
+            escalated,
+        )
+        .join(Customer, Customer.id == Alert.customer_id)
+        .outerjoin(HealthScore, HealthScore.customer_id == Alert.customer_id)
+        .outerjoin(override, override.c.customer_id == Alert.customer_id)
+        .where(Alert.status != AlertStatus.RESOLVED)
+    )
+    alerts = session.execute(stmt).all()
+    usage = _active_days(session, th, as_of) if any(a.alert_type == "usage_decline" for a in alerts) else {}
+    cleared = [(a, why) for a in alerts if (why := _why_cleared(a, th, as_of, usage)) is not None]
+    if not cleared:
+        return {}
+    session.execute(
+        sa.update(Alert)
+        .where(Alert.id.in_([a.id for a, _ in cleared]))
+        .values(
+            status=AlertStatus.RESOLVED,
+            resolved_at=now,
+            acknowledged_at=sa.func.coalesce(Alert.acknowledged_at, now),
+        )
+    )
+    events.record_many(
+        session,
+        actor,
+        "alert.resolved",
+        [
+            (
+                a.customer_id,
+                {
+                    "alert_id": a.id,
+                    "alert_type": a.alert_type,
+                    "severity": AlertSeverity(a.severity).value,
+                    "note": f"cleared: {why}",
+                    "cleared": True,
+                },
+            )
+            for a, why in cleared
+        ],
+        occurred_at=now,
+    )
+    resolved: dict[str, int] = {}
+    for a, _ in cleared:
+        resolved[a.alert_type] = resolved.get(a.alert_type, 0) + 1
+    return resolved
+
+
+def _why_cleared(a: Any, th: AlertThresholds, as_of: dt.date, usage: dict[int, int]) -> str | None:
+    """Why this alert's condition no longer holds, or None while it does.
+    Each condition is judged against the figures the alert recorded when it
+    was raised (its details), not against a window that has moved since."""
+    if a.customer_status != CustomerStatus.ACTIVE.value:
+        return "the customer is no longer active"
+    details = a.details or {}
+    now_status = HealthStatus(a.status) if a.status else None
+    if a.alert_type == "escalation":
+        return None if a.escalated else "no escalated ticket is open any more"
+    if a.alert_type == "renewal_at_risk" and th.renewal_at_risk is not None:
+        days = th.renewal_at_risk.days
+        if a.renewal_date is None or not as_of <= a.renewal_date <= as_of + dt.timedelta(days=days):
+            return f"the renewal is no longer within {days} days"
+        if now_status is not None and now_status.value not in AT_RISK:
+            return f"health is {a.score} ({_word(now_status)})"
+        return None
+    if a.alert_type == "health_drop":
+        return _health_recovered(a, details, th, now_status)
+    if a.alert_type == "usage_decline" and th.usage_decline is not None:
+        before, days = details.get("active_days_before"), th.usage_decline.days
+        recent = usage.get(a.customer_id, 0)
+        if isinstance(before, int) and recent * 100 > before * (100 - th.usage_decline.drop_percent):
+            return f"{recent} active days in the last {days} days, against {before} before the decline"
+        return None
+    if a.alert_type == "churn_jump":
+        was = details.get("was")
+        if isinstance(was, int | float) and a.churn_probability is not None and a.churn_probability <= was:
+            return f"churn probability is back to {a.churn_probability:.0%}"
+    return None
+
+
+def _health_recovered(
+    a: Any, details: dict[str, Any], th: AlertThresholds, now_status: HealthStatus | None
+) -> str | None:
+    if a.score is None:
+        return None
+    back = f"health is back to {a.score} ({_word(now_status)})"
+    data = details.get("data") if isinstance(details.get("data"), dict) else None
+    if data is not None and isinstance(data.get("threshold"), int | float):
+        # Raised by the automation rule on health.below_threshold.
+        return back if a.score >= data["threshold"] else None
+    was, was_word = details.get("was"), details.get("was_status")
+    if not isinstance(was, int | float):
+        return None
+    points = th.health_drop.points if th.health_drop is not None else 0
+    fell_points = points > 0 and was - a.score >= points
+    was_rank = next((r for s, r in _RANK.items() if s.value == was_word), 0)
+    fell_status = now_status is not None and now_status.value in AT_RISK and _RANK[now_status] < was_rank
+    return None if fell_points or fell_status else back
+
+
+def _active_days(session: Session, th: AlertThresholds, as_of: dt.date) -> dict[int, int]:
+    """Active days in the last `days` of the customers with an unresolved usage_decline alert."""
+    spec = th.usage_decline
+    if spec is None:
+        return {}
+    end = day_end(as_of)
+    day = dialect.utc_day(session, UsageEvent.occurred_at)
+    watched = sa.select(Alert.customer_id).where(
+        Alert.alert_type == "usage_decline", Alert.status != AlertStatus.RESOLVED
+    )
+    stmt = (
+        sa.select(UsageEvent.customer_id, sa.func.count(sa.distinct(day)))
+        .where(
+            UsageEvent.customer_id.in_(watched),
+            UsageEvent.occurred_at >= end - dt.timedelta(days=spec.days),
+            UsageEvent.occurred_at < end,
+        )
+        .group_by(UsageEvent.customer_id)
+    )
+    return {customer_id: days for customer_id, days in session.execute(stmt)}
 
 
 def _candidates(alert_type: str) -> list[sa.ColumnElement[bool]]:

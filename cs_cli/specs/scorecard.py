@@ -125,6 +125,9 @@ class Scorecard(_Strict):
     multipliers: Multipliers = Multipliers()
     status: Status = Status()
     trend: Trend = Trend()
+    # A score falling below one of these writes a health.below_threshold
+    # event (the automation rules act on it), whatever its status does.
+    below_thresholds: list[int] = Field(default=[50], max_length=10)
     # The product's features, for feature breadth; without it, every event
     # name seen across the book in the window counts as a feature.
     features: list[str] | None = None
@@ -139,6 +142,15 @@ class Scorecard(_Strict):
                 lowers = [float("-inf") if b.lower is None else b.lower for b in measure.bands]
                 tables[name] = (lowers, [b.score for b in measure.bands], measure.bands[-1].upper)
         return tables
+
+    @field_validator("below_thresholds")
+    @classmethod
+    def _thresholds(cls, thresholds: list[int]) -> list[int]:
+        if any(not 0 < t <= 100 for t in thresholds):
+            raise ValueError("thresholds must be between 1 and 100")
+        if len(set(thresholds)) != len(thresholds):
+            raise ValueError("thresholds must not repeat")
+        return sorted(thresholds, reverse=True)
 
     @field_validator("weights")
     @classmethod

@@ -162,6 +162,62 @@ def test_each_condition_raises_one_alert_and_never_a_second_while_open(engine, b
     ]
 
 
+def test_alerts_whose_condition_cleared_are_resolved_with_the_reason(engine, book):
+    cid = arrange(engine)
+    check(engine)
+    with transaction(engine) as s:
+        # E-3's escalated ticket is closed and its usage is back (5 of the last 14 days).
+        s.execute(sa.update(SupportTicket).where(SupportTicket.external_id == "T-1").values(status="closed"))
+        s.add_all(
+            UsageEvent(
+                customer_id=cid["E-3"],
+                event_name="login",
+                occurred_at=dt.datetime.combine(AS_OF - dt.timedelta(days=n), dt.time(9), tzinfo=dt.UTC),
+            )
+            for n in (1, 2, 4, 5)
+        )
+        # M-1 is back to 72 (at risk, as it was a week ago: no drop any more);
+        # W-1 signed its renewal for next year, but its health is still down.
+        s.execute(
+            sa.update(HealthScore).where(HealthScore.customer_id == cid["M-1"]).values(overall_score=72)
+        )
+        s.execute(
+            sa.update(Customer).where(Customer.id == cid["W-1"]).values(renewal_date=dt.date(2026, 1, 25))
+        )
+    result = check(engine, now=NOW + dt.timedelta(hours=1))
+    assert result.raised == {}
+    assert result.resolved == {"escalation": 1, "health_drop": 1, "renewal_at_risk": 1, "usage_decline": 1}
+    assert {k: v[1] for k, v in alerts(engine).items()} == {
+        ("E-1", "churn_jump"): "open",
+        ("M-1", "health_drop"): "resolved",
+        ("W-1", "health_drop"): "open",
+        ("M-1", "renewal_at_risk"): "open",  # still at risk, 5 days away
+        ("W-1", "renewal_at_risk"): "resolved",
+        ("E-3", "escalation"): "resolved",
+        ("E-3", "usage_decline"): "resolved",
+    }
+    notes = {}
+    with transaction(engine) as s:
+        for alert_id, kind in s.execute(
+            sa.select(Alert.id, Alert.alert_type).where(Alert.status == "resolved")
+        ):
+            history = alert_detail(s, SYSTEM, alert_id, as_of=AS_OF).history
+            assert [h.what for h in history] == ["raised", "resolved"]
+            notes[kind] = (history[-1].by, history[-1].note)
+    assert notes == {
+        "escalation": ("system", "cleared: no escalated ticket is open any more"),
+        "health_drop": ("system", "cleared: health is back to 72 (at_risk)"),
+        "renewal_at_risk": ("system", "cleared: the renewal is no longer within 60 days"),
+        "usage_decline": (
+            "system",
+            "cleared: 5 active days in the last 14 days, against 6 before the decline",
+        ),
+    }
+    # Nothing more to clear, nothing to raise.
+    again = check(engine, now=NOW + dt.timedelta(hours=2))
+    assert (again.raised, again.resolved) == ({}, {})
+
+
 def test_notifications_follow_each_csms_preference(engine, book):
     arrange(engine)
     result = check(engine)

@@ -74,16 +74,25 @@ def test_each_event_is_acted_on_once_per_rule_and_a_replay_does_nothing(engine, 
     emit(
         engine,
         [
-            ("health.status_dropped", "M-1", {"from": "at_risk", "to": "critical", "score": 45}),
-            ("health.status_dropped", "E-1", {"from": "healthy", "to": "at_risk", "score": 72}),
+            (
+                "health.below_threshold",
+                "M-1",
+                {"threshold": 50, "score": 45, "previous_score": 58, "status": "critical"},
+            ),
+            # Another threshold of the scorecard: not this rule's.
+            (
+                "health.below_threshold",
+                "E-1",
+                {"threshold": 75, "score": 72, "previous_score": 81, "status": "at_risk"},
+            ),
             ("contact.champion_left", "E-1", {"contact": "K-1", "name": "Carla Champion"}),
             ("ticket.escalated", "W-1", {"ticket": "T-9", "priority": "urgent"}),
             # Churned customers are passed over.
             ("ticket.escalated", "E-2", {"ticket": "T-10", "priority": "high"}),
         ],
     )
-    # Other systems send anything: a score that is not a number never matches.
-    emit(engine, [("health.status_dropped", "W-1", {"to": "critical", "score": "low"})])
+    # Other systems send anything: a threshold that is not a number never matches.
+    emit(engine, [("health.below_threshold", "W-1", {"threshold": "low", "score": 45})])
     result = run(engine)
     by_rule = {o.rule: o for o in result.rules}
     assert (by_rule["health_below_threshold"].events, by_rule["health_below_threshold"].acted) == (3, 1)
@@ -100,8 +109,8 @@ def test_each_event_is_acted_on_once_per_rule_and_a_replay_does_nothing(engine, 
             "health_drop",
             "critical",
         )
-        assert alert.title == "Health dropped to 45 (critical)"
-        assert alert.reason == "Health status fell from at_risk to critical; score 45 is below 50."
+        assert alert.title == "Health fell below 50: 45 (critical)"
+        assert alert.reason == "Health score fell from 58 to 45, below 50."
         runs = c.execute(
             sa.select(Playbook.key, PlaybookRun.customer_id, PlaybookRun.triggered_by).join(
                 Playbook, Playbook.id == PlaybookRun.playbook_id
@@ -151,7 +160,7 @@ def test_each_event_is_acted_on_once_per_rule_and_a_replay_does_nothing(engine, 
 
     # A second drop while the alert is open and the run active: the rule
     # acts on the event, but nothing is doubled.
-    emit(engine, [("health.status_dropped", "M-1", {"to": "critical", "score": 30})])
+    emit(engine, [("health.below_threshold", "M-1", {"threshold": 50, "score": 30, "previous_score": 52})])
     third = {o.rule: o for o in run(engine).rules}
     assert third["health_below_threshold"].acted == 1
     assert (third["health_below_threshold"].alerts, third["health_below_threshold"].runs) == (0, 0)

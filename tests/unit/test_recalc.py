@@ -213,6 +213,51 @@ def test_status_drop_is_recorded_once(engine, admin):
     assert drops[0].data["from"] == "healthy" and drops[0].data["to"] in ("at_risk", "critical")
 
 
+def test_a_score_falling_below_a_threshold_is_recorded_whatever_its_status(engine, admin, tmp_path):
+    """B stays critical (no status drop) but slides from 55 to 51 across the
+    threshold 52: one health.below_threshold event; a rerun adds none."""
+    text = (Path(__file__).parent.parent / "fixtures" / "simple_scorecard.yaml").read_text()
+    path = tmp_path / "thresholds.yaml"
+    path.write_text(text + "\nbelow_thresholds: [40, 52, 90]\n")
+    card = load_scorecard(path)
+    assert card.card.below_thresholds == [90, 52, 40]
+    ids = build(engine)
+    day = AS_OF + dt.timedelta(days=1)
+    with transaction(engine) as s:
+        scored = target_ids(s, admin)
+        recalc_day(s, admin, card, scored, as_of=AS_OF, now=NOW)
+        # Yesterday's scores as they stood: B at 55 (critical), C (churned) at 60.
+        for customer, score in (("B", 55), ("C", 60)):
+            s.execute(
+                sa.update(HealthScore)
+                .where(HealthScore.customer_id == ids[customer])
+                .values(overall_score=score)
+            )
+    with transaction(engine) as s:
+        result = recalc_day(s, admin, card, scored, as_of=day, now=NOW)
+    assert (result.dropped, result.fell_below) == (0, 1)
+    with transaction(engine) as s:
+        assert recalc_day(s, admin, card, scored, as_of=day, now=NOW).fell_below == 0
+    with engine.connect() as conn:
+        events = conn.execute(
+            sa.select(DomainEvent.customer_id, DomainEvent.data).where(
+                DomainEvent.event_type == "health.below_threshold"
+            )
+        ).all()
+    assert [(e.customer_id, e.data) for e in events] == [
+        (
+            ids["B"],
+            {
+                "threshold": 52,
+                "score": 51,
+                "previous_score": 55,
+                "status": "critical",
+                "as_of": day.isoformat(),
+            },
+        )
+    ]
+
+
 def test_dry_run_writes_nothing(engine, admin):
     build(engine)
     result = run(engine, admin, dry_run=True)

@@ -408,7 +408,7 @@ def test_no_value_of_a_generated_rule_reaches_the_sql_text(document):
 
 
 @pytest.mark.slow
-@settings(max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_documents)
 def test_no_value_of_many_generated_rules_reaches_the_sql_text(document):
     """The same property over many more documents (pytest -m slow)."""

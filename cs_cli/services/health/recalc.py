@@ -47,6 +47,8 @@ class DayResult:
     by_status: dict[str, int]
     without_data: int
     dropped: int
+    # Customers whose score fell below one of the scorecard's below_thresholds.
+    fell_below: int = 0
     # Per customer (dry runs only): external id -> (score, status).
     preview: dict[str, tuple[int, str]] = field(default_factory=dict)
 
@@ -238,7 +240,7 @@ def recalc_day(
     dialect.for_whole_table_reads(session)
     features = feature_count(session, card, as_of)
     by_status: Counter[str] = Counter()
-    without = dropped = scored = 0
+    without = dropped = fell_below = scored = 0
     preview: dict[str, tuple[int, str]] = {}
     if ids:
         # One pass for the whole book: each source table is read once, and
@@ -256,7 +258,9 @@ def recalc_day(
             preview = {names[row.customer_id]: (row.overall_score, row.health_status) for row in rows}
             counts = Counter(row.health_status for row in rows)
         else:
-            counts, dropped = _write_scores(session, actor, scorecard, select, as_of=as_of, now=now)
+            counts, dropped, fell_below = _write_scores(
+                session, actor, scorecard, select, as_of=as_of, now=now
+            )
         by_status.update(counts)
         scored = sum(counts.values())
         targets = len(ids) if count is None else count
@@ -271,6 +275,7 @@ def recalc_day(
         by_status=dict(by_status),
         without_data=without,
         dropped=dropped,
+        fell_below=fell_below,
         preview=preview,
     )
 
@@ -283,7 +288,9 @@ def _write_scores(
     *,
     as_of: dt.date,
     now: dt.datetime,
-) -> tuple[Counter[str], int]:
+) -> tuple[Counter[str], int, int]:
+    """Writes the scores; returns them by status, and how many customers
+    dropped a status and fell below a threshold (each one an event)."""
     connection = session.connection()
     scratch = _scratch()
     scratch.drop(connection, checkfirst=True)
@@ -299,10 +306,11 @@ def _write_scores(
         )
         _history(session, scratch, scorecard, as_of=as_of, now=now)
         dropped = _drop_events(session, scratch, actor, as_of=as_of, now=now)
+        fell_below = _threshold_events(session, scratch, scorecard, actor, as_of=as_of, now=now)
         _current(session, scratch, scorecard, as_of=as_of, now=now)
     finally:
         scratch.drop(connection)
-    return counts, dropped
+    return counts, dropped, fell_below
 
 
 def _components(scratch: sa.Table) -> dict[str, sa.ColumnElement]:
@@ -334,40 +342,89 @@ def _history(
 def _drop_events(
     session: Session, scratch: sa.Table, actor: Actor, *, as_of: dt.date, now: dt.datetime
 ) -> int:
-    dialect.before_writing_events(session)
+    """health.status_dropped for each customer whose status fell (healthy to
+    at risk or critical, at risk to critical) since its current score."""
     current = HealthScore.__table__
-    events = DomainEvent.__table__
 
     def rank(column):
         return sa.case(*((column == status, r) for status, r in _RANK.items()), else_=0)
 
     fell = sa.and_(
-        sa.or_(current.c.as_of.is_(None), current.c.as_of <= as_of),
-        rank(scratch.c.health_status) > 0,
-        rank(scratch.c.health_status) < rank(current.c.health_status),
+        rank(scratch.c.health_status) > 0, rank(scratch.c.health_status) < rank(current.c.health_status)
     )
-    data = dialect.json_object(
-        session,
-        {
-            "from": current.c.health_status,
-            "to": scratch.c.health_status,
+    data = {
+        "from": current.c.health_status,
+        "to": scratch.c.health_status,
+        "score": scratch.c.overall_score,
+        "as_of": sa.literal(as_of.isoformat()),
+    }
+    return _score_events(session, scratch, "health.status_dropped", fell, data, actor, as_of=as_of, now=now)
+
+
+def _threshold_events(
+    session: Session,
+    scratch: sa.Table,
+    scorecard: LoadedScorecard,
+    actor: Actor,
+    *,
+    as_of: dt.date,
+    now: dt.datetime,
+) -> int:
+    """health.below_threshold for each customer whose score fell below one of
+    the scorecard's below_thresholds since its current score (one event per
+    threshold crossed), whatever its status did: a score sliding from 55 to
+    45 stays critical but crosses 50. One statement per threshold."""
+    current = HealthScore.__table__
+    written = 0
+    for threshold in scorecard.card.below_thresholds:
+        crossed = sa.and_(
+            scratch.c.health_status != HealthStatus.CHURNED.value,
+            scratch.c.overall_score < threshold,
+            current.c.overall_score >= threshold,
+        )
+        data = {
+            "threshold": sa.literal(threshold),
             "score": scratch.c.overall_score,
+            "previous_score": current.c.overall_score,
+            "status": scratch.c.health_status,
             "as_of": sa.literal(as_of.isoformat()),
-        },
-    )
+        }
+        written += _score_events(
+            session, scratch, "health.below_threshold", crossed, data, actor, as_of=as_of, now=now
+        )
+    return written
+
+
+def _score_events(
+    session: Session,
+    scratch: sa.Table,
+    event_type: str,
+    condition: sa.ColumnElement[bool],
+    data: dict[str, sa.ColumnElement],
+    actor: Actor,
+    *,
+    as_of: dt.date,
+    now: dt.datetime,
+) -> int:
+    """Writes `event_type` for each scored customer meeting `condition`
+    against its current score (a customer scored for the first time has none,
+    and a backfill of an older day compares with nothing). Returns how many."""
+    dialect.before_writing_events(session)
+    current = HealthScore.__table__
+    events = DomainEvent.__table__
     moment = day_end(as_of) - dt.timedelta(microseconds=1)
     values = {
-        "event_type": sa.literal("health.status_dropped"),
+        "event_type": sa.literal(event_type),
         "customer_id": scratch.c.customer_id,
         "occurred_at": sa.literal(moment, events.c.occurred_at.type),
-        "data": data,
+        "data": dialect.json_object(session, data),
         "actor_name": sa.literal(actor.name),
         "created_at": sa.literal(now, events.c.created_at.type),
     }
     source = (
         sa.select(*values.values())
         .select_from(scratch.join(current, current.c.customer_id == scratch.c.customer_id))
-        .where(fell)
+        .where(sa.or_(current.c.as_of.is_(None), current.c.as_of <= as_of), condition)
     )
     # RETURNING, not rowcount: drivers report -1 for INSERT ... SELECT.
     inserted = session.execute(sa.insert(events).from_select(list(values), source).returning(events.c.id))
