@@ -23,15 +23,15 @@ def resolve_actor(session: Session, name: str) -> Actor:
     """
     if name == "system":
         return Actor.system()
-    user = session.scalar(
-        sa.select(User).where(sa.or_(User.login == name, sa.func.lower(User.email) == name.lower()))
-    )
+    named = sa.select(User).where(sa.or_(User.login == name, sa.func.lower(User.email) == name.lower()))
+    user = session.scalar(named)
     if user is None:
         if session.scalar(sa.select(sa.func.count()).select_from(User)) == 0:
-            user = User(login=name, name=name, email=_placeholder_email(name), role=Role.ADMIN)
-            session.add(user)
-            session.flush()
-        else:
+            _add_first_admin(session, name)
+        # Looked up again: two commands started together on a new database
+        # both take this path, and only one of them creates the user.
+        user = session.scalar(named)
+        if user is None:
             raise NotPermitted(
                 f"'{name}' is not a user of this database",
                 hint="an admin can add you with `cs users add`, or set CS_USER to your login or email",
@@ -39,6 +39,16 @@ def resolve_actor(session: Session, name: str) -> Actor:
     if not user.is_active:
         raise NotPermitted(f"user '{name}' is deactivated")
     return Actor(name=user.login or user.email, role=user.role, user_id=user.id, team_id=user.team_id)
+
+
+def _add_first_admin(session: Session, name: str) -> None:
+    """Create the first admin, unless another command just did (its insert
+    wins the unique login; ours is undone alone, in a savepoint)."""
+    try:
+        with session.begin_nested():
+            session.add(User(login=name, name=name, email=_placeholder_email(name), role=Role.ADMIN))
+    except sa.exc.IntegrityError:
+        pass
 
 
 def _placeholder_email(login: str) -> str:

@@ -12,7 +12,7 @@ from cs_cli.db.engine import transaction
 from cs_cli.db.models import Customer, User
 from cs_cli.domain import Actor, Role
 from cs_cli.errors import NotFound, NotPermitted
-from cs_cli.services.access import customer_scope, require_role, resolve_actor
+from cs_cli.services.access import _add_first_admin, customer_scope, require_role, resolve_actor
 from cs_cli.services.customers import CustomerFilter, customer_detail, find_customer, list_customers
 
 AS_OF = dt.date(2025, 1, 15)
@@ -117,6 +117,23 @@ def test_resolve_actor_first_user_becomes_admin(session):
         Role.ADMIN,
         actor.user_id,
     )
+
+
+def test_two_commands_starting_a_new_database_together_share_its_first_admin(engine):
+    """Both saw no users; the second to insert loses the unique login in its
+    savepoint alone, finds the first one's admin, and its transaction goes on."""
+    with transaction(engine) as first, transaction(engine) as second:
+        assert second.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+        resolve_actor(first, "root")
+        first.commit()
+        # What the second command does after its count said "no users yet".
+        _add_first_admin(second, "root")
+        actor = resolve_actor(second, "root")
+        second.add(Customer(external_id="X-1", name="Made after the race"))
+    assert actor.role == Role.ADMIN
+    with engine.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(User)) == 1
+        assert conn.scalar(sa.select(Customer.name)) == "Made after the race"
 
 
 def test_resolve_actor_deactivated(session, book):
