@@ -176,6 +176,9 @@ HEADERS = {
 @app.command("list")
 def list_(
     status: Annotated[HealthStatus | None, typer.Option(help="Only this status.")] = None,
+    include_churned: Annotated[
+        bool, typer.Option("--include-churned", help="List churned customers too (left out by default).")
+    ] = False,
     csm: Annotated[str | None, typer.Option(help="Only this CSM's customers (email or login).")] = None,
     min_score: Annotated[int | None, typer.Option(help="Score at least this.", min=0, max=100)] = None,
     max_score: Annotated[int | None, typer.Option(help="Score at most this.", min=0, max=100)] = None,
@@ -188,11 +191,21 @@ def list_(
 ) -> None:
     """List current health scores, worst first by default.
 
+    Churned customers are left out (they would top a worst-first list):
+    --include-churned lists them too, --status churned only them.
+
     Example: cs health list --status critical --sort -change
     """
     from cs_cli.services.health.views import HealthFilter, list_scores
 
-    flt = HealthFilter(status=status, csm=csm, min_score=min_score, max_score=max_score, trend=trend)
+    flt = HealthFilter(
+        status=status,
+        csm=csm,
+        min_score=min_score,
+        max_score=max_score,
+        trend=trend,
+        churned=include_churned,
+    )
     with _runtime.session() as (session, actor):
         page = list_scores(
             session,
@@ -207,7 +220,8 @@ def list_(
     if fmt == OutputFormat.TABLE:
         shown = page.offset + len(page.rows)
         more = f"; next page: --offset {shown}" if page.total > shown else ""
-        message(f"{len(page.rows)} of {page.total} scored customers{more}")
+        left_out = "" if status or include_churned else " (churned ones left out: --include-churned)"
+        message(f"{len(page.rows)} of {page.total} scored customers{left_out}{more}")
 
 
 @app.command()

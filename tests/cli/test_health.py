@@ -24,8 +24,13 @@ def test_recalc_scores_the_demo_book_with_a_spread_of_statuses(run_cli, demo):
     assert result.stdout == ""
     summary = result.stderr.strip().splitlines()[-1]
     assert summary.startswith("scored 40 customer-days as of 2026-06-30:")
-    listed = json.loads(run_cli("health", "list", "--all", "--format", "json").stdout)
+    listed = json.loads(run_cli("health", "list", "--all", "--include-churned", "--format", "json").stdout)
     assert len(listed) == 40
+    # By default the churned are left out of the worst-first list.
+    live = json.loads(run_cli("health", "list", "--all", "--format", "json").stdout)
+    assert live == [row for row in listed if row["health_status"] != "churned"] and len(live) < 40
+    churned = json.loads(run_cli("health", "list", "--status", "churned", "--format", "json").stdout)
+    assert {row["health_status"] for row in churned} == {"churned"} and len(churned) == 40 - len(live)
     statuses = {row["health_status"] for row in listed}
     assert {"healthy", "churned"} <= statuses and statuses & {"at_risk", "critical"}
     scores = [row["overall_score"] for row in listed]
@@ -96,7 +101,7 @@ def test_dry_run_prints_scores_and_writes_nothing(run_cli, demo):
 
 def test_distribution_and_components(run_cli, demo):
     run_cli("recalc", "--as-of", AS_OF)
-    listed = json.loads(run_cli("health", "list", "--all", "--format", "json").stdout)
+    listed = json.loads(run_cli("health", "list", "--all", "--include-churned", "--format", "json").stdout)
     rows = json.loads(run_cli("health", "distribution", "--format", "json").stdout)
     assert [r["health_status"] for r in rows] == ["healthy", "at_risk", "critical", "churned"]
     for row in rows:

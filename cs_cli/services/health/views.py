@@ -33,6 +33,8 @@ class HealthFilter:
     min_score: int | None = None
     max_score: int | None = None
     trend: ScoreTrend | None = None
+    # Churned customers are left out unless asked for (or --status churned).
+    churned: bool = True
 
 
 def list_scores(
@@ -75,6 +77,8 @@ def list_scores(
     )
     if flt.status:
         stmt = stmt.where(status == flt.status.value)
+    elif not flt.churned:
+        stmt = stmt.where(status != HealthStatus.CHURNED.value)
     if flt.csm:
         stmt = stmt.where(sa.or_(sa.func.lower(User.email) == flt.csm.lower(), User.login == flt.csm))
     if flt.min_score is not None:
