@@ -305,3 +305,27 @@ def events_table():
     from cs_cli.db.models import DomainEvent
 
     return DomainEvent.__table__
+
+
+def test_a_tick_killed_before_its_recount_leaves_the_metrics_to_the_next_tick(kit, book, monkeypatch):
+    """The batches commit the ended enrollments and mark the journey pending;
+    the tick dies before recounting; the next tick, with nothing due, counts."""
+    from cs_cli.services.journeys import metrics
+
+    kit.load(ENDS)
+    kit.enroll("ends", "E-1", "E-3")
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed before the recount")
+
+    monkeypatch.setattr(metrics, "refresh_journeys", killed)
+    with pytest.raises(KeyboardInterrupt):
+        kit.tick(T0)
+    assert kit.enrollments("ends")["E-1"].status == "completed"  # E-1 meets the goal at once
+    stale = kit.journey("ends")
+    assert (stale.total_completed, stale.metrics_pending) == (0, 1)
+
+    monkeypatch.undo()
+    assert kit.tick(T0 + dt.timedelta(minutes=5)).advanced == 0
+    journey = kit.journey("ends")
+    assert (journey.total_completed, journey.success_rate, journey.metrics_pending) == (1, 1.0, 0)

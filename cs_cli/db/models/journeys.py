@@ -37,6 +37,10 @@ class Journey(Timestamps, Base):
     total_completed: Mapped[int] = mapped_column(default=0)
     avg_completion_days: Mapped[float | None]
     success_rate: Mapped[float | None]
+    # Tick batches that ended enrollments of this journey since its metrics
+    # were last counted: a tick killed before its final recount leaves it
+    # above zero, and the next tick counts again (services/journeys/metrics.py).
+    metrics_pending: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class JourneyStep(CreatedAt, Base):

@@ -259,11 +259,11 @@ def tick(
         touched.update(live.journey_id for live in batch.ended)
         if progress:
             progress(len(lives))
-    if touched:
-        with transaction(engine) as session:
-            from cs_cli.services.journeys.metrics import refresh_journeys
+    with transaction(engine) as session:
+        from cs_cli.services.journeys.metrics import pending_journeys, refresh_journeys
 
-            refresh_journeys(session, sorted(touched), now=now)
+        # Also the journeys a killed tick (or one still running) left uncounted.
+        refresh_journeys(session, sorted(touched | pending_journeys(session)), now=now)
     return result
 
 
@@ -488,6 +488,17 @@ def write(batch: Batch, lives: list[Live]) -> None:
                 {"b_id": k, "b_n": batch.executed[k], "b_ok": batch.succeeded.get(k, 0)}
                 for k in sorted(batch.executed)
             ],
+        )
+    if batch.ended:
+        # The journeys' metrics are recounted when the tick ends; until then
+        # each says a batch of its ended enrollments is not counted yet, so a
+        # tick killed before its recount leaves the next tick something to do.
+        journeys = Journey.__table__
+        session.execute(
+            sa.update(journeys)
+            .where(journeys.c.id == sa.bindparam("b_id"))
+            .values(metrics_pending=journeys.c.metrics_pending + 1),
+            [{"b_id": k} for k in sorted({live.journey_id for live in batch.ended})],
         )
 
 
