@@ -31,20 +31,30 @@ def emit(
     data: Annotated[
         str | None, typer.Option(help="Details as a JSON object.", metavar="JSON", show_default=False)
     ] = None,
+    new_type: Annotated[
+        bool,
+        typer.Option("--new-type", help="Record a type nothing knows yet (a type of your own)."),
+    ] = False,
 ) -> None:
     """Record an event from another system about a customer (admins). Event
     triggers of playbooks, journeys and automation act on it.
 
+    The type must be one cs knows (in the log already, or named by an
+    automation rule, a journey or a playbook trigger), so that a typo is
+    caught; --new-type records a type of your own the first time.
+
     Examples:
 
-      cs events emit invoice.paid_late --customer C-00107 --data '{"days_late": 45}'
+      cs events emit champion.left --customer C-00107 --data '{"name": "Dana Fox"}'
 
-      cs events emit product.feature_requested --customer C-00012
+      cs events emit invoice.paid_late --customer C-00012 --data '{"days_late": 45}' --new-type
     """
     import json
 
     from cs_cli.errors import BadInput
+    from cs_cli.services.automation.config import configured_rules
     from cs_cli.services.events import emit as emit_event
+    from cs_cli.services.events import known_types
 
     document = None
     if data is not None:
@@ -53,8 +63,18 @@ def emit(
         except json.JSONDecodeError as exc:
             raise BadInput(f"--data: invalid JSON at column {exc.colno}: {exc.msg}") from None
     with _runtime.session() as (session, actor):
+        known = None
+        if not new_type:
+            rules = configured_rules(_runtime.STATE.settings().automation_rules).spec.rules
+            known = known_types(session, {t for rule in rules if rule.enabled for t in rule.events})
         row = emit_event(
-            session, actor, event_type, customer=customer, data=document, now=dt.datetime.now(dt.UTC)
+            session,
+            actor,
+            event_type,
+            customer=customer,
+            data=document,
+            now=dt.datetime.now(dt.UTC),
+            known=known,
         )
     message(f"recorded {row.event_type} for {row.external_id} (event {row.id})")
 

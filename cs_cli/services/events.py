@@ -132,6 +132,32 @@ def record_rows(
 _EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+")
 
 
+def known_types(session: Session, listened: set[str]) -> set[str]:
+    """Event types cs knows: those already in the log, those a journey
+    trigger or wait or a playbook trigger names, and `listened` (the
+    automation rules' types)."""
+    from cs_cli.db.models import Journey, JourneyStep, Playbook
+
+    known = set(listened)
+    known.update(session.scalars(sa.select(DomainEvent.event_type).distinct()))
+    known.update(
+        session.scalars(sa.select(Playbook.trigger_event).where(Playbook.trigger_event.is_not(None)))
+    )
+    known.update(
+        session.scalars(
+            sa.select(JourneyStep.wait_until_event)
+            .where(JourneyStep.wait_until_event.is_not(None))
+            .distinct()
+        )
+    )
+    for config in session.scalars(
+        sa.select(Journey.trigger_config).where(Journey.trigger_config.is_not(None))
+    ):
+        if isinstance(config, dict) and isinstance(config.get("event"), str):
+            known.add(config["event"])
+    return known
+
+
 def emit(
     session: Session,
     actor: Actor,
@@ -140,8 +166,11 @@ def emit(
     customer: str,
     data: dict[str, Any] | None,
     now: dt.datetime,
+    known: set[str] | None = None,
 ) -> EventRow:
-    """Record an event another system reports about a customer (admins)."""
+    """Record an event another system reports about a customer (admins).
+    With `known`, a type outside it is refused (a typo, most likely), with
+    the nearest known types."""
     from cs_cli.domain import Role
     from cs_cli.errors import BadInput
     from cs_cli.services.access import require_role
@@ -154,6 +183,15 @@ def emit(
         )
     if data is not None and not isinstance(data, dict):
         raise BadInput("--data is a JSON object, e.g. '{\"amount\": 1200}'")
+    if known is not None and event_type not in known:
+        import difflib
+
+        near = difflib.get_close_matches(event_type, sorted(known), n=3, cutoff=0.6)
+        raise BadInput(
+            f"unknown event type '{event_type}': nothing has recorded it and no rule, journey or playbook "
+            "acts on it" + (f" (did you mean {', '.join(near)}?)" if near else ""),
+            hint="record a type of your own with --new-type",
+        )
     target = find_customer(session, actor, customer)
     event = DomainEvent(
         event_type=event_type,

@@ -11,9 +11,16 @@ from cs_cli.db.models import DomainEvent
 
 
 def test_emit_and_list(run_cli, engine, book):
-    result = run_cli(
-        "events", "emit", "invoice.paid_late", "--customer", "W-1", "--data", '{"days_late": 45}'
-    )
+    # A type nothing knows yet is refused as a likely typo, then recorded with --new-type.
+    args = ["events", "emit", "invoice.paid_late", "--customer", "W-1", "--data", '{"days_late": 45}']
+    unknown = run_cli(*args)
+    assert unknown.exit_code == 2, unknown
+    assert unknown.stderr.splitlines() == [
+        "error: unknown event type 'invoice.paid_late': nothing has recorded it and no rule, journey or "
+        "playbook acts on it",
+        "hint: record a type of your own with --new-type",
+    ]
+    result = run_cli(*args, "--new-type")
     assert result.exit_code == 0, result
     assert "recorded invoice.paid_late for W-1" in result.stderr
     with engine.connect() as conn:
@@ -21,11 +28,17 @@ def test_emit_and_list(run_cli, engine, book):
             sa.select(DomainEvent.event_type, DomainEvent.data, DomainEvent.actor_name)
         ).one()
     assert (event_type, data, actor) == ("invoice.paid_late", {"days_late": 45}, "admin")
-    run_cli("events", "emit", "segment.entered", "--customer", "E-1")
+    # Known from now on; and a typo of a known type gets the nearest ones.
+    typo = run_cli("events", "emit", "invoice.paid_lat", "--customer", "W-1")
+    assert typo.exit_code == 2 and "(did you mean invoice.paid_late?)" in typo.stderr, typo
+    # A type an automation rule acts on is known without ever being recorded.
+    assert run_cli("events", "emit", "champion.left", "--customer", "E-1").exit_code == 0
+    assert run_cli("events", "emit", "segment.entered", "--customer", "E-1", "--new-type").exit_code == 0
 
     listed = json.loads(run_cli("events", "list", "--format", "json").stdout)
     assert [(r["event_type"], r["external_id"]) for r in listed] == [
         ("segment.entered", "E-1"),
+        ("champion.left", "E-1"),
         ("invoice.paid_late", "W-1"),
     ]
     family = json.loads(run_cli("events", "list", "--type", "segment.*", "--format", "json").stdout)
@@ -38,9 +51,10 @@ def test_emit_and_list(run_cli, engine, book):
 def test_bad_events_are_refused_and_nothing_is_written(run_cli, engine, book):
     for args, code, text in [
         (["Invoice Paid", "--customer", "W-1"], 2, "is not an event type"),
-        (["invoice.paid", "--customer", "W-1", "--data", "[1]"], 2, "--data is a JSON object"),
+        (["invoice.paid", "--customer", "W-1", "--data", "[1]", "--new-type"], 2, "--data is a JSON object"),
         (["invoice.paid", "--customer", "W-1", "--data", "{oops"], 2, "--data: invalid JSON at column 2"),
-        (["invoice.paid", "--customer", "NOPE"], 4, "no customer 'NOPE'"),
+        (["invoice.paid", "--customer", "NOPE", "--new-type"], 4, "no customer 'NOPE'"),
+        (["invoice.paid", "--customer", "W-1"], 2, "unknown event type 'invoice.paid'"),
     ]:
         result = run_cli("events", "emit", *args)
         assert result.exit_code == code and text in result.stderr, (args, result)
