@@ -64,7 +64,7 @@ def purge(session: Session, actor: Actor, kind: str, cutoffs: Cutoffs, *, limit:
     elif kind == "events":
         table, key = DomainEvent, DomainEvent.id
         old = sa.select(key).where(DomainEvent.created_at < cutoff)
-        horizon = read_by_all(session)
+        horizon = read_by_all(session, live_since=cutoff)
         if horizon is not None:
             old = old.where(DomainEvent.id <= horizon)
     elif kind == "job_runs":
@@ -80,11 +80,15 @@ def purge(session: Session, actor: Actor, kind: str, cutoffs: Cutoffs, *, limit:
     return result.rowcount or 0
 
 
-def read_by_all(session: Session) -> int | None:
+def read_by_all(session: Session, *, live_since: dt.datetime | None = None) -> int | None:
     """The last event id every consumer of the log has read: event cursors
     (journeys, automation rules) and the playbooks that trigger on events or
-    segments. None when nothing reads the log."""
-    cursors = sa.select(sa.func.min(EventCursor.position)).scalar_subquery()
+    segments. None when nothing reads the log. A cursor that has not moved
+    since `live_since` belongs to a consumer that is gone (a deactivated
+    journey, a renamed or removed rule: each live one moves at every run),
+    and holds nothing back."""
+    live = sa.true() if live_since is None else EventCursor.updated_at >= live_since
+    cursors = sa.select(sa.func.min(EventCursor.position)).where(live).scalar_subquery()
     playbooks = (
         sa.select(sa.func.min(sa.func.coalesce(Playbook.event_cursor, 0)))
         .where(

@@ -389,8 +389,10 @@ def test_retention_deletes_old_operational_rows_in_batches_and_keeps_the_rest(en
         session.add(DomainEvent(event_type="test.new", occurred_at=recent, created_at=recent))
         session.flush()
         first_id = session.scalar(sa.select(sa.func.min(DomainEvent.id)))
-        # One consumer has read only the first three events.
+        # One consumer has read only the first three events; one that has not
+        # run for longer than events are kept (a removed rule) holds nothing back.
         session.add(EventCursor(consumer="journey:x", position=first_id + 2, updated_at=NOW))
+        session.add(EventCursor(consumer="automation:gone", position=0, updated_at=old))
         session.add(JobRun(job="x", slot="a", status=JobStatus.SUCCEEDED, started_at=old, finished_at=old))
         session.add(
             JobRun(job="x", slot="b", status=JobStatus.SUCCEEDED, started_at=recent, finished_at=recent)
