@@ -284,7 +284,7 @@ def score(
         status = HealthStatus.AT_RISK
     else:
         status = HealthStatus.CRITICAL
-    explained = {"raw": raws, "score": scores, "signals": signals, "base": base}
+    explained = {"raw": raws, "signals": signals, "base": base}
     return Result(overall_int, status, components), explained, base
 
 

@@ -9,7 +9,9 @@ from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from cs_cli.db.base import UTCDateTime
 
@@ -34,6 +36,27 @@ def insert_for(session: Session, table: sa.Table):
 def insert_ignoring(session: Session, table: sa.Table):
     """INSERT that leaves an existing row with the same key alone."""
     return insert_for(session, table).on_conflict_do_nothing()
+
+
+class _CreateTempTableAs(Executable, ClauseElement):
+    inherit_cache = False
+
+    def __init__(self, table: str, select: sa.Select) -> None:
+        self.table = table
+        self.select = select
+
+
+@compiles(_CreateTempTableAs)
+def _create_temp_table_as(element: _CreateTempTableAs, compiler, **kw) -> str:
+    table = compiler.preparer.quote(element.table)
+    return f"CREATE TEMPORARY TABLE {table} AS {compiler.process(element.select, **kw)}"
+
+
+def create_temp_table_as(session: Session, table: str, select: sa.Select) -> None:
+    """A temporary table holding what `select` returns, named and typed as
+    its columns. On Postgres this may use parallel workers; an INSERT ...
+    SELECT never does (the whole-book scoring ran a third slower that way)."""
+    session.execute(_CreateTempTableAs(table, select))
 
 
 def json_merge(session: Session, current: Any, incoming: Any) -> sa.ColumnElement:
@@ -198,6 +221,14 @@ def utc_day(session: Session, column: Any) -> sa.ColumnElement:
         return sa.cast(sa.func.timezone("UTC", column), sa.Date)
     # SQLite keeps UTC text 'YYYY-MM-DD HH:MM:SS.ffffff'.
     return sa.func.substr(column, 1, 10)
+
+
+def bytewise(session: Session, column: Any) -> sa.ColumnElement:
+    """A text column compared byte by byte, for grouping and sorting where
+    the order does not matter: Postgres otherwise sorts by the database's
+    collation (strcoll), a fifth slower on a sort of millions of names.
+    SQLite compares bytes already."""
+    return column.collate("C") if is_postgres(session) else column
 
 
 def least(session: Session, *values: Any) -> sa.ColumnElement:

@@ -292,7 +292,6 @@ def test_naive_recalc_scores_as_cs_recalc_does(engine, demo, run_cli, tmp_path, 
             where = f"{customer} on {day} ({card})"
             assert (other["overall"], other["status"]) == (mine["overall"], mine["status"]), where
             assert other["components"] == mine["components"], where
-            assert other["measures"]["score"] == mine["measures"]["score"], where
             for name, value in mine["measures"]["raw"].items():
                 assert _close(other["measures"]["raw"][name], value), f"{where}: {name}"
             assert other["measures"]["signals"] == mine["measures"]["signals"], where

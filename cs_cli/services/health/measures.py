@@ -106,16 +106,17 @@ def measure_query(
     # them all, three times.
     earliest = min(start(n) for n in ("feature_breadth", "active_days", "active_users"))
     day = dialect.utc_day(session, ev.occurred_at)
+    name = dialect.bytewise(session, ev.event_name)
     grains = (
         sa.select(
             ev.customer_id.label("customer_id"),
-            ev.event_name.label("event_name"),
+            name.label("event_name"),
             ev.contact_id.label("contact_id"),
             day.label("day"),
             sa.func.min(ev.occurred_at).label("first"),
         )
         .where(ev.occurred_at >= earliest, ev.occurred_at < end)
-        .group_by(ev.customer_id, ev.event_name, ev.contact_id, day)
+        .group_by(ev.customer_id, name, ev.contact_id, day)
         .subquery("grains")
     )
     g = grains.c

@@ -70,7 +70,8 @@ def target_ids(session: Session, actor: Actor, customers: Sequence[str] | None =
 
 
 def _scratch() -> sa.Table:
-    """The scores of the day, before they are written where they belong."""
+    """The scores of the day, before they are written where they belong:
+    the columns of scoring_sql.scored_select, which creates the table."""
     return sa.Table(
         "cs_scored",
         sa.MetaData(),
@@ -294,9 +295,8 @@ def _write_scores(
     connection = session.connection()
     scratch = _scratch()
     scratch.drop(connection, checkfirst=True)
-    scratch.create(connection)
+    dialect.create_temp_table_as(session, scratch.name, select)
     try:
-        session.execute(sa.insert(scratch).from_select([c.name for c in scratch.c], select))
         counts = Counter(
             dict(
                 session.execute(

@@ -133,8 +133,8 @@ def score(
 
 def explain(card: Scorecard, components: dict[str, int | None], stored: dict[str, Any]) -> dict[str, Any]:
     """The explanation of a stored score: what history kept (each measure's
-    raw value and band score, the signals, the base score) and what follows
-    from it with the scorecard that made it (points, missing components,
+    raw value, the signals, the base score) and what follows from it with
+    the scorecard that made it (band scores, points, missing components,
     multipliers applied)."""
     weighted = {c: card.weights.get(Component(c), 0.0) for c, v in components.items() if v is not None}
     present = sum(weighted.values()) or 1.0
@@ -150,7 +150,14 @@ def explain(card: Scorecard, components: dict[str, int | None], stored: dict[str
         churned=False,
         components=components,
     )
-    raw, scores = stored.get("raw", {}), stored.get("score", {})
+    raw = stored.get("raw", {})
+    # History keeps raw values only: each band score follows from the raw
+    # value and the scorecard that made it (rows written before that change
+    # also carry their band scores, which are the same).
+    scores = stored.get("score") or {
+        name: band_score(card, name, value) if value is not None and name in card.band_tables else None
+        for name, value in raw.items()
+    }
     return {
         "scorecard": card.name,
         "measures": {name: {"raw": raw.get(name), "score": scores.get(name)} for name in raw},

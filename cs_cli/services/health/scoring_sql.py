@@ -153,14 +153,16 @@ def scored_select(
         (change <= -card.trend.declining, ScoreTrend.DECLINING.value),
         else_=ScoreTrend.STABLE.value,
     )
-    # What history keeps to explain the score: each measure's raw value and
-    # band score, the signals behind the multipliers, and the base score.
+    # What history keeps to explain the score: each measure's raw value, the
+    # signals behind the multipliers, and the base score. Band scores are
+    # not kept: they follow from the raw values and the scorecard version,
+    # and building them into every row cost a fifth of the recalculation
+    # (jsonb_build_object, and history rows twice the size).
     measures_json = dialect.json_object(
         session,
         {
-            # Two flat objects: nesting one per measure costs several times more.
+            # Flat objects: nesting one per measure costs several times more.
             "raw": dialect.json_object(session, {name: o.c[f"raw_{name}"] for name in raw_names}),
-            "score": dialect.json_object(session, {name: o.c[f"score_{name}"] for name in raw_names}),
             "signals": dialect.json_object(
                 session,
                 {
