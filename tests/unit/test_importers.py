@@ -548,12 +548,11 @@ def test_skip_invalid_events_keep_the_good_rows_of_plain_batches(engine, admin, 
 
 
 def test_a_first_load_builds_the_index_at_the_end_and_a_failed_one_keeps_it(engine, admin, tmp_path):
-    """Postgres, usage_events empty: its index is dropped for the load and
-    built again in the same transaction; a failed load rolls the drop back; a
-    later import into a table with rows keeps the index up to date instead.
-    SQLite keeps the index up to date always."""
+    """usage_events empty: its index is dropped for the load and built again
+    in the same transaction; a failed load rolls the drop back; a later
+    import into a table with rows keeps the index up to date instead."""
     _book(engine, admin, tmp_path)
-    first = ["DROP INDEX", "CREATE INDEX"] if engine.dialect.name == "postgresql" else []
+    first = ["DROP INDEX", "CREATE INDEX"]
     header = "customer_id,contact_id,event_name,occurred_at,quantity\n"
     good = "C1,P1,login,2026-10-01T09:00:00Z,2\n"
     ddl: list[str] = []

@@ -1,34 +1,32 @@
 """The fast path for usage events: millions of append-only rows.
 
-A batch of plain CSV records (no value maps) is checked and encoded column by
-column: references through dicts, the time by the positions of its
-separators plus one parse, names once per distinct value, the COPY text by
-joins. The loops then run in C and a row costs about a microsecond of
-Python (see benchmarks/RESULTS.md). A batch that this path cannot vouch for
-(a reference not known yet, a time in another shape, an empty quantity, a
-bad value) goes through the row-by-row path, which also finds and words
-every error. While one batch is written by a helper thread, the next is read
+A batch of plain CSV records (no value maps) arrives as columns (the plain
+reader in reading.py) and is checked and encoded column by column:
+references through dicts, the time by the positions of its separators plus
+one parse, names once per distinct value, the COPY text by joins. The loops
+then run in C and a row costs about a microsecond of Python (see
+benchmarks/RESULTS.md). A batch that this path cannot vouch for (a reference
+not known yet, a time in another shape, an empty quantity, a bad value) goes
+through the row-by-row path, which also finds and words every error. On
+Postgres, while one batch is written by a helper thread, the next is read
 and checked. A batch whose references are not all in the cache waits for the
 write in flight before asking the database (the session's connection serves
 one statement at a time).
 
-On Postgres, a first load (usage_events is empty) drops the table's index for
-the load and builds it again at the end, in the same transaction, as
-pg_restore does:
+A first load (usage_events is empty) drops the table's index for the load
+and builds it again at the end, in the same transaction, as pg_restore does:
 keeping a b-tree up to date under millions of rows in random customer order
-cost twice the load itself (benchmarks/RESULTS.md). A failed import rolls the
-drop back with everything else. Later imports keep the index up to date: the
-table is read while they run, and rebuilding it over all its rows would cost
-more than the rows added. (Not on SQLite: its driver runs DDL outside the
-transaction until a first write opens one, so a failed load could not roll
-the drop back, and its gain there is smaller.)
+cost twice the load itself on Postgres, and a third more on SQLite
+(benchmarks/RESULTS.md). A failed import rolls the drop back with everything
+else. Later imports keep the index up to date: the table is read while they
+run, and rebuilding it over all its rows would cost more than the rows added.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -37,7 +35,7 @@ import sqlalchemy as sa
 
 from cs_cli.db import dialect
 from cs_cli.db.models import Contact, Customer, UsageEvent
-from cs_cli.services.importers.reading import Source, SourceFormat
+from cs_cli.services.importers.reading import Batch, Source, SourceFormat
 
 if TYPE_CHECKING:
     from cs_cli.services.importers.runner import _Column, _Import
@@ -49,17 +47,24 @@ _NULL = "\\N"
 _parse_time = dt.datetime.fromisoformat
 _CUSTOMERS = ("customers", "external_id")
 _CONTACTS = ("contacts", "external_id")
-# A reference table up to this size is read whole by a file of more than one
-# batch (a few MB of cache) instead of key by key.
+# A reference table up to this size is read whole by a file of more than a
+# few batches (a few MB of cache) instead of key by key.
 _PRELOAD_ROWS = 200_000
+_PRELOAD_BYTES = 1 << 20
 
 
 class _Writer:
-    """Writes one batch at a time on a helper thread."""
+    """Writes one batch at a time, on a helper thread where that overlaps
+    with reading: on Postgres the server does the writing. SQLite writes in
+    this process, and its driver takes and gives back the interpreter lock
+    for every row, so a reading thread beside it only makes both wait (the
+    import ran a tenth slower that way): there the batch is written at once."""
 
-    def __init__(self, write: Callable[[list], None]) -> None:
+    def __init__(self, write: Callable[[list], None], *, threaded: bool) -> None:
         self._write = write
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cs-import-writer")
+        self._pool = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="cs-import-writer") if threaded else None
+        )
         self._pending: Future[None] | None = None
         self._count = 0
         self.written = 0
@@ -74,14 +79,20 @@ class _Writer:
         """Hand on `count` rows, as a list of COPY text pieces (Postgres)
         or of row tuples (SQLite)."""
         self.wait()
-        if count:
-            self._count = count
-            self._pending = self._pool.submit(self._write, data)
+        if not count:
+            return
+        if self._pool is None:
+            self._write(data)
+            self.written += count
+            return
+        self._count = count
+        self._pending = self._pool.submit(self._write, data)
 
     def shutdown(self) -> None:
         """Let a write in flight finish; its outcome no longer matters
         because the caller is already failing."""
-        self._pool.shutdown(wait=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
 
 def load_events(
@@ -95,28 +106,39 @@ def load_events(
     if source.fmt == SourceFormat.CSV and not any(c is not None and c.value_map for c in layout):
         positions = [c.position - 1 if c is not None else None for c in layout]
         normalise = None
-        columnar = _Columnar(job, positions, postgres, batch_size)
+        columnar = _Columnar(job, positions, postgres, preload=source.path.stat().st_size >= _PRELOAD_BYTES)
     else:
         positions = [0, 1, 2, 3, 4]
         normalise = _normaliser(layout)
-    rebuild = _drop_indexes_if_empty(job.session) if postgres else []
-    writer = _Writer(write)
+    rebuild = _drop_indexes_if_empty(job.session)
+    writer = _Writer(write, threaded=postgres)
     # A batch makes a few hundred thousand short-lived lists and tuples and
     # no reference cycles; the cyclic collector would walk them (and every
     # long-lived object) again and again for nothing: a fifth of the time.
     collecting = gc.isenabled()
     gc.disable()
+    if columnar is not None:
+        batches: Iterable[Batch] = source.column_batches(batch_size)
+    else:
+        batches = (Batch(lines, records, None) for lines, records in source.batches(batch_size))
     try:
-        for lines, records in source.batches(batch_size):
-            rows = records if normalise is None else [normalise(r) for r in records]
-            job.counts.read += len(rows)
+        for batch in batches:
+            lines = batch.lines
             if columnar is not None:
-                encoded = columnar.encode(records, writer.wait)
+                columns = batch.columns or list(zip(*batch.records, strict=True))
+                count = len(lines)
+                job.counts.read += count
+                encoded = columnar.encode(columns, count, writer.wait)
                 if encoded is not None:
-                    writer.submit(len(records), encoded)
+                    writer.submit(count, encoded)
                     if progress:
                         progress(source.bytes_read)
                     continue
+                records = rows = batch.records
+            else:
+                records = batch.records
+                rows = [normalise(r) for r in records] if normalise is not None else records
+                job.counts.read += len(rows)
             ready, deferred = _encode(job, layout, positions, lines, records, rows, postgres)
             if deferred:
                 writer.wait()  # the lookup needs the connection
@@ -131,17 +153,18 @@ def load_events(
         writer.shutdown()
         if collecting:
             gc.enable()
-    for index in rebuild:
-        job.session.execute(sa.schema.CreateIndex(index))
+    dialect.build_indexes(job.session, rebuild)
     job.counts.created += writer.written
 
 
 def _drop_indexes_if_empty(session) -> list[sa.Index]:
-    """Postgres: drop usage_events' indexes when the table is empty (a first
-    load); returns them, to be created again once the rows are in. The drop
-    locks the table until the import commits: nobody reads an empty one."""
+    """Drop usage_events' indexes when the table is empty (a first load);
+    returns them, to be created again once the rows are in. The drop locks
+    the table until the import commits: nobody reads an empty one."""
     if session.scalar(sa.select(sa.exists().select_from(UsageEvent))):
         return []
+    if not dialect.is_postgres(session) and not dialect.sqlite_begin(session, UsageEvent.__table__):
+        return []  # the drop would be committed at once, whatever became of the import
     indexes = sorted(UsageEvent.__table__.indexes, key=lambda index: str(index.name))
     for index in indexes:
         session.execute(sa.schema.DropIndex(index, if_exists=True))
@@ -149,7 +172,7 @@ def _drop_indexes_if_empty(session) -> list[sa.Index]:
 
 
 def _write(session, postgres: bool, rows: list) -> None:
-    """Runs on the writer thread: hand one batch to the database."""
+    """Hand one batch to the database (on the writer thread for Postgres)."""
     if postgres:
         # Joined and encoded here, off the reading thread: one bytes object
         # is the cheapest thing to stream into COPY.
@@ -199,7 +222,7 @@ def _encode(
     job: _Import,
     layout: list[_Column | None],
     positions: list[int | None],
-    lines: list[int],
+    lines: Sequence[int],
     records: list,
     rows: list,
     postgres: bool,
@@ -304,21 +327,19 @@ class _Columnar:
     day or hour), quantities of whole digits.
     """
 
-    def __init__(self, job: _Import, positions: list[int | None], postgres: bool, batch_size: int) -> None:
+    def __init__(self, job: _Import, positions: list[int | None], postgres: bool, *, preload: bool) -> None:
         self._job = job
         self._positions = positions
         self._postgres = postgres
-        self._batch_size = batch_size
-        self._preloaded = False
+        self._preloaded = not preload
         # External id -> id as handed to the database (text for COPY).
         self._customers: dict[str, Any] = {}
         self._contacts: dict[str, Any] = {"": _NULL if postgres else None}
         self._names: set[str] = set()
 
-    def encode(self, records: list[list[str]], wait: Callable[[], None]) -> list | None:
+    def encode(self, columns: list, n: int, wait: Callable[[], None]) -> list | None:
+        """`columns`: the batch's `n` records column by column, in header order."""
         ci, cti, ni, ai, qi = self._positions
-        columns = list(zip(*records, strict=True))
-        n = len(records)
         customers = self._ids(self._customers, columns[ci], wait)
         if customers is None:
             return None
@@ -385,7 +406,7 @@ class _Columnar:
         if any(cache.get(k, 0) is None for k in missing):
             return None  # known not to exist: the row path words the error
         wait()  # the lookup needs the connection
-        if not self._preloaded and len(keys) >= self._batch_size:
+        if not self._preloaded:
             # A big file: the keys of each batch would cost a query (and
             # a stop of the writer) per batch until every reference is seen.
             self._preloaded = True
