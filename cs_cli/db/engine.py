@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,9 +32,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # not to more memory: a whole-book GROUP BY or an index built over
     # millions of rows would otherwise hold all of it.
     cursor.execute("PRAGMA temp_store=FILE")
-    # Big sorts (an index built after a bulk load, a whole-book GROUP BY)
-    # may use a helper thread: a fifth faster on two cores.
-    cursor.execute(f"PRAGMA threads={min(4, os.cpu_count() or 1)}")
     cursor.close()
     # SQLite's lower() folds ASCII only; Postgres folds every letter. Use
     # Python's so that case-insensitive matching agrees on both.

@@ -493,6 +493,42 @@ def test_plain_batches_take_the_column_path_and_store_what_the_row_path_does(
     ]
 
 
+def test_a_big_plain_batch_stores_every_row_once(engine, admin, tmp_path):
+    """257 rows in one plain batch: on SQLite two statements of 100 rows and
+    57 single ones; every row arrives once, with its own values."""
+    _book(engine, admin, tmp_path)
+    header = "customer_id,contact_id,event_name,occurred_at,quantity\n"
+    lines = [
+        f"C{1 + i % 2},{'P1' if i % 3 else ''},feature_{i % 7},2026-10-01T{i % 24:02d}:{i % 60:02d}:00Z,{i}"
+        for i in range(257)
+    ]
+    path = write(tmp_path / "events.csv", header + "\n".join(lines) + "\n")
+    assert run_import(engine, admin, "events", path, batch_size=1000).created == 257
+    with transaction(engine) as session:
+        c1, c2 = (
+            session.scalar(sa.select(Customer.id).where(Customer.external_id == k)) for k in ("C1", "C2")
+        )
+        p1 = session.scalar(sa.select(Contact.id).where(Contact.external_id == "P1"))
+
+    def key(row: tuple) -> tuple:
+        return (row[3], row[4])  # every row has its own quantity
+
+    expected = sorted(
+        (
+            (
+                c2 if i % 2 else c1,
+                p1 if i % 3 else None,
+                f"feature_{i % 7}",
+                dt.datetime(2026, 10, 1, i % 24, i % 60, tzinfo=dt.UTC),
+                float(i),
+            )
+            for i in range(257)
+        ),
+        key=key,
+    )
+    assert sorted((tuple(r) for r in _events(engine)), key=key) == expected
+
+
 @pytest.mark.parametrize(
     ("row", "where", "reason"),
     [

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cs_cli.db.base import Base, CreatedAt, Money, Timestamps, UTCDateTime, enum_column
-from cs_cli.domain import TicketPriority, TicketStatus
+from cs_cli.enums import TicketPriority, TicketStatus
 
 
 class UsageEvent(Base):

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cs_cli.db.base import Base, CreatedAt, enum_column
-from cs_cli.domain import AlertSeverity, AlertStatus
+from cs_cli.enums import AlertSeverity, AlertStatus
 
 
 class Alert(CreatedAt, Base):

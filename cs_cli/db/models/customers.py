@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cs_cli.db.base import Base, Money, Timestamps, enum_column
-from cs_cli.domain import CustomerStatus
+from cs_cli.enums import CustomerStatus
 
 
 class Customer(Timestamps, Base):

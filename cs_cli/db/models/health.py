@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cs_cli.db.base import Base, CreatedAt, UTCDateTime, enum_column, utcnow
-from cs_cli.domain import HealthStatus, ScoreTrend
+from cs_cli.enums import HealthStatus, ScoreTrend
 
 
 class HealthScore(CreatedAt, Base):

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cs_cli.db.base import Base, BigIntPK, CreatedAt, Timestamps, enum_column
-from cs_cli.domain import EnrollmentStatus, JourneyStepType, JourneyTriggerType, JourneyType
+from cs_cli.enums import EnrollmentStatus, JourneyStepType, JourneyTriggerType, JourneyType
 
 
 class Journey(Timestamps, Base):

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cs_cli.db.base import Base, BigIntPK, CreatedAt, enum_column
-from cs_cli.domain import JobStatus
+from cs_cli.enums import JobStatus
 
 
 class DomainEvent(CreatedAt, Base):

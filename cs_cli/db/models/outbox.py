@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cs_cli.db.base import Base, BigIntPK, CreatedAt, enum_column
-from cs_cli.domain import OutboxChannel, OutboxStatus
+from cs_cli.enums import OutboxChannel, OutboxStatus
 
 
 class OutboxMessage(CreatedAt, Base):

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cs_cli.db.base import Base, CreatedAt, Timestamps, enum_column
-from cs_cli.domain import NotifyPreference, Role
+from cs_cli.enums import NotifyPreference, Role
 
 
 class Team(CreatedAt, Base):

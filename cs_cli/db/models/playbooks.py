@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cs_cli.db.base import Base, CreatedAt, JSONType, Timestamps, enum_column
-from cs_cli.domain import PlaybookCategory, PlaybookRunStatus, PlaybookStepType, Priority
+from cs_cli.enums import PlaybookCategory, PlaybookRunStatus, PlaybookStepType, Priority
 
 
 class Playbook(Timestamps, Base):

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cs_cli.db.base import Base, Timestamps, enum_column
-from cs_cli.domain import Priority, TaskOutcome, TaskStatus, TaskType
+from cs_cli.enums import Priority, TaskOutcome, TaskStatus, TaskType
 
 
 class CSTask(Timestamps, Base):

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cs_cli.db.base import Base, CreatedAt, JSONType, enum_column
-from cs_cli.domain import Channel, Direction, Sentiment, TouchpointType
+from cs_cli.enums import Channel, Direction, Sentiment, TouchpointType
 
 
 class Touchpoint(CreatedAt, Base):

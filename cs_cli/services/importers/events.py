@@ -3,7 +3,7 @@
 A batch of plain CSV records (no value maps) arrives as columns (the plain
 reader in reading.py) and is checked and encoded column by column:
 references through dicts, the time by the positions of its separators plus
-one parse, names once per distinct value, the COPY text by joins. The loops
+one parse, names by their lengths, the COPY text by joins. The loops
 then run in C and a row costs about a microsecond of Python (see
 benchmarks/RESULTS.md). A batch that this path cannot vouch for (a reference
 not known yet, a time in another shape, an empty quantity, a bad value) goes
@@ -75,9 +75,9 @@ class _Writer:
             pending.result()
             self.written += self._count
 
-    def submit(self, count: int, data: list) -> None:
+    def submit(self, count: int, data: Iterable) -> None:
         """Hand on `count` rows, as a list of COPY text pieces (Postgres)
-        or of row tuples (SQLite)."""
+        or row tuples (SQLite)."""
         self.wait()
         if not count:
             return
@@ -171,7 +171,7 @@ def _drop_indexes_if_empty(session) -> list[sa.Index]:
     return indexes
 
 
-def _write(session, postgres: bool, rows: list) -> None:
+def _write(session, postgres: bool, rows: Iterable) -> None:
     """Hand one batch to the database (on the writer thread for Postgres)."""
     if postgres:
         # Joined and encoded here, off the reading thread: one bytes object
@@ -322,7 +322,8 @@ class _Columnar:
     column, or returns None for the row-by-row path to do it.
 
     It vouches only for what it checks completely: known references, names
-    seen before or checked once, times written 2026-10-01T09:30:00Z (checked
+    of 1 to 100 characters (and, for COPY, without tabs, line breaks or
+    backslashes), times written 2026-10-01T09:30:00Z (checked
     by the positions of their separators, then parsed, which rejects a bad
     day or hour), quantities of whole digits.
     """
@@ -335,9 +336,8 @@ class _Columnar:
         # External id -> id as handed to the database (text for COPY).
         self._customers: dict[str, Any] = {}
         self._contacts: dict[str, Any] = {"": _NULL if postgres else None}
-        self._names: set[str] = set()
 
-    def encode(self, columns: list, n: int, wait: Callable[[], None]) -> list | None:
+    def encode(self, columns: list, n: int, wait: Callable[[], None]) -> Iterable | None:
         """`columns`: the batch's `n` records column by column, in header order."""
         ci, cti, ni, ai, qi = self._positions
         customers = self._ids(self._customers, columns[ci], wait)
@@ -350,8 +350,14 @@ class _Columnar:
             if contacts is None:
                 return None
         names = columns[ni]
-        if not self._names.issuperset(names) and not self._learn_names(set(names)):
+        lengths = list(map(len, names))
+        if not (min(lengths) > 0 and max(lengths) <= MAX_NAME):
             return None
+        if self._postgres:
+            # COPY text: a name must not hold its separators or escapes.
+            together = "\t".join(names)
+            if together.count("\t") != n - 1 or "\\" in together or "\n" in together or "\r" in together:
+                return None
         times = columns[ai]
         joined = "\n".join(times)
         if not (
@@ -389,10 +395,11 @@ class _Columnar:
                 "\n",
             ]
         # SQLite keeps times as SQLAlchemy writes them: 2026-10-01 09:30:00.000000.
+        # Quantities go as text: the column's REAL affinity stores whole
+        # numbers of up to 15 digits exactly as float() would, without a
+        # Python float per row. The rows go to the driver as they are made.
         stored = joined.replace("T", " ").replace("Z", ".000000").split("\n")
-        if qi is not None:
-            quantities = map(float, quantities)
-        return list(zip(customers, contacts, names, stored, quantities, strict=True))
+        return zip(customers, contacts, names, stored, quantities, strict=True)
 
     def _ids(self, known: dict[str, Any], keys: tuple[str, ...], wait: Callable[[], None]) -> list | None:
         ids = list(map(known.get, keys))
@@ -432,17 +439,6 @@ class _Columnar:
             for key, row_id in session.execute(sa.select(model.external_id, model.id)):
                 cache[key] = row_id
                 known[key] = str(row_id) if self._postgres else row_id
-
-    def _learn_names(self, names: set[str]) -> bool:
-        for name in names - self._names:
-            if not name or len(name) > MAX_NAME:
-                return False
-            if self._postgres and ("\\" in name or "\t" in name or "\n" in name or "\r" in name):
-                return False  # needs escaping for COPY: the row path does it
-        if len(self._names) > 100_000:
-            self._names.clear()  # names are few; bound the memory if a file says otherwise
-        self._names.update(names)
-        return True
 
 
 def _pg_time(when: dt.datetime) -> str:
