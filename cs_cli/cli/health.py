@@ -447,7 +447,8 @@ def history_(
         if points:
             message(
                 f"{external_id}: {sparkline([p.overall_score for p in points])} "
-                f"{points[0].overall_score} -> {points[-1].overall_score} over {len(points)} days"
+                f"{points[0].overall_score} -> {points[-1].overall_score}"
+                f" from {points[0].as_of} to {points[-1].as_of} ({len(points)} scores)"
             )
         else:
             message(f"{external_id} has no history yet; `cs recalc --from DATE --to DATE` backfills it")

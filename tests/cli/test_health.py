@@ -66,7 +66,7 @@ def test_history_backfill_and_sparkline(run_cli, demo):
     assert some["score_change_30d"] is not None
     history = run_cli("health", "history", some["external_id"])
     assert history.exit_code == 0
-    assert "over 31 days" in history.stderr
+    assert "from 2026-05-31 to 2026-06-30 (31 scores)" in history.stderr
     rows = json.loads(run_cli("health", "history", some["external_id"], "--format", "json").stdout)
     assert [r["as_of"] for r in rows][:2] == ["2026-05-31", "2026-06-01"] and len(rows) == 31
     past = json.loads(
