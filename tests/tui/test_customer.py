@@ -157,6 +157,45 @@ def test_on_an_80x24_terminal_the_panels_stack_health_and_risks_first(engine, bo
     run(app, scenario, size=(80, 24))
 
 
+def test_the_stacked_panels_scroll_from_the_keyboard(engine, book):
+    """80x24: the page has the focus, so page down brings the lower panels
+    (open tasks last) into view and home goes back to the top; tab still
+    reaches the tables. Side by side, the page itself takes no focus."""
+    db = Database(engine, "ana", as_of=AS_OF)
+    db.connect()
+    app = BoardApp(db, customer="E-1")
+
+    async def scenario(pilot) -> None:
+        await until(pilot, lambda: loaded(app), "Customer 360")
+        screen = app.screen
+        body = screen.query_one("#c360-body")
+        await until(pilot, lambda: app.focused is body, "the page focused")
+        assert body.scroll_y == 0
+        tasks = screen.query_one("#tasks-panel")
+        assert tasks.region.y >= 24 or tasks.region.height == 0  # below the fold
+        await pilot.press("end")
+        await until(pilot, lambda: body.scroll_y > 0 and 0 < tasks.region.bottom <= 24, "tasks in view")
+        assert "Open tasks" in screen_text(app)
+        await pilot.press("home")
+        await until(pilot, lambda: body.scroll_y == 0, "back at the top")
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id in ("components", "timeline", "tasks")
+
+    run(app, scenario, size=(80, 24))
+
+    db = Database(engine, "ana", as_of=AS_OF)
+    db.connect()
+    wide = BoardApp(db, customer="E-1")
+
+    async def side_by_side(pilot) -> None:
+        await until(pilot, lambda: loaded(wide), "Customer 360")
+        body = wide.screen.query_one("#c360-body")
+        assert not body.can_focus and wide.focused is wide.screen.query_one("#timeline")
+
+    run(wide, side_by_side)
+
+
 def test_a_long_timeline_pages_in_and_a_customer_with_no_data_renders(engine, book):
     with transaction(engine) as session:
         e1 = session.scalar(sa.select(Customer.id).where(Customer.external_id == "E-1"))

@@ -13,7 +13,7 @@ import time
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import ScrollableContainer, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Sparkline, Static
@@ -81,7 +81,7 @@ class CustomerScreen(Screen[None]):
         yield Header()
         yield Static(f"Loading {self.customer}…", id="c360-title")
         # Hidden until the data is in: laid out and painted once, full.
-        with Horizontal(id="c360-body", classes="-loading"):
+        with ScrollableContainer(id="c360-body", classes="-loading", can_focus=False):
             with VerticalScroll(id="c360-left"):
                 with Vertical(id="health-panel", classes="panel"):
                     yield Static("", id="gauge")
@@ -102,7 +102,13 @@ class CustomerScreen(Screen[None]):
     def on_resize(self) -> None:
         # Under NARROW columns the panels stack in one scrolling column
         # rather than squeezing the right-hand ones to a few characters.
-        self.set_class(self.size.width < NARROW, "-narrow")
+        # Then the whole column is what the keys scroll (it takes the focus
+        # on tab, arrows and page keys move it); side by side, each column is.
+        narrow = self.size.width < NARROW
+        self.set_class(narrow, "-narrow")
+        self.query_one("#c360-body").can_focus = narrow
+        for column in self.query("#c360-left, #c360-right"):
+            column.can_focus = not narrow
 
     def on_mount(self) -> None:
         # The data first: the query runs while the screen lays itself out.
@@ -182,9 +188,12 @@ class CustomerScreen(Screen[None]):
     def _painted(self) -> None:
         self.painted_at = time.perf_counter()
         self._show_footer()
-        # Without scrolling to it: stacked on a narrow terminal, the health
-        # and why-at-risk panels above it are what to read first.
-        self.query_one("#timeline", DataTable).focus(scroll_visible=False)
+        if self.has_class("-narrow"):
+            # Stacked: the page itself, top first (health and why at risk),
+            # to be read down with the arrow and page keys.
+            self.query_one("#c360-body").focus(scroll_visible=False)
+        else:
+            self.query_one("#timeline", DataTable).focus(scroll_visible=False)
 
     def _show_footer(self) -> None:
         # The footer's keys take about as long to lay out as all the panels:
