@@ -471,6 +471,8 @@ class BoardCard:
     health_score: int | None
     health_status: HealthStatus | None
     health_overridden: bool = False
+    # Snoozed to a later day (shown only when the board includes snoozed tasks).
+    snoozed_until: dt.date | None = None
 
 
 @dataclass(frozen=True)

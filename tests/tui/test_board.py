@@ -20,7 +20,7 @@ from cs_cli.services.tasks import lifecycle
 from cs_cli.services.tasks.bulk import Target
 from cs_cli.tui.app import BoardApp
 from cs_cli.tui.data import Database
-from cs_cli.tui.driving import notices
+from cs_cli.tui.driving import notices, screen_text
 from cs_cli.tui.widgets.tasks.column import TaskColumn
 
 DAY = dt.date(2025, 1, 10)
@@ -455,6 +455,52 @@ def test_snooze_and_edit_from_the_board(engine, tasks):
     _run(app, scenario)
 
 
+def test_snoozed_tasks_show_on_request_and_a_snooze_can_end_early(engine, tasks):
+    """Snoozed cards stay off the board until the filter form's 'Snoozed
+    tasks too' is ticked; then they show with the day they come back, and
+    z with 'clear' ends the snooze (as `cs tasks snooze --clear`)."""
+    app = _app(engine, "ana")
+    review = tasks["Review adoption"]
+
+    async def scenario(pilot) -> None:
+        await goto(pilot, "Review adoption")
+        await pilot.press("z")
+        await type_text(pilot, "+1w")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "Review adoption" not in titles(app, P)
+
+        await pilot.press("f")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "FilterModal"
+        app.screen.query_one("#snoozed").focus()
+        await pilot.press("space", "tab", "enter")  # tick, then Apply
+        await settle(pilot)
+        assert app.screen.board_filter.include_snoozed
+        assert "Review adoption" in titles(app, P)
+        assert "snoozed included" in str(app.screen.query_one("#status-line").render())
+        assert "snoozed until" in screen_text(app)
+
+        await goto(pilot, "Review adoption")
+        await pilot.press("z")
+        await type_text(pilot, "clear")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert task(engine, review).snoozed_until is None
+        assert events(engine, "task.snoozed")[-1]["until"] is None
+        assert any(n == f"snoozed task {review} (snooze cleared)" for n in notices(app))
+        assert "snoozed until" not in screen_text(app)
+
+        await pilot.press("f")
+        await settle(pilot)
+        await pilot.click("#back")  # clear all: snoozed ones leave again
+        await settle(pilot)
+        assert not app.screen.board_filter.include_snoozed
+        assert "Review adoption" in titles(app, P)  # no longer snoozed
+
+    _run(app, scenario)
+
+
 def test_scope_search_and_filters_change_what_is_shown(engine, tasks):
     with transaction(engine) as s:
         playbook = Playbook(key="risk_response", name="Risk Response", category=PlaybookCategory.CHURN_RISK)
@@ -517,7 +563,7 @@ def test_scope_search_and_filters_change_what_is_shown(engine, tasks):
         await settle(pilot)
         assert app.screen.__class__.__name__ == "FilterModal"
         await pilot.press("tab", "enter", "down", "down", "down", "enter")
-        await pilot.press("tab", "tab", "tab", "enter")
+        await pilot.press("tab", "tab", "tab", "tab", "enter")  # type, playbook, snoozed, Apply
         await settle(pilot)
         assert app.screen.board_filter.priority == Priority.HIGH
         assert open_titles() == {"Call Carla about the renewal", "Bo calls Delta"}
@@ -530,7 +576,7 @@ def test_scope_search_and_filters_change_what_is_shown(engine, tasks):
         # The playbook filter offers the playbooks by name.
         await pilot.press("f")
         await settle(pilot)
-        await pilot.press("tab", "tab", "tab", "enter", "down", "enter", "tab", "enter")
+        await pilot.press("tab", "tab", "tab", "enter", "down", "enter", "tab", "tab", "enter")
         await settle(pilot)
         assert app.screen.board_filter.playbook == "risk_response"
         assert open_titles() == {"Bo calls Delta"}

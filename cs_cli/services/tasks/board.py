@@ -50,7 +50,8 @@ def scopes_for(role: Role) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class BoardFilter:
     """What the board shows: whose tasks (scope), a search over customer and
-    title, and the filters of `cs tasks list` (due window, priority, type, playbook)."""
+    title, and the filters of `cs tasks list` (due window, priority, type,
+    playbook, snoozed tasks too)."""
 
     scope: str = "mine"
     search: str = ""
@@ -58,6 +59,7 @@ class BoardFilter:
     priority: Priority | None = None
     task_type: TaskType | None = None
     playbook: str | None = None
+    include_snoozed: bool = False
 
     def describe(self) -> list[str]:
         """The filters in force, in words (scope and search left out)."""
@@ -71,6 +73,8 @@ class BoardFilter:
             out.append(f"type {self.task_type.value}")
         if self.playbook:
             out.append(f"playbook {self.playbook}")
+        if self.include_snoozed:
+            out.append("snoozed included")
         return out
 
 
@@ -106,6 +110,7 @@ def board_column(
             Playbook.key.label("playbook"),
             CSTask.blocked_reason,
             CSTask.completed_at,
+            CSTask.snoozed_until,
             sa.func.coalesce(override.c.overall_score, HealthScore.overall_score).label("health_score"),
             sa.func.coalesce(override.c.health_status, HealthScore.health_status).label("health_status"),
             override.c.customer_id.is_not(None).label("health_overridden"),
@@ -196,6 +201,7 @@ def _conditions(
         types=(flt.task_type,) if flt.task_type else (),
         due=flt.due,
         playbook=flt.playbook,
+        include_snoozed=flt.include_snoozed,
     )
     conds = conditions(session, actor, task_filter, today=today)
     if flt.scope == "team":
@@ -241,6 +247,8 @@ def _card(r, today: dt.date) -> BoardCard:
     fields = dict(r._mapping)
     status = TaskStatus(fields["status"])
     health = fields["health_status"]
+    snoozed = fields["snoozed_until"]
+    fields["snoozed_until"] = snoozed if snoozed is not None and snoozed > today else None
     return BoardCard(
         **{
             **fields,

@@ -556,7 +556,10 @@ class BoardScreen(Screen[None]):
             return
         text = summary(verb, result, single=len(ids) == 1)
         if verb == "snooze" and result.changed:
-            text += f" until {kwargs['until']:%Y-%m-%d} (off the board till then)"
+            until = kwargs["until"]
+            text += (
+                " (snooze cleared)" if until is None else f" until {until:%Y-%m-%d} (off the board till then)"
+            )
         self.post_message(Changed(text))
 
 

@@ -13,7 +13,17 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList, RadioButton, RadioSet, Select, Static
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Input,
+    Label,
+    OptionList,
+    RadioButton,
+    RadioSet,
+    Select,
+    Static,
+)
 from textual.widgets.option_list import Option
 
 from cs_cli.domain import Assignee, BoardCard, Priority, TaskOutcome, TaskType
@@ -52,7 +62,7 @@ class RescheduleForm:
 
 @dataclass(frozen=True)
 class SnoozeForm:
-    until: dt.date
+    until: dt.date | None  # None: end the snooze now
 
 
 @dataclass(frozen=True)
@@ -257,13 +267,15 @@ class SnoozeModal(FormModal[SnoozeForm]):
         self.today = today
 
     def fields(self) -> ComposeResult:
-        yield Label(f"Hide it until ({DATE_HINT}); it comes back on that day")
+        yield Label(f"Hide it until ({DATE_HINT}); it comes back on that day. 'clear' ends a snooze")
         yield Input(placeholder="+1w", id="until")
 
     def result(self) -> SnoozeForm:
         text = self.text("#until")
         if not text:
-            raise BadInput(f"give the day it comes back ({DATE_HINT})")
+            raise BadInput(f"give the day it comes back ({DATE_HINT}), or 'clear'")
+        if text.lower() == "clear":
+            return SnoozeForm(None)
         until = parse_day(text, self.today, "snooze until")
         if until <= self.today:
             raise BadInput(f"snooze until a day after today ({self.today}), not {until}")
@@ -418,7 +430,8 @@ DUE_CHOICES = [("due today", "today"), ("due this week", "week"), ("overdue", "o
 
 
 class FilterModal(FormModal[BoardFilter]):
-    """Due window, priority, type and playbook; blank means any."""
+    """Due window, priority, type and playbook (blank means any), and whether
+    snoozed tasks show too."""
 
     OK = "Apply"
     BACK = "Clear all"
@@ -445,9 +458,14 @@ class FilterModal(FormModal[BoardFilter]):
         known = {key for key, _ in self.playbooks}
         playbook = c.playbook if c.playbook in known else None
         yield Select(choices, value=value(playbook), prompt="any", id="playbook")
+        yield Checkbox("Snoozed tasks too", c.include_snoozed, id="snoozed")
 
     def back(self) -> None:
-        self.dismiss(replace(self.current, due=None, priority=None, task_type=None, playbook=None))
+        self.dismiss(
+            replace(
+                self.current, due=None, priority=None, task_type=None, playbook=None, include_snoozed=False
+            )
+        )
 
     def result(self) -> BoardFilter:
         def chosen(selector: str) -> Any:
@@ -460,6 +478,7 @@ class FilterModal(FormModal[BoardFilter]):
             priority=chosen("#priority"),
             task_type=chosen("#type"),
             playbook=chosen("#playbook"),
+            include_snoozed=self.query_one("#snoozed", Checkbox).value,
         )
 
 

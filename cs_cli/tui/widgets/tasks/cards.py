@@ -127,6 +127,8 @@ def card_content(
         lines.append(Content.assemble(due, SEP, kind))
     else:
         lines += [due, kind]
+    if card.snoozed_until is not None:
+        lines.append(Content.styled(f"snoozed until {short_day(card.snoozed_until, today)}", "$text-muted"))
     if card.status == TaskStatus.BLOCKED and card.blocked_reason:
         lines += [Content.styled(row, "$warning") for row in wrapped(f"⊘ {card.blocked_reason}", width)]
     if assignee:
