@@ -224,7 +224,10 @@ def _plain_batches(path: Path, stream: io.TextIOWrapper, reader, width: int, siz
                 if text:
                     continue  # a line longer than the chunk: read on
                 return
-            if "\r" in chunk:
+            if "\r" in chunk and chunk.count("\r") == chunk.count("\r\n"):
+                # Windows line ends only. (With a lone CR as well, the csv
+                # module reads the chunk as it is: replacing would join a
+                # CR and a CRLF that it reads as two line ends.)
                 chunk = chunk.replace("\r\n", "\n")
             texts = chunk.split("\n")
             if texts[-1] == "":
@@ -240,6 +243,8 @@ def _plain_batches(path: Path, stream: io.TextIOWrapper, reader, width: int, siz
                 csv_reader = csv.reader(io.StringIO(chunk, newline=""), strict=True)
                 for lines, records in _csv_batches(path, csv_reader, width, size, first=line):
                     yield Batch(lines, records, None)
+                # Its lines as the csv module counts them: a lone CR ends one.
+                line += csv_reader.line_num
             else:
                 for start in range(0, n, size):
                     part = texts[start : start + size]
@@ -247,7 +252,7 @@ def _plain_batches(path: Path, stream: io.TextIOWrapper, reader, width: int, siz
                     columns = [fields[i::width] for i in range(width)]
                     first = line + start
                     yield Batch(range(first, first + len(part)), None, columns)
-            line += n
+                line += n
     except UnicodeDecodeError as exc:
         raise _decode_error(path, exc) from None
 
