@@ -48,6 +48,13 @@ async def type_text(pilot, text: str) -> None:
     await pilot.press(*("space" if ch == " " else ch for ch in text))
 
 
+def _open(engine, user: str, customer: str) -> BoardApp:
+    """The board opened on a customer's 360, as `user` on the book's day."""
+    db = Database(engine, user, as_of=AS_OF)
+    db.connect()
+    return BoardApp(db, customer=customer)
+
+
 def loaded(app) -> bool:
     """Customer 360 on top, painted with its data and its footer."""
     screen = app.screen
@@ -59,9 +66,7 @@ def test_a_demo_customer_explained_and_a_touchpoint_logged_through_the_form(engi
     with transaction(engine) as session:
         customer = session.scalars(sa.select(Customer).where(Customer.external_id == ref)).one()
         name, customer_id = customer.name, customer.id
-    db = Database(engine, "admin", as_of=AS_OF)
-    db.connect()
-    app = BoardApp(db, customer=ref)
+    app = _open(engine, "admin", ref)
 
     async def scenario(pilot) -> None:
         await until(pilot, lambda: loaded(app), "Customer 360")
@@ -117,9 +122,7 @@ def test_a_demo_customer_explained_and_a_touchpoint_logged_through_the_form(engi
 
 
 def test_the_form_refuses_an_empty_subject_and_escape_cancels(engine, book):
-    db = Database(engine, "ana", as_of=AS_OF)
-    db.connect()
-    app = BoardApp(db, customer="E-1")
+    app = _open(engine, "ana", "E-1")
 
     async def scenario(pilot) -> None:
         await until(pilot, lambda: loaded(app), "Customer 360")
@@ -138,9 +141,7 @@ def test_the_form_refuses_an_empty_subject_and_escape_cancels(engine, book):
 def test_on_an_80x24_terminal_the_panels_stack_health_and_risks_first(engine, book):
     """Too narrow for two columns: one column, health and why at risk at
     the top (not scrolled away to the focused timeline), full width."""
-    db = Database(engine, "ana", as_of=AS_OF)
-    db.connect()
-    app = BoardApp(db, customer="E-1")
+    app = _open(engine, "ana", "E-1")
 
     async def scenario(pilot) -> None:
         await until(pilot, lambda: loaded(app), "Customer 360")
@@ -161,9 +162,7 @@ def test_the_stacked_panels_scroll_from_the_keyboard(engine, book):
     """80x24: the page has the focus, so page down brings the lower panels
     (open tasks last) into view and home goes back to the top; tab still
     reaches the tables. Side by side, the page itself takes no focus."""
-    db = Database(engine, "ana", as_of=AS_OF)
-    db.connect()
-    app = BoardApp(db, customer="E-1")
+    app = _open(engine, "ana", "E-1")
 
     async def scenario(pilot) -> None:
         await until(pilot, lambda: loaded(app), "Customer 360")
@@ -184,9 +183,7 @@ def test_the_stacked_panels_scroll_from_the_keyboard(engine, book):
 
     run(app, scenario, size=(80, 24))
 
-    db = Database(engine, "ana", as_of=AS_OF)
-    db.connect()
-    wide = BoardApp(db, customer="E-1")
+    wide = _open(engine, "ana", "E-1")
 
     async def side_by_side(pilot) -> None:
         await until(pilot, lambda: loaded(wide), "Customer 360")
@@ -208,9 +205,7 @@ def test_a_long_timeline_pages_in_and_a_customer_with_no_data_renders(engine, bo
             )
             for i in range(120)
         )
-    db = Database(engine, "admin", as_of=AS_OF)
-    db.connect()
-    app = BoardApp(db, customer="E-1")
+    app = _open(engine, "admin", "E-1")
 
     async def scenario(pilot) -> None:
         await until(pilot, lambda: loaded(app), "Customer 360")
@@ -240,9 +235,7 @@ def test_a_long_timeline_pages_in_and_a_customer_with_no_data_renders(engine, bo
 
 
 def test_a_customer_out_of_reach_says_so_and_goes_back(engine, book):
-    db = Database(engine, "ana", as_of=AS_OF)
-    db.connect()
-    app = BoardApp(db, customer="W-1")  # Bo's customer
+    app = _open(engine, "ana", "W-1")  # Bo's customer
 
     async def scenario(pilot) -> None:
         await until(pilot, lambda: any("W-1" in n for n in notices(app)), "the refusal")
@@ -273,9 +266,7 @@ def demo_url(tmp_path_factory) -> str:
 
 def test_snapshot_of_customer_360(demo_url, snap_compare):
     engine = make_engine(demo_url)
-    db = Database(engine, "admin", as_of=AS_OF)
-    db.connect()
-    app = BoardApp(db, customer="C-00015")
+    app = _open(engine, "admin", "C-00015")
 
     async def loaded_view(pilot) -> None:
         await until(pilot, lambda: loaded(app), "Customer 360")
