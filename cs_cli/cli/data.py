@@ -32,17 +32,19 @@ class FileFormat(StrEnum):
 
 
 IMPORT_HELP = """\
-Import ENTITY rows from a CSV or JSONL FILE (format by extension, or --format).
+Import ENTITY rows from a CSV or JSONL FILE (format by extension, or
+--format).
 
-Rows are upserted by their external id (users by email), so importing the same
-file again changes nothing; events are appended, and a file already imported is
-skipped. In files, customer_id and contact_id are your source systems' ids and
-people are named by email. Customer columns that cs does not know are kept as
-typed attributes. Import in this order: users, customers, contacts, then the rest.
+Rows are upserted by their external id (users by email), so importing the
+same file again changes nothing; events are appended, and a file already
+imported is skipped. In files, customer_id and contact_id are your source
+systems' ids and people are named by email. Customer columns that cs does
+not know are kept as typed attributes. Import in this order: users,
+customers, contacts, then the rest.
 
 If any row is bad, nothing from the file is written and the error names
-file:line:column (exit 2). With --skip-invalid the good rows are written and the
-bad ones go to a rejects file with their reasons.
+file:line:column (exit 2). With --skip-invalid the good rows are written
+and the bad ones go to a rejects file with their reasons.
 
 Example: cs import customers crm_export.csv --map crm_map.yaml
 
