@@ -20,7 +20,9 @@ comparing the two can catch a mistake in either.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,7 @@ from sqlalchemy.orm import Session
 from cs_cli.db.models import (
     Contact,
     Customer,
+    CustomerHistory,
     DomainEvent,
     HealthScore,
     HealthScoreHistory,
@@ -41,7 +44,15 @@ from cs_cli.db.models import (
     UsageEvent,
 )
 from cs_cli.domain import CustomerStatus, HealthStatus, ScoreTrend, TouchpointType
-from cs_cli.specs.scorecard import LoadedScorecard, Measure, Scorecard
+from cs_cli.specs.scorecard import (
+    SIZE_MEASURES,
+    USAGE_MEASURES,
+    EventCount,
+    LoadedScorecard,
+    Measure,
+    MeasureKind,
+    Scorecard,
+)
 
 HUMAN = {TouchpointType.CALL, TouchpointType.MEETING, TouchpointType.QBR, TouchpointType.RENEWAL_DISCUSSION}
 ENGAGED = {TouchpointType.EMAIL_OPENED, TouchpointType.EMAIL_CLICKED}
@@ -72,24 +83,104 @@ def window_days(card: Scorecard, name: str) -> int:
     return 30
 
 
-def count_features(session: Session, card: Scorecard, end: dt.datetime) -> int:
+@dataclass(frozen=True)
+class Facts:
+    """A customer's facts on the day (docs/health.md, "Point in time")."""
+
+    arr: Any
+    seats: int | None
+    renewal_date: dt.date | None
+    attributes: dict[str, Any]
+    is_customer: bool
+    churned: bool
+    started_on: dt.date | None
+
+    def tenure(self, as_of: dt.date) -> int | None:
+        return (as_of - self.started_on).days + 1 if self.started_on else None
+
+
+def facts(session: Session, customer: Customer, as_of: dt.date) -> Facts:
+    """The version of the customer's facts in force at the end of the day,
+    else its first version, else the customer row itself."""
+    versions = session.scalars(
+        sa.select(CustomerHistory)
+        .where(CustomerHistory.customer_id == customer.id)
+        .order_by(CustomerHistory.effective_at, CustomerHistory.id)
+    ).all()
+    return facts_from(customer, list(versions), as_of)
+
+
+def facts_from(customer: Customer, versions: list[CustomerHistory], as_of: dt.date) -> Facts:
+    """The same, from the customer's versions (oldest first)."""
+    end = dt.datetime.combine(as_of + DAY, dt.time(), tzinfo=dt.UTC)
+    in_force = [v for v in versions if v.effective_at < end]
+    chosen: Any = in_force[-1] if in_force else (versions[0] if versions else customer)
+    start = chosen.contract_start
+    if start is not None:
+        is_customer = start <= as_of
+    else:
+        is_customer = not versions or versions[0].effective_at < end
+        start = versions[0].effective_at.astimezone(dt.UTC).date() if versions else None
+    churned = chosen.status == CustomerStatus.CHURNED and (
+        chosen.churned_at is None or chosen.churned_at < end
+    )
+    seats = chosen.seats if chosen.seats and chosen.seats > 0 else None
+    return Facts(chosen.arr, seats, chosen.renewal_date, chosen.attributes or {}, is_customer, churned, start)
+
+
+def _glob(pattern: str) -> re.Pattern:
+    return re.compile("".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern))
+
+
+def counts_as(card: Scorecard, spec: Measure | None, name: str) -> bool:
+    """Whether a usage measure counts an event of this name."""
+    if spec is not None and spec.kind == MeasureKind.EVENT_COUNT:
+        include, exclude = spec.events, spec.exclude or []
+    else:
+        include = spec.events if spec is not None and spec.events is not None else card.usage.events
+        exclude = spec.exclude if spec is not None and spec.exclude is not None else card.usage.exclude
+    if include and not any(_glob(p).fullmatch(name) for p in include):
+        return False
+    return not any(_glob(p).fullmatch(name) for p in exclude)
+
+
+def _spec(card: Scorecard, name: str) -> Measure | None:
+    for spec in card.components.values():
+        if name in spec.measures:
+            return spec.measures[name]
+    return None
+
+
+def count_features(session: Session, card: Scorecard, as_of: dt.date) -> int:
     """The number of features for feature breadth: the scorecard's list, or
-    every event name seen in the window across the book (once per run)."""
+    every event name (that feature breadth counts) used in the window by a
+    customer of the day since it became one (once per run)."""
     if card.features:
         return len(card.features)
+    end = dt.datetime.combine(as_of + DAY, dt.time(), tzinfo=dt.UTC)
     start = end - dt.timedelta(days=window_days(card, "feature_breadth"))
-    return (
-        session.scalar(
-            sa.select(sa.func.count(sa.distinct(UsageEvent.event_name))).where(
-                UsageEvent.occurred_at >= start, UsageEvent.occurred_at < end
-            )
+    versions: dict[int, list[CustomerHistory]] = {}
+    for version in session.scalars(
+        sa.select(CustomerHistory).order_by(CustomerHistory.effective_at, CustomerHistory.id)
+    ):
+        versions.setdefault(version.customer_id, []).append(version)
+    known = {c.id: facts_from(c, versions.get(c.id, []), as_of) for c in session.scalars(sa.select(Customer))}
+    spec = _spec(card, "feature_breadth")
+    names = set()
+    for customer_id, name, moment in session.execute(
+        sa.select(UsageEvent.customer_id, UsageEvent.event_name, UsageEvent.occurred_at).where(
+            UsageEvent.occurred_at >= start, UsageEvent.occurred_at < end
         )
-        or 0
-    )
+    ):
+        them = known[customer_id]
+        day = moment.astimezone(dt.UTC).date()
+        if them.is_customer and (them.started_on is None or day >= them.started_on):
+            names.add(name)
+    return sum(1 for n in names if counts_as(card, spec, n))
 
 
 def measure(
-    session: Session, card: Scorecard, customer: Customer, as_of: dt.date, features: int
+    session: Session, card: Scorecard, customer: Customer, known: Facts, as_of: dt.date, features: int
 ) -> tuple[dict[str, Any], dict[str, Any], int | None]:
     """The raw measures of one customer (None: no data), the signals behind
     the multipliers, and the days since its last usage event."""
@@ -99,42 +190,74 @@ def measure(
         return end - dt.timedelta(days=window_days(card, name))
 
     raw: dict[str, Any] = {}
-    seats = customer.seats if customer.seats and customer.seats > 0 else None
+    seats = known.seats
+    tenure = known.tenure(as_of)
 
-    # Adoption: the usage events of the window. The usage table has no key
-    # (the ORM's identity for it would merge two events of the same moment
-    # and feature), so its columns are read, not mapped objects.
-    last_event = session.scalar(
-        sa.select(sa.func.max(UsageEvent.occurred_at)).where(
+    # Adoption: the usage events of the window, from the customer's first
+    # day on. The usage table has no key (the ORM's identity for it would
+    # merge two events of the same moment and feature), so its columns are
+    # read, not mapped objects.
+    all_events = session.execute(
+        sa.select(UsageEvent.event_name, UsageEvent.occurred_at).where(
             UsageEvent.customer_id == customer.id, UsageEvent.occurred_at < end
         )
-    )
-    if last_event is not None:
-        earliest = min(since("feature_breadth"), since("active_days"), since("active_users"))
-        events = session.execute(
-            sa.select(UsageEvent.event_name, UsageEvent.contact_id, UsageEvent.occurred_at).where(
-                UsageEvent.customer_id == customer.id,
-                UsageEvent.occurred_at >= earliest,
-                UsageEvent.occurred_at < end,
-            )
-        ).all()
-        used = {
-            e.event_name
-            for e in events
-            if e.occurred_at >= since("feature_breadth")
-            and (not card.features or e.event_name in card.features)
-        }
-        raw["feature_breadth"] = min(1.0, len(used) / features) if features else None
-        days = {
-            e.occurred_at.astimezone(dt.UTC).date() for e in events if e.occurred_at >= since("active_days")
-        }
-        raw["active_days"] = len(days) / window_days(card, "active_days")
-        users = {
-            e.contact_id
-            for e in events
-            if e.occurred_at >= since("active_users") and e.contact_id is not None
-        }
-        raw["active_users"] = min(1.0, len(users) / seats) if seats else None
+    ).all()
+    last_event = max((e.occurred_at for e in all_events if counts_as(card, None, e.event_name)), default=None)
+    usage = {
+        name: spec
+        for component in card.components.values()
+        for name, spec in component.measures.items()
+        if name in USAGE_MEASURES or spec.kind == MeasureKind.EVENT_COUNT
+    }
+    if last_event is not None and usage:
+        earliest = min(since(name) for name in usage)
+        events = [
+            e
+            for e in session.execute(
+                sa.select(UsageEvent.event_name, UsageEvent.contact_id, UsageEvent.occurred_at).where(
+                    UsageEvent.customer_id == customer.id,
+                    UsageEvent.occurred_at >= earliest,
+                    UsageEvent.occurred_at < end,
+                )
+            ).all()
+            if known.started_on is None or e.occurred_at.astimezone(dt.UTC).date() >= known.started_on
+        ]
+
+        def of(name: str) -> list:
+            spec = usage[name]
+            return [
+                e
+                for e in events
+                if e.occurred_at >= since(name)
+                and counts_as(card, spec, e.event_name)
+                and (name != "feature_breadth" or not card.features or e.event_name in card.features)
+            ]
+
+        for name, spec in usage.items():
+            if name == "feature_breadth":
+                used = {e.event_name for e in of(name)}
+                raw[name] = min(1.0, len(used) / features) if features else None
+            elif name == "active_days":
+                days = {e.occurred_at.astimezone(dt.UTC).date() for e in of(name)}
+                span = window_days(card, name)
+                if tenure is not None and tenure < span:
+                    span = tenure
+                raw[name] = min(1.0, len(days) / span)
+            elif name == "active_users":
+                users = {e.contact_id for e in of(name) if e.contact_id is not None}
+                raw[name] = min(1.0, len(users) / seats) if seats else None
+            else:
+                matching = of(name)
+                if spec.count == EventCount.DAYS:
+                    value = len({e.occurred_at.astimezone(dt.UTC).date() for e in matching})
+                elif spec.count == EventCount.USERS:
+                    value = len({e.contact_id for e in matching if e.contact_id is not None})
+                else:
+                    value = len(matching)
+                if spec.per_seat:
+                    raw[name] = value / seats if seats else None
+                else:
+                    raw[name] = float(value)
 
     # Engagement: the touchpoints of the windows, and the last one of any kind.
     last_touch = session.scalar(
@@ -201,8 +324,8 @@ def measure(
         recent = sum((i.amount for i in invoices if i.issued_on >= recent_from), start=0)
         # Money stays exact until the one division.
         raw["arr_growth"] = float(recent - sum(previous)) / float(sum(previous))
-    if customer.arr is not None:
-        raw["contract_value"] = float(customer.arr)
+    if known.arr is not None:
+        raw["contract_value"] = float(known.arr)
 
     # Support: the tickets opened up to the day.
     tickets = session.scalars(
@@ -210,7 +333,13 @@ def measure(
             SupportTicket.customer_id == customer.id, SupportTicket.opened_at < end
         )
     ).all()
-    escalations = sum(1 for t in tickets if t.escalated and (t.closed_at is None or t.closed_at >= end))
+    escalations = sum(
+        1
+        for t in tickets
+        if t.escalated
+        and (t.escalated_at is None or t.escalated_at < end)
+        and (t.closed_at is None or t.closed_at >= end)
+    )
     if tickets:
         opened = sum(1 for t in tickets if t.opened_at >= since("tickets_per_seat"))
         raw["tickets_per_seat"] = opened / seats if seats else None
@@ -223,16 +352,38 @@ def measure(
         if ratings:
             raw["csat"] = sum(ratings) / len(ratings)
 
+    # Measures of the customer's facts: its tenure and its attributes.
+    for component in card.components.values():
+        for name, spec in component.measures.items():
+            if spec.kind == MeasureKind.TENURE and tenure is not None:
+                raw[name] = float(tenure)
+            elif spec.kind == MeasureKind.ATTRIBUTE:
+                raw[name] = attribute(known.attributes.get(spec.attribute), text=spec.values is not None)
+
     signals = {
-        "days_to_renewal": (customer.renewal_date - as_of).days if customer.renewal_date else None,
+        "days_to_renewal": (known.renewal_date - as_of).days if known.renewal_date else None,
         "open_escalations": escalations,
         "champion_left": int(champion_left),
+        "tenure_days": tenure,
     }
     days_since_last_login = (end - last_event) // DAY if last_event is not None else None
     return raw, signals, days_since_last_login
 
 
-def band(spec: Measure, value: float) -> int | None:
+def attribute(value: Any, *, text: bool) -> Any:
+    """An attribute as a number (for bands) or as text (for a table of values)."""
+    if value is None or isinstance(value, dict | list):
+        return None
+    if not text:
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def band(spec: Measure, value: Any) -> int | None:
+    if spec.values is not None:
+        return next((v for k, v in spec.values.items() if k.lower() == str(value).lower()), spec.other)
     for b in spec.bands:
         if (b.lower is None or value >= b.lower) and (b.upper is None or value < b.upper):
             return b.score
@@ -242,6 +393,7 @@ def band(spec: Measure, value: float) -> int | None:
 def score(
     card: Scorecard, raw: dict[str, Any], signals: dict[str, Any], churned: bool
 ) -> tuple[Result, dict[str, Any], float] | None:
+    # Bands, then which components have data beyond size alone.
     """Bands, component averages over the measures with data, the base score
     over the components with data, multipliers, status; None without data."""
     components: dict[str, int | None] = {name: None for name in COLUMNS}
@@ -276,8 +428,21 @@ def score(
     if signals["champion_left"]:
         overall *= m.champion_left
     overall_int = max(0, min(100, int(overall + 1e-9)))
+    total_weight = sum(w for w in card.weights.values() if w > 0)
+    coverage = 0.0
+    for component, spec in card.components.items():
+        signal_names = [n for n in spec.measures if n not in SIZE_MEASURES]
+        weight = card.weights.get(component, 0.0)
+        if weight > 0 and any(scores.get(n) is not None for n in signal_names):
+            coverage += weight / total_weight
+    signals = {**signals, "coverage": coverage}
+    tenure = signals["tenure_days"]
     if churned:
         status = HealthStatus.CHURNED
+    elif tenure is not None and tenure < card.min_tenure_days:
+        status = HealthStatus.ONBOARDING
+    elif coverage <= 0 or coverage < card.min_coverage - 1e-9:
+        status = HealthStatus.INSUFFICIENT_DATA
     elif overall_int >= card.status.healthy:
         status = HealthStatus.HEALTHY
     elif overall_int >= card.status.at_risk:
@@ -301,8 +466,11 @@ def score_customer(
     """Score one customer and write its history row, current score and
     status-drop event."""
     card = scorecard.card
-    raw, signals, days_since_last_login = measure(session, card, customer, as_of, features)
-    scored = score(card, raw, signals, churned=customer.status == CustomerStatus.CHURNED)
+    known = facts(session, customer, as_of)
+    if not known.is_customer:
+        return None
+    raw, signals, days_since_last_login = measure(session, card, customer, known, as_of, features)
+    scored = score(card, raw, signals, churned=known.churned)
     if scored is None:
         return None
     result, explained, _ = scored
@@ -390,8 +558,7 @@ def run(
 ) -> int:
     """Score every customer (the first `limit` by id), one at a time; the
     caller commits. Returns how many were scored."""
-    end = dt.datetime.combine(as_of + DAY, dt.time(), tzinfo=dt.UTC)
-    features = count_features(session, scorecard.card, end)
+    features = count_features(session, scorecard.card, as_of)
     customers = session.scalars(sa.select(Customer).order_by(Customer.id).limit(limit)).all()
     scored = 0
     for customer in customers:

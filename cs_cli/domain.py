@@ -125,6 +125,8 @@ class Page:
     total: int
     offset: int
     limit: int | None
+    # Rows a listing leaves out unless asked, by what they are (e.g. status).
+    left_out: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,80 @@ class HealthDetail:
     days_to_renewal: int | None = None
     # In force on that day: score, status, reason, expires_on, set_by.
     override: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ChurnRate:
+    """How often a group of observations (customer-days) churned."""
+
+    group: str
+    observations: int
+    churned: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.churned / self.observations if self.observations else None
+
+
+@dataclass(frozen=True)
+class SignalRanking:
+    """How well one number ranks the customers who churned: ROC AUC (0.5 is
+    chance) with its 95% interval, over the observations that have it."""
+
+    signal: str
+    kind: str  # component, measure or baseline
+    auc: float | None
+    low: float | None
+    high: float | None
+    # The share of observations with a value.
+    coverage: float
+
+
+@dataclass(frozen=True)
+class ScorecardBacktest:
+    """One scorecard's scores on the snapshot days against who churned."""
+
+    name: str
+    version: str
+    observations: int
+    churned: int
+    score: SignalRanking
+    top_decile_lift: float | None
+    by_status: list[ChurnRate]
+    by_band: list[ChurnRate]
+    signals: list[SignalRanking]
+    # Component weights in proportion to how much better than chance each
+    # ranks churners alone (AUC - 0.5; none at or below chance), and the AUC
+    # the base score would reach with them on these same days.
+    suggested_weights: dict[str, int]
+    suggested_auc: float | None
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """Health scores as of snapshot days against churn within the horizon."""
+
+    days: list[dt.date]
+    every_days: int
+    horizon_days: int
+    # Snapshot days asked for whose horizon has not passed yet (left out).
+    censored: int
+    customers: int
+    observations: int
+    churned_customers: int
+    churned_observations: int
+    # Churned customers needed for an AUC interval about ±0.1 wide.
+    needed: int
+    baseline: SignalRanking | None
+    scorecards: list[ScorecardBacktest]
+
+    @property
+    def enough(self) -> bool:
+        return self.churned_customers >= self.needed
+
+    @property
+    def base_rate(self) -> float | None:
+        return self.churned_observations / self.observations if self.observations else None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,16 @@ class HealthStatus(StrEnum):
     AT_RISK = "at_risk"
     CRITICAL = "critical"
     CHURNED = "churned"
+    # Not judged by the thresholds: a customer younger than the scorecard's
+    # minimum tenure, and one with too little of the scorecard's weight in data.
+    ONBOARDING = "onboarding"
+    INSUFFICIENT_DATA = "insufficient_data"
+
+
+# The statuses the score's thresholds decide, worst first.
+JUDGED_STATUSES = (HealthStatus.CRITICAL, HealthStatus.AT_RISK, HealthStatus.HEALTHY)
+# The statuses a score carries without being judged by its thresholds.
+UNJUDGED_STATUSES = (HealthStatus.ONBOARDING, HealthStatus.INSUFFICIENT_DATA)
 
 
 class ScoreTrend(StrEnum):

@@ -22,6 +22,15 @@ def parse_date(text: str) -> dt.date:
         raise typer.BadParameter(f"'{text}' is not a date (use YYYY-MM-DD)") from None
 
 
+def parse_days(text: str | int) -> int:
+    """'90d', '12w' or '90' as a whole number of days (at least one)."""
+    raw = str(text).strip().lower()
+    number, per = (raw[:-1], {"d": 1, "w": 7}[raw[-1]]) if raw[-1:] in ("d", "w") else (raw, 1)
+    if not number.isdigit() or not 0 < int(number) * per <= 3650:
+        raise typer.BadParameter(f"'{text}' is not a number of days (like 7d, 4w or 90d)")
+    return int(number) * per
+
+
 AsOfOpt = Annotated[
     dt.date | None,
     typer.Option(

@@ -76,8 +76,9 @@ def import_(
         dt.date | None,
         typer.Option(
             "--as-of",
-            help="Import as if at the end of this day (YYYY-MM-DD): the time of the events the rows"
-            " imply (customer.created...) and of the import's record; for replays and tests.",
+            help="The file is a snapshot of this day (YYYY-MM-DD): customer facts (ARR, plan, seats,"
+            " renewal, status, CSM, attributes) take effect at its end, as do the events the rows imply"
+            " (customer.created...); import monthly exports with it to give scores a history.",
             parser=parse_date,
             metavar="DATE",
             show_default="now",
@@ -106,6 +107,7 @@ def import_(
                 batch_size=settings.batch_size,
                 force=force,
                 progress=progress,
+                recorded_at=dt.datetime.now(dt.UTC),
             )
     finally:
         if sink:
@@ -124,6 +126,11 @@ def import_(
         f"{file}: {result.rows_read:,} rows read; {result.created:,} created, {result.updated:,} updated, "
         f"{result.unchanged:,} unchanged"
     )
+    if result.backdated:
+        summary += (
+            f"; {result.backdated:,} customers' facts of that day put into their history"
+            " (later ones were known)"
+        )
     if skip_invalid:
         summary += f", {result.rejected:,} rejected"
         if result.rejected:

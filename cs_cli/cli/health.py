@@ -10,7 +10,16 @@ from typing import Annotated
 import typer
 
 from cs_cli.cli import _runtime
-from cs_cli.cli._options import AsOfOpt, DryRunOpt, FormatOpt, LimitOpt, OffsetOpt, parse_date, today
+from cs_cli.cli._options import (
+    AsOfOpt,
+    DryRunOpt,
+    FormatOpt,
+    LimitOpt,
+    OffsetOpt,
+    parse_date,
+    parse_days,
+    today,
+)
 from cs_cli.cli._output import (
     OutputFormat,
     cell,
@@ -21,7 +30,7 @@ from cs_cli.cli._output import (
     message,
     plain,
 )
-from cs_cli.enums import HealthStatus, ScoreTrend
+from cs_cli.enums import UNJUDGED_STATUSES, HealthStatus, ScoreTrend
 
 app = typer.Typer(help="Health scores: list, explain, history.", no_args_is_help=True)
 
@@ -106,9 +115,14 @@ def recalc(
     counts = status_counts(results)
     scored = sum(r.scored for r in results)
     span = f"{days[0]}" if len(days) == 1 else f"{days[0]} to {days[-1]} ({len(days)} days)"
-    statuses = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items())
+    judged = [HealthStatus.HEALTHY, HealthStatus.AT_RISK, HealthStatus.CRITICAL, HealthStatus.CHURNED]
+    statuses = ", ".join(f"{counts[s]} {s.replace('_', ' ')}" for s in judged)
+    apart = [f"{counts[s]} {s.replace('_', ' ')}" for s in UNJUDGED_STATUSES if counts[s]]
+    note = f"; {' and '.join(apart)} (not judged by the score)" if apart else ""
+    not_yet = sum(r.not_yet for r in results)
+    note += f"; {not_yet} not yet customers" if not_yet else ""
     extra = sum(r.without_data for r in results)
-    note = f"; {extra} without any data" if extra else ""
+    note += f"; {extra} without any data" if extra else ""
     drops = sum(r.dropped for r in results)
     note += f"; {drops} dropped a status" if drops else ""
     below = sum(r.fell_below for r in results)
@@ -179,6 +193,14 @@ def list_(
     include_churned: Annotated[
         bool, typer.Option("--include-churned", help="List churned customers too (left out by default).")
     ] = False,
+    include_unjudged: Annotated[
+        bool,
+        typer.Option(
+            "--include-unjudged",
+            help="List onboarding customers and those with insufficient data too (left out by default:"
+            " their scores are not judged).",
+        ),
+    ] = False,
     csm: Annotated[str | None, typer.Option(help="Only this CSM's customers (email or login).")] = None,
     min_score: Annotated[int | None, typer.Option(help="Score at least this.", min=0, max=100)] = None,
     max_score: Annotated[int | None, typer.Option(help="Score at most this.", min=0, max=100)] = None,
@@ -192,7 +214,10 @@ def list_(
     """List current health scores, worst first by default.
 
     Churned customers are left out (they would top a worst-first list):
-    --include-churned lists them too, --status churned only them.
+    --include-churned lists them too, --status churned only them. So are
+    customers still onboarding and those with too little data for their
+    score to be judged: --include-unjudged, or --status onboarding or
+    --status insufficient_data.
 
     Example: cs health list --status critical --sort -change
     """
@@ -205,6 +230,7 @@ def list_(
         max_score=max_score,
         trend=trend,
         churned=include_churned,
+        unjudged=include_unjudged,
     )
     with _runtime.session() as (session, actor):
         page = list_scores(
@@ -220,8 +246,21 @@ def list_(
     if fmt == OutputFormat.TABLE:
         shown = page.offset + len(page.rows)
         more = f"; next page: --offset {shown}" if page.total > shown else ""
-        left_out = "" if status or include_churned else " (churned ones left out: --include-churned)"
-        message(f"{len(page.rows)} of {page.total} scored customers{left_out}{more}")
+        message(f"{len(page.rows)} of {page.total} scored customers{_left_out(page, flt)}{more}")
+
+
+def _left_out(page, flt) -> str:
+    """What the listing left out by default, and the flag that lists it."""
+    if flt.status:
+        return ""
+    parts = []
+    if not flt.churned:
+        parts.append("churned: --include-churned")
+    unjudged = {s: n for s, n in page.left_out.items() if n}
+    if unjudged and not flt.unjudged:
+        counted = " and ".join(f"{n} {s.replace('_', ' ')}" for s, n in unjudged.items())
+        parts.append(f"{counted}: --include-unjudged")
+    return f" (left out: {'; '.join(parts)})" if parts else ""
 
 
 @app.command()
@@ -297,6 +336,13 @@ def _render(detail) -> None:
         head.add_row("multiplier", f"x{factor} {label[0] if label else name.replace('_', ' ')}")
     if e.get("missing"):
         head.add_row("missing", ", ".join(e["missing"]) + " (no data; weight shared out among the others)")
+    if e.get("coverage") is not None:
+        needs = f"; below {e['min_coverage']:.0%} it is insufficient data" if e.get("min_coverage") else ""
+        head.add_row("coverage", f"{e['coverage']:.0%} of the weights have data beyond size alone{needs}")
+    if e.get("tenure_days") is not None:
+        under = e.get("min_tenure_days") or 0
+        onboarding = f" (onboarding under {under})" if under else ""
+        head.add_row("tenure", f"{e['tenure_days']} days a customer{onboarding}")
     if detail.days_since_last_login is not None:
         days = detail.days_since_last_login
         head.add_row("last activity", "today" if days == 0 else f"{days} day{'s' if days != 1 else ''} ago")
@@ -386,7 +432,8 @@ def components(
     customer: Annotated[str, typer.Argument(help="External id of the customer.")],
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
-    """The five component scores of a customer, their weights and the points each adds."""
+    """The five component scores of a customer, their weights in the
+    scorecard that made the score, and the points each adds to it."""
     from cs_cli.services.health.views import score_detail
     from cs_cli.specs.scorecard import Component
 
@@ -394,16 +441,20 @@ def components(
         detail = score_detail(session, actor, customer)
     contributions = detail.explanation.get("contributions", {})
     missing = set(detail.explanation.get("missing", []))
+    weights = detail.explanation.get("weights", {})
     rows = [
         {
             "component": c.value,
             "score": detail.components.get(c.value),
+            "weight": weights.get(c.value),
             "points": contributions.get(c.value),
             "missing": c.value in missing,
         }
         for c in Component
     ]
-    emit_rows(rows, ["component", "score", "points", "missing"], fmt)
+    emit_rows(rows, ["component", "score", "weight", "points", "missing"], fmt)
+    if fmt == OutputFormat.TABLE and missing:
+        message("a missing component's weight is shared out among the others in proportion to theirs")
 
 
 @app.command()
@@ -414,6 +465,8 @@ def distribution(fmt: FormatOpt = OutputFormat.TABLE) -> None:
     with _runtime.session() as (session, actor):
         rows = counts(session, actor)
     emit_rows(rows, ["health_status", "customers", "share", "arr", "average_score"], fmt)
+    if fmt == OutputFormat.TABLE:
+        message("onboarding and insufficient data are not judged by the score (docs/health.md)")
 
 
 @app.command("history")
@@ -457,3 +510,213 @@ def history_(
 def sparkline(values: list[int]) -> str:
     bars = "▁▂▃▄▅▆▇█"
     return "".join(bars[min(len(bars) - 1, max(0, v) * len(bars) // 101)] for v in values)
+
+
+@app.command()
+def backtest(
+    since: Annotated[
+        dt.date | None,
+        typer.Option(
+            "--from",
+            parser=parse_date,
+            metavar="DATE",
+            help="First snapshot day.",
+            show_default="a year before --to",
+        ),
+    ] = None,
+    until: Annotated[
+        dt.date | None,
+        typer.Option(
+            "--to",
+            parser=parse_date,
+            metavar="DATE",
+            help="Last snapshot day.",
+            show_default="the last day whose horizon has passed",
+        ),
+    ] = None,
+    every: Annotated[
+        int, typer.Option(parser=parse_days, metavar="DAYS", help="Days between snapshots (7d, 2w...).")
+    ] = 7,
+    horizon: Annotated[
+        int,
+        typer.Option(
+            parser=parse_days, metavar="DAYS", help="Churn counts within this many days after a snapshot."
+        ),
+    ] = 90,
+    scorecard: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Scorecard YAML to judge (repeat to compare several side by side).",
+            dir_okay=False,
+            show_default="CS_SCORECARD, else the shipped one",
+        ),
+    ] = None,
+    as_of: AsOfOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Would the health score have warned of the churn that happened?
+
+    For each snapshot day, every active customer is scored as it would have
+    been that day (only what was known by then), and the scores are set
+    against who churned within the horizon after. Reported: ROC AUC (0.5 is
+    chance, 1 a perfect ranking) with a 95% interval, beside a baseline
+    (usage events in the last 28 days alone); the churn rate of the
+    lowest-scored tenth of each day over the base rate (lift); churn rates
+    by status and by score band; each component's and measure's own AUC
+    ("which signals predict churn in this book"); and weights suggested
+    from them. Days whose horizon has not passed are left out.
+
+    Examples:
+
+      cs health backtest
+
+      cs health backtest --every 30d --horizon 60d --scorecard mine.yaml --scorecard shipped.yaml
+
+      cs health backtest --format json > backtest.json
+    """
+    from cs_cli.services.health.backtest import backtest as run
+    from cs_cli.services.health.backtest import snapshot_days
+    from cs_cli.specs.scorecard import load_scorecard
+
+    settings = _runtime.STATE.settings()
+    if not scorecard:
+        scorecard = [Path(settings.scorecard)] if settings.scorecard else [None]
+    cards = [load_scorecard(p) for p in scorecard]
+    with _runtime.session() as (session, actor):
+        days, censored = snapshot_days(
+            session, since=since, until=until, every_days=every, horizon_days=horizon, today=today(as_of)
+        )
+        with _progress(len(days) * 1000) as advance:
+            result = run(
+                session,
+                actor,
+                cards,
+                days=days,
+                every_days=every,
+                horizon_days=horizon,
+                censored=censored,
+                progress=(lambda n: advance(1000 * n)) if advance else None,
+            )
+        session.rollback()
+    if fmt == OutputFormat.JSON:
+        emit_object({**plain(result), "base_rate": result.base_rate, "enough": result.enough}, fmt)
+        return
+    if fmt == OutputFormat.CSV:
+        emit_rows(_ranking_rows(result), _RANKING_COLUMNS, fmt)
+        return
+    _render_backtest(result)
+
+
+_RANKING_COLUMNS = ["scorecard", "kind", "signal", "auc", "low", "high", "coverage"]
+
+
+def _ranking_rows(result):
+    if result.baseline:
+        yield {"scorecard": "", **_ranking(result.baseline)}
+    for card in result.scorecards:
+        for signal in [card.score, *card.signals]:
+            yield {"scorecard": card.name, **_ranking(signal)}
+
+
+def _ranking(s) -> dict:
+    return {
+        "kind": s.kind,
+        "signal": s.signal,
+        "auc": s.auc,
+        "low": s.low,
+        "high": s.high,
+        "coverage": s.coverage,
+    }
+
+
+def _auc_text(s) -> str:
+    if s is None or s.auc is None:
+        return "-"
+    interval = f" ({s.low:.2f} to {s.high:.2f})" if s.low is not None else ""
+    return f"{s.auc:.2f}{interval}"
+
+
+def _render_backtest(result) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from cs_cli.cli._output import stdout_console
+
+    console = stdout_console(max_width=100)
+    if not result.days:
+        message("no snapshot day has a horizon that has passed: give --to, or a shorter --horizon")
+        return
+    first, last = result.days[0], result.days[-1]
+    waiting = f"; {result.censored} later days wait for their horizon" if result.censored else ""
+    message(
+        f"health as of {len(result.days)} days, {first} to {last} every {result.every_days} days,"
+        f" against churn within {result.horizon_days} days{waiting}"
+    )
+    rate = f"{result.base_rate:.1%}" if result.base_rate is not None else "-"
+    message(
+        f"{result.customers:,} customers, {result.observations:,} customer-days;"
+        f" {result.churned_customers:,} customers churned ({result.churned_observations:,}"
+        f" customer-days, base rate {rate})"
+    )
+    if not result.enough:
+        message(
+            f"[yellow]too few churns to judge:[/] {result.churned_customers} churned customers; about"
+            f" {result.needed} are needed for an AUC interval of ±0.1 (a longer window, or --horizon)"
+        )
+    table = Table(show_edge=False, header_style="bold", pad_edge=False)
+    for column in ("scorecard", "AUC (95% interval)", "lowest tenth: lift"):
+        table.add_column(column)
+    for card in result.scorecards:
+        lift = f"{card.top_decile_lift:.1f}x" if card.top_decile_lift is not None else "-"
+        table.add_row(escape(card.name), _auc_text(card.score), lift)
+    if result.baseline:
+        table.add_row(f"baseline: {result.baseline.signal}", _auc_text(result.baseline), "")
+    table.add_row("chance", "0.50", "1.0x")
+    console.print(table)
+    for card in result.scorecards:
+        _render_card(console, card)
+
+
+def _render_card(console, card) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    console.print()
+    rates = Table(
+        title=f"{escape(card.name)}: churn rate", show_edge=False, header_style="bold", pad_edge=False
+    )
+    for column in ("status", "days", "churned", "rate", "", "score", "days ", "churned ", "rate "):
+        rates.add_column(column, justify="left" if column.strip() in ("status", "score", "") else "right")
+    statuses, bands = card.by_status, list(reversed(card.by_band))
+    for i in range(max(len(statuses), len(bands))):
+        left = _rate_cells(statuses[i], words=True) if i < len(statuses) else ["", "", "", ""]
+        right = _rate_cells(bands[i]) if i < len(bands) else ["", "", "", ""]
+        rates.add_row(*left, "", *right)
+    console.print(rates)
+    signals = Table(
+        title=f"{escape(card.name)}: which signals predict churn (each alone, as the scorecard scores it)",
+        show_edge=False,
+        header_style="bold",
+        pad_edge=False,
+    )
+    for column in ("signal", "kind", "AUC (95% interval)", "data"):
+        signals.add_column(column, justify="right" if column == "data" else "left")
+    for s in card.signals:
+        signals.add_row(escape(s.signal), s.kind, _auc_text(s), f"{s.coverage:.0%}")
+    console.print(signals)
+    if card.suggested_weights:
+        weights = ", ".join(f"{c} {w}" for c, w in card.suggested_weights.items())
+        console.print(f"suggested weights (each component's AUC - 0.5, to 100): {weights}")
+        if card.suggested_auc is not None:
+            console.print(
+                f"  the base score with them ranks churn at AUC {card.suggested_auc:.2f} on these days"
+                " (without multipliers; measured where it was fitted, so optimistic)"
+            )
+    else:
+        console.print("no component ranks churn better than chance: no weights to suggest")
+
+
+def _rate_cells(rate, words: bool = False) -> list[str]:
+    label = rate.group.replace("_", " ") if words else rate.group
+    share = f"{rate.rate:.1%}" if rate.rate is not None else "-"
+    return [label, f"{rate.observations:,}", f"{rate.churned:,}", share]

@@ -469,3 +469,46 @@ def scratch_table(
     rows = [tuple(v.value if isinstance(v, Enum) else v for v in row) for row in rows]
     append_rows(session, table, [c.name for c in columns], list(rows))
     return table
+
+
+def glob(session: Session, column: Any, pattern: str) -> sa.ColumnElement[bool]:
+    """`column` matches a glob (`*` any run of characters, `?` one), case
+    and all: GLOB on SQLite (whose LIKE ignores case), LIKE on Postgres."""
+    if is_postgres(session):
+        like = "".join(
+            "%" if ch == "*" else "_" if ch == "?" else "\\" + ch if ch in "%_\\" else ch for ch in pattern
+        )
+        return column.like(like, escape="\\")
+    return column.op("GLOB")(pattern.replace("[", "[[]"))
+
+
+def json_number(session: Session, column: Any, key: str) -> sa.ColumnElement:
+    """The number under `key` of a JSON object column (NULL when it is not a number)."""
+    if is_postgres(session):
+        kind = sa.func.jsonb_typeof(column.op("->")(sa.literal(key)))
+        return sa.case((kind == "number", sa.cast(column.op("->>")(sa.literal(key)), sa.Float)))
+    path = "$." + json_key(key)
+    return sa.case(
+        (sa.func.json_type(column, path).in_(["integer", "real"]), sa.func.json_extract(column, path))
+    )
+
+
+def json_text(session: Session, column: Any, key: str) -> sa.ColumnElement:
+    """The scalar under `key` of a JSON object column as text: strings as
+    they are, booleans as 'true'/'false', numbers in JSON's spelling."""
+    if is_postgres(session):
+        kind = sa.func.jsonb_typeof(column.op("->")(sa.literal(key)))
+        text = column.op("->>")(sa.literal(key))
+        return sa.case((kind.in_(["string", "number", "boolean"]), text))
+    path = "$." + json_key(key)
+    kind = sa.func.json_type(column, path)
+    return sa.case(
+        (kind.in_(["true", "false"]), kind),
+        (kind.in_(["integer", "real"]), sa.cast(sa.func.json_extract(column, path), sa.Text)),
+        (kind == "text", sa.func.json_extract(column, path)),
+    )
+
+
+def json_key(key: str) -> str:
+    """A key quoted for an SQLite JSON path."""
+    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'

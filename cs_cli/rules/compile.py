@@ -29,6 +29,7 @@ from cs_cli.db.models import (
     UsageEvent,
     User,
 )
+from cs_cli.enums import HealthStatus
 from cs_cli.rules.fields import Field, Kind, Source
 from cs_cli.rules.parse import Condition, Group, InSegment, Node, Not, Usage
 
@@ -55,11 +56,18 @@ def compile_rule(node: Node, *, dialect: str, as_of: dt.date) -> CompiledRule:
 
 
 def compile_rules(
-    nodes: list[Node], *, dialect: str, as_of: dt.date, facts: UsageFacts | None = None
+    nodes: list[Node],
+    *,
+    dialect: str,
+    as_of: dt.date,
+    facts: UsageFacts | None = None,
+    customers: sa.FromClause | None = None,
 ) -> tuple[sa.FromClause, list[sa.ColumnElement[bool]]]:
     """Several rules over one shared source, so one scan of the book can
-    evaluate them all; usage conditions read `facts` when it has them."""
-    compiler = _Compiler(dialect, as_of, facts)
+    evaluate them all; usage conditions read `facts` when it has them.
+    `customers` (shaped as the customers table) stands in for the table,
+    e.g. its facts as of a past day."""
+    compiler = _Compiler(dialect, as_of, facts, customers=customers)
     conditions = [compiler.node(n) for n in nodes]
     return compiler.source(), conditions
 
@@ -169,9 +177,11 @@ class _Compiler:
     as_of: dt.date
     facts: UsageFacts | None = None
     used: set[Source] = field(default_factory=set)
+    customers: sa.FromClause | None = None
 
     def __post_init__(self) -> None:
-        self.customers = Customer.__table__
+        if self.customers is None:
+            self.customers = Customer.__table__
         self.health = HealthScore.__table__
         self.csm = User.__table__.alias("csm")
         self.team = Team.__table__.alias("csm_team")
@@ -234,7 +244,13 @@ class _Compiler:
         if f.source == Source.HEALTH:
             return self.health.c[f.column]
         if f.source == Source.OVERRIDE:
-            return sa.func.coalesce(self.override.c[f.column], self.health.c[f.column])
+            value = sa.func.coalesce(self.override.c[f.column], self.health.c[f.column])
+            if f.column == "overall_score":
+                # With too little data the number judges nothing (it may be
+                # size alone): no score for rules, as for no score at all.
+                status = sa.func.coalesce(self.override.c.health_status, self.health.c.health_status)
+                return sa.case((status == HealthStatus.INSUFFICIENT_DATA.value, sa.null()), else_=value)
+            return value
         if f.source == Source.CSM:
             return self.csm.c[f.column]
         if f.source == Source.TEAM:

@@ -45,8 +45,10 @@ def position_of(root: yaml.Node | None, path: tuple[Any, ...]) -> tuple[int | No
     parent = _node_at(root, path[:-1]) if path else None
     if isinstance(parent, yaml.MappingNode):
         # A key with a plain value (unknown, or a bad value): point at the key.
+        # A key whose value is wrong as a whole (a plain value, or a mapping
+        # such as an unknown measure): point at the key.
         pair = next(((k, v) for k, v in parent.value if getattr(k, "value", None) == str(path[-1])), None)
-        if pair is not None and isinstance(pair[1], yaml.ScalarNode):
+        if pair is not None and isinstance(pair[1], yaml.ScalarNode | yaml.MappingNode):
             return pair[0].start_mark.line + 1, pair[0].start_mark.column + 1
     node = _node_at(root, path)
     if path and isinstance(node, yaml.MappingNode):

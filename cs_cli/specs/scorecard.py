@@ -9,6 +9,7 @@ thresholds. docs/health.md explains every measure.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from enum import StrEnum
@@ -62,14 +63,53 @@ class Band(_Strict):
     score: int = Field(ge=0, le=100)
 
 
+class MeasureKind(StrEnum):
+    """What a measure of your own (a name not in MEASURES) measures."""
+
+    EVENT_COUNT = "event_count"  # usage events of some names in a window
+    ATTRIBUTE = "attribute"  # a customer attribute, as of the day
+    TENURE = "tenure"  # days the customer has been one
+
+
+class EventCount(StrEnum):
+    EVENTS = "events"
+    DAYS = "days"
+    USERS = "users"
+
+
+# The built-in measures that read usage events, and so take `events` and `exclude`.
+USAGE_MEASURES = ("feature_breadth", "active_days", "active_users")
+# Measures of size: data for them alone never decides a status (a book with
+# ARR and nothing else is "insufficient data", not critical).
+SIZE_MEASURES = ("contract_value",)
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,49}")
+
+
 class Measure(_Strict):
     weight: float = Field(gt=0)
     window_days: int | None = Field(default=None, gt=0)
-    bands: list[Band] = Field(min_length=1)
+    bands: list[Band] | None = Field(default=None, min_length=1)
+    # A measure of your own says what it measures.
+    kind: MeasureKind | None = None
+    # Usage measures: the event names that count (globs: * and ?), and the
+    # ones that never do; without them, the scorecard's `usage` lists.
+    events: list[str] | None = Field(default=None, min_length=1)
+    exclude: list[str] | None = None
+    # event_count: count events, distinct days or distinct users; per seat.
+    count: EventCount = EventCount.EVENTS
+    per_seat: bool = False
+    # attribute: its name; numbers go through `bands`, text and booleans
+    # through `values` (value -> score, matched regardless of case), and a
+    # value not listed scores `other` (no data without it).
+    attribute: str | None = Field(default=None, min_length=1, max_length=200)
+    values: dict[str, int] | None = Field(default=None, min_length=1)
+    other: int | None = Field(default=None, ge=0, le=100)
 
     @field_validator("bands")
     @classmethod
-    def _contiguous(cls, bands: list[Band]) -> list[Band]:
+    def _contiguous(cls, bands: list[Band] | None) -> list[Band] | None:
+        if bands is None:
+            return None
         for index, (before, after) in enumerate(pairwise(bands), start=1):
             if before.upper is None or after.lower is None:
                 raise ValueError(f"band {index} is open-ended but more bands follow")
@@ -85,6 +125,93 @@ class Measure(_Strict):
             if band.lower is not None and band.upper is not None and band.upper <= band.lower:
                 raise ValueError(f"band {index} is empty (from {band.lower:g} to {band.upper:g})")
         return bands
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _value_keys(cls, values: Any) -> Any:
+        # YAML reads `Yes:`, `true:` and `1:` as a boolean or a number key.
+        if isinstance(values, dict):
+            return {_text_key(k): v for k, v in values.items()}
+        return values
+
+    @field_validator("values")
+    @classmethod
+    def _scores(cls, values: dict[str, int] | None) -> dict[str, int] | None:
+        for key, score in (values or {}).items():
+            if not 0 <= score <= 100:
+                raise ValueError(f"'{key}' scores {score}: scores are 0-100")
+        if values and len({k.lower() for k in values}) != len(values):
+            raise ValueError("a value is listed twice (values match regardless of case)")
+        return values
+
+    @field_validator("events", "exclude")
+    @classmethod
+    def _names(cls, names: list[str] | None) -> list[str] | None:
+        for name in names or []:
+            if not name or len(name) > 100:
+                raise ValueError("event names are 1 to 100 characters")
+        return names
+
+    @property
+    def is_categorical(self) -> bool:
+        return self.values is not None
+
+
+def _text_key(key: Any) -> str:
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return str(key)
+
+
+def check_measure(component: Component, name: str, measure: Measure) -> None:
+    """What a measure needs, and takes, by its kind; raises ValueError naming
+    its key path."""
+    where = f"components.{component}.measures.{name}"
+    builtin = name in MEASURES
+    if builtin and measure.kind is not None:
+        raise ValueError(f"{where}.kind: '{name}' is a built-in measure; give yours another name")
+    if not builtin:
+        if measure.kind is None:
+            known = ", ".join(m for m, (c, _, _) in MEASURES.items() if c == component)
+            raise ValueError(
+                f"{where}: unknown measure '{name}' (built-in here: {known}; "
+                f"a measure of your own needs a kind: {', '.join(k.value for k in MeasureKind)})"
+            )
+        if not _NAME.fullmatch(name):
+            raise ValueError(f"{where}: a measure's name is lower-case letters, digits and _ ")
+    else:
+        owner, windowed, _ = MEASURES[name]
+        if owner != component:
+            raise ValueError(f"{where}: belongs to {owner.value}")
+        if windowed and measure.window_days is None:
+            raise ValueError(f"{where}: needs window_days")
+    kind = measure.kind
+    takes = {
+        "events": name in USAGE_MEASURES or kind == MeasureKind.EVENT_COUNT,
+        "exclude": name in USAGE_MEASURES or kind == MeasureKind.EVENT_COUNT,
+        "count": kind == MeasureKind.EVENT_COUNT,
+        "per_seat": kind == MeasureKind.EVENT_COUNT,
+        "attribute": kind == MeasureKind.ATTRIBUTE,
+        "values": kind == MeasureKind.ATTRIBUTE,
+        "other": kind == MeasureKind.ATTRIBUTE and measure.values is not None,
+        "window_days": builtin or kind == MeasureKind.EVENT_COUNT,
+    }
+    for key, allowed in takes.items():
+        if not allowed and key in measure.model_fields_set:
+            raise ValueError(f"{where}.{key}: not taken by {'this measure' if builtin else kind.value}")
+    if kind == MeasureKind.EVENT_COUNT:
+        if measure.events is None:
+            raise ValueError(f"{where}: needs events (the event names to count)")
+        if measure.window_days is None:
+            raise ValueError(f"{where}: needs window_days")
+    if kind == MeasureKind.ATTRIBUTE:
+        if measure.attribute is None:
+            raise ValueError(f"{where}: needs attribute (the attribute's name)")
+        if (measure.bands is None) == (measure.values is None):
+            raise ValueError(f"{where}: give bands (a number) or values (text), one of them")
+        return
+    if measure.bands is None:
+        raise ValueError(f"{where}: needs bands")
 
 
 class ComponentSpec(_Strict):
@@ -117,6 +244,13 @@ class Trend(_Strict):
     declining: int = Field(default=5, gt=0)
 
 
+class UsageEvents(_Strict):
+    """Usage events that count as use of the product (globs: * and ?)."""
+
+    events: list[str] | None = Field(default=None, min_length=1)
+    exclude: list[str] = []
+
+
 class Scorecard(_Strict):
     name: str
     description: str | None = None
@@ -131,6 +265,13 @@ class Scorecard(_Strict):
     # The product's features, for feature breadth; without it, every event
     # name seen across the book in the window counts as a feature.
     features: list[str] | None = None
+    # Which usage events count for the usage measures that do not say.
+    usage: UsageEvents = UsageEvents()
+    # A customer younger than this (days) is onboarding, not judged.
+    min_tenure_days: int = Field(default=30, ge=0, le=3650)
+    # The share of the weights of components with data (size alone is no
+    # data) a score needs to be judged; below it, "insufficient data".
+    min_coverage: float = Field(default=0.25, ge=0, le=1)
 
     @cached_property
     def band_tables(self) -> dict[str, tuple[list[float], list[int], float | None]]:
@@ -139,6 +280,8 @@ class Scorecard(_Strict):
         tables = {}
         for spec in self.components.values():
             for name, measure in spec.measures.items():
+                if measure.bands is None:
+                    continue
                 lowers = [float("-inf") if b.lower is None else b.lower for b in measure.bands]
                 tables[name] = (lowers, [b.score for b in measure.bands], measure.bands[-1].upper)
         return tables
@@ -166,20 +309,21 @@ class Scorecard(_Strict):
     def _measures(self) -> Scorecard:
         for component, spec in self.components.items():
             for name, measure in spec.measures.items():
-                if name not in MEASURES:
-                    known = ", ".join(m for m, (c, _, _) in MEASURES.items() if c == component)
-                    raise ValueError(
-                        f"components.{component}.measures: unknown measure '{name}' (known: {known})"
-                    )
-                owner, windowed, _ = MEASURES[name]
-                if owner != component:
-                    raise ValueError(f"components.{component}.measures.{name}: belongs to {owner.value}")
-                if windowed and measure.window_days is None:
-                    raise ValueError(f"components.{component}.measures.{name}: needs window_days")
+                check_measure(component, name, measure)
+        names = [name for spec in self.components.values() for name in spec.measures]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"components: the measure '{twice[0]}' is under two components")
         for component, weight in self.weights.items():
             if weight > 0 and component not in self.components:
                 raise ValueError(f"weights.{component}: has weight but no measures under components")
         return self
+
+    def measure(self, name: str) -> Measure:
+        return next(spec.measures[name] for spec in self.components.values() if name in spec.measures)
+
+    def component_of(self, name: str) -> Component:
+        return next(c for c, spec in self.components.items() if name in spec.measures)
 
 
 class LoadedScorecard(BaseModel):

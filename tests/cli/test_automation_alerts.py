@@ -109,7 +109,7 @@ def test_automation_rules_run_and_bad_files(run_cli, engine, book, tmp_path):
     unknown = tmp_path / "unknown.yaml"
     unknown.write_text("rules:\n  - name: r1\n    events: a.b\n    actions:\n      - shout: {}\n")
     result = run_cli("automation", "validate", str(unknown))
-    assert result.exit_code == 2 and f"{unknown}:5:16: rules.0.actions.0.shout: unknown key" in result.stderr
+    assert result.exit_code == 2 and f"{unknown}:5:9: rules.0.actions.0.shout: unknown key" in result.stderr
 
 
 def test_set_notify(run_cli, engine, book):

@@ -83,7 +83,7 @@ def test_bad_input(run_cli, demo, tmp_path):
     bad.write_text("name: x\nweights: {adoption: 90}\ncomponents: {}\n")
     card = run_cli("recalc", "--scorecard", bad, "--as-of", AS_OF)
     assert card.exit_code == 2
-    assert card.stderr.startswith(f"error: {bad}:2:10: weights: weights must sum to 100, not 90")
+    assert card.stderr.startswith(f"error: {bad}:2:1: weights: weights must sum to 100, not 90")
     half = run_cli("recalc", "--from", "2026-06-01")
     assert half.exit_code == 2 and "--from and --to go together" in half.stderr
     not_scored = run_cli("health", "show", "C-00001")
@@ -103,7 +103,14 @@ def test_distribution_and_components(run_cli, demo):
     run_cli("recalc", "--as-of", AS_OF)
     listed = json.loads(run_cli("health", "list", "--all", "--include-churned", "--format", "json").stdout)
     rows = json.loads(run_cli("health", "distribution", "--format", "json").stdout)
-    assert [r["health_status"] for r in rows] == ["healthy", "at_risk", "critical", "churned"]
+    assert [r["health_status"] for r in rows] == [
+        "healthy",
+        "at_risk",
+        "critical",
+        "churned",
+        "onboarding",
+        "insufficient_data",
+    ]
     for row in rows:
         assert row["customers"] == sum(1 for c in listed if c["health_status"] == row["health_status"])
     assert sum(r["customers"] for r in rows) == 40

@@ -159,5 +159,6 @@ def test_a_bad_choice_is_one_plain_line():
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == (
         "error: Invalid value for '--status': "
-        "'bogus' is not one of 'healthy', 'at_risk', 'critical', 'churned'."
+        "'bogus' is not one of 'healthy', 'at_risk', 'critical', 'churned', "
+        "'onboarding', 'insufficient_data'."
     )

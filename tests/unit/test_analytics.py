@@ -125,6 +125,8 @@ def test_the_whole_book(session, book):
         HealthStatus.AT_RISK: 2,  # M-1, and E-1 by its override
         HealthStatus.CRITICAL: 1,
         HealthStatus.CHURNED: 0,
+        HealthStatus.ONBOARDING: 0,
+        HealthStatus.INSUFFICIENT_DATA: 0,
     }
     assert (board.customers, board.unscored) == (7, 4)
     assert board.arr == sum(session.scalars(sa.select(Customer.arr).where(Customer.arr.is_not(None))))
@@ -166,6 +168,6 @@ def test_scopes_narrow_every_number(session, book):
 def test_an_empty_book(session, admin):
     board = dashboard(session, resolve_actor(session, "admin"), as_of=AS_OF)
     assert board.customers == 0 and board.arr is None and board.at_risk == [] and board.recent_alerts == []
-    assert [c.customers for c in board.health] == [0, 0, 0, 0]
+    assert [c.customers for c in board.health] == [0] * len(HealthStatus)
     m = board.metrics
     assert (m.nps, m.churn_rate, m.time_to_value_days) == (None, None, None)

@@ -2,7 +2,7 @@
 
 from cs_cli.db.models.activity import Invoice, NpsResponse, SupportTicket, UsageEvent
 from cs_cli.db.models.alerts import Alert
-from cs_cli.db.models.customers import Contact, Customer
+from cs_cli.db.models.customers import Contact, Customer, CustomerHistory
 from cs_cli.db.models.health import HealthOverride, HealthScore, HealthScoreHistory, ScorecardVersion
 from cs_cli.db.models.journeys import Journey, JourneyEnrollment, JourneyStep, JourneyStepRun
 from cs_cli.db.models.ops import AuditEntry, DomainEvent, EventCursor, ImportRun, JobLease, JobRun
@@ -19,6 +19,7 @@ __all__ = [
     "CSTask",
     "Contact",
     "Customer",
+    "CustomerHistory",
     "CustomerSegment",
     "DomainEvent",
     "EventCursor",

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cs_cli.db.base import Base, Money, Timestamps, enum_column
+from cs_cli.db.base import Base, BigIntPK, Money, Timestamps, enum_column
 from cs_cli.enums import CustomerStatus
 
 
@@ -51,3 +51,30 @@ class Contact(Timestamps, Base):
     is_exec_sponsor: Mapped[bool] = mapped_column(default=False)
     left_at: Mapped[dt.datetime | None]
     timezone: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class CustomerHistory(Base):
+    """The customer's facts as they stood from `effective_at` until the next
+    version: one row each time an import (or the demo) changed them. Scoring
+    as of a past day reads the version in force then, not today's values."""
+
+    __tablename__ = "customer_history"
+    __table_args__ = (sa.Index(None, "customer_id", "effective_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
+    # When the facts took effect (`cs import --as-of`, else the import's
+    # time), and when cs learned them.
+    effective_at: Mapped[dt.datetime]
+    recorded_at: Mapped[dt.datetime]
+    arr: Mapped[Decimal | None] = mapped_column(Money)
+    plan: Mapped[str | None] = mapped_column(sa.String(100))
+    seats: Mapped[int | None]
+    industry: Mapped[str | None] = mapped_column(sa.String(100))
+    region: Mapped[str | None] = mapped_column(sa.String(100))
+    contract_start: Mapped[dt.date | None]
+    renewal_date: Mapped[dt.date | None]
+    status: Mapped[CustomerStatus] = mapped_column(enum_column(CustomerStatus, "customer_status"))
+    churned_at: Mapped[dt.datetime | None]
+    csm_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_users.id", ondelete="SET NULL"))
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -28,6 +28,7 @@ from cs_cli.db.models import (
 from cs_cli.domain import Actor, CustomerStatus, Role
 from cs_cli.services.demo.book import Book
 from cs_cli.services.demo.dates import add_years, midnight
+from cs_cli.services.facts import record_facts
 
 _BATCH = 10_000  # rows buffered per table before a write: bounds memory on a big book
 _EVENT_COLUMNS = ("customer_id", "contact_id", "event_name", "occurred_at", "quantity")
@@ -168,6 +169,9 @@ def write_accounts(
             for c in book.customers
         ],
     )
+    # The demo's customers were what they are now from the day they signed.
+    recorded = dt.datetime.combine(book.as_of, dt.time(12), tzinfo=dt.UTC)
+    record_facts(session, sa.true(), effective_at=customers.c.created_at, recorded_at=recorded)
     # The database had no customers (we refuse otherwise), so every row is ours.
     customer_ids = dict(session.execute(sa.select(customers.c.external_id, customers.c.id)).all())
     writer.write(

@@ -1,9 +1,11 @@
 """The raw measures of a range of customers as one SQL query: one aggregate
 subquery per source table (usage, touchpoints, contacts, NPS, invoices,
-tickets), left-joined to the customers. Nothing here runs per customer.
+tickets), left-joined to the customers' facts as of the day. Nothing here
+runs per customer.
 
 Every measure is NULL when the customer has no data for it; docs/health.md
-gives each definition.
+gives each definition. Point in time: everything reads what was recorded by
+the end of the as-of day (customer facts through services/facts.py).
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from sqlalchemy.orm import Session
 from cs_cli.db import dialect
 from cs_cli.db.models import Contact, Customer, Invoice, NpsResponse, SupportTicket, Touchpoint, UsageEvent
 from cs_cli.domain import TouchpointType
-from cs_cli.specs.scorecard import Scorecard
+from cs_cli.services.facts import day_end
+from cs_cli.specs.scorecard import USAGE_MEASURES, EventCount, Measure, MeasureKind, Scorecard
+
+__all__ = ["HUMAN_TOUCHPOINTS", "MeasureQuery", "day_end", "feature_count", "measure_query"]
 
 HUMAN_TOUCHPOINTS = (
     TouchpointType.CALL,
@@ -41,6 +46,7 @@ class MeasureQuery:
     days_since_last_login: sa.ColumnElement
     open_escalations: sa.ColumnElement
     champion_left: sa.ColumnElement
+    tenure_days: sa.ColumnElement
 
 
 def window(card: Scorecard, name: str, default: int = 30) -> int:
@@ -50,23 +56,67 @@ def window(card: Scorecard, name: str, default: int = 30) -> int:
     return default
 
 
-def day_end(as_of: dt.date) -> dt.datetime:
-    """Windows end at the end of the as-of day, UTC (exclusive)."""
-    return dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+def _usage_measures(card: Scorecard) -> dict[str, Measure]:
+    """The measures that read usage events: the built-in ones and event counts."""
+    return {
+        name: measure
+        for spec in card.components.values()
+        for name, measure in spec.measures.items()
+        if name in USAGE_MEASURES or measure.kind == MeasureKind.EVENT_COUNT
+    }
 
 
-def feature_count(session: Session, card: Scorecard, as_of: dt.date) -> int:
+def event_filter(
+    session: Session, card: Scorecard, column, measure: Measure | None
+) -> sa.ColumnElement[bool]:
+    """Which event names a usage measure counts: its own `events` and
+    `exclude`, else the scorecard's `usage` lists (an event count names its
+    events itself)."""
+    if measure is not None and measure.kind == MeasureKind.EVENT_COUNT:
+        include, exclude = measure.events, measure.exclude or []
+    else:
+        include = measure.events if measure and measure.events is not None else card.usage.events
+        exclude = measure.exclude if measure and measure.exclude is not None else card.usage.exclude
+    parts = []
+    if include:
+        parts.append(_matches(session, column, include))
+    if exclude:
+        parts.append(sa.not_(_matches(session, column, exclude)))
+    return sa.and_(sa.true(), *parts)
+
+
+def _matches(session: Session, column, patterns: list[str]) -> sa.ColumnElement[bool]:
+    exact = [p for p in patterns if "*" not in p and "?" not in p]
+    parts = [column.in_(exact)] if exact else []
+    parts += [dialect.glob(session, column, p) for p in patterns if p not in exact]
+    return sa.or_(*parts)
+
+
+def feature_count(session: Session, card: Scorecard, as_of: dt.date, facts: sa.FromClause) -> int:
     """How many features there are, for feature breadth: the scorecard's list,
-    or every event name seen across the book in the window."""
+    or every event name (that feature breadth counts) used in the window by
+    a customer of that day, since it became one."""
     if card.features:
         return len(card.features)
     end = day_end(as_of)
     start = end - dt.timedelta(days=window(card, "feature_breadth"))
+    ev = UsageEvent
+    measure = card.measure("feature_breadth") if "feature_breadth" in _usage_measures(card) else None
+    since_start = sa.or_(
+        facts.c.started_on.is_(None), dialect.utc_day(session, ev.occurred_at) >= facts.c.started_on
+    )
     # DISTINCT in a subquery hashes in parallel; count(DISTINCT ...) sorts
     # every event of the window (about three times slower on Postgres).
     names = (
-        sa.select(UsageEvent.event_name)
-        .where(UsageEvent.occurred_at >= start, UsageEvent.occurred_at < end)
+        sa.select(ev.event_name)
+        .join(facts, facts.c.customer_id == ev.customer_id)
+        .where(
+            ev.occurred_at >= start,
+            ev.occurred_at < end,
+            facts.c.is_customer,
+            since_start,
+            event_filter(session, card, ev.event_name, measure),
+        )
         .distinct()
         .subquery("names")
     )
@@ -84,9 +134,11 @@ def measure_query(
     *,
     as_of: dt.date,
     features: int,
+    facts: sa.FromClause,
 ) -> MeasureQuery:
     """The measures of the customers matching `customers` (a condition on
-    the customers table), as of the end of `as_of`.
+    the customers table) that are customers on `as_of`, as of its end;
+    `facts` is services.facts.facts_as_of for that day.
 
     Each aggregate reads its whole table in one pass (a sequential scan,
     grouped by customer); the condition applies once, to the customers.
@@ -97,49 +149,66 @@ def measure_query(
     def start(name: str) -> dt.datetime:
         return end - dt.timedelta(days=window(card, name))
 
-    c = Customer
-
+    f = facts.c
     ev = UsageEvent
+    usage_measures = _usage_measures(card)
     # Distinct features, days and users in a window: first group the
     # window's events by (customer, feature, user, day), then count those
     # groups. Both steps hash; count(DISTINCT) straight over the events sorts
     # them all, three times.
-    earliest = min(start(n) for n in ("feature_breadth", "active_days", "active_users"))
     day = dialect.utc_day(session, ev.occurred_at)
     name = dialect.bytewise(session, ev.event_name)
-    grains = (
-        sa.select(
-            ev.customer_id.label("customer_id"),
-            name.label("event_name"),
-            ev.contact_id.label("contact_id"),
-            day.label("day"),
-            sa.func.min(ev.occurred_at).label("first"),
-        )
-        .where(ev.occurred_at >= earliest, ev.occurred_at < end)
-        .group_by(ev.customer_id, name, ev.contact_id, day)
-        .subquery("grains")
-    )
-    g = grains.c
-    # A group lies within one day and windows start at midnight, so its
-    # first event tells whether the whole group is in a window.
-    usage = (
-        sa.select(
-            g.customer_id.label("customer_id"),
-            sa.func.count(sa.distinct(g.event_name))
-            .filter(
-                g.first >= start("feature_breadth"),
-                *([g.event_name.in_(card.features)] if card.features else []),
+    usage = None
+    if usage_measures:
+        earliest = min(start(n) for n in usage_measures)
+        grains = (
+            sa.select(
+                ev.customer_id.label("customer_id"),
+                name.label("event_name"),
+                ev.contact_id.label("contact_id"),
+                day.label("day"),
+                sa.func.min(ev.occurred_at).label("first"),
+                sa.func.count().label("events"),
             )
-            .label("features"),
-            sa.func.count(sa.distinct(g.day)).filter(g.first >= start("active_days")).label("days"),
-            sa.func.count(sa.distinct(g.contact_id)).filter(g.first >= start("active_users")).label("users"),
+            .where(ev.occurred_at >= earliest, ev.occurred_at < end)
+            .group_by(ev.customer_id, name, ev.contact_id, day)
+            .subquery("grains")
         )
-        .group_by(g.customer_id)
-        .subquery("usage")
-    )
+        g = grains.c
+        # Usage counts from the day the customer became one: a window longer
+        # than its tenure is cut to it.
+        since_start = sa.or_(f.started_on.is_(None), g.day >= f.started_on)
+
+        def counted(measure_name: str) -> list[sa.ColumnElement[bool]]:
+            # A group lies within one day and windows start at midnight, so
+            # its first event tells whether the whole group is in a window.
+            measure = usage_measures[measure_name]
+            where = [g.first >= start(measure_name), event_filter(session, card, g.event_name, measure)]
+            if measure_name == "feature_breadth" and card.features:
+                where.append(g.event_name.in_(card.features))
+            return where
+
+        columns = []
+        for measure_name, measure in usage_measures.items():
+            if measure_name == "feature_breadth":
+                value = sa.func.count(sa.distinct(g.event_name))
+            elif measure_name == "active_days" or measure.count == EventCount.DAYS:
+                value = sa.func.count(sa.distinct(g.day))
+            elif measure_name == "active_users" or measure.count == EventCount.USERS:
+                value = sa.func.count(sa.distinct(g.contact_id))
+            else:
+                value = sa.func.sum(g.events)
+            columns.append(value.filter(*counted(measure_name)).label(f"u_{measure_name}"))
+        usage = (
+            sa.select(g.customer_id.label("customer_id"), *columns)
+            .select_from(grains.join(facts, f.customer_id == g.customer_id))
+            .where(since_start)
+            .group_by(g.customer_id)
+            .subquery("usage")
+        )
     activity = (
         sa.select(ev.customer_id.label("customer_id"), sa.func.max(ev.occurred_at).label("last"))
-        .where(ev.occurred_at < end)
+        .where(ev.occurred_at < end, event_filter(session, card, ev.event_name, None))
         .group_by(ev.customer_id)
         .subquery("activity")
     )
@@ -222,11 +291,13 @@ def measure_query(
 
     t = SupportTicket
     still_open = sa.or_(t.closed_at.is_(None), t.closed_at >= end)
+    # Escalated by then: a ticket escalated later was not, on the day.
+    escalated = sa.and_(t.escalated, sa.or_(t.escalated_at.is_(None), t.escalated_at < end))
     support = (
         sa.select(
             t.customer_id.label("customer_id"),
             sa.func.count().filter(t.opened_at >= start("tickets_per_seat")).label("opened"),
-            sa.func.count().filter(t.escalated, still_open).label("escalations"),
+            sa.func.count().filter(escalated, still_open).label("escalations"),
             sa.func.avg(t.satisfaction).filter(t.closed_at >= start("csat"), t.closed_at < end).label("csat"),
         )
         .where(t.opened_at < end)
@@ -234,31 +305,24 @@ def measure_query(
         .subquery("support")
     )
 
-    source = c.__table__
+    c = Customer.__table__
+    source = c.join(facts, f.customer_id == c.c.id)
     for sub in (activity, usage, touch, people, nps, billing, support):
-        source = source.outerjoin(sub, sub.c.customer_id == c.id)
+        if sub is not None:
+            source = source.outerjoin(sub, sub.c.customer_id == c.c.id)
 
-    has_seats = c.seats > 0
+    has_seats = f.seats > 0
     one = sa.literal(1.0)
-    raw = {
-        "feature_breadth": sa.case(
-            (
-                sa.and_(activity.c.customer_id.is_not(None), sa.literal(features) > 0),
-                dialect.least(session, one, _ratio(sa.func.coalesce(usage.c.features, 0), features)),
-            ),
-        ),
-        "active_days": sa.case(
-            (
-                activity.c.customer_id.is_not(None),
-                _ratio(sa.func.coalesce(usage.c.days, 0), window(card, "active_days")),
-            )
-        ),
-        "active_users": sa.case(
-            (
-                sa.and_(activity.c.customer_id.is_not(None), has_seats),
-                dialect.least(session, one, _ratio(sa.func.coalesce(usage.c.users, 0), c.seats)),
-            ),
-        ),
+    active = activity.c.customer_id.is_not(None)
+    tenure = f.tenure_days
+
+    def used(measure_name: str) -> sa.ColumnElement:
+        # Built lazily: only the usage measures the scorecard has are counted.
+        if usage is None or f"u_{measure_name}" not in usage.c:
+            return sa.literal(0)
+        return sa.func.coalesce(usage.c[f"u_{measure_name}"], 0)
+
+    builtin = {
         "touchpoints": touch.c.human,
         "email_engagement": sa.case(
             (touch.c.sent > 0, dialect.least(session, one, _ratio(touch.c.engaged, touch.c.sent)))
@@ -275,22 +339,73 @@ def measure_query(
                 _ratio(sa.func.coalesce(billing.c.recent, 0) - billing.c.previous, billing.c.previous),
             ),
         ),
-        "contract_value": sa.cast(c.arr, sa.Float),
+        "contract_value": sa.cast(f.arr, sa.Float),
         "tickets_per_seat": sa.case(
-            (sa.and_(support.c.customer_id.is_not(None), has_seats), _ratio(support.c.opened, c.seats))
+            (sa.and_(support.c.customer_id.is_not(None), has_seats), _ratio(support.c.opened, f.seats))
         ),
         "open_escalations": support.c.escalations,
         "csat": sa.cast(support.c.csat, sa.Float),
     }
-    used = {name for spec in card.components.values() for name in spec.measures}
+    if usage is not None:
+        builtin |= {
+            "feature_breadth": sa.case(
+                (
+                    sa.and_(active, sa.literal(features) > 0),
+                    dialect.least(session, one, _ratio(used("feature_breadth"), features)),
+                ),
+            ),
+            # Days a customer in the window: the window, or the tenure when shorter.
+            "active_days": sa.case(
+                (
+                    active,
+                    dialect.least(
+                        session,
+                        one,
+                        _ratio(
+                            used("active_days"),
+                            sa.case(
+                                (tenure < window(card, "active_days"), tenure),
+                                else_=window(card, "active_days"),
+                            ),
+                        ),
+                    ),
+                )
+            ),
+            "active_users": sa.case(
+                (
+                    sa.and_(active, has_seats),
+                    dialect.least(session, one, _ratio(used("active_users"), f.seats)),
+                ),
+            ),
+        }
+    for measure_name, measure in _usage_measures(card).items():
+        if measure.kind == MeasureKind.EVENT_COUNT:
+            count = used(measure_name)
+            builtin[measure_name] = (
+                sa.case((sa.and_(active, has_seats), _ratio(count, f.seats)))
+                if measure.per_seat
+                else sa.case((active, sa.cast(count, sa.Float)))
+            )
+    raw: dict[str, sa.ColumnElement] = {}
+    for spec in card.components.values():
+        for measure_name, measure in spec.measures.items():
+            if measure.kind == MeasureKind.TENURE:
+                raw[measure_name] = sa.cast(tenure, sa.Float)
+            elif measure.kind == MeasureKind.ATTRIBUTE:
+                assert measure.attribute is not None
+                read = dialect.json_text if measure.is_categorical else dialect.json_number
+                raw[measure_name] = read(session, f.attributes, measure.attribute)
+            else:
+                raw[measure_name] = builtin[measure_name]
     return MeasureQuery(
         source=source,
-        condition=customers,
-        customer_id=c.id,
-        churned=c.status == "churned",
-        raw={name: expr for name, expr in raw.items() if name in used},
-        days_to_renewal=dialect.days_until(session, c.renewal_date, as_of),
+        condition=sa.and_(customers, f.is_customer),
+        customer_id=c.c.id,
+        churned=f.churned,
+        raw=raw,
+        days_to_renewal=dialect.days_until(session, f.renewal_date, as_of),
         days_since_last_login=dialect.whole_days_since(session, end, activity.c.last),
         open_escalations=sa.func.coalesce(support.c.escalations, 0),
         champion_left=sa.func.coalesce(people.c.champion_left, 0),
+        tenure_days=tenure,
     )

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -22,11 +23,13 @@ from cs_cli.db import dialect
 from cs_cli.db.base import JSONType
 from cs_cli.db.models import Customer, DomainEvent, HealthScore, HealthScoreHistory, ScorecardVersion
 from cs_cli.domain import Actor, HealthStatus
+from cs_cli.enums import JUDGED_STATUSES
 from cs_cli.errors import BadInput
 from cs_cli.services.access import customer_scope
-from cs_cli.services.health.measures import day_end, feature_count, measure_query
+from cs_cli.services.facts import customers_as_of, day_end, facts_as_of
+from cs_cli.services.health.measures import feature_count, measure_query
 from cs_cli.services.health.scoring_sql import scored_select
-from cs_cli.specs.scorecard import Component, LoadedScorecard, ScorecardPlan
+from cs_cli.specs.scorecard import Component, LoadedScorecard, Scorecard, ScorecardPlan
 
 COMPONENT_COLUMNS = {
     "adoption": "product_adoption_score",
@@ -51,6 +54,9 @@ class DayResult:
     fell_below: int = 0
     # Per customer (dry runs only): external id -> (score, status).
     preview: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # Customers not yet customers on the day (their contract starts later,
+    # or cs first heard of them later): not scored.
+    not_yet: int = 0
 
 
 def target_ids(session: Session, actor: Actor, customers: Sequence[str] | None = None) -> list[int]:
@@ -131,14 +137,17 @@ def scorecard_groups(
         return [ScorecardGroup(plan.default, None, len(ids))]
     from cs_cli.rules.compile import compile_rules
 
+    # The rules read the customers' facts of that day.
+    then = customers_as_of(session, as_of)
     source, conditions = compile_rules(
-        [a.node for a in plan.assigned], dialect=dialect.name(session), as_of=as_of
+        [a.node for a in plan.assigned], dialect=dialect.name(session), as_of=as_of, customers=then
     )
     customers = Customer.__table__
     choice = sa.case(*((c, i) for i, c in enumerate(conditions)), else_=-1)
     targets = customer_scope(actor)
     if named:
         targets = sa.and_(targets, Customer.id.in_(ids))
+    source = customers.join(source, then.c.id == customers.c.id)
     # The picks are fixed before anything is scored: scoring one group
     # writes health scores, which a later group's rule may read.
     picks = _picks()
@@ -239,9 +248,8 @@ def recalc_day(
     With `only` (a scorecard's share of the book), just those `count` of them."""
     card = scorecard.card
     dialect.for_whole_table_reads(session)
-    features = feature_count(session, card, as_of)
     by_status: Counter[str] = Counter()
-    without = dropped = fell_below = scored = 0
+    without = dropped = fell_below = scored = not_yet = 0
     preview: dict[str, tuple[int, str]] = {}
     if ids:
         # One pass for the whole book: each source table is read once, and
@@ -251,21 +259,22 @@ def recalc_day(
             condition = sa.and_(condition, Customer.id.in_(ids))
         if only is not None:
             condition = sa.and_(condition, only)
-        mq = measure_query(session, card, condition, as_of=as_of, features=features)
-        select = scored_select(session, card, mq, _previous(as_of - dt.timedelta(days=30)))
-        if dry_run:
-            names = dict(session.execute(sa.select(Customer.id, Customer.external_id).where(condition)).all())
-            rows = session.execute(select).all()
-            preview = {names[row.customer_id]: (row.overall_score, row.health_status) for row in rows}
-            counts = Counter(row.health_status for row in rows)
-        else:
-            counts, dropped, fell_below = _write_scores(
-                session, actor, scorecard, select, as_of=as_of, now=now
-            )
+        with day_scores(session, card, condition, as_of=as_of) as (select, not_yet):
+            if dry_run:
+                names = dict(
+                    session.execute(sa.select(Customer.id, Customer.external_id).where(condition)).all()
+                )
+                rows = session.execute(select).all()
+                preview = {names[row.customer_id]: (row.overall_score, row.health_status) for row in rows}
+                counts = Counter(row.health_status for row in rows)
+            else:
+                counts, dropped, fell_below = _write_scores(
+                    session, actor, scorecard, select, as_of=as_of, now=now
+                )
         by_status.update(counts)
         scored = sum(counts.values())
         targets = len(ids) if count is None else count
-        without = targets - scored
+        without = targets - scored - not_yet
         if progress:
             progress(targets)
     if not dry_run and scored:
@@ -278,7 +287,76 @@ def recalc_day(
         dropped=dropped,
         fell_below=fell_below,
         preview=preview,
+        not_yet=not_yet,
     )
+
+
+@contextmanager
+def day_scores(
+    session: Session,
+    card: Scorecard,
+    condition: sa.ColumnElement[bool],
+    *,
+    as_of: dt.date,
+    flat: bool = False,
+) -> Iterator[tuple[sa.Select, int]]:
+    """The SELECT of the scores of the customers matching `condition` (on the
+    customers table) as of `as_of`, one row per customer with data (see
+    scoring_sql.scored_select), and how many of them were not yet customers.
+    Valid inside the block: the day's facts live in a scratch table."""
+    facts = _facts(session, as_of)
+    try:
+        features = feature_count(session, card, as_of, facts)
+        not_yet = (
+            session.scalar(
+                sa.select(sa.func.count())
+                .select_from(Customer.__table__.join(facts, facts.c.customer_id == Customer.id))
+                .where(condition, sa.not_(facts.c.is_customer))
+            )
+            or 0
+        )
+        mq = measure_query(session, card, condition, as_of=as_of, features=features, facts=facts)
+        previous = _previous(as_of - dt.timedelta(days=30))
+        yield scored_select(session, card, mq, previous, flat=flat), not_yet
+    finally:
+        facts.drop(session.connection())
+
+
+def score_day(
+    session: Session,
+    actor: Actor,
+    card: Scorecard,
+    *,
+    as_of: dt.date,
+    customers: Sequence[int] | None = None,
+    flat: bool = False,
+) -> list[sa.Row]:
+    """The scores of the customers the actor may see (or of `customers`, by
+    id) as of `as_of`, computed and returned, nothing written (`flat`: raw
+    measures in columns raw_NAME, see scoring_sql.scored_select)."""
+    condition = customer_scope(actor)
+    if customers is not None:
+        condition = sa.and_(condition, Customer.id.in_(list(customers)))
+    dialect.for_whole_table_reads(session)
+    with day_scores(session, card, condition, as_of=as_of, flat=flat) as (select, _):
+        return list(session.execute(select))
+
+
+def _facts(session: Session, as_of: dt.date) -> sa.Table:
+    """The customers' facts on `as_of`, computed once into a scratch table
+    (several statements of the day read them)."""
+    select = sa.select(facts_as_of(session, as_of))
+    table = sa.Table(
+        "cs_facts",
+        sa.MetaData(),
+        *(sa.Column(c.name, c.type) for c in select.selected_columns),
+        prefixes=["TEMPORARY"],
+    )
+    connection = session.connection()
+    table.drop(connection, checkfirst=True)
+    dialect.create_temp_table_as(session, table.name, select)
+    dialect.analyze(session, table)
+    return table
 
 
 def _write_scores(
@@ -377,8 +455,10 @@ def _threshold_events(
     current = HealthScore.__table__
     written = 0
     for threshold in scorecard.card.below_thresholds:
+        judged = [s.value for s in JUDGED_STATUSES]
         crossed = sa.and_(
-            scratch.c.health_status != HealthStatus.CHURNED.value,
+            scratch.c.health_status.in_(judged),
+            current.c.health_status.in_(judged),
             scratch.c.overall_score < threshold,
             current.c.overall_score >= threshold,
         )

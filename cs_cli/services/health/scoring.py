@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cs_cli.domain import HealthStatus
-from cs_cli.specs.scorecard import Component, Scorecard
+from cs_cli.specs.scorecard import SIZE_MEASURES, Component, Scorecard
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,9 @@ class Signals:
     days_to_renewal: int | None = None
     open_escalations: int = 0
     champion_left_recently: bool = False
+    # Days a customer (None: its start is unknown); under the scorecard's
+    # min_tenure_days it is onboarding.
+    tenure_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -35,10 +38,19 @@ class Scored:
     contributions: dict[str, float]
     base: float
     multipliers: list[tuple[str, float]] = field(default_factory=list)
+    # The share of component weight with data beyond size alone.
+    coverage: float = 1.0
 
 
-def band_score(card: Scorecard, measure: str, value: float) -> int | None:
-    """The score of the band that holds `value` (None outside every band)."""
+def band_score(card: Scorecard, measure: str, value: float | str) -> int | None:
+    """The score of the band that holds `value` (None outside every band);
+    for a measure scored by a table of values, the value's score."""
+    spec = card.measure(measure)
+    if spec.values is not None:
+        wanted = str(value).lower()
+        return next((v for k, v in spec.values.items() if k.lower() == wanted), spec.other)
+    if isinstance(value, str):
+        return None
     lowers, scores, upper = card.band_tables[measure]
     if upper is not None and value >= upper:
         return None
@@ -68,9 +80,35 @@ def component_score(
     return math.floor(total / weights + 0.5), explained
 
 
-def status_for(card: Scorecard, overall: int, *, churned: bool) -> HealthStatus:
+def coverage(card: Scorecard, scores: dict[str, int | None]) -> float:
+    """The share of the component weights whose component has a measure
+    with data other than a size measure (summed as in SQL)."""
+    total = sum(w for w in card.weights.values() if w > 0)
+    covered = 0.0
+    for component, spec in card.components.items():
+        weight = card.weights.get(component, 0.0)
+        signals = [name for name in spec.measures if name not in SIZE_MEASURES]
+        if weight <= 0 or not signals:
+            continue
+        if any(scores.get(name) is not None for name in signals):
+            covered += weight / total
+    return covered
+
+
+def status_for(
+    card: Scorecard,
+    overall: int,
+    *,
+    churned: bool,
+    tenure_days: int | None = None,
+    covered: float = 1.0,
+) -> HealthStatus:
     if churned:
         return HealthStatus.CHURNED
+    if tenure_days is not None and tenure_days < card.min_tenure_days:
+        return HealthStatus.ONBOARDING
+    if covered <= 0 or covered < card.min_coverage - 1e-9:
+        return HealthStatus.INSUFFICIENT_DATA
     if overall >= card.status.healthy:
         return HealthStatus.HEALTHY
     if overall >= card.status.at_risk:
@@ -85,6 +123,7 @@ def score(
     *,
     churned: bool,
     components: dict[str, int | None] | None = None,
+    covered: float | None = None,
 ) -> Scored | None:
     """The health score, or None when no component has any data.
 
@@ -119,15 +158,19 @@ def score(
         overall *= factor
     overall_int = max(0, min(100, int(overall + 1e-9)))
     missing = [c.value for c in Component if card.weights.get(c, 0) > 0 and components[c.value] is None]
+    if covered is None:
+        covered = coverage(card, {name: m["score"] for name, m in measures.items()})
+    status = status_for(card, overall_int, churned=churned, tenure_days=signals.tenure_days, covered=covered)
     return Scored(
         overall=overall_int,
-        status=status_for(card, overall_int, churned=churned),
+        status=status,
         components=components,
         measures=measures,
         missing=missing,
         contributions={c: round(v, 2) for c, v in contributions.items()},
         base=round(base, 2),
         multipliers=multipliers,
+        coverage=covered,
     )
 
 
@@ -149,23 +192,30 @@ def explain(card: Scorecard, components: dict[str, int | None], stored: dict[str
         ),
         churned=False,
         components=components,
+        covered=1.0,
     )
     raw = stored.get("raw", {})
+    known = {name for spec in card.components.values() for name in spec.measures}
     # History keeps raw values only: each band score follows from the raw
     # value and the scorecard that made it (rows written before that change
     # also carry their band scores, which are the same).
     scores = stored.get("score") or {
-        name: band_score(card, name, value) if value is not None and name in card.band_tables else None
+        name: band_score(card, name, value) if value is not None and name in known else None
         for name, value in raw.items()
     }
     return {
         "scorecard": card.name,
+        "weights": {c.value: card.weights.get(c, 0.0) for c in Component},
         "measures": {name: {"raw": raw.get(name), "score": scores.get(name)} for name in raw},
         "missing": [
             c.value for c in Component if card.weights.get(c, 0) > 0 and components.get(c.value) is None
         ],
         "contributions": {c: round(w / present * (components[c] or 0), 2) for c, w in weighted.items()},
         "base": round(stored["base"], 2) if stored.get("base") is not None else None,
+        "coverage": signals.get("coverage"),
+        "min_coverage": card.min_coverage,
+        "tenure_days": signals.get("tenure_days"),
+        "min_tenure_days": card.min_tenure_days,
         "multipliers": [
             [name, factor, _multiplier_label(card, name)]
             for name, factor in (result.multipliers if result else [])

@@ -14,9 +14,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cs_cli.db import dialect
+from cs_cli.db.base import JSONType
 from cs_cli.domain import HealthStatus, ScoreTrend
 from cs_cli.services.health.measures import MeasureQuery
-from cs_cli.specs.scorecard import Component, Scorecard
+from cs_cli.specs.scorecard import SIZE_MEASURES, Component, Scorecard
 
 # Each level is a subquery that uses the columns of the one below several
 # times. A planner that merges subqueries into their parent would copy those
@@ -25,7 +26,15 @@ from cs_cli.specs.scorecard import Component, Scorecard
 
 
 def _band_case(card: Scorecard, name: str, raw: sa.ColumnElement) -> sa.ColumnElement:
-    bands = next(spec.measures[name] for spec in card.components.values() if name in spec.measures).bands
+    measure = card.measure(name)
+    if measure.values is not None:
+        # Text (or a boolean) matched regardless of case against the table.
+        lowered = sa.func.lower(raw)
+        whens = [(lowered == key.lower(), sa.literal(score)) for key, score in measure.values.items()]
+        other = sa.null() if measure.other is None else sa.literal(measure.other)
+        return sa.case((raw.is_(None), sa.null()), *whens, else_=other)
+    bands = measure.bands
+    assert bands is not None
     whens = [(raw.is_(None), sa.null())]
     if bands[0].lower is not None:
         whens.append((raw < bands[0].lower, sa.null()))
@@ -55,15 +64,33 @@ def _divide(numerator: sa.ColumnElement, denominator: sa.ColumnElement) -> sa.Co
     return numerator / sa.cast(sa.func.nullif(denominator, sa.literal(0.0, sa.Float)), sa.Float)
 
 
+def _coverage(card: Scorecard, s: sa.Subquery) -> sa.ColumnElement:
+    """The share of the component weights whose component has data beyond
+    size alone (a measure like contract_value says how big, not how healthy)."""
+    total = sum(w for w in card.weights.values() if w > 0)
+    covered: sa.ColumnElement = sa.literal(0.0, sa.Float)
+    for component, spec in card.components.items():
+        weight = card.weights.get(component, 0.0)
+        signals = [s.c[f"score_{name}"].is_not(None) for name in spec.measures if name not in SIZE_MEASURES]
+        if weight <= 0 or not signals:
+            continue
+        covered = covered + sa.case((sa.or_(*signals), sa.literal(weight / total, sa.Float)), else_=0.0)
+    return covered
+
+
 def scored_select(
     session: Session,
     card: Scorecard,
     mq: MeasureQuery,
     previous: sa.Subquery,
+    *,
+    flat: bool = False,
 ) -> sa.Select:
     """One row per customer with any data: scores, status, trend, the raw
     measures (as JSON) and the signals behind the multipliers. `previous`
-    has (customer_id, overall_score) of the score 30 days before."""
+    has (customer_id, overall_score) of the score 30 days before. `flat`:
+    each raw measure in a column of its own (raw_NAME) instead of the JSON,
+    for reading many customers fast."""
     # Level 1: raw measures and signals.
     raw_names = list(mq.raw)
     m = (
@@ -74,6 +101,7 @@ def scored_select(
             mq.days_since_last_login.label("days_since_last_login"),
             mq.open_escalations.label("open_escalations"),
             mq.champion_left.label("champion_left"),
+            mq.tenure_days.label("tenure_days"),
             *(expr.label(f"raw_{name}") for name, expr in mq.raw.items()),
         )
         .select_from(mq.source)
@@ -104,7 +132,11 @@ def scored_select(
             else_=sa.cast(sa.null(), sa.Integer),
         )
     c = (
-        sa.select(s, *(expr.label(f"component_{k.value}") for k, expr in components.items()))
+        sa.select(
+            s,
+            *(expr.label(f"component_{k.value}") for k, expr in components.items()),
+            _coverage(card, s).label("coverage"),
+        )
         .offset(0)
         .subquery("c")
     )
@@ -142,6 +174,11 @@ def scored_select(
     )
     status = sa.case(
         (o.c.churned, HealthStatus.CHURNED.value),
+        (o.c.tenure_days < card.min_tenure_days, HealthStatus.ONBOARDING.value),
+        (
+            sa.or_(o.c.coverage <= 0, o.c.coverage < card.min_coverage - 1e-9),
+            HealthStatus.INSUFFICIENT_DATA.value,
+        ),
         (o.c.overall >= card.status.healthy, HealthStatus.HEALTHY.value),
         (o.c.overall >= card.status.at_risk, HealthStatus.AT_RISK.value),
         else_=HealthStatus.CRITICAL.value,
@@ -169,10 +206,17 @@ def scored_select(
                     "days_to_renewal": o.c.days_to_renewal,
                     "open_escalations": o.c.open_escalations,
                     "champion_left": o.c.champion_left,
+                    "tenure_days": o.c.tenure_days,
+                    "coverage": o.c.coverage,
                 },
             ),
             "base": o.c.base,
         },
+    )
+    explained = (
+        [o.c[f"raw_{name}"] for name in raw_names]
+        if flat
+        else [sa.type_coerce(measures_json, JSONType).label("measures")]
     )
     return (
         sa.select(
@@ -184,7 +228,7 @@ def scored_select(
             o.c.days_since_last_login,
             change.label("score_change_30d"),
             trend.label("score_trend"),
-            measures_json.label("measures"),
+            *explained,
         )
         .select_from(o)
         .outerjoin(previous, previous.c.customer_id == o.c.customer_id)

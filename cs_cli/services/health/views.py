@@ -8,8 +8,21 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from cs_cli.db.models import Customer, HealthScore, HealthScoreHistory, ScorecardVersion, User
+from cs_cli.db.models import (
+    Contact,
+    Customer,
+    HealthScore,
+    HealthScoreHistory,
+    Invoice,
+    NpsResponse,
+    ScorecardVersion,
+    SupportTicket,
+    Touchpoint,
+    UsageEvent,
+    User,
+)
 from cs_cli.domain import Actor, HealthDetail, HealthRow, HealthStatus, HistoryPoint, Page, ScoreTrend
+from cs_cli.enums import UNJUDGED_STATUSES
 from cs_cli.errors import BadInput, NotFound
 from cs_cli.services.access import customer_scope
 from cs_cli.services.customers import find_customer
@@ -35,6 +48,8 @@ class HealthFilter:
     trend: ScoreTrend | None = None
     # Churned customers are left out unless asked for (or --status churned).
     churned: bool = True
+    # So are the statuses the score does not judge (onboarding, insufficient data).
+    unjudged: bool = True
 
 
 def list_scores(
@@ -75,10 +90,22 @@ def list_scores(
         .outerjoin(override, override.c.customer_id == Customer.id)
         .where(customer_scope(actor))
     )
+    left_out: dict[str, int] = {}
     if flt.status:
         stmt = stmt.where(status == flt.status.value)
-    elif not flt.churned:
-        stmt = stmt.where(status != HealthStatus.CHURNED.value)
+    else:
+        if not flt.churned:
+            stmt = stmt.where(status != HealthStatus.CHURNED.value)
+        if not flt.unjudged:
+            unjudged = [s.value for s in UNJUDGED_STATUSES]
+            left_out = {s.value: 0 for s in UNJUDGED_STATUSES}
+            apart = stmt.where(status.in_(unjudged)).subquery()
+            left_out.update(
+                session.execute(
+                    sa.select(apart.c.health_status, sa.func.count()).group_by(apart.c.health_status)
+                ).all()
+            )
+            stmt = stmt.where(status.not_in(unjudged))
     if flt.csm:
         stmt = stmt.where(sa.or_(sa.func.lower(User.email) == flt.csm.lower(), User.login == flt.csm))
     if flt.min_score is not None:
@@ -102,7 +129,7 @@ def list_scores(
         )
         for r in session.execute(stmt)
     ]
-    return Page(rows=rows, total=total, offset=offset, limit=limit)
+    return Page(rows=rows, total=total, offset=offset, limit=limit, left_out=left_out)
 
 
 def score_detail(
@@ -113,7 +140,7 @@ def score_detail(
     current = session.scalar(sa.select(HealthScore).where(HealthScore.customer_id == customer.id))
     if as_of is None:
         if current is None:
-            raise NotFound(f"{customer.external_id} has no health score yet", hint="run `cs recalc`")
+            raise _why_unscored(session, customer, today)
         as_of = current.as_of
     h = session.scalar(
         sa.select(HealthScoreHistory).where(
@@ -146,6 +173,43 @@ def score_detail(
             if in_force is not None
             else None
         ),
+    )
+
+
+# Where each component's data comes from, for saying what a customer lacks.
+_SOURCES = (
+    ("usage events", UsageEvent),
+    ("touchpoints", Touchpoint),
+    ("contacts", Contact),
+    ("NPS responses", NpsResponse),
+    ("invoices", Invoice),
+    ("support tickets", SupportTicket),
+)
+
+
+def _why_unscored(session: Session, customer: Customer, today: dt.date | None) -> NotFound:
+    """Why a customer has no score: nothing was ever scored, it is not a
+    customer yet, or cs recalc found no data for it (and which)."""
+    ext = customer.external_id
+    if session.scalar(sa.select(HealthScore.id).limit(1)) is None:
+        return NotFound(f"{ext} has no health score yet", hint="run `cs recalc`")
+    if customer.contract_start is not None and today is not None and customer.contract_start > today:
+        return NotFound(f"{ext} has no health score: it is a customer from {customer.contract_start}")
+    missing = [
+        what
+        for what, model in _SOURCES
+        if session.scalar(sa.select(model.customer_id).where(model.customer_id == customer.id).limit(1))
+        is None
+    ]
+    if len(missing) < len(_SOURCES):
+        return NotFound(
+            f"{ext} has no health score yet: it has data cs recalc has not scored",
+            hint="run `cs recalc` (or `cs recalc --customer ID`)",
+        )
+    return NotFound(
+        f"{ext} has no health score: cs recalc found no data to score it"
+        f" (no {', '.join(missing[:-1])} or {missing[-1]})",
+        hint="import its data with `cs import` (docs/importing.md); ARR alone is not enough",
     )
 
 

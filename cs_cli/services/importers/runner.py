@@ -25,6 +25,7 @@ from cs_cli.domain import Actor, Role
 from cs_cli.errors import BadInput, FileError
 from cs_cli.services import events
 from cs_cli.services.access import is_placeholder_email, require_role
+from cs_cli.services.importers import customer_facts
 from cs_cli.services.importers.entities import ENTITIES, EntitySpec, Field
 from cs_cli.services.importers.events import load_events
 from cs_cli.services.importers.implied import implied_events, prior_values
@@ -54,6 +55,9 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    # Customers whose snapshot went into their history only (later facts
+    # were known already): versions added.
+    backdated: int = 0
     already_imported_at: dt.datetime | None = None
     warnings: tuple[str, ...] = ()
 
@@ -88,6 +92,7 @@ class _Counts:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    backdated: int = 0
 
 
 @dataclass
@@ -102,6 +107,7 @@ class _Import:
     skip_invalid: bool
     on_reject: Callable[[Reject], None] | None
     actor: Actor = field(default_factory=Actor.system)
+    recorded_at: dt.datetime | None = None
     counts: _Counts = field(default_factory=_Counts)
     ref_cache: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
     seen_keys: dict[Any, int] = field(default_factory=dict)
@@ -214,6 +220,10 @@ class _Import:
         rows = [self._insert_values(p.row) for p in batch]
         update = [c for c in rows[0] if c in self.updatable]
         key = self.spec.key
+        if self.spec.name == "customers":
+            rows = self._backdate(rows)
+            if not rows:
+                return
         keys = [r[key] for r in rows]
         existing = self._existing(table, key, keys)
         prior = prior_values(self.session, self.spec.name, table, key, keys)
@@ -229,8 +239,23 @@ class _Import:
         self.counts.created += len(changed - existing)
         self.counts.updated += len(changed & existing)
         self.counts.unchanged += len(keys) - len(changed)
+        if self.spec.name == "customers":
+            customer_facts.after_upsert(self.session, keys, moment=self.now, recorded_at=self.recorded_at)
         implied = implied_events(self.session, self.spec.name, table, key, rows, prior, changed, now=self.now)
         events.record_rows(self.session, self.actor, implied)
+
+    def _backdate(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Customers whose facts are known from after this import's moment
+        go into their history only; the others are written as usual."""
+        later = customer_facts.newer_known(self.session, [r["external_id"] for r in rows], self.now)
+        if not later:
+            return rows
+        older = [r for r in rows if r["external_id"] in later]
+        self.counts.backdated += customer_facts.backdate(
+            self.session, older, self.updatable, moment=self.now, recorded_at=self.recorded_at
+        )
+        self.counts.unchanged += len(older)
+        return [r for r in rows if r["external_id"] not in later]
 
     @cached_property
     def updatable(self) -> set[str]:
@@ -404,9 +429,12 @@ def import_file(
     batch_size: int = 10_000,
     force: bool = False,
     progress: Callable[[int], None] | None = None,
+    recorded_at: dt.datetime | None = None,
 ) -> ImportResult:
     """Validate and write one file of `entity` rows; upsert by natural key,
-    or append (events). Writes nothing when a row is bad, unless skip_invalid."""
+    or append (events). Writes nothing when a row is bad, unless skip_invalid.
+    Customer facts take effect at `now` (the snapshot's moment) and are
+    recorded at `recorded_at` (default: `now`)."""
     require_role(actor, Role.ADMIN, doing="importing")
     spec = ENTITIES.get(entity)
     if spec is None:
@@ -430,7 +458,19 @@ def import_file(
     source = open_source(path, fmt)
     try:
         columns, attributes, warnings = _plan(spec, source.columns, mapping or ImportMap(), fmt, path)
-        job = _Import(session, spec, path, fmt, columns, attributes, now, skip_invalid, on_reject, actor)
+        job = _Import(
+            session,
+            spec,
+            path,
+            fmt,
+            columns,
+            attributes,
+            now,
+            skip_invalid,
+            on_reject,
+            actor,
+            recorded_at or now,
+        )
         if spec.key is None:
             load_events(job, source, batch_size, progress)
         else:
@@ -470,5 +510,6 @@ def import_file(
         updated=counts.updated,
         unchanged=counts.unchanged,
         rejected=counts.rejected,
+        backdated=counts.backdated,
         warnings=tuple(warnings),
     )

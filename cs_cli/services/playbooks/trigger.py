@@ -31,6 +31,7 @@ from cs_cli.domain import (
     RunTask,
     TriggeredRun,
 )
+from cs_cli.enums import UNJUDGED_STATUSES
 from cs_cli.errors import BadInput, NotFound
 from cs_cli.services.access import customer_scope
 from cs_cli.services.audit import audit
@@ -128,16 +129,21 @@ def trigger(
 def scored_customers(as_of: dt.date) -> tuple[sa.Select, sa.ColumnElement]:
     """Every customer with their current health score as a run's `baseline`
     (a SELECT of customer_id, baseline), and that score as an expression to
-    filter on. An override in force on `as_of` stands in for the computed
-    score, as it does wherever a score is read."""
+    filter on (NULL when the status is not judged by the score). An override
+    in force on `as_of` stands in for the computed score, as it does
+    wherever a score is read."""
     override = active(as_of)
     score = sa.func.coalesce(override.c.overall_score, HealthScore.overall_score)
+    status = sa.func.coalesce(override.c.health_status, HealthScore.health_status)
     select = (
         sa.select(Customer.id.label("customer_id"), score.label("baseline"))
         .outerjoin(HealthScore, HealthScore.customer_id == Customer.id)
         .outerjoin(override, override.c.customer_id == Customer.id)
     )
-    return select, score
+    # Onboarding customers and those with too little data are not judged by
+    # their score: a health trigger never fires for them.
+    judged = sa.case((status.in_([s.value for s in UNJUDGED_STATUSES]), sa.null()), else_=score)
+    return select, judged
 
 
 def insert_runs(

@@ -19,6 +19,9 @@ STATUS_STYLE = {
     HealthStatus.AT_RISK: "$warning",
     HealthStatus.CRITICAL: "$error bold",
     HealthStatus.CHURNED: "$text-muted",
+    # Not judged by the score: shown, never in a warning colour.
+    HealthStatus.ONBOARDING: "$accent",
+    HealthStatus.INSUFFICIENT_DATA: "$text-muted",
 }
 SEVERITY_STYLE = {
     AlertSeverity.CRITICAL: "$error bold",

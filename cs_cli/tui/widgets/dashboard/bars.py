@@ -8,7 +8,7 @@ import datetime as dt
 from textual.content import Content
 from textual.markup import escape
 
-from cs_cli.domain import AlertRow, Dashboard, KeyMetrics
+from cs_cli.domain import AlertRow, Dashboard, HealthStatus, KeyMetrics
 from cs_cli.tui.widgets.customer.format import (
     SEVERITY_MARK,
     SEVERITY_STYLE,
@@ -20,9 +20,14 @@ from cs_cli.tui.widgets.customer.format import (
 )
 
 
+def _label(status: HealthStatus) -> str:
+    # "insufficient data" would not fit the bars' column.
+    return "thin data" if status == HealthStatus.INSUFFICIENT_DATA else status_word(status)
+
+
 def health_bars(board: Dashboard, width: int = 12) -> Content:
     """One bar per health status, as long as its share of the customers."""
-    rows = [(status_word(c.status), c.customers, c.arr, STATUS_STYLE[c.status]) for c in board.health]
+    rows = [(_label(c.status), c.customers, c.arr, STATUS_STYLE[c.status]) for c in board.health]
     rows.append(("not scored", board.unscored, None, "$text-muted"))
     largest = max((n for _, n, _, _ in rows), default=0) or 1
     lines = []

@@ -31,7 +31,7 @@ HEALTH_STYLE = {
     HealthStatus.AT_RISK: "$warning",
     HealthStatus.CRITICAL: "$error bold",
 }
-HEALTH_WORD = {HealthStatus.AT_RISK: "at risk"}
+HEALTH_WORD = {HealthStatus.AT_RISK: "at risk", HealthStatus.INSUFFICIENT_DATA: "thin data"}
 # At most this many lines of title (and of a blocked reason); the last one ends in … when cut.
 WRAP_LINES = 2
 SEP = " · "
