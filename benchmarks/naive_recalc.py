@@ -202,6 +202,7 @@ def measure(
             UsageEvent.customer_id == customer.id, UsageEvent.occurred_at < end
         )
     ).all()
+    # Any event makes usage data; the last one that counts as use is the last activity.
     last_event = max((e.occurred_at for e in all_events if counts_as(card, None, e.event_name)), default=None)
     usage = {
         name: spec
@@ -209,7 +210,7 @@ def measure(
         for name, spec in component.measures.items()
         if name in USAGE_MEASURES or spec.kind == MeasureKind.EVENT_COUNT
     }
-    if last_event is not None and usage:
+    if all_events and usage:
         earliest = min(since(name) for name in usage)
         events = [
             e

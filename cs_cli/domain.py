@@ -204,6 +204,8 @@ class ScorecardBacktest:
 
     name: str
     version: str
+    # How reports name it: its name, with its file when two share a name.
+    label: str
     observations: int
     churned: int
     score: SignalRanking

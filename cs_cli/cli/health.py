@@ -535,7 +535,10 @@ def backtest(
         ),
     ] = None,
     every: Annotated[
-        int, typer.Option(parser=parse_days, metavar="DAYS", help="Days between snapshots (7d, 2w...).")
+        int,
+        typer.Option(
+            parser=parse_days, metavar="DAYS", help="Days between snapshots (7d, 2w...).", show_default="7d"
+        ),
     ] = 7,
     horizon: Annotated[
         int,
@@ -548,6 +551,7 @@ def backtest(
         typer.Option(
             help="Scorecard YAML to judge (repeat to compare several side by side).",
             dir_okay=False,
+            metavar="FILE",
             show_default="CS_SCORECARD, else the shipped one",
         ),
     ] = None,
@@ -570,7 +574,9 @@ def backtest(
 
       cs health backtest
 
-      cs health backtest --every 30d --horizon 60d --scorecard mine.yaml --scorecard shipped.yaml
+      cs health backtest --every 30d --horizon 60d
+
+      cs health backtest --scorecard mine.yaml --scorecard theirs.yaml
 
       cs health backtest --format json > backtest.json
     """
@@ -586,6 +592,12 @@ def backtest(
         days, censored = snapshot_days(
             session, since=since, until=until, every_days=every, horizon_days=horizon, today=today(as_of)
         )
+        if not days:
+            message(
+                f"no snapshot day has a horizon that has passed ({censored} wait for theirs):"
+                " an earlier --to, or a shorter --horizon"
+            )
+            return
         with _progress(len(days) * 1000) as advance:
             result = run(
                 session,
@@ -615,7 +627,7 @@ def _ranking_rows(result):
         yield {"scorecard": "", **_ranking(result.baseline)}
     for card in result.scorecards:
         for signal in [card.score, *card.signals]:
-            yield {"scorecard": card.name, **_ranking(signal)}
+            yield {"scorecard": card.label, **_ranking(signal)}
 
 
 def _ranking(s) -> dict:
@@ -642,10 +654,7 @@ def _render_backtest(result) -> None:
 
     from cs_cli.cli._output import stdout_console
 
-    console = stdout_console(max_width=100)
-    if not result.days:
-        message("no snapshot day has a horizon that has passed: give --to, or a shorter --horizon")
-        return
+    console = stdout_console(max_width=80)
     first, last = result.days[0], result.days[-1]
     waiting = f"; {result.censored} later days wait for their horizon" if result.censored else ""
     message(
@@ -668,9 +677,9 @@ def _render_backtest(result) -> None:
         table.add_column(column)
     for card in result.scorecards:
         lift = f"{card.top_decile_lift:.1f}x" if card.top_decile_lift is not None else "-"
-        table.add_row(escape(card.name), _auc_text(card.score), lift)
+        table.add_row(escape(card.label), _auc_text(card.score), lift)
     if result.baseline:
-        table.add_row(f"baseline: {result.baseline.signal}", _auc_text(result.baseline), "")
+        table.add_row("baseline: events, last 28 days", _auc_text(result.baseline), "")
     table.add_row("chance", "0.50", "1.0x")
     console.print(table)
     for card in result.scorecards:
@@ -685,16 +694,18 @@ def _render_card(console, card) -> None:
     rates = Table(
         title=f"{escape(card.name)}: churn rate", show_edge=False, header_style="bold", pad_edge=False
     )
-    for column in ("status", "days", "churned", "rate", "", "score", "days ", "churned ", "rate "):
-        rates.add_column(column, justify="left" if column.strip() in ("status", "score", "") else "right")
+    for column in ("status", "days", "churned", "rate", "score", "days ", "churned ", "rate "):
+        rates.add_column(
+            column, justify="left" if column.strip() in ("status", "score") else "right", no_wrap=True
+        )
     statuses, bands = card.by_status, list(reversed(card.by_band))
     for i in range(max(len(statuses), len(bands))):
         left = _rate_cells(statuses[i], words=True) if i < len(statuses) else ["", "", "", ""]
         right = _rate_cells(bands[i]) if i < len(bands) else ["", "", "", ""]
-        rates.add_row(*left, "", *right)
+        rates.add_row(*left, *right)
     console.print(rates)
     signals = Table(
-        title=f"{escape(card.name)}: which signals predict churn (each alone, as the scorecard scores it)",
+        title=f"{escape(card.label)}: what predicts churn (each signal alone)",
         show_edge=False,
         header_style="bold",
         pad_edge=False,
@@ -706,11 +717,12 @@ def _render_card(console, card) -> None:
     console.print(signals)
     if card.suggested_weights:
         weights = ", ".join(f"{c} {w}" for c, w in card.suggested_weights.items())
-        console.print(f"suggested weights (each component's AUC - 0.5, to 100): {weights}")
+        console.print("suggested weights (each component's AUC above 0.5, scaled to 100):")
+        console.print(f"  {weights}")
         if card.suggested_auc is not None:
             console.print(
-                f"  the base score with them ranks churn at AUC {card.suggested_auc:.2f} on these days"
-                " (without multipliers; measured where it was fitted, so optimistic)"
+                f"  with them the base score reaches AUC {card.suggested_auc:.2f} on these days\n"
+                "  (no multipliers; measured on the days it was fitted to, so optimistic)"
             )
     else:
         console.print("no component ranks churn better than chance: no weights to suggest")

@@ -16,12 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cs_cli.db import dialect
-from cs_cli.db.models import Customer, CustomerHistory, UsageEvent
+from cs_cli.db.models import Customer, NpsResponse, SupportTicket, Touchpoint, UsageEvent
 from cs_cli.domain import (
     Actor,
     Backtest,
@@ -32,6 +34,7 @@ from cs_cli.domain import (
     SignalRanking,
 )
 from cs_cli.errors import BadInput
+from cs_cli.services import ranking
 from cs_cli.services.access import customer_scope
 from cs_cli.services.facts import day_end
 from cs_cli.services.health.recalc import score_day
@@ -81,15 +84,18 @@ def snapshot_days(
 
 
 def _first_day(session: Session) -> dt.date | None:
-    """The book's first day: its first usage event, recorded facts or contract."""
+    """The book's first day of recorded activity: usage, touchpoints,
+    tickets or NPS (a score before any of them judges nothing)."""
     firsts = [
-        session.scalar(sa.select(sa.func.min(UsageEvent.occurred_at))),
-        session.scalar(sa.select(sa.func.min(CustomerHistory.effective_at))),
+        session.scalar(sa.select(sa.func.min(column)))
+        for column in (
+            UsageEvent.occurred_at,
+            Touchpoint.occurred_at,
+            SupportTicket.opened_at,
+            NpsResponse.responded_at,
+        )
     ]
     days = [f.astimezone(dt.UTC).date() for f in firsts if f is not None]
-    start = session.scalar(sa.select(sa.func.min(Customer.contract_start)))
-    if start is not None:
-        days.append(start)
     return min(days) if days else None
 
 
@@ -106,10 +112,6 @@ def backtest(
 ) -> Backtest:
     """Score the actor's book with each scorecard as of each of `days` and
     judge the scores against the churn within `horizon_days` after each."""
-    import numpy as np
-
-    from cs_cli.services import ranking
-
     churned_at = dict(
         session.execute(
             sa.select(Customer.id, Customer.churned_at).where(
@@ -139,8 +141,14 @@ def backtest(
         if progress:
             progress(1)
 
+    names = [loaded.card.name for loaded in scorecards]
+    labels_of = [
+        name if names.count(name) == 1 else f"{name} ({Path(loaded.path).name}, {loaded.version[:6]})"
+        for name, loaded in zip(names, scorecards, strict=True)
+    ]
     results = [
-        _judge(loaded, columns, np, ranking) for loaded, columns in zip(scorecards, collected, strict=True)
+        _judge(loaded, label, columns)
+        for loaded, label, columns in zip(scorecards, labels_of, collected, strict=True)
     ]
     first = collected[0]
     customers = np.asarray(first.customer, dtype=np.int64)
@@ -237,7 +245,7 @@ def _recent_events(session: Session, customer_ids: list[int], day: dt.date) -> d
     )
 
 
-def _judge(loaded: LoadedScorecard, columns: _Columns, np, ranking) -> ScorecardBacktest:
+def _judge(loaded: LoadedScorecard, label: str, columns: _Columns) -> ScorecardBacktest:
     card = loaded.card
     customers = np.asarray(columns.customer, dtype=np.int64)
     days = np.asarray(columns.day, dtype=np.int64)
@@ -286,6 +294,7 @@ def _judge(loaded: LoadedScorecard, columns: _Columns, np, ranking) -> Scorecard
     return ScorecardBacktest(
         name=card.name,
         version=loaded.version,
+        label=label,
         observations=len(scores),
         churned=int(labels.sum()),
         score=score,

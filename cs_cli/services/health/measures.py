@@ -206,9 +206,16 @@ def measure_query(
             .group_by(g.customer_id)
             .subquery("usage")
         )
+    # A customer with usage events (of any name) has usage data; its last
+    # use of the product is its last event that counts as use.
     activity = (
-        sa.select(ev.customer_id.label("customer_id"), sa.func.max(ev.occurred_at).label("last"))
-        .where(ev.occurred_at < end, event_filter(session, card, ev.event_name, None))
+        sa.select(
+            ev.customer_id.label("customer_id"),
+            sa.func.max(ev.occurred_at)
+            .filter(event_filter(session, card, ev.event_name, None))
+            .label("last"),
+        )
+        .where(ev.occurred_at < end)
         .group_by(ev.customer_id)
         .subquery("activity")
     )
