@@ -481,6 +481,8 @@ def score_customer(
         .where(
             HealthScoreHistory.customer_id == customer.id,
             HealthScoreHistory.as_of <= as_of - dt.timedelta(days=30),
+            # Compared with a score from 30 to 36 days before, none older.
+            HealthScoreHistory.as_of >= as_of - dt.timedelta(days=36),
         )
         .order_by(HealthScoreHistory.as_of.desc())
         .limit(1)

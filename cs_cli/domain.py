@@ -218,6 +218,9 @@ class ScorecardBacktest:
     # the base score would reach with them on these same days.
     suggested_weights: dict[str, int]
     suggested_auc: float | None
+    # Snapshot days read from stored history (made by this scorecard, point
+    # in time) rather than scored afresh.
+    days_from_history: int = 0
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,15 @@ def recalc(
         dt.date | None,
         typer.Option("--to", parser=parse_date, metavar="DATE", help="Backfill: last day (with --from)."),
     ] = None,
+    every: Annotated[
+        int,
+        typer.Option(
+            parser=parse_days,
+            metavar="DAYS",
+            help="Backfill: score every this many days, counted back from --to (7d: weekly history).",
+            show_default="1d",
+        ),
+    ] = 1,
     scorecard: Annotated[
         Path | None,
         typer.Option(help="Scorecard YAML (default: CS_SCORECARD, else the shipped one).", dir_okay=False),
@@ -72,6 +81,8 @@ def recalc(
       cs recalc --customer C-00107 --dry-run
 
       cs recalc --from 2026-08-01 --to 2026-11-01
+
+      cs recalc --from 2025-11-01 --to 2026-11-01 --every 7d
     """
     from cs_cli.errors import BadInput
     from cs_cli.services.health.recalc import recalc_days, status_counts, target_ids
@@ -83,10 +94,12 @@ def recalc(
         raise BadInput("use either --as-of or --from/--to")
     if since and until and since > until:
         raise BadInput("--from must not be after --to")
+    if every != 1 and since is None:
+        raise BadInput("--every goes with --from and --to")
     days = (
         [today(as_of)]
         if since is None
-        else [since + dt.timedelta(d) for d in range((until - since).days + 1)]
+        else sorted(until - dt.timedelta(d) for d in range(0, (until - since).days + 1, every))
     )
     settings = _runtime.STATE.settings()
     plan = load_scorecards(scorecard or (Path(settings.scorecard) if settings.scorecard else None))
@@ -459,7 +472,8 @@ def components(
 
 @app.command()
 def distribution(fmt: FormatOpt = OutputFormat.TABLE) -> None:
-    """How many customers (and how much ARR) are healthy, at risk, critical, churned."""
+    """How many customers (and how much ARR) are healthy, at risk, critical,
+    churned, onboarding or with insufficient data."""
     from cs_cli.services.health.views import distribution as counts
 
     with _runtime.session() as (session, actor):
@@ -657,10 +671,9 @@ def _render_backtest(result) -> None:
     console = stdout_console(max_width=80)
     first, last = result.days[0], result.days[-1]
     waiting = f"; {result.censored} later days wait for their horizon" if result.censored else ""
-    message(
-        f"health as of {len(result.days)} days, {first} to {last} every {result.every_days} days,"
-        f" against churn within {result.horizon_days} days{waiting}"
-    )
+    span = f"{first}" if first == last else f"{first} to {last} every {result.every_days} days"
+    days = "1 day" if len(result.days) == 1 else f"{len(result.days)} days"
+    message(f"health as of {days}, {span}, against churn within {result.horizon_days} days{waiting}")
     rate = f"{result.base_rate:.1%}" if result.base_rate is not None else "-"
     message(
         f"{result.customers:,} customers, {result.observations:,} customer-days;"
@@ -678,10 +691,19 @@ def _render_backtest(result) -> None:
     for card in result.scorecards:
         lift = f"{card.top_decile_lift:.1f}x" if card.top_decile_lift is not None else "-"
         table.add_row(escape(card.label), _auc_text(card.score), lift)
-    if result.baseline:
+    if result.baseline and result.baseline.coverage:
         table.add_row("baseline: events, last 28 days", _auc_text(result.baseline), "")
+    elif result.baseline:
+        table.add_row("baseline: events, last 28 days", "no usage events", "")
     table.add_row("chance", "0.50", "1.0x")
     console.print(table)
+    for card in result.scorecards:
+        if card.days_from_history:
+            rest = "" if card.days_from_history == len(result.days) else "; the others scored afresh"
+            message(
+                f"{card.label}: {card.days_from_history} of {len(result.days)} days read from stored"
+                f" history (same scorecard, point in time){rest}"
+            )
     for card in result.scorecards:
         _render_card(console, card)
 

@@ -327,6 +327,15 @@ def for_whole_table_reads(session: Session) -> None:
         session.execute(sa.text("SET LOCAL enable_indexscan = off"))
 
 
+def for_key_lookups(session: Session) -> None:
+    """Postgres: plain index scans back on (after for_whole_table_reads), for
+    writes that look rows up by key: the foreign-key check of every row
+    inserted is a query, and planned as a bitmap scan it costs several times
+    an index lookup."""
+    if is_postgres(session):
+        session.execute(sa.text("SET LOCAL enable_indexscan = on"))
+
+
 def add_days(session: Session, day: Any, days: Any) -> sa.ColumnElement:
     """A date plus a number of days (a column or a value, negative to go back)."""
     if is_postgres(session):
@@ -482,31 +491,44 @@ def glob(session: Session, column: Any, pattern: str) -> sa.ColumnElement[bool]:
     return column.op("GLOB")(pattern.replace("[", "[[]"))
 
 
-def json_number(session: Session, column: Any, key: str) -> sa.ColumnElement:
-    """The number under `key` of a JSON object column (NULL when it is not a number)."""
+def json_number(session: Session, column: Any, key: str | tuple[str, ...]) -> sa.ColumnElement:
+    """The number under `key` (or a path of keys) of a JSON object column
+    (NULL when it is not a number)."""
     if is_postgres(session):
-        kind = sa.func.jsonb_typeof(column.op("->")(sa.literal(key)))
-        return sa.case((kind == "number", sa.cast(column.op("->>")(sa.literal(key)), sa.Float)))
-    path = "$." + json_key(key)
+        value, text = _pg_json(column, key)
+        return sa.case((sa.func.jsonb_typeof(value) == "number", sa.cast(text, sa.Float)))
+    path = _sqlite_path(key)
     return sa.case(
         (sa.func.json_type(column, path).in_(["integer", "real"]), sa.func.json_extract(column, path))
     )
 
 
-def json_text(session: Session, column: Any, key: str) -> sa.ColumnElement:
-    """The scalar under `key` of a JSON object column as text: strings as
-    they are, booleans as 'true'/'false', numbers in JSON's spelling."""
+def json_text(session: Session, column: Any, key: str | tuple[str, ...]) -> sa.ColumnElement:
+    """The scalar under `key` (or a path of keys) of a JSON object column as
+    text: strings as they are, booleans as 'true'/'false', numbers in JSON's
+    spelling."""
     if is_postgres(session):
-        kind = sa.func.jsonb_typeof(column.op("->")(sa.literal(key)))
-        text = column.op("->>")(sa.literal(key))
-        return sa.case((kind.in_(["string", "number", "boolean"]), text))
-    path = "$." + json_key(key)
+        value, text = _pg_json(column, key)
+        return sa.case((sa.func.jsonb_typeof(value).in_(["string", "number", "boolean"]), text))
+    path = _sqlite_path(key)
     kind = sa.func.json_type(column, path)
     return sa.case(
         (kind.in_(["true", "false"]), kind),
         (kind.in_(["integer", "real"]), sa.cast(sa.func.json_extract(column, path), sa.Text)),
         (kind == "text", sa.func.json_extract(column, path)),
     )
+
+
+def _pg_json(column: Any, key: str | tuple[str, ...]) -> tuple[Any, Any]:
+    keys = (key,) if isinstance(key, str) else key
+    for part in keys[:-1]:
+        column = column.op("->")(sa.literal(part))
+    return column.op("->")(sa.literal(keys[-1])), column.op("->>")(sa.literal(keys[-1]))
+
+
+def _sqlite_path(key: str | tuple[str, ...]) -> str:
+    keys = (key,) if isinstance(key, str) else key
+    return "$." + ".".join(json_key(k) for k in keys)
 
 
 def json_key(key: str) -> str:

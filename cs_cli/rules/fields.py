@@ -70,7 +70,7 @@ _FIELDS = [
         Kind.ENUM,
         Source.OVERRIDE,
         "health_status",
-        "healthy, at_risk, critical, churned",
+        "healthy, at_risk, critical, churned, onboarding, insufficient_data",
         _enum(HealthStatus),
     ),
     Field("adoption_score", Kind.INTEGER, Source.HEALTH, "product_adoption_score", "adoption component"),

@@ -114,6 +114,22 @@ def test_hand_checked_auc_lift_and_churn_rates(run_cli, book):
     assert report["baseline"]["auc"] == pytest.approx(14.5 / 21)
 
 
+def test_stored_history_gives_the_same_report(run_cli, book):
+    fresh = json.loads(backtest(run_cli, book, "--format", "json").stdout)
+    assert fresh["scorecards"][0]["days_from_history"] == 0
+    scored = run_cli("recalc", "--as-of", D.isoformat(), "--scorecard", str(book))
+    assert scored.exit_code == 0, scored
+    stored = json.loads(backtest(run_cli, book, "--format", "json").stdout)
+    assert stored["scorecards"][0]["days_from_history"] == 1
+    for key in ("score", "top_decile_lift", "by_status", "by_band", "signals", "suggested_weights"):
+        assert stored["scorecards"][0][key] == fresh["scorecards"][0][key], key
+    # Another scorecard's history is no use: that one is scored afresh.
+    other = book.parent / "other.yaml"
+    other.write_text(CARD.replace("name: days", "name: other"))
+    again = json.loads(backtest(run_cli, other, "--format", "json").stdout)
+    assert again["scorecards"][0]["days_from_history"] == 0
+
+
 def test_the_table_compares_scorecards_and_says_when_churns_are_too_few(run_cli, book):
     result = backtest(run_cli, book, "--scorecard", str(book))
     assert result.exit_code == 0, result

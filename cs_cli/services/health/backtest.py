@@ -23,7 +23,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cs_cli.db import dialect
-from cs_cli.db.models import Customer, NpsResponse, SupportTicket, Touchpoint, UsageEvent
+from cs_cli.db.models import (
+    Customer,
+    HealthScoreHistory,
+    NpsResponse,
+    SupportTicket,
+    Touchpoint,
+    UsageEvent,
+)
 from cs_cli.domain import (
     Actor,
     Backtest,
@@ -37,8 +44,9 @@ from cs_cli.errors import BadInput
 from cs_cli.services import ranking
 from cs_cli.services.access import customer_scope
 from cs_cli.services.facts import day_end
-from cs_cli.services.health.recalc import score_day
+from cs_cli.services.health.recalc import COMPONENT_COLUMNS, score_day
 from cs_cli.services.health.scoring import band_score
+from cs_cli.services.health.usage import UsageRange, usage_day, usage_range
 from cs_cli.specs.scorecard import Component, LoadedScorecard, Scorecard
 
 BASELINE_DAYS = 28
@@ -123,23 +131,30 @@ def backtest(
     )
     horizon = dt.timedelta(days=horizon_days)
     collected = [_Columns() for _ in scorecards]
+    stored = [0 for _ in scorecards]
     baseline_rows = _Columns()
-    for index, day in enumerate(days):
-        end = day_end(day)
+    cards = [loaded.card for loaded in scorecards]
+    with usage_range(session, cards, days, window=BASELINE_DAYS) as usage:
+        for index, day in enumerate(days):
+            end = day_end(day)
 
-        def churns(customer_id: int, end: dt.datetime = end) -> bool:
-            moment = churned_at.get(customer_id)
-            return moment is not None and end <= moment < end + horizon
+            def churns(customer_id: int, end: dt.datetime = end) -> bool:
+                moment = churned_at.get(customer_id)
+                return moment is not None and end <= moment < end + horizon
 
-        for which, loaded in enumerate(scorecards):
-            rows = score_day(session, actor, loaded.card, as_of=day, flat=True)
-            rows = [r for r in rows if r.health_status != HealthStatus.CHURNED.value]
-            collected[which].add(rows, index, churns, loaded.card)
-            if which == 0:
-                counts = _recent_events(session, [r.customer_id for r in rows], day)
-                baseline_rows.add_baseline(rows, index, churns, counts)
-        if progress:
-            progress(1)
+            for which, loaded in enumerate(scorecards):
+                rows = _from_history(session, actor, loaded, day)
+                if rows is None:
+                    rows = score_day(session, actor, loaded.card, as_of=day, flat=True, usage=usage)
+                else:
+                    stored[which] += 1
+                rows = [r for r in rows if r.health_status != HealthStatus.CHURNED.value]
+                collected[which].add(rows, index, churns, loaded.card)
+                if which == 0:
+                    counts = _recent_events(session, usage, day)
+                    baseline_rows.add_baseline(rows, index, churns, counts)
+            if progress:
+                progress(1)
 
     names = [loaded.card.name for loaded in scorecards]
     labels_of = [
@@ -147,8 +162,8 @@ def backtest(
         for name, loaded in zip(names, scorecards, strict=True)
     ]
     results = [
-        _judge(loaded, label, columns)
-        for loaded, label, columns in zip(scorecards, labels_of, collected, strict=True)
+        _judge(loaded, label, columns, from_history)
+        for loaded, label, columns, from_history in zip(scorecards, labels_of, collected, stored, strict=True)
     ]
     first = collected[0]
     customers = np.asarray(first.customer, dtype=np.int64)
@@ -161,8 +176,17 @@ def backtest(
             np.asarray(baseline_rows.customer),
             riskier_when_higher=False,
         )
+        values = np.asarray(baseline_rows.value, dtype=float)
+        # A book without usage events has no baseline: every count is 0, and
+        # an AUC of 0.5 would say "as good as chance" of a number that is not there.
+        used = float((values > 0).mean())
         baseline = SignalRanking(
-            f"usage events in the last {BASELINE_DAYS} days", "baseline", b.auc, b.low, b.high, 1.0
+            f"usage events in the last {BASELINE_DAYS} days",
+            "baseline",
+            b.auc if used else None,
+            b.low if used else None,
+            b.high if used else None,
+            used,
         )
     churned_customers = len(set(customers[labels == 1].tolist())) if len(customers) else 0
     return Backtest(
@@ -229,23 +253,50 @@ class _Columns:
             self.value.append(float(counts.get(r.customer_id, 0)))
 
 
-def _recent_events(session: Session, customer_ids: list[int], day: dt.date) -> dict[int, int]:
+def _from_history(session: Session, actor: Actor, loaded: LoadedScorecard, day: dt.date) -> list | None:
+    """The day's scores as history keeps them, when every score of that day
+    was made by this scorecard, point in time (rows written since the
+    scores were; their signals say how much of the weights had data); else
+    None, and the day is scored afresh."""
+    h = HealthScoreHistory
+    c = Customer
+    pit = dialect.json_number(session, h.measures, ("signals", "coverage")).is_not(None)
+    mine = sa.and_(h.scorecard_version == loaded.version, pit)
+    counted = session.execute(
+        sa.select(sa.func.count(), sa.func.count().filter(mine)).where(h.as_of == day)
+    ).one()
+    if not counted[0] or counted[0] != counted[1]:
+        return None
+    card = loaded.card
+    raw = []
+    for spec in card.components.values():
+        for name, measure in spec.measures.items():
+            read = dialect.json_text if measure.is_categorical else dialect.json_number
+            raw.append(read(session, h.measures, ("raw", name)).label(f"raw_{name}"))
+    components = [getattr(h, column).label(f"component_{name}") for name, column in COMPONENT_COLUMNS.items()]
+    return list(
+        session.execute(
+            sa.select(h.customer_id, h.overall_score, h.health_status, *components, *raw)
+            .join(c, c.id == h.customer_id)
+            .where(h.as_of == day, customer_scope(actor))
+        )
+    )
+
+
+def _recent_events(session: Session, usage: UsageRange, day: dt.date) -> dict[int, int]:
     """Usage events of the last BASELINE_DAYS days up to the end of `day`, by customer."""
-    end = day_end(day)
-    if not customer_ids:
-        return {}
-    ev = UsageEvent
-    dialect.for_whole_table_reads(session)
+    g = usage.grains.c
+    first = day - dt.timedelta(days=BASELINE_DAYS - 1)
     return dict(
         session.execute(
-            sa.select(ev.customer_id, sa.func.count())
-            .where(ev.occurred_at >= end - dt.timedelta(days=BASELINE_DAYS), ev.occurred_at < end)
-            .group_by(ev.customer_id)
+            sa.select(g.customer_id, sa.func.sum(g.events))
+            .where(g.day >= usage_day(session, first), g.day <= usage_day(session, day))
+            .group_by(g.customer_id)
         ).all()
     )
 
 
-def _judge(loaded: LoadedScorecard, label: str, columns: _Columns) -> ScorecardBacktest:
+def _judge(loaded: LoadedScorecard, label: str, columns: _Columns, from_history: int) -> ScorecardBacktest:
     card = loaded.card
     customers = np.asarray(columns.customer, dtype=np.int64)
     days = np.asarray(columns.day, dtype=np.int64)
@@ -304,6 +355,7 @@ def _judge(loaded: LoadedScorecard, label: str, columns: _Columns) -> ScorecardB
         signals=signals,
         suggested_weights=weights,
         suggested_auc=suggested_auc,
+        days_from_history=from_history,
     )
 
 

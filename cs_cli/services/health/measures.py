@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cs_cli.db import dialect
-from cs_cli.db.models import Contact, Customer, Invoice, NpsResponse, SupportTicket, Touchpoint, UsageEvent
+from cs_cli.db.models import Contact, Customer, Invoice, NpsResponse, SupportTicket, Touchpoint
 from cs_cli.domain import TouchpointType
 from cs_cli.services.facts import day_end
+from cs_cli.services.health.usage import UsageRange, event_filter, usage_day
 from cs_cli.specs.scorecard import USAGE_MEASURES, EventCount, Measure, MeasureKind, Scorecard
 
 __all__ = ["HUMAN_TOUCHPOINTS", "MeasureQuery", "day_end", "feature_count", "measure_query"]
@@ -66,56 +67,27 @@ def _usage_measures(card: Scorecard) -> dict[str, Measure]:
     }
 
 
-def event_filter(
-    session: Session, card: Scorecard, column, measure: Measure | None
-) -> sa.ColumnElement[bool]:
-    """Which event names a usage measure counts: its own `events` and
-    `exclude`, else the scorecard's `usage` lists (an event count names its
-    events itself)."""
-    if measure is not None and measure.kind == MeasureKind.EVENT_COUNT:
-        include, exclude = measure.events, measure.exclude or []
-    else:
-        include = measure.events if measure and measure.events is not None else card.usage.events
-        exclude = measure.exclude if measure and measure.exclude is not None else card.usage.exclude
-    parts = []
-    if include:
-        parts.append(_matches(session, column, include))
-    if exclude:
-        parts.append(sa.not_(_matches(session, column, exclude)))
-    return sa.and_(sa.true(), *parts)
-
-
-def _matches(session: Session, column, patterns: list[str]) -> sa.ColumnElement[bool]:
-    exact = [p for p in patterns if "*" not in p and "?" not in p]
-    parts = [column.in_(exact)] if exact else []
-    parts += [dialect.glob(session, column, p) for p in patterns if p not in exact]
-    return sa.or_(*parts)
-
-
-def feature_count(session: Session, card: Scorecard, as_of: dt.date, facts: sa.FromClause) -> int:
+def feature_count(
+    session: Session, card: Scorecard, as_of: dt.date, facts: sa.FromClause, usage: UsageRange
+) -> int:
     """How many features there are, for feature breadth: the scorecard's list,
     or every event name (that feature breadth counts) used in the window by
     a customer of that day, since it became one."""
     if card.features:
         return len(card.features)
-    end = day_end(as_of)
-    start = end - dt.timedelta(days=window(card, "feature_breadth"))
-    ev = UsageEvent
+    g = usage.grains.c
+    first = as_of - dt.timedelta(days=window(card, "feature_breadth") - 1)
     measure = card.measure("feature_breadth") if "feature_breadth" in _usage_measures(card) else None
-    since_start = sa.or_(
-        facts.c.started_on.is_(None), dialect.utc_day(session, ev.occurred_at) >= facts.c.started_on
-    )
-    # DISTINCT in a subquery hashes in parallel; count(DISTINCT ...) sorts
-    # every event of the window (about three times slower on Postgres).
+    # DISTINCT in a subquery hashes in parallel; count(DISTINCT ...) sorts.
     names = (
-        sa.select(ev.event_name)
-        .join(facts, facts.c.customer_id == ev.customer_id)
+        sa.select(g.event_name)
+        .join(facts, facts.c.customer_id == g.customer_id)
         .where(
-            ev.occurred_at >= start,
-            ev.occurred_at < end,
+            g.day >= usage_day(session, first),
+            g.day <= usage_day(session, as_of),
             facts.c.is_customer,
-            since_start,
-            event_filter(session, card, ev.event_name, measure),
+            sa.or_(facts.c.started_on.is_(None), g.day >= facts.c.started_on),
+            event_filter(session, card, g.event_name, measure),
         )
         .distinct()
         .subquery("names")
@@ -135,10 +107,12 @@ def measure_query(
     as_of: dt.date,
     features: int,
     facts: sa.FromClause,
+    usage: UsageRange,
 ) -> MeasureQuery:
     """The measures of the customers matching `customers` (a condition on
     the customers table) that are customers on `as_of`, as of its end;
-    `facts` is services.facts.facts_as_of for that day.
+    `facts` is services.facts.facts_as_of for that day, `usage` the run's
+    usage events, carried forward to that day.
 
     Each aggregate reads its whole table in one pass (a sequential scan,
     grouped by customer); the condition applies once, to the customers.
@@ -150,44 +124,22 @@ def measure_query(
         return end - dt.timedelta(days=window(card, name))
 
     f = facts.c
-    ev = UsageEvent
     usage_measures = _usage_measures(card)
-    # Distinct features, days and users in a window: first group the
-    # window's events by (customer, feature, user, day), then count those
-    # groups. Both steps hash; count(DISTINCT) straight over the events sorts
-    # them all, three times.
-    day = dialect.utc_day(session, ev.occurred_at)
-    name = dialect.bytewise(session, ev.event_name)
-    usage = None
+    g = usage.grains.c
+    # Usage counts from the day the customer became one: a window longer
+    # than its tenure is cut to it.
+    since_start = sa.or_(f.started_on.is_(None), g.day >= f.started_on)
+
+    def counted(measure_name: str) -> list[sa.ColumnElement[bool]]:
+        measure = usage_measures[measure_name]
+        first = as_of - dt.timedelta(days=window(card, measure_name) - 1)
+        where = [g.day >= usage_day(session, first), event_filter(session, card, g.event_name, measure)]
+        if measure_name == "feature_breadth" and card.features:
+            where.append(g.event_name.in_(card.features))
+        return where
+
+    counts = None
     if usage_measures:
-        earliest = min(start(n) for n in usage_measures)
-        grains = (
-            sa.select(
-                ev.customer_id.label("customer_id"),
-                name.label("event_name"),
-                ev.contact_id.label("contact_id"),
-                day.label("day"),
-                sa.func.min(ev.occurred_at).label("first"),
-                sa.func.count().label("events"),
-            )
-            .where(ev.occurred_at >= earliest, ev.occurred_at < end)
-            .group_by(ev.customer_id, name, ev.contact_id, day)
-            .subquery("grains")
-        )
-        g = grains.c
-        # Usage counts from the day the customer became one: a window longer
-        # than its tenure is cut to it.
-        since_start = sa.or_(f.started_on.is_(None), g.day >= f.started_on)
-
-        def counted(measure_name: str) -> list[sa.ColumnElement[bool]]:
-            # A group lies within one day and windows start at midnight, so
-            # its first event tells whether the whole group is in a window.
-            measure = usage_measures[measure_name]
-            where = [g.first >= start(measure_name), event_filter(session, card, g.event_name, measure)]
-            if measure_name == "feature_breadth" and card.features:
-                where.append(g.event_name.in_(card.features))
-            return where
-
         columns = []
         for measure_name, measure in usage_measures.items():
             if measure_name == "feature_breadth":
@@ -199,26 +151,20 @@ def measure_query(
             else:
                 value = sa.func.sum(g.events)
             columns.append(value.filter(*counted(measure_name)).label(f"u_{measure_name}"))
-        usage = (
+        earliest = as_of - dt.timedelta(days=max(window(card, n) for n in usage_measures) - 1)
+        counts = (
             sa.select(g.customer_id.label("customer_id"), *columns)
-            .select_from(grains.join(facts, f.customer_id == g.customer_id))
-            .where(since_start)
+            .select_from(usage.grains.join(facts, f.customer_id == g.customer_id))
+            .where(g.day >= usage_day(session, earliest), g.day <= usage_day(session, as_of), since_start)
             .group_by(g.customer_id)
             .subquery("usage")
         )
-    # A customer with usage events (of any name) has usage data; its last
-    # use of the product is its last event that counts as use.
-    activity = (
-        sa.select(
-            ev.customer_id.label("customer_id"),
-            sa.func.max(ev.occurred_at)
-            .filter(event_filter(session, card, ev.event_name, None))
-            .label("last"),
-        )
-        .where(ev.occurred_at < end)
-        .group_by(ev.customer_id)
-        .subquery("activity")
-    )
+    # A customer with usage events (of any name) by the end of the day has
+    # usage data; its last use of the product is its last event that counts
+    # as use (carried forward to the day, see usage.py).
+    firsts, last_use = usage.firsts, usage.last_use
+    active = sa.and_(firsts.c.first_at.is_not(None), firsts.c.first_at < end)
+    last = last_use.c[usage.column(card)]
 
     tp = Touchpoint
     engaged = (TouchpointType.EMAIL_OPENED, TouchpointType.EMAIL_CLICKED)
@@ -314,20 +260,21 @@ def measure_query(
 
     c = Customer.__table__
     source = c.join(facts, f.customer_id == c.c.id)
-    for sub in (activity, usage, touch, people, nps, billing, support):
+    source = source.outerjoin(firsts, firsts.c.customer_id == c.c.id)
+    source = source.outerjoin(last_use, last_use.c.customer_id == c.c.id)
+    for sub in (counts, touch, people, nps, billing, support):
         if sub is not None:
             source = source.outerjoin(sub, sub.c.customer_id == c.c.id)
 
     has_seats = f.seats > 0
     one = sa.literal(1.0)
-    active = activity.c.customer_id.is_not(None)
     tenure = f.tenure_days
 
     def used(measure_name: str) -> sa.ColumnElement:
-        # Built lazily: only the usage measures the scorecard has are counted.
-        if usage is None or f"u_{measure_name}" not in usage.c:
+        # Only the usage measures the scorecard has are counted.
+        if counts is None or f"u_{measure_name}" not in counts.c:
             return sa.literal(0)
-        return sa.func.coalesce(usage.c[f"u_{measure_name}"], 0)
+        return sa.func.coalesce(counts.c[f"u_{measure_name}"], 0)
 
     builtin = {
         "touchpoints": touch.c.human,
@@ -353,7 +300,7 @@ def measure_query(
         "open_escalations": support.c.escalations,
         "csat": sa.cast(support.c.csat, sa.Float),
     }
-    if usage is not None:
+    if counts is not None:
         builtin |= {
             "feature_breadth": sa.case(
                 (
@@ -411,7 +358,7 @@ def measure_query(
         churned=f.churned,
         raw=raw,
         days_to_renewal=dialect.days_until(session, f.renewal_date, as_of),
-        days_since_last_login=dialect.whole_days_since(session, end, activity.c.last),
+        days_since_last_login=dialect.whole_days_since(session, end, last),
         open_escalations=sa.func.coalesce(support.c.escalations, 0),
         champion_left=sa.func.coalesce(people.c.champion_left, 0),
         tenure_days=tenure,

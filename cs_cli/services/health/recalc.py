@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -29,6 +29,7 @@ from cs_cli.services.access import customer_scope
 from cs_cli.services.facts import customers_as_of, day_end, facts_as_of
 from cs_cli.services.health.measures import feature_count, measure_query
 from cs_cli.services.health.scoring_sql import scored_select
+from cs_cli.services.health.usage import UsageRange, usage_range
 from cs_cli.specs.scorecard import Component, LoadedScorecard, Scorecard, ScorecardPlan
 
 COMPONENT_COLUMNS = {
@@ -94,18 +95,28 @@ def _scratch() -> sa.Table:
     )
 
 
+# The 30-day change compares with the latest score from 30 days before,
+# looking back at most this many days more (weekly history has one there; an
+# older score says nothing of the last 30 days, and reading it would mean
+# reading all of history every day).
+PREVIOUS_SLACK_DAYS = 6
+
+
 def _previous(day: dt.date) -> sa.Subquery:
-    """Each customer's latest history score on or before `day`."""
+    """Each customer's latest history score on or before `day`, at most
+    PREVIOUS_SLACK_DAYS before it."""
     h = HealthScoreHistory
+    within = sa.and_(h.as_of <= day, h.as_of >= day - dt.timedelta(days=PREVIOUS_SLACK_DAYS))
     latest = (
         sa.select(h.customer_id, sa.func.max(h.as_of).label("as_of"))
-        .where(h.as_of <= day)
+        .where(within)
         .group_by(h.customer_id)
         .subquery("latest")
     )
     return (
         sa.select(h.customer_id, h.overall_score)
         .join(latest, sa.and_(h.customer_id == latest.c.customer_id, h.as_of == latest.c.as_of))
+        .where(within)
         .subquery("previous")
     )
 
@@ -187,24 +198,30 @@ def recalc_days(
 ) -> list[DayResult]:
     """Score `ids` as of each of `days`, each customer by the scorecard the
     plan assigns it that day (see recalc_day); one result per day and scorecard."""
-    results = []
-    for day in days:
-        for group in scorecard_groups(session, actor, plan, ids, as_of=day, named=named):
-            results.append(
-                recalc_day(
-                    session,
-                    actor,
-                    group.scorecard,
-                    ids,
-                    as_of=day,
-                    now=now,
-                    named=named,
-                    only=group.only,
-                    count=group.count,
-                    dry_run=dry_run,
-                    progress=progress,
+    results: list[DayResult] = []
+    if not days:
+        return results
+    cards = [plan.default.card, *(a.scorecard.card for a in plan.assigned)]
+    # The usage events of all the days are read once (see usage.py).
+    with usage_range(session, cards, days) as usage:
+        for day in days:
+            for group in scorecard_groups(session, actor, plan, ids, as_of=day, named=named):
+                results.append(
+                    recalc_day(
+                        session,
+                        actor,
+                        group.scorecard,
+                        ids,
+                        as_of=day,
+                        now=now,
+                        named=named,
+                        only=group.only,
+                        count=group.count,
+                        dry_run=dry_run,
+                        progress=progress,
+                        usage=usage,
+                    )
                 )
-            )
     return results
 
 
@@ -241,11 +258,13 @@ def recalc_day(
     count: int | None = None,
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
+    usage: UsageRange | None = None,
 ) -> DayResult:
     """Score `ids` as of the end of `as_of`: write one history row per customer
     for that day (replacing a previous one), move the current score forward
     when this day is not older than it, and record status drops as events.
-    With `only` (a scorecard's share of the book), just those `count` of them."""
+    With `only` (a scorecard's share of the book), just those `count` of them;
+    `usage`: the usage of a run of days (see usage.py), else read for this day."""
     card = scorecard.card
     dialect.for_whole_table_reads(session)
     by_status: Counter[str] = Counter()
@@ -259,7 +278,7 @@ def recalc_day(
             condition = sa.and_(condition, Customer.id.in_(ids))
         if only is not None:
             condition = sa.and_(condition, only)
-        with day_scores(session, card, condition, as_of=as_of) as (select, not_yet):
+        with day_scores(session, card, condition, as_of=as_of, usage=usage) as (select, not_yet):
             if dry_run:
                 names = dict(
                     session.execute(sa.select(Customer.id, Customer.external_id).where(condition)).all()
@@ -299,14 +318,21 @@ def day_scores(
     *,
     as_of: dt.date,
     flat: bool = False,
+    usage: UsageRange | None = None,
 ) -> Iterator[tuple[sa.Select, int]]:
     """The SELECT of the scores of the customers matching `condition` (on the
     customers table) as of `as_of`, one row per customer with data (see
     scoring_sql.scored_select), and how many of them were not yet customers.
-    Valid inside the block: the day's facts live in a scratch table."""
-    facts = _facts(session, as_of)
-    try:
-        features = feature_count(session, card, as_of, facts)
+    Valid inside the block: the day's facts live in a scratch table, and the
+    usage in `usage` (read for this day alone when not given)."""
+    with ExitStack() as stack:
+        dialect.for_whole_table_reads(session)
+        if usage is None:
+            usage = stack.enter_context(usage_range(session, [card], [as_of]))
+        usage.advance(session, as_of)
+        facts = _facts(session, as_of)
+        stack.callback(lambda: facts.drop(session.connection()))
+        features = feature_count(session, card, as_of, facts, usage)
         not_yet = (
             session.scalar(
                 sa.select(sa.func.count())
@@ -315,11 +341,9 @@ def day_scores(
             )
             or 0
         )
-        mq = measure_query(session, card, condition, as_of=as_of, features=features, facts=facts)
+        mq = measure_query(session, card, condition, as_of=as_of, features=features, facts=facts, usage=usage)
         previous = _previous(as_of - dt.timedelta(days=30))
         yield scored_select(session, card, mq, previous, flat=flat), not_yet
-    finally:
-        facts.drop(session.connection())
 
 
 def score_day(
@@ -330,6 +354,7 @@ def score_day(
     as_of: dt.date,
     customers: Sequence[int] | None = None,
     flat: bool = False,
+    usage: UsageRange | None = None,
 ) -> list[sa.Row]:
     """The scores of the customers the actor may see (or of `customers`, by
     id) as of `as_of`, computed and returned, nothing written (`flat`: raw
@@ -338,7 +363,7 @@ def score_day(
     if customers is not None:
         condition = sa.and_(condition, Customer.id.in_(list(customers)))
     dialect.for_whole_table_reads(session)
-    with day_scores(session, card, condition, as_of=as_of, flat=flat) as (select, _):
+    with day_scores(session, card, condition, as_of=as_of, flat=flat, usage=usage) as (select, _):
         return list(session.execute(select))
 
 
@@ -374,6 +399,7 @@ def _write_scores(
     scratch = _scratch()
     scratch.drop(connection, checkfirst=True)
     dialect.create_temp_table_as(session, scratch.name, select)
+    dialect.for_key_lookups(session)
     try:
         counts = Counter(
             dict(
