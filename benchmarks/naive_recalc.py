@@ -125,7 +125,15 @@ def facts_from(customer: Customer, versions: list[CustomerHistory], as_of: dt.da
         chosen.churned_at is None or chosen.churned_at < end
     )
     seats = chosen.seats if chosen.seats and chosen.seats > 0 else None
-    return Facts(chosen.arr, seats, chosen.renewal_date, chosen.attributes or {}, is_customer, churned, start)
+    renewal = chosen.renewal_date
+    # A renewal date learned after the day, more than a year ahead of it, is
+    # a later renewal: step back a year at a time (of 365 days) to the first
+    # after the day.
+    known_then = isinstance(chosen, CustomerHistory) and chosen.recorded_at < end
+    if renewal is not None and not known_then:
+        while (renewal - as_of).days > 365:
+            renewal -= dt.timedelta(days=365)
+    return Facts(chosen.arr, seats, renewal, chosen.attributes or {}, is_customer, churned, start)
 
 
 def _glob(pattern: str) -> re.Pattern:

@@ -224,6 +224,112 @@ class ScorecardBacktest:
 
 
 @dataclass(frozen=True)
+class CalibrationBin:
+    """Observations with predictions in one band: the mean predicted
+    probability against the share that churned."""
+
+    observations: int
+    predicted: float
+    observed: float
+
+
+@dataclass(frozen=True)
+class ChurnReport:
+    """How a churn model did on days (or customers) it had not seen: the
+    validation its training ran, kept with the model."""
+
+    method: str  # "time split", or "cross-validated" for a book with no dated history
+    algorithm: str
+    horizon_days: int
+    every_days: int
+    days: list[str]
+    test_days: list[str]
+    customers: int
+    observations: int
+    churned: int
+    test_observations: int
+    test_churned: int
+    # Churned observations needed for an AUC interval about ±0.1 wide.
+    needed: int
+    model: SignalRanking
+    health: SignalRanking | None
+    baseline: SignalRanking | None
+    candidates: dict[str, float | None]
+    pr_auc: float | None
+    base_rate: float
+    brier: float | None
+    brier_base_rate: float | None
+    top_decile_lift: float | None
+    calibration: list[CalibrationBin]
+    # Features that alone rank churn suspiciously well (AUC over 0.95 overall).
+    leakage: list[SignalRanking]
+    shuffled: bool = False
+
+    @property
+    def enough(self) -> bool:
+        return self.test_churned >= self.needed
+
+
+@dataclass(frozen=True)
+class ChurnModelInfo:
+    """A stored model, as `cs churn models` lists it."""
+
+    id: int
+    target: str
+    algorithm: str
+    active: bool
+    created_at: dt.datetime
+    created_by: str | None
+    horizon_days: int
+    trained_from: dt.date | None
+    trained_to: dt.date | None
+    observations: int
+    positives: int
+    auc: float | None
+    method: str
+
+
+@dataclass(frozen=True)
+class ChurnDriver:
+    """One reason behind a customer's churn probability: the feature, its
+    value and the usual value, and how many points of probability it adds
+    (negative: it lowers the risk) against the usual value."""
+
+    feature: str
+    words: str
+    value: str
+    usual: str
+    effect: float
+
+
+@dataclass(frozen=True)
+class ChurnExplanation:
+    customer_id: int
+    external_id: str
+    name: str
+    as_of: dt.date
+    probability: float
+    # The probability of a customer with every feature at its usual value:
+    # the drivers' effects add up to probability - usual.
+    usual: float
+    base_rate: float
+    model_id: int
+    drivers: list[ChurnDriver]  # biggest effect first
+
+
+@dataclass(frozen=True)
+class PredictResult:
+    model_id: int
+    as_of: dt.date
+    predicted: int
+    written: int
+    # Customers predicted that have no health score row to hold it yet.
+    unscored: int
+    mean: float | None
+    high_risk: int
+
+
+@dataclass(frozen=True)
 class Backtest:
     """Health scores as of snapshot days against churn within the horizon."""
 

@@ -179,3 +179,37 @@ def dataclass_rows(items: Iterable[Any]) -> Iterator[dict[str, Any]]:
 
 def is_terminal() -> bool:
     return sys.stderr.isatty()
+
+
+class progress_bar:
+    """`with progress_bar(total) as advance:` a bar on stderr, gone when
+    done, for work of `total` units at a terminal; `advance` is None (no
+    bar) under cron, in a pipe, or for small work."""
+
+    def __init__(self, total: int, description: str = "scoring", *, least: int = 1000) -> None:
+        self.total = total
+        self.description = description
+        self.least = least
+        self._bar = None
+
+    def __enter__(self):
+        if not is_terminal() or self.total < self.least:
+            return None
+        from rich.progress import Progress
+
+        self._bar = Progress(console=err_console(), transient=True)
+        self._bar.start()
+        task = self._bar.add_task(self.description, total=self.total)
+        return lambda n: self._bar.advance(task, n)
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def auc_text(s) -> str:
+    """An AUC with its interval, "0.81 (0.79 to 0.83)"; "-" when there is none."""
+    if s is None or s.auc is None:
+        return "-"
+    interval = f" ({s.low:.2f} to {s.high:.2f})" if s.low is not None else ""
+    return f"{s.auc:.2f}{interval}"

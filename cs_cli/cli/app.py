@@ -15,6 +15,7 @@ from cs_cli.cli import _runtime
 from cs_cli.cli import alerts as alerts_cmd
 from cs_cli.cli import automation as automation_cmd
 from cs_cli.cli import board as board_cmd
+from cs_cli.cli import churn as churn_cmd
 from cs_cli.cli import config as config_cmd
 from cs_cli.cli import customers as customers_cmd
 from cs_cli.cli import data as data_cmd
@@ -165,6 +166,7 @@ def root(
 
 app.add_typer(customers_cmd.app, name="customers")
 app.add_typer(health_cmd.app, name="health")
+app.add_typer(churn_cmd.app, name="churn")
 app.add_typer(segments_cmd.app, name="segments")
 app.add_typer(playbooks_cmd.app, name="playbooks")
 app.add_typer(journeys_cmd.app, name="journeys")

@@ -22,13 +22,14 @@ from cs_cli.cli._options import (
 )
 from cs_cli.cli._output import (
     OutputFormat,
+    auc_text,
     cell,
     dataclass_rows,
     emit_object,
     emit_rows,
-    is_terminal,
     message,
     plain,
+    progress_bar,
 )
 from cs_cli.enums import UNJUDGED_STATUSES, HealthStatus, ScoreTrend
 
@@ -106,7 +107,7 @@ def recalc(
     started = time.perf_counter()
     with _runtime.session() as (session, actor):
         ids = target_ids(session, actor, customer)
-        with _progress(len(ids) * len(days)) as advance:
+        with progress_bar(len(ids) * len(days)) as advance:
             results = recalc_days(
                 session,
                 actor,
@@ -145,28 +146,6 @@ def recalc(
         return
     verb = "would score" if dry_run else "scored"
     message(f"{verb} {scored:,} customer-days as of {span}: {statuses}{note} in {elapsed:.1f} s")
-
-
-class _progress:
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self._bar = None
-
-    def __enter__(self):
-        if not is_terminal() or self.total < 1000:
-            return None
-        from rich.progress import Progress
-
-        from cs_cli.cli._output import err_console
-
-        self._bar = Progress(console=err_console(), transient=True)
-        self._bar.start()
-        task = self._bar.add_task("scoring", total=self.total)
-        return lambda n: self._bar.advance(task, n)
-
-    def __exit__(self, *exc) -> None:
-        if self._bar is not None:
-            self._bar.stop()
 
 
 LIST_COLUMNS = [
@@ -612,7 +591,7 @@ def backtest(
                 " an earlier --to, or a shorter --horizon"
             )
             return
-        with _progress(len(days) * 1000) as advance:
+        with progress_bar(len(days) * 1000) as advance:
             result = run(
                 session,
                 actor,
@@ -655,13 +634,6 @@ def _ranking(s) -> dict:
     }
 
 
-def _auc_text(s) -> str:
-    if s is None or s.auc is None:
-        return "-"
-    interval = f" ({s.low:.2f} to {s.high:.2f})" if s.low is not None else ""
-    return f"{s.auc:.2f}{interval}"
-
-
 def _render_backtest(result) -> None:
     from rich.markup import escape
     from rich.table import Table
@@ -690,9 +662,9 @@ def _render_backtest(result) -> None:
         table.add_column(column)
     for card in result.scorecards:
         lift = f"{card.top_decile_lift:.1f}x" if card.top_decile_lift is not None else "-"
-        table.add_row(escape(card.label), _auc_text(card.score), lift)
+        table.add_row(escape(card.label), auc_text(card.score), lift)
     if result.baseline and result.baseline.coverage:
-        table.add_row("baseline: events, last 28 days", _auc_text(result.baseline), "")
+        table.add_row("baseline: events, last 28 days", auc_text(result.baseline), "")
     elif result.baseline:
         table.add_row("baseline: events, last 28 days", "no usage events", "")
     table.add_row("chance", "0.50", "1.0x")
@@ -735,7 +707,7 @@ def _render_card(console, card) -> None:
     for column in ("signal", "kind", "AUC (95% interval)", "data"):
         signals.add_column(column, justify="right" if column == "data" else "left")
     for s in card.signals:
-        signals.add_row(escape(s.signal), s.kind, _auc_text(s), f"{s.coverage:.0%}")
+        signals.add_row(escape(s.signal), s.kind, auc_text(s), f"{s.coverage:.0%}")
     console.print(signals)
     if card.suggested_weights:
         weights = ", ".join(f"{c} {w}" for c, w in card.suggested_weights.items())

@@ -73,6 +73,7 @@ def facts_as_of(session: Session, as_of: dt.date) -> sa.Subquery:
     ranked = sa.select(
         h.c.customer_id,
         h.c.effective_at,
+        h.c.recorded_at,
         *(h.c[name] for name in FACTS),
         sa.func.row_number().over(partition_by=h.c.customer_id, order_by=order).label("pick"),
         sa.func.min(h.c.effective_at).over(partition_by=h.c.customer_id).label("first_at"),
@@ -84,6 +85,25 @@ def facts_as_of(session: Session, as_of: dt.date) -> sa.Subquery:
         return sa.case((has_version, v.c[name]), else_=c.c[name]).label(name)
 
     facts = {name: fact(name) for name in FACTS}
+    # A renewal date recorded after the day is today's next renewal, not the
+    # one then in force: a book imported once carries each customer's next
+    # renewal, and read as of a year ago every renewing customer would seem
+    # far from renewal and every churned one close to it. More than a year
+    # ahead, it is taken back by whole years (of 365 days) to the first one
+    # after the day. A date known by the end of the day stands (multi-year
+    # contracts).
+    renewal = sa.case((has_version, v.c.renewal_date), else_=c.c.renewal_date)
+    ahead = dialect.days_until(session, renewal, as_of)
+    known_then = sa.and_(has_version, v.c.recorded_at < end)
+    facts["renewal_date"] = sa.case(
+        (
+            sa.and_(sa.not_(known_then), ahead > 365),
+            sa.type_coerce(
+                dialect.add_days(session, sa.literal(as_of, sa.Date), (ahead - 1) % 365 + 1), sa.Date
+            ),
+        ),
+        else_=renewal,
+    ).label("renewal_date")
     contract_start = sa.case((has_version, v.c.contract_start), else_=c.c.contract_start)
     first_day = sa.case((has_version, dialect.utc_day(session, v.c.first_at)))
     started_on = sa.func.coalesce(contract_start, first_day)

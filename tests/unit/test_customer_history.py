@@ -121,3 +121,24 @@ def test_churn_counts_from_churned_at(engine, admin, tmp_path):
     assert facts(engine, "2026-05-09")["B"]["churned"] is False
     assert facts(engine, "2026-05-10")["B"]["churned"] is True
     assert facts(engine, "2025-05-10")["B"]["is_customer"] is True
+
+
+def test_a_renewal_learned_later_is_taken_back_to_the_one_then_in_force(engine, admin, tmp_path):
+    path = tmp_path / "renewals.csv"
+    path.write_text(
+        "external_id,name,contract_start,renewal_date\n"
+        "A,Alpha,2023-03-01,2027-03-01\n"  # renewed every year; imported once, in 2026
+        "B,Beta,2025-01-01,2028-01-01\n",  # a three-year contract
+        encoding="utf-8",
+    )
+    with transaction(engine) as session:
+        import_file(session, admin, "customers", path, now=end_of("2026-06-01"))
+    # Read as of a day before the import: the next renewal after that day,
+    # not today's (that would put every renewing customer a year from it).
+    then = facts(engine, "2025-06-01")
+    assert then["A"]["renewal_date"] == dt.date(2026, 3, 1)
+    assert then["B"]["renewal_date"] == dt.date(2026, 1, 1)
+    # Known by the day: as recorded, however far ahead (a multi-year contract).
+    now = facts(engine, "2026-06-02")
+    assert now["A"]["renewal_date"] == dt.date(2027, 3, 1)
+    assert now["B"]["renewal_date"] == dt.date(2028, 1, 1)

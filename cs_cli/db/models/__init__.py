@@ -9,6 +9,7 @@ from cs_cli.db.models.ops import AuditEntry, DomainEvent, EventCursor, ImportRun
 from cs_cli.db.models.outbox import OutboxMessage
 from cs_cli.db.models.people import Team, User
 from cs_cli.db.models.playbooks import Playbook, PlaybookRun, PlaybookStep
+from cs_cli.db.models.predictions import PredictionModel
 from cs_cli.db.models.segments import CustomerSegment, Segment
 from cs_cli.db.models.tasks import CSTask
 from cs_cli.db.models.touchpoints import Touchpoint
@@ -39,6 +40,7 @@ __all__ = [
     "Playbook",
     "PlaybookRun",
     "PlaybookStep",
+    "PredictionModel",
     "ScorecardVersion",
     "Segment",
     "SupportTicket",

@@ -37,6 +37,9 @@ from cs_cli.services.demo.words import (
 
 # What becomes of each account; its activity tells that story.
 HEALTHY, AT_RISK, CHURN_BOUND, CHURNED = "healthy", "at_risk", "churn_bound", "churned"
+# The share of churned accounts whose churn comes without warning signs.
+QUIET_SHARE = 0.3
+QUIET_SALT = 0x9E3779B9
 # Why an account is at risk; each one shows in its activity and gets a task.
 _SIGNALS = ("usage_decline", "champion_left", "support_trouble", "late_payment", "low_nps")
 
@@ -239,6 +242,11 @@ class Book:
             plan_row.contacts = self._contacts(plan_row)
             if not any(p.is_champion and p.left_at for p in plan_row.contacts):
                 plan_row.signals -= {"champion_left"}  # too new an account to have lost anyone
+            # Some accounts leave with no warning the data shows (an
+            # acquisition, a budget cut): churn no model can foresee. Their
+            # own stream decides, so the rest of the book is drawn the same.
+            if fate == CHURNED and random.Random(plan_row.activity_seed ^ QUIET_SALT).random() < QUIET_SHARE:
+                plan_row.signals = frozenset()
             self.customers.append(plan_row)
 
     def _company_name(self, industry: str, used: set[str]) -> str:
@@ -310,7 +318,6 @@ class Book:
             "contract_type": c.contract_type,
             "billing_frequency": c.billing,
             "lifecycle_stage": stage,
-            "tenure_months": tenure_days // 30,
             "employee_count": int(max(10, employees)),
             "sales_channel": rng.choices(("direct", "partner", "self_serve"), channel_weights)[0],
         }

@@ -14,7 +14,12 @@ class Nps(Timeline):
 
     def nps(self) -> None:
         rng, c, book = self.rng, self.c, self.book
-        base = {HEALTHY: 8.6, AT_RISK: 4.8 if "low_nps" in c.signals else 7.0, CHURN_BOUND: 5.5, CHURNED: 5.5}
+        base = {
+            HEALTHY: 8.6,
+            AT_RISK: 4.8 if "low_nps" in c.signals else 7.0,
+            CHURN_BOUND: 5.5,
+            CHURNED: 5.5 if c.signals else 7.0,  # a quiet churn says nothing in advance
+        }
         wave = book.days - 10
         n = 0
         while wave >= 0:

@@ -65,7 +65,8 @@ class Timeline:
             self.b0 = self.b1 = 2.0 if self.new else float(rng.randint(3, 5))
             # The slide starts one to four months before the end (churn, or today for churn-bound).
             slide = rng.randint(30, 90) if self.c.fate == CHURN_BOUND else rng.randint(30, 120)
-            self.decline_start = max(self.first, self.end - slide)
+            if "usage_decline" in c.signals:  # not a quiet churn (book.QUIET_SHARE)
+                self.decline_start = max(self.first, self.end - slide)
 
     def curve(self, day: int) -> tuple[float, float]:
         span = max(1, self.end - self.first)

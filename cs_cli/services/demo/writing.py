@@ -140,6 +140,10 @@ def write_people(session: Session, writer: Writer, book: Book) -> dict[str, int]
     return user_ids
 
 
+def _before_churn(attributes: dict) -> dict:
+    return {**attributes, "lifecycle_stage": "renewal"}
+
+
 def write_accounts(
     session: Session, writer: Writer, book: Book, user_ids: dict[str, int]
 ) -> tuple[dict[str, int], dict[str, int]]:
@@ -159,19 +163,41 @@ def write_accounts(
                 "timezone": c.timezone,
                 "contract_start": c.contract_start,
                 "renewal_date": c.renewal_date,
-                "status": CustomerStatus.CHURNED if c.churned_at else CustomerStatus.ACTIVE,
-                "churned_at": c.churned_at,
+                # As they were before any churn; the churn is a later version.
+                "status": CustomerStatus.ACTIVE,
+                "churned_at": None,
                 "csm_id": user_ids[c.csm_login],
-                "attributes": c.attributes,
+                "attributes": _before_churn(c.attributes) if c.churned_at else c.attributes,
                 "created_at": midnight(c.contract_start) + dt.timedelta(hours=9),
                 "updated_at": c.churned_at,
             }
             for c in book.customers
         ],
     )
-    # The demo's customers were what they are now from the day they signed.
+    # The demo's customers were what they are now from the day they signed,
+    # until they churned: the churn (status, date, lifecycle stage) is a
+    # second version from that moment, so nothing of it shows before.
     recorded = dt.datetime.combine(book.as_of, dt.time(12), tzinfo=dt.UTC)
     record_facts(session, sa.true(), effective_at=customers.c.created_at, recorded_at=recorded)
+    churned = [c for c in book.customers if c.churned_at]
+    if churned:
+        session.execute(
+            sa.update(customers)
+            .where(customers.c.external_id == sa.bindparam("key"))
+            .values(
+                status=CustomerStatus.CHURNED.value,
+                churned_at=sa.bindparam("moment"),
+                updated_at=sa.bindparam("moment"),
+                attributes=sa.bindparam("attrs", type_=customers.c.attributes.type),
+            ),
+            [{"key": c.external_id, "moment": c.churned_at, "attrs": c.attributes} for c in churned],
+        )
+        record_facts(
+            session,
+            customers.c.status == CustomerStatus.CHURNED.value,
+            effective_at=customers.c.churned_at,
+            recorded_at=recorded,
+        )
     # The database had no customers (we refuse otherwise), so every row is ours.
     customer_ids = dict(session.execute(sa.select(customers.c.external_id, customers.c.id)).all())
     writer.write(

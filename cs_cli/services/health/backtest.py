@@ -22,10 +22,8 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from cs_cli.db import dialect
 from cs_cli.db.models import (
     Customer,
-    HealthScoreHistory,
     NpsResponse,
     SupportTicket,
     Touchpoint,
@@ -44,7 +42,7 @@ from cs_cli.errors import BadInput
 from cs_cli.services import ranking
 from cs_cli.services.access import customer_scope
 from cs_cli.services.facts import day_end
-from cs_cli.services.health.recalc import COMPONENT_COLUMNS, score_day
+from cs_cli.services.health.history import day_rows
 from cs_cli.services.health.scoring import band_score
 from cs_cli.services.health.usage import UsageRange, usage_day, usage_range
 from cs_cli.specs.scorecard import Component, LoadedScorecard, Scorecard
@@ -77,7 +75,7 @@ def snapshot_days(
     last_known = today - dt.timedelta(days=horizon_days)
     until = until or last_known
     if since is None:
-        first = _first_day(session) or until
+        first = first_day(session) or until
         since = max(until - dt.timedelta(days=364), first)
     if since > until:
         raise BadInput(f"--from {since} is after --to {until}")
@@ -91,7 +89,7 @@ def snapshot_days(
     return kept, len(days) - len(kept)
 
 
-def _first_day(session: Session) -> dt.date | None:
+def first_day(session: Session) -> dt.date | None:
     """The book's first day of recorded activity: usage, touchpoints,
     tickets or NPS (a score before any of them judges nothing)."""
     firsts = [
@@ -143,11 +141,8 @@ def backtest(
                 return moment is not None and end <= moment < end + horizon
 
             for which, loaded in enumerate(scorecards):
-                rows = _from_history(session, actor, loaded, day)
-                if rows is None:
-                    rows = score_day(session, actor, loaded.card, as_of=day, flat=True, usage=usage)
-                else:
-                    stored[which] += 1
+                rows, from_history = day_rows(session, actor, loaded, day, usage)
+                stored[which] += from_history
                 rows = [r for r in rows if r.health_status != HealthStatus.CHURNED.value]
                 collected[which].add(rows, index, churns, loaded.card)
                 if which == 0:
@@ -251,36 +246,6 @@ class _Columns:
             self.day.append(index)
             self.label.append(1 if churns(r.customer_id) else 0)
             self.value.append(float(counts.get(r.customer_id, 0)))
-
-
-def _from_history(session: Session, actor: Actor, loaded: LoadedScorecard, day: dt.date) -> list | None:
-    """The day's scores as history keeps them, when every score of that day
-    was made by this scorecard, point in time (rows written since the
-    scores were; their signals say how much of the weights had data); else
-    None, and the day is scored afresh."""
-    h = HealthScoreHistory
-    c = Customer
-    pit = dialect.json_number(session, h.measures, ("signals", "coverage")).is_not(None)
-    mine = sa.and_(h.scorecard_version == loaded.version, pit)
-    counted = session.execute(
-        sa.select(sa.func.count(), sa.func.count().filter(mine)).where(h.as_of == day)
-    ).one()
-    if not counted[0] or counted[0] != counted[1]:
-        return None
-    card = loaded.card
-    raw = []
-    for spec in card.components.values():
-        for name, measure in spec.measures.items():
-            read = dialect.json_text if measure.is_categorical else dialect.json_number
-            raw.append(read(session, h.measures, ("raw", name)).label(f"raw_{name}"))
-    components = [getattr(h, column).label(f"component_{name}") for name, column in COMPONENT_COLUMNS.items()]
-    return list(
-        session.execute(
-            sa.select(h.customer_id, h.overall_score, h.health_status, *components, *raw)
-            .join(c, c.id == h.customer_id)
-            .where(h.as_of == day, customer_scope(actor))
-        )
-    )
 
 
 def _recent_events(session: Session, usage: UsageRange, day: dt.date) -> dict[int, int]:

@@ -1,0 +1,387 @@
+"""`cs churn train` and `cs churn evaluate`: observations from the book's own
+past (services/churn/features.py), validated out of time (learn.py), and
+the chosen model stored with its report (store.py).
+
+Observations are (customer, snapshot day) pairs: every customer active at
+the end of the day, with its features as of then, labelled 1 when it
+churned within the horizon after the day (churned_at known). Snapshot days
+run back from the last day whose horizon has passed, `every_days` apart.
+
+A book with no dated history (no usage, touchpoints, tickets or NPS with a
+date, or too few snapshot days) is learned from as it stands: one
+observation per customer, its facts and attributes, labelled by its status,
+cross-validated; every report says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from cs_cli.db.models import Customer
+from cs_cli.domain import (
+    Actor,
+    CalibrationBin,
+    ChurnReport,
+    CustomerStatus,
+    SignalRanking,
+)
+from cs_cli.errors import BadInput
+from cs_cli.services import ranking
+from cs_cli.services.access import customer_scope
+from cs_cli.services.churn import features as feats
+from cs_cli.services.churn import learn
+from cs_cli.services.facts import day_end
+from cs_cli.services.health.backtest import first_day, snapshot_days
+from cs_cli.services.health.usage import usage_range
+from cs_cli.specs.scorecard import LoadedScorecard
+
+MIN_SNAPSHOT_DAYS = 4
+HISTORY = "time split"
+NO_HISTORY = "cross-validated (no dated history: facts and attributes only)"
+
+
+@dataclass
+class Observations:
+    features: feats.FeatureSet
+    frame: feats.Frame
+    labels: np.ndarray
+    days: list[dt.date]
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What training produced: the fitted model and all that is stored with it."""
+
+    model: object
+    algorithm: str
+    features: feats.FeatureSet
+    calibration: tuple[float, float]
+    reference: dict[str, float | str | None]
+    report: ChurnReport
+    days: list[dt.date]
+
+
+def observations(
+    session: Session,
+    actor: Actor,
+    scorecard: LoadedScorecard | None,
+    *,
+    days: list[dt.date],
+    horizon_days: int,
+    history: bool,
+    features: feats.FeatureSet | None = None,
+    customers: list[int] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Observations:
+    """The observations of `days` (their features fixed to `features`, or
+    chosen from them when None) and their labels."""
+    if not history:
+        day = days[-1]
+        columns = feats.day_frame(
+            session, actor, day, scorecard=None, usage=None, event_names=[], include_churned=True
+        )
+        choosing = features is None
+        features = features or feats.choose(session, None, [columns], history=False)
+        frame = feats.assemble(features, columns, 0)
+        if choosing:
+            features, frame = feats.without_empty(features, frame)
+        if progress:
+            progress(len(days))
+        return Observations(features, frame, frame.churned.copy(), [day])
+
+    churned_at = dict(
+        session.execute(
+            sa.select(Customer.id, Customer.churned_at).where(
+                customer_scope(actor),
+                Customer.status == CustomerStatus.CHURNED,
+                Customer.churned_at.is_not(None),
+            )
+        ).all()
+    )
+    horizon = dt.timedelta(days=horizon_days)
+    health_days = sorted(
+        {d - dt.timedelta(days=back) for d in days for back in (0, *feats.HEALTH_CHANGES)}
+        if scorecard is not None
+        else set(days)
+    )
+    cards = [scorecard.card] if scorecard is not None else []
+    collected: list[feats.DayColumns] = []
+    with usage_range(session, cards, health_days, window=feats.LOOK_BACK_DAYS) as usage:
+        health = (
+            feats.health_reader(session, actor, scorecard, usage, customers)
+            if scorecard is not None
+            else None
+        )
+        if health is not None:
+            for day in health_days:  # oldest first: the usage range carries forward
+                health(day)
+        names = features.event_names if features is not None else None
+        if names is None:
+            names = feats.top_event_names(session, usage)
+        for day in days:
+            collected.append(
+                feats.day_frame(
+                    session,
+                    actor,
+                    day,
+                    scorecard=scorecard,
+                    usage=usage,
+                    event_names=names,
+                    health=health,
+                    customers=customers,
+                )
+            )
+            if progress:
+                progress(1)
+        choosing = features is None
+        if features is None:
+            features = feats.choose(session, usage, collected, history=True, event_names=names)
+    frames = [feats.assemble(features, columns, index) for index, columns in enumerate(collected)]
+    frame = feats.concat(frames)
+    if choosing:
+        features, frame = feats.without_empty(features, frame)
+    labels = np.zeros(len(frame))
+    for row, (customer, index) in enumerate(zip(frame.customer.tolist(), frame.day.tolist(), strict=True)):
+        moment = churned_at.get(customer)
+        end = day_end(days[index])
+        labels[row] = 1.0 if moment is not None and end <= moment < end + horizon else 0.0
+    return Observations(features, frame, labels, list(days))
+
+
+def plan_days(
+    session: Session,
+    *,
+    since: dt.date | None,
+    until: dt.date | None,
+    every_days: int,
+    horizon_days: int,
+    today: dt.date,
+) -> tuple[list[dt.date], bool]:
+    """The snapshot days and whether the book has the dated history to
+    learn from them (else it is learned from as it stands, as of today)."""
+    if first_day(session) is None:
+        return [today], False
+    days, _ = snapshot_days(
+        session, since=since, until=until, every_days=every_days, horizon_days=horizon_days, today=today
+    )
+    if len(days) < MIN_SNAPSHOT_DAYS:
+        return [today], False
+    return days, True
+
+
+def train(
+    session: Session,
+    actor: Actor,
+    scorecard: LoadedScorecard | None,
+    *,
+    days: list[dt.date],
+    history: bool,
+    horizon_days: int,
+    every_days: int,
+    shuffle: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Trained:
+    """Learn churn from the book's past: validate the candidates, pick one,
+    calibrate it and fit it on every observation. Raises BadInput when there
+    is too little to learn from, saying how much is needed."""
+    seen = observations(
+        session,
+        actor,
+        scorecard,
+        days=days,
+        horizon_days=horizon_days,
+        history=history,
+        progress=progress,
+    )
+    labels = seen.labels
+    if shuffle:
+        labels = np.random.default_rng(learn.SEED).permutation(labels)
+    return fit_and_judge(
+        seen, labels, history=history, horizon_days=horizon_days, every_days=every_days, shuffled=shuffle
+    )
+
+
+def fit_and_judge(
+    seen: Observations,
+    labels: np.ndarray,
+    *,
+    history: bool,
+    horizon_days: int,
+    every_days: int,
+    shuffled: bool = False,
+) -> Trained:
+    features, frame = seen.features, seen.frame
+    positives = int(labels.sum())
+    negatives = len(labels) - positives
+    needed = ranking.positives_needed()
+    if positives < learn.MIN_POSITIVES or negatives < learn.MIN_POSITIVES:
+        raise BadInput(
+            f"too little to learn from: {positives} churned and {negatives} stayed among "
+            f"{len(labels):,} observations; at least {learn.MIN_POSITIVES} of each are needed "
+            f"({needed} churned for an AUC interval about ±0.1 wide)"
+            + ("" if history else "; the book has no dated history, so each customer counts once")
+        )
+    x = feats.encode(features, frame)
+    numeric, categorical = len(features.numeric), len(features.categorical)
+    if history:
+        folds = learn.time_folds(frame.day, seen.days, horizon_days)
+        folds = [f for f in folds if len(np.unique(labels[f.train])) == 2 and labels[f.test].any()]
+        if not folds:
+            raise BadInput(
+                f"too little to learn from: no snapshot day has churn within {horizon_days} days after it "
+                f"and {horizon_days} days of earlier snapshots to learn from; "
+                f"use a longer history (--from) or a shorter --every"
+            )
+    else:
+        folds = learn.stratified_folds(labels)
+    names = [f"logistic:{c}" for c in learn.LOGISTIC_STRENGTHS] + ["boosting"]
+    predicted: dict[str, np.ndarray] = {}
+    scores: dict[str, tuple[float, list[float]]] = {}
+    tested = np.concatenate([f.test for f in folds])
+    for name in names:
+        predicted[name] = learn.out_of_fold(name, x, labels, folds, numeric, categorical)
+        pooled = _auc(predicted[name][tested], labels[tested])
+        scores[name] = (pooled, learn.fold_aucs(predicted[name], labels, folds))
+    algorithm = learn.pick(scores)
+    chosen = predicted[algorithm]
+    calibration = learn.platt(chosen[tested], labels[tested])
+    calibrated = learn.cross_calibrated(chosen, labels, folds)
+
+    # The report, on the test rows.
+    y = labels[tested]
+    p = calibrated[tested]
+    customers = frame.customer[tested]
+    groups = frame.day[tested] if history else np.zeros(len(tested), dtype=np.int64)
+    model_auc = ranking.auc(p, y, customers, riskier_when_higher=True)
+    health = None
+    if "health_score" in features.numeric:
+        column = frame.numeric[tested, features.numeric.index("health_score")]
+        got = ranking.auc(column, y, customers, riskier_when_higher=False)
+        health = SignalRanking("health score", "score", got.auc, got.low, got.high, _coverage(column))
+    baseline = _baseline(features, frame, labels, folds, tested)
+    from sklearn.metrics import average_precision_score
+
+    base_rate = float(y.mean())
+    report = ChurnReport(
+        method=HISTORY if history else NO_HISTORY,
+        algorithm=algorithm,
+        horizon_days=horizon_days,
+        every_days=every_days,
+        days=[d.isoformat() for d in seen.days],
+        test_days=[seen.days[f.day].isoformat() for f in folds] if history else [],
+        customers=len(np.unique(frame.customer)),
+        observations=len(labels),
+        churned=positives,
+        test_observations=len(tested),
+        test_churned=int(y.sum()),
+        needed=needed,
+        model=SignalRanking("churn model", "model", model_auc.auc, model_auc.low, model_auc.high, 1.0),
+        health=health,
+        baseline=baseline,
+        candidates={name: (None if math.isnan(s[0]) else s[0]) for name, s in scores.items()},
+        pr_auc=float(average_precision_score(y, p)) if y.any() else None,
+        base_rate=base_rate,
+        brier=float(np.mean((p - y) ** 2)),
+        brier_base_rate=float(base_rate * (1 - base_rate)),
+        top_decile_lift=ranking.top_lift(p, y, groups, riskier_when_higher=True) if y.any() else None,
+        calibration=_calibration_bins(p, y),
+        leakage=_leakage(features, frame, x, labels, tested, model_auc.auc),
+        shuffled=shuffled,
+    )
+    model = learn.fit(algorithm, x, labels, numeric, categorical)
+    return Trained(model, algorithm, features, calibration, _reference(features, frame), report, seen.days)
+
+
+def _auc(values: np.ndarray, labels: np.ndarray) -> float:
+    keep = ~np.isnan(values)
+    got = ranking.auc(
+        values[keep], labels[keep], np.arange(keep.sum()), riskier_when_higher=True, replicates=0
+    )
+    return math.nan if got.auc is None else got.auc
+
+
+def _coverage(values: np.ndarray) -> float:
+    return float((~np.isnan(values)).mean()) if len(values) else 0.0
+
+
+def _baseline(features, frame, labels, folds, tested) -> SignalRanking | None:
+    """A plain logistic regression on 28-day event counts and tenure, on the
+    same folds: what the model has to beat."""
+    wanted = [n for n in ("events_28d", "tenure_days") if n in features.numeric]
+    if "events_28d" not in wanted:
+        return None
+    columns = frame.numeric[:, [features.numeric.index(n) for n in wanted]]
+    x = np.sign(columns) * np.log1p(np.abs(columns))
+    predicted = learn.out_of_fold("logistic:1.0", x, labels, folds, len(wanted), 0)
+    got = ranking.auc(predicted[tested], labels[tested], frame.customer[tested], riskier_when_higher=True)
+    return SignalRanking(
+        "28-day events + tenure (logistic)",
+        "baseline",
+        got.auc,
+        got.low,
+        got.high,
+        _coverage(predicted[tested]),
+    )
+
+
+def _calibration_bins(p: np.ndarray, y: np.ndarray, bins: int = 10) -> list[CalibrationBin]:
+    order = np.argsort(p, kind="stable")
+    out = []
+    for part in np.array_split(order, bins):
+        if len(part):
+            out.append(CalibrationBin(len(part), float(p[part].mean()), float(y[part].mean())))
+    return out
+
+
+def _leakage(features, frame, x, labels, tested, model_auc) -> list[SignalRanking]:
+    """When the model ranks churn almost perfectly (AUC over 0.95), the
+    features that alone come closest to it: the likely leaks."""
+    if model_auc is None or model_auc <= 0.95:
+        return []
+    found = []
+    for j, name in enumerate(features.names):
+        column = x[tested, j]
+        got = _auc(column, labels[tested])
+        if math.isnan(got):
+            continue
+        strength = max(got, 1 - got)
+        found.append(SignalRanking(name, "feature", strength, None, None, _coverage(column)))
+    found.sort(key=lambda s: -(s.auc or 0))
+    return found[:3]
+
+
+def _reference(features: feats.FeatureSet, frame: feats.Frame) -> dict[str, float | str | None]:
+    """The usual value of each feature, on the latest snapshot: the median
+    number, the commonest category. Explanations measure against it."""
+    latest = frame.day == frame.day.max() if len(frame) else np.zeros(0, dtype=bool)
+    out: dict[str, float | str | None] = {}
+    for j, name in enumerate(features.numeric):
+        column = frame.numeric[latest, j]
+        column = column[~np.isnan(column)]
+        out[name] = float(np.median(column)) if len(column) else None
+    for j, name in enumerate(features.categorical):
+        values = [v for v, keep in zip(frame.categorical[j], latest.tolist(), strict=True) if keep and v]
+        out[name] = max(set(values), key=values.count) if values else None
+    return out
+
+
+def report_json(report: ChurnReport) -> dict:
+    return dataclasses.asdict(report)
+
+
+def report_from_json(data: dict) -> ChurnReport:
+    data = dict(data)
+    for key in ("model", "health", "baseline"):
+        if data.get(key) is not None:
+            data[key] = SignalRanking(**data[key])
+    data["calibration"] = [CalibrationBin(**b) for b in data.get("calibration", [])]
+    data["leakage"] = [SignalRanking(**s) for s in data.get("leakage", [])]
+    return ChurnReport(**data)

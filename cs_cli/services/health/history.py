@@ -1,0 +1,89 @@
+"""A past day's health scores, read from the stored history when it can be
+trusted for that day, else computed point in time: what the backtest and the
+churn model read about health on a snapshot day."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from cs_cli.db import dialect
+from cs_cli.db.models import Customer, HealthScoreHistory
+from cs_cli.domain import Actor
+from cs_cli.services.access import customer_scope
+from cs_cli.services.health.recalc import COMPONENT_COLUMNS, score_day
+from cs_cli.services.health.usage import UsageRange
+from cs_cli.specs.scorecard import LoadedScorecard
+
+
+def stored_day(
+    session: Session, actor: Actor, loaded: LoadedScorecard, day: dt.date, customers: list[int] | None = None
+) -> list | None:
+    """The day's scores as history keeps them, when every score of that day
+    was made by this scorecard, point in time (rows written since the
+    scores were; their signals say how much of the weights had data); else
+    None. Rows as score_day(flat=True) gives them."""
+    h = HealthScoreHistory
+    c = Customer
+    pit = dialect.json_number(session, h.measures, ("signals", "coverage")).is_not(None)
+    mine = sa.and_(h.scorecard_version == loaded.version, pit)
+    counted = session.execute(
+        sa.select(sa.func.count(), sa.func.count().filter(mine)).where(h.as_of == day)
+    ).one()
+    if not counted[0] or counted[0] != counted[1]:
+        return None
+    card = loaded.card
+    raw = []
+    for spec in card.components.values():
+        for name, measure in spec.measures.items():
+            read = dialect.json_text if measure.is_categorical else dialect.json_number
+            raw.append(read(session, h.measures, ("raw", name)).label(f"raw_{name}"))
+    components = [getattr(h, column).label(f"component_{name}") for name, column in COMPONENT_COLUMNS.items()]
+    return list(
+        session.execute(
+            sa.select(h.customer_id, h.overall_score, h.health_status, *components, *raw)
+            .join(c, c.id == h.customer_id)
+            .where(
+                h.as_of == day, customer_scope(actor), *([] if customers is None else [c.id.in_(customers)])
+            )
+        )
+    )
+
+
+def day_rows(
+    session: Session,
+    actor: Actor,
+    loaded: LoadedScorecard,
+    day: dt.date,
+    usage: UsageRange | None,
+    customers: list[int] | None = None,
+) -> tuple[list, bool]:
+    """The day's scores (flat rows; of `customers` only, when given) and
+    whether they came from history."""
+    rows = stored_day(session, actor, loaded, day, customers)
+    if rows is not None:
+        return rows, True
+    return score_day(
+        session, actor, loaded.card, as_of=day, customers=customers, flat=True, usage=usage
+    ), False
+
+
+def day_health(
+    session: Session,
+    actor: Actor,
+    loaded: LoadedScorecard,
+    day: dt.date,
+    usage: UsageRange | None,
+    customers: list[int] | None = None,
+) -> dict[int, tuple]:
+    """Per customer: (overall score, then each component's score, None
+    where it has no data), for the day; churned customers left out."""
+    rows, _ = day_rows(session, actor, loaded, day, usage, customers)
+    names = [f"component_{name}" for name in COMPONENT_COLUMNS]
+    return {
+        r.customer_id: (float(r.overall_score), *(r._mapping[n] for n in names))
+        for r in rows
+        if r.health_status != "churned"
+    }
