@@ -796,6 +796,8 @@ class Customer360:
     touchpoints: Page
     tasks: TaskPage
     alerts: list[AlertRow]
+    # What moves the churn probability most (from the active model), biggest first.
+    churn_drivers: list[ChurnDriver] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

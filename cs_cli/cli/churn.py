@@ -140,7 +140,7 @@ def train(
             session,
             actor,
             trained,
-            scorecard_version=scorecard.version if trained.features.history else None,
+            scorecard=scorecard if trained.features.history else None,
             now=now(as_of),
             activate=activate,
         )
@@ -254,7 +254,7 @@ def predict(as_of: AsOfOpt = None, fmt: FormatOpt = OutputFormat.TABLE) -> None:
     from cs_cli.services.churn.predict import predict as run
 
     with _runtime.session() as (session, actor):
-        result = run(session, actor, as_of=today(as_of), now=now(as_of), scorecard=_scorecard())
+        result = run(session, actor, as_of=today(as_of), now=now(as_of))
     if fmt != OutputFormat.TABLE:
         emit_object(plain(result), fmt)
         return
@@ -280,7 +280,7 @@ def explain(
     from cs_cli.services.churn.predict import explain as run
 
     with _runtime.session() as (session, actor):
-        got = run(session, actor, customer, as_of=today(as_of), scorecard=_scorecard())
+        got = run(session, actor, customer, as_of=today(as_of))
         session.rollback()
     if fmt != OutputFormat.TABLE:
         emit_object(plain(got), fmt)
@@ -291,8 +291,8 @@ def explain(
     console = stdout_console(max_width=80)
     console.print(
         f"[bold]{escape(got.name)}[/] ({escape(got.external_id)}): churn probability "
-        f"{got.probability:.0%} within the horizon as of {got.as_of}; a usual customer's "
-        f"{got.usual:.0%} (model {got.model_id})"
+        f"{_share(got.probability)} within the horizon as of {got.as_of}; a usual customer's "
+        f"{_share(got.usual)} (model {got.model_id})"
     )
     shown = [d for d in got.drivers if abs(d.effect) >= 0.005][:DRIVERS]
     if not shown:

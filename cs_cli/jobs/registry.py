@@ -132,18 +132,13 @@ def health_refresh(ctx: JobContext) -> Counts:
 def churn_predict(ctx: JobContext) -> Counts:
     """`cs churn predict`: churn probabilities from the active model; with
     none trained yet, says so and succeeds (nothing to predict with)."""
-    from pathlib import Path
-
     from cs_cli.services.churn.predict import predict
     from cs_cli.services.churn.store import active_id
-    from cs_cli.specs.scorecard import load_scorecard
 
-    path = ctx.settings.scorecard
     with ctx.transaction() as session:
         if active_id(session) is None:
             return {"note": "no active churn model (cs churn train): nothing to predict"}
-        scorecard = load_scorecard(Path(path) if path else None)
-        return counts_of(predict(session, ctx.actor, as_of=ctx.today, now=ctx.now, scorecard=scorecard))
+        return counts_of(predict(session, ctx.actor, as_of=ctx.today, now=ctx.now))
 
 
 def segment_refresh(ctx: JobContext) -> Counts:

@@ -25,6 +25,7 @@ from cs_cli.domain import (
     Actor,
     AlertRow,
     AlertSeverity,
+    ChurnDriver,
     ComponentView,
     ContactView,
     Customer360,
@@ -41,7 +42,7 @@ from cs_cli.domain import (
     TaskStatus,
     TouchpointRow,
 )
-from cs_cli.errors import NotFound
+from cs_cli.errors import BadInput, NotFound
 from cs_cli.services.alerts import SEVERITY_RANK, UNRESOLVED, list_alerts
 from cs_cli.services.customers import customer_row_query, find_customer
 from cs_cli.services.health.views import history, score_detail
@@ -148,6 +149,7 @@ def customer_360(
         touchpoints=timeline,
         tasks=open_tasks,
         alerts=alerts,
+        churn_drivers=_churn_drivers(session, actor, ext, churn, as_of),
     )
 
 
@@ -353,3 +355,20 @@ def _runs(session: Session, customer_id: int) -> list[RunProgress]:
         )
         for r in rows
     ]
+
+
+def _churn_drivers(
+    session: Session, actor: Actor, ext: str, churn: float | None, as_of: dt.date
+) -> list[ChurnDriver]:
+    """The three biggest drivers of a predicted churn probability (none when
+    it is not predicted, or the model cannot explain this customer now)."""
+    if churn is None:
+        return []
+    from cs_cli.services.churn.predict import explain
+
+    try:
+        with session.begin_nested():
+            got = explain(session, actor, ext, as_of=as_of)
+    except (NotFound, BadInput):
+        return []
+    return [d for d in got.drivers if abs(d.effect) >= 0.005][:3]

@@ -30,6 +30,7 @@ from cs_cli.services.churn import features as feats
 from cs_cli.services.churn import store
 from cs_cli.services.churn.predict import explain, predict
 from cs_cli.services.churn.train import observations, plan_days, train
+from cs_cli.services.customer360 import customer_360
 from cs_cli.services.facts import day_end
 from cs_cli.services.health.usage import usage_range
 
@@ -99,7 +100,7 @@ def test_the_model_learns_the_decline_and_beats_the_baselines(engine, admin, boo
     with transaction(engine) as s:
         days, history = _days(s)
         trained = train(s, admin, None, days=days, history=history, horizon_days=90, every_days=30)
-        model_id = store.save(s, admin, trained, scorecard_version=None, now=NOW)
+        model_id = store.save(s, admin, trained, scorecard=None, now=NOW)
     report = trained.report
     assert report.method == "time split" and len(report.test_days) == 3
     assert report.model.auc > 0.85 and report.model.low < report.model.auc < report.model.high
@@ -129,7 +130,7 @@ def test_predict_writes_current_and_history_and_explain_adds_up(engine, admin, b
     with transaction(engine) as s:
         days, history = _days(s)
         trained = train(s, admin, None, days=days, history=history, horizon_days=90, every_days=30)
-        store.save(s, admin, trained, scorecard_version=None, now=NOW)
+        store.save(s, admin, trained, scorecard=None, now=NOW)
         active = [i for i, (ext, at) in enumerate(book.items()) if at is None or at.date() > TODAY]
         ids = dict(s.execute(sa.select(Customer.external_id, Customer.id)).all())
         scored = list(book)[active[0]]
@@ -152,6 +153,12 @@ def test_predict_writes_current_and_history_and_explain_adds_up(engine, admin, b
     assert got.usual == pytest.approx(usual_p)
     assert sum(d.effect for d in got.drivers) == pytest.approx(got.probability - got.usual, abs=1e-9)
     assert [abs(d.effect) for d in got.drivers] == sorted((abs(d.effect) for d in got.drivers), reverse=True)
+    # The Customer 360 shows the biggest three.
+    with transaction(engine) as s:
+        view = customer_360(s, admin, scored, as_of=TODAY)
+        s.rollback()
+    shown = [d for d in got.drivers if abs(d.effect) >= 0.005][:3]
+    assert view.churn_probability == pytest.approx(current) and view.churn_drivers == shown
 
 
 def _usual_probability(loaded) -> float:
@@ -173,7 +180,7 @@ def test_a_declining_customer_is_explained_by_its_usage(engine, admin):
     with transaction(engine) as s:
         days, history = _days(s)
         trained = train(s, admin, None, days=days, history=history, horizon_days=90, every_days=30)
-        store.save(s, admin, trained, scorecard_version=None, now=NOW)
+        store.save(s, admin, trained, scorecard=None, now=NOW)
         # A customer fading now, like the churners did.
         c = Customer(external_id="FADING", name="Fading", contract_start=START, seats=10)
         s.add(c)
@@ -264,7 +271,7 @@ def test_a_model_file_asking_for_untrusted_types_is_not_loaded(engine, admin, bo
     with transaction(engine) as s:
         days, history = _days(s)
         trained = train(s, admin, None, days=days, history=history, horizon_days=90, every_days=30)
-        model_id = store.save(s, admin, trained, scorecard_version=None, now=NOW)
+        model_id = store.save(s, admin, trained, scorecard=None, now=NOW)
         # Someone swaps the file for one that calls os.getcwd when used.
         s.execute(
             sa.update(PredictionModel)

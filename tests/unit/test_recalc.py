@@ -334,3 +334,52 @@ def test_trend_is_declining_or_stable_by_the_thresholds(engine, admin):
     scores = current(engine)
     assert (scores["E"].score_change_30d, scores["E"].score_trend) == (-40, ScoreTrend.DECLINING)
     assert (scores["F"].score_change_30d, scores["F"].score_trend) == (0, ScoreTrend.STABLE)
+
+
+def test_a_run_of_days_ends_as_the_days_one_by_one_do(engine, admin):
+    """Over several days the current scores are carried in a scratch table
+    and written once: the history, the current scores and the events must
+    come out exactly as when each day is its own run."""
+    from cs_cli.db.engine import session_factory
+    from cs_cli.services.demo import load_demo
+    from cs_cli.services.health.recalc import recalc_days
+    from cs_cli.specs.scorecard import load_scorecards
+
+    as_of = dt.date(2026, 5, 31)
+    with transaction(engine) as s:
+        load_demo(s, admin, customers=40, months=4, seed=11, as_of=as_of)
+    days = [as_of - dt.timedelta(days=k) for k in range(40, -1, -4)]
+    plan = load_scorecards(None)
+    now = dt.datetime.combine(as_of, dt.time(23), tzinfo=dt.UTC)
+
+    def outcome(runs: list[list[dt.date]]):
+        with session_factory(engine)() as s:
+            ids = target_ids(s, admin, None)
+            for run in runs:
+                recalc_days(s, admin, plan, ids, days=run, now=now)
+            current = s.execute(sa.select(HealthScore.__table__).order_by(HealthScore.customer_id)).all()
+            history = s.execute(
+                sa.select(HealthScoreHistory.__table__).order_by(
+                    HealthScoreHistory.customer_id, HealthScoreHistory.as_of
+                )
+            ).all()
+            events = s.execute(
+                sa.select(
+                    DomainEvent.event_type, DomainEvent.customer_id, DomainEvent.occurred_at, DomainEvent.data
+                )
+                .where(DomainEvent.event_type.like("health.%"))
+                .order_by(DomainEvent.customer_id, DomainEvent.occurred_at, DomainEvent.event_type)
+            ).all()
+            s.rollback()
+
+        def plain(rows):
+            return [{k: v for k, v in r._mapping.items() if k not in ("id",)} for r in rows]
+
+        return plain(current), plain(history), [tuple(e) for e in events]
+
+    together = outcome([days])
+    apart = outcome([[d] for d in days])
+    assert together[1] == apart[1]
+    assert together[0] == apart[0]
+    assert together[2] == apart[2]
+    assert together[2], "the book should see status drops over forty days"

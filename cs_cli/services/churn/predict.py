@@ -29,7 +29,6 @@ from cs_cli.services.churn import features as feats
 from cs_cli.services.churn import learn
 from cs_cli.services.churn.store import Loaded, load
 from cs_cli.services.churn.train import observations
-from cs_cli.specs.scorecard import LoadedScorecard
 
 # A probability at least this high counts as high risk in the summary.
 HIGH_RISK = 0.5
@@ -41,7 +40,6 @@ def _frame(
     session: Session,
     actor: Actor,
     loaded: Loaded,
-    scorecard: LoadedScorecard | None,
     as_of: dt.date,
     customers: list[int] | None = None,
 ) -> feats.Frame:
@@ -53,7 +51,7 @@ def _frame(
     seen = observations(
         session,
         actor,
-        scorecard,
+        loaded.scorecard,
         days=[as_of],
         horizon_days=loaded.horizon_days,
         history=True,
@@ -74,7 +72,6 @@ def predict(
     *,
     as_of: dt.date,
     now: dt.datetime,
-    scorecard: LoadedScorecard | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> PredictResult:
     """Predict every active customer the actor may see as of `as_of` with
@@ -82,7 +79,7 @@ def predict(
     scores (when they are as of that day or earlier) and into the history
     rows of that day. NotFound when no model is active."""
     loaded = load(session)
-    frame = _frame(session, actor, loaded, scorecard, as_of)
+    frame = _frame(session, actor, loaded, as_of)
     p = probabilities(loaded, frame) if len(frame) else np.zeros(0)
     rows = [(int(c), float(v)) for c, v in zip(frame.customer.tolist(), p.tolist(), strict=True)]
     scratch = dialect.scratch_table(
@@ -125,7 +122,6 @@ def explain(
     customer: str,
     *,
     as_of: dt.date,
-    scorecard: LoadedScorecard | None = None,
 ) -> ChurnExplanation:
     """One customer's churn probability as of `as_of` and the features that
     move it most against their usual values."""
@@ -137,7 +133,7 @@ def explain(
     ).first()
     if found is None:
         raise NotFound(f"no customer {customer!r}")
-    frame = _frame(session, actor, loaded, scorecard, as_of, customers=[found.id])
+    frame = _frame(session, actor, loaded, as_of, customers=[found.id])
     if not len(frame):
         raise NotFound(f"customer {found.external_id} is not an active customer on {as_of}")
     features = loaded.features
@@ -166,7 +162,7 @@ def explain(
                 words=words,
                 value=_shown(_value(frame, features, j)),
                 usual=_shown(loaded.reference.get(shown)),
-                effect=effect,
+                effect=float(effect),
             )
         )
     drivers.sort(key=lambda d: -abs(d.effect))

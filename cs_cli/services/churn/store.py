@@ -16,12 +16,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cs_cli.db.migrate import SCHEMA_REVISION
-from cs_cli.db.models import PredictionModel
+from cs_cli.db.models import PredictionModel, ScorecardVersion
 from cs_cli.domain import Actor, ChurnModelInfo, ChurnReport
 from cs_cli.errors import BadInput, NotFound
 from cs_cli.services.audit import audit
 from cs_cli.services.churn.features import FeatureSet
 from cs_cli.services.churn.train import Trained, report_from_json, report_json
+from cs_cli.services.health.recalc import remember_scorecard
+from cs_cli.specs.scorecard import LoadedScorecard, scorecard_from_text
 
 TARGET = "churn"
 # Beyond what skops trusts by default: what a fitted logistic pipeline or
@@ -46,6 +48,8 @@ class Loaded:
     reference: dict
     report: ChurnReport
     horizon_days: int
+    # The scorecard its health features were computed with (None: none).
+    scorecard: LoadedScorecard | None
 
 
 def save(
@@ -53,13 +57,18 @@ def save(
     actor: Actor,
     trained: Trained,
     *,
-    scorecard_version: str | None,
+    scorecard: LoadedScorecard | None,
     now: dt.datetime,
     activate: bool | None = None,
 ) -> int:
-    """Store a trained model; it becomes the active one when `activate`, or
-    when None and no model is active yet. Returns its id."""
+    """Store a trained model (and the scorecard its health features came
+    from, which predictions then use); it becomes the active one when
+    `activate`, or when None and no model is active yet. Returns its id."""
     import skops.io
+
+    uses_health = scorecard is not None and "health_score" in trained.features.numeric
+    if uses_health:
+        remember_scorecard(session, scorecard, now)
 
     content = skops.io.dumps(trained.model)
     report = trained.report
@@ -74,7 +83,7 @@ def save(
         observations=report.observations,
         positives=report.churned,
         schema_revision=SCHEMA_REVISION,
-        scorecard_version=scorecard_version,
+        scorecard_version=scorecard.version if uses_health else None,
         features={
             **trained.features.to_json(),
             "calibration": list(trained.calibration),
@@ -216,4 +225,14 @@ def load(session: Session, model_id: int | None = None) -> Loaded:
         reference,
         report_from_json(row.metrics),
         row.horizon_days,
+        _scorecard(session, row.scorecard_version),
     )
+
+
+def _scorecard(session: Session, version: str | None) -> LoadedScorecard | None:
+    if version is None:
+        return None
+    text = session.scalar(sa.select(ScorecardVersion.content).where(ScorecardVersion.version == version))
+    if text is None:
+        return None
+    return LoadedScorecard(card=scorecard_from_text(text), version=version, path="(stored)", text=text)

@@ -114,7 +114,7 @@ def observations(
     )
     cards = [scorecard.card] if scorecard is not None else []
     collected: list[feats.DayColumns] = []
-    with usage_range(session, cards, health_days, window=feats.LOOK_BACK_DAYS) as usage:
+    with usage_range(session, cards, health_days, window=feats.LOOK_BACK_DAYS, customers=customers) as usage:
         health = (
             feats.health_reader(session, actor, scorecard, usage, customers)
             if scorecard is not None

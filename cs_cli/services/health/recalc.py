@@ -104,20 +104,23 @@ PREVIOUS_SLACK_DAYS = 6
 
 def _previous(day: dt.date) -> sa.Subquery:
     """Each customer's latest history score on or before `day`, at most
-    PREVIOUS_SLACK_DAYS before it."""
+    PREVIOUS_SLACK_DAYS before it. One pass over those days' rows, ranked:
+    a self-join on the latest day would be planned from statistics taken
+    before a backfill wrote those rows (none, in the same transaction), and
+    a nested loop over what it thinks is one row takes minutes."""
     h = HealthScoreHistory
     within = sa.and_(h.as_of <= day, h.as_of >= day - dt.timedelta(days=PREVIOUS_SLACK_DAYS))
-    latest = (
-        sa.select(h.customer_id, sa.func.max(h.as_of).label("as_of"))
+    ranked = (
+        sa.select(
+            h.customer_id,
+            h.overall_score,
+            sa.func.row_number().over(partition_by=h.customer_id, order_by=h.as_of.desc()).label("pick"),
+        )
         .where(within)
-        .group_by(h.customer_id)
-        .subquery("latest")
+        .subquery("ranked")
     )
     return (
-        sa.select(h.customer_id, h.overall_score)
-        .join(latest, sa.and_(h.customer_id == latest.c.customer_id, h.as_of == latest.c.as_of))
-        .where(within)
-        .subquery("previous")
+        sa.select(ranked.c.customer_id, ranked.c.overall_score).where(ranked.c.pick == 1).subquery("previous")
     )
 
 
@@ -202,7 +205,10 @@ def recalc_days(
     if not days:
         return results
     cards = [plan.default.card, *(a.scorecard.card for a in plan.assigned)]
-    # The usage events of all the days are read once (see usage.py).
+    # The usage events of all the days are read once (see usage.py); over
+    # several days the current scores are carried in a scratch table and
+    # written once at the end (see Carried).
+    carried = Carried(session, now) if len(days) > 1 and not dry_run else None
     with usage_range(session, cards, days) as usage:
         for day in days:
             for group in scorecard_groups(session, actor, plan, ids, as_of=day, named=named):
@@ -220,9 +226,137 @@ def recalc_days(
                         dry_run=dry_run,
                         progress=progress,
                         usage=usage,
+                        carried=carried,
                     )
                 )
+        if carried is not None:
+            carried.write(session)
     return results
+
+
+class Carried:
+    """The current scores as a run of days moves them forward, in a scratch
+    table rebuilt each day from the last one and the day's scores, instead
+    of cs_health_scores updated every day: a run is one transaction, and
+    every update would leave a dead version of the row behind that nothing
+    can reclaim until it commits (a year of days, 365 versions of each row,
+    and every later statement reading through them). Status drops and
+    threshold crossings compare each day with the carried scores, exactly as
+    with the table; `write` puts the run's latest scores in it at the end."""
+
+    COLUMNS = (
+        "customer_id",
+        "overall_score",
+        "health_status",
+        *(f"component_{c.value}" for c in Component),
+        "days_to_renewal",
+        "days_since_last_login",
+        "score_change_30d",
+        "score_trend",
+        "as_of",
+        "scorecard_version",
+    )
+
+    def __init__(self, session: Session, now: dt.datetime) -> None:
+        self.now = now
+        self.turn = 0
+        h = HealthScore.__table__
+        components = {f"component_{name}": h.c[column] for name, column in COMPONENT_COLUMNS.items()}
+        source = {
+            **{name: h.c[name] for name in ("customer_id", "overall_score", "health_status")},
+            **components,
+            **{
+                name: h.c[name]
+                for name in (
+                    "days_to_renewal",
+                    "days_since_last_login",
+                    "score_change_30d",
+                    "score_trend",
+                    "as_of",
+                    "scorecard_version",
+                )
+            },
+            "fresh": sa.literal(False),
+        }
+        self.table = self._make(session, sa.select(*(v.label(k) for k, v in source.items())))
+
+    def _make(self, session: Session, select: sa.Select) -> sa.Table:
+        self.turn += 1
+        name = f"cs_carried_{self.turn % 2}"
+        table = sa.Table(
+            name,
+            sa.MetaData(),
+            *(sa.Column(c.name, c.type) for c in select.selected_columns),
+            prefixes=["TEMPORARY"],
+        )
+        table.drop(session.connection(), checkfirst=True)
+        dialect.create_temp_table_as(session, name, select)
+        session.execute(sa.text(f"CREATE UNIQUE INDEX {name}_customer ON {name} (customer_id)"))
+        dialect.analyze(session, table)
+        return table
+
+    def advance(
+        self, session: Session, scratch: sa.Table, scorecard: LoadedScorecard, as_of: dt.date
+    ) -> None:
+        """The day's scores replace the carried ones they are not older than."""
+        old = self.table
+        day = {
+            **{name: scratch.c[name] for name in self.COLUMNS if name not in ("as_of", "scorecard_version")},
+            "as_of": sa.literal(as_of, sa.Date),
+            "scorecard_version": sa.literal(scorecard.version),
+            "fresh": sa.literal(True),
+        }
+        newer = sa.or_(old.c.as_of.is_(None), old.c.as_of <= as_of)
+        replaced = (
+            sa.select(scratch.c.customer_id)
+            .join(old, old.c.customer_id == scratch.c.customer_id)
+            .where(sa.not_(newer))
+        )
+        kept_old = sa.select(*(old.c[name] for name in (*self.COLUMNS, "fresh"))).where(
+            sa.or_(
+                old.c.customer_id.not_in(sa.select(scratch.c.customer_id)),
+                old.c.customer_id.in_(replaced),
+            )
+        )
+        kept_day = sa.select(*(v.label(k) for k, v in day.items())).where(
+            scratch.c.customer_id.not_in(replaced)
+        )
+        self.table = self._make(session, kept_day.union_all(kept_old))
+        old.drop(session.connection())
+
+    def write(self, session: Session) -> None:
+        """Move cs_health_scores forward to the run's latest scores."""
+        try:
+            fresh = self.table
+            values = {name: fresh.c[name] for name in self.COLUMNS}
+            table = HealthScore.__table__
+            columns = {
+                **{name: values[name] for name in ("customer_id", "overall_score", "health_status")},
+                **{column: values[f"component_{name}"] for name, column in COMPONENT_COLUMNS.items()},
+                **{
+                    name: values[name]
+                    for name in (
+                        "days_to_renewal",
+                        "days_since_last_login",
+                        "score_change_30d",
+                        "score_trend",
+                        "as_of",
+                        "scorecard_version",
+                    )
+                },
+                "calculated_at": sa.literal(self.now, table.c.calculated_at.type),
+                "created_at": sa.literal(self.now, table.c.created_at.type),
+            }
+            insert = dialect.insert_for(session, table).from_select(
+                list(columns), sa.select(*columns.values()).where(fresh.c.fresh)
+            )
+            update = {k: insert.excluded[k] for k in columns if k not in ("customer_id", "created_at")}
+            newer = sa.or_(table.c.as_of.is_(None), table.c.as_of <= insert.excluded.as_of)
+            session.execute(
+                insert.on_conflict_do_update(index_elements=["customer_id"], set_=update, where=newer)
+            )
+        finally:
+            self.table.drop(session.connection(), checkfirst=True)
 
 
 def _picks() -> sa.Table:
@@ -259,6 +393,7 @@ def recalc_day(
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
     usage: UsageRange | None = None,
+    carried: Carried | None = None,
 ) -> DayResult:
     """Score `ids` as of the end of `as_of`: write one history row per customer
     for that day (replacing a previous one), move the current score forward
@@ -288,7 +423,7 @@ def recalc_day(
                 counts = Counter(row.health_status for row in rows)
             else:
                 counts, dropped, fell_below = _write_scores(
-                    session, actor, scorecard, select, as_of=as_of, now=now
+                    session, actor, scorecard, select, as_of=as_of, now=now, carried=carried
                 )
         by_status.update(counts)
         scored = sum(counts.values())
@@ -392,9 +527,11 @@ def _write_scores(
     *,
     as_of: dt.date,
     now: dt.datetime,
+    carried: Carried | None = None,
 ) -> tuple[Counter[str], int, int]:
     """Writes the scores; returns them by status, and how many customers
-    dropped a status and fell below a threshold (each one an event)."""
+    dropped a status and fell below a threshold (each one an event). With
+    `carried`, the current scores are moved there, not in the table."""
     connection = session.connection()
     scratch = _scratch()
     scratch.drop(connection, checkfirst=True)
@@ -409,9 +546,13 @@ def _write_scores(
             )
         )
         _history(session, scratch, scorecard, as_of=as_of, now=now)
-        dropped = _drop_events(session, scratch, actor, as_of=as_of, now=now)
-        fell_below = _threshold_events(session, scratch, scorecard, actor, as_of=as_of, now=now)
-        _current(session, scratch, scorecard, as_of=as_of, now=now)
+        current = HealthScore.__table__ if carried is None else carried.table
+        dropped = _drop_events(session, scratch, actor, current, as_of=as_of, now=now)
+        fell_below = _threshold_events(session, scratch, scorecard, actor, current, as_of=as_of, now=now)
+        if carried is None:
+            _current(session, scratch, scorecard, as_of=as_of, now=now)
+        else:
+            carried.advance(session, scratch, scorecard, as_of)
     finally:
         scratch.drop(connection)
     return counts, dropped, fell_below
@@ -444,11 +585,10 @@ def _history(
 
 
 def _drop_events(
-    session: Session, scratch: sa.Table, actor: Actor, *, as_of: dt.date, now: dt.datetime
+    session: Session, scratch: sa.Table, actor: Actor, current: sa.Table, *, as_of: dt.date, now: dt.datetime
 ) -> int:
     """health.status_dropped for each customer whose status fell (healthy to
     at risk or critical, at risk to critical) since its current score."""
-    current = HealthScore.__table__
 
     def rank(column):
         return sa.case(*((column == status, r) for status, r in _RANK.items()), else_=0)
@@ -462,7 +602,9 @@ def _drop_events(
         "score": scratch.c.overall_score,
         "as_of": sa.literal(as_of.isoformat()),
     }
-    return _score_events(session, scratch, "health.status_dropped", fell, data, actor, as_of=as_of, now=now)
+    return _score_events(
+        session, scratch, current, "health.status_dropped", fell, data, actor, as_of=as_of, now=now
+    )
 
 
 def _threshold_events(
@@ -470,6 +612,7 @@ def _threshold_events(
     scratch: sa.Table,
     scorecard: LoadedScorecard,
     actor: Actor,
+    current: sa.Table,
     *,
     as_of: dt.date,
     now: dt.datetime,
@@ -478,7 +621,6 @@ def _threshold_events(
     the scorecard's below_thresholds since its current score (one event per
     threshold crossed), whatever its status did: a score sliding from 55 to
     45 stays critical but crosses 50. One statement per threshold."""
-    current = HealthScore.__table__
     written = 0
     for threshold in scorecard.card.below_thresholds:
         judged = [s.value for s in JUDGED_STATUSES]
@@ -496,7 +638,7 @@ def _threshold_events(
             "as_of": sa.literal(as_of.isoformat()),
         }
         written += _score_events(
-            session, scratch, "health.below_threshold", crossed, data, actor, as_of=as_of, now=now
+            session, scratch, current, "health.below_threshold", crossed, data, actor, as_of=as_of, now=now
         )
     return written
 
@@ -504,6 +646,7 @@ def _threshold_events(
 def _score_events(
     session: Session,
     scratch: sa.Table,
+    current: sa.Table,
     event_type: str,
     condition: sa.ColumnElement[bool],
     data: dict[str, sa.ColumnElement],
@@ -516,7 +659,6 @@ def _score_events(
     against its current score (a customer scored for the first time has none,
     and a backfill of an older day compares with nothing). Returns how many."""
     dialect.before_writing_events(session)
-    current = HealthScore.__table__
     events = DomainEvent.__table__
     moment = day_end(as_of) - dt.timedelta(microseconds=1)
     values = {

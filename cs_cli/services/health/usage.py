@@ -133,13 +133,21 @@ def usage_day(session: Session, day: dt.date) -> sa.ColumnElement:
 
 @contextmanager
 def usage_range(
-    session: Session, cards: Sequence[Scorecard], days: Sequence[dt.date], *, window: int = 1
+    session: Session,
+    cards: Sequence[Scorecard],
+    days: Sequence[dt.date],
+    *,
+    window: int = 1,
+    customers: Sequence[int] | None = None,
 ) -> Iterator[UsageRange]:
     """Read the usage events the scoring of `days` (oldest first) with
-    `cards` needs (and `window` days back from each, at least), once; the
-    tables go when the block ends."""
+    `cards` needs (and `window` days back from each, at least), once, of
+    every customer (or of `customers`, by id: a few, read by the index);
+    the tables go when the block ends."""
     ev = UsageEvent.__table__
-    dialect.for_whole_table_reads(session)
+    only = [] if customers is None else [ev.c.customer_id.in_(list(customers))]
+    if customers is None:
+        dialect.for_whole_table_reads(session)
     widest = max([window, *(w for card in cards for w in usage_windows(card))])
     start = day_start(days[0] - dt.timedelta(days=widest - 1))
     end = day_end(days[-1])
@@ -166,22 +174,27 @@ def usage_range(
         .where(
             ev.c.occurred_at >= sa.literal(start, UTCDateTime()),
             ev.c.occurred_at < sa.literal(end, UTCDateTime()),
+            *only,
         )
         .group_by(ev.c.customer_id, name, ev.c.contact_id, day)
     )
     grains = _temp(session, "cs_usage_grains", grains_select)
     session.execute(sa.text(f"CREATE INDEX cs_usage_grains_day ON {grains.name} (day)"))
     before = ev.c.occurred_at < sa.literal(start, UTCDateTime())
-    firsts_select = sa.select(
-        ev.c.customer_id.label("customer_id"),
-        sa.func.min(ev.c.occurred_at).label("first_at"),
-        *(
-            sa.func.max(ev.c.occurred_at)
-            .filter(before, event_filter(session, by_key[key], ev.c.event_name, None))
-            .label(column)
-            for key, column in keys.items()
-        ),
-    ).group_by(ev.c.customer_id)
+    firsts_select = (
+        sa.select(
+            ev.c.customer_id.label("customer_id"),
+            sa.func.min(ev.c.occurred_at).label("first_at"),
+            *(
+                sa.func.max(ev.c.occurred_at)
+                .filter(before, event_filter(session, by_key[key], ev.c.event_name, None))
+                .label(column)
+                for key, column in keys.items()
+            ),
+        )
+        .where(*only)
+        .group_by(ev.c.customer_id)
+    )
     firsts = _temp(session, "cs_usage_firsts", firsts_select)
     session.execute(sa.text(f"CREATE UNIQUE INDEX cs_usage_firsts_customer ON {firsts.name} (customer_id)"))
     last_use = sa.Table(

@@ -99,7 +99,8 @@ def trend_words(view: Customer360) -> Content:
 
 
 def outlook(view: Customer360) -> Content:
-    """Churn and expansion probability (or 'not predicted yet') and the last NPS."""
+    """Churn and expansion probability (or 'not predicted yet'), the last
+    NPS, and what drives the churn probability most (▲ raises it)."""
 
     def share(value: float | None) -> tuple[str, str]:
         return ("not predicted yet", "$text-muted") if value is None else (f"{value:.0%}", "bold")
@@ -109,7 +110,18 @@ def outlook(view: Customer360) -> Content:
         odds: list = ["churn and expansion ", ("not predicted yet", "$text-muted")]
     else:
         odds = ["churn ", share(view.churn_probability), " · expansion ", share(view.expansion_probability)]
-    return Content.assemble(*odds, " · last NPS ", nps)
+    lines = [Content.assemble(*odds, " · last NPS ", nps)]
+    for d in view.churn_drivers:
+        arrow = ("▲ ", "$error") if d.effect > 0 else ("▼ ", "$success")
+        lines.append(
+            Content.assemble(
+                arrow,
+                d.words,
+                (f" {d.value}", "bold"),
+                (f" (usual {d.usual}) {d.effect * 100:+.0f} pts", "$text-muted"),
+            )
+        )
+    return Content("\n").join(lines)
 
 
 def risk_lines(view: Customer360) -> Content:
