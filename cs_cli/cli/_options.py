@@ -41,6 +41,33 @@ AsOfOpt = Annotated[
         show_default="today",
     ),
 ]
+# Snapshot days of a backtest or a churn model: --from, --to, --horizon.
+SnapshotFromOpt = Annotated[
+    dt.date | None,
+    typer.Option(
+        "--from",
+        parser=parse_date,
+        metavar="DATE",
+        help="First snapshot day.",
+        show_default="a year before --to",
+    ),
+]
+SnapshotToOpt = Annotated[
+    dt.date | None,
+    typer.Option(
+        "--to",
+        parser=parse_date,
+        metavar="DATE",
+        help="Last snapshot day.",
+        show_default="the last day whose horizon has passed",
+    ),
+]
+HorizonOpt = Annotated[
+    int,
+    typer.Option(
+        parser=parse_days, metavar="DAYS", help="Churn counts within this many days after a snapshot."
+    ),
+]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (for scripts).")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")]
 LimitOpt = Annotated[int, typer.Option("--limit", "-n", help="Rows per page.", min=1)]

@@ -3,14 +3,22 @@ predict every customer's probability and say what drives it."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from cs_cli.cli import _runtime
-from cs_cli.cli._options import AsOfOpt, FormatOpt, now, parse_date, parse_days, today
+from cs_cli.cli._options import (
+    AsOfOpt,
+    FormatOpt,
+    HorizonOpt,
+    SnapshotFromOpt,
+    SnapshotToOpt,
+    now,
+    parse_days,
+    today,
+)
 from cs_cli.cli._output import (
     OutputFormat,
     auc_text,
@@ -31,35 +39,9 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-SinceOpt = Annotated[
-    dt.date | None,
-    typer.Option(
-        "--from",
-        parser=parse_date,
-        metavar="DATE",
-        help="First snapshot day.",
-        show_default="a year before --to",
-    ),
-]
-UntilOpt = Annotated[
-    dt.date | None,
-    typer.Option(
-        "--to",
-        parser=parse_date,
-        metavar="DATE",
-        help="Last snapshot day.",
-        show_default="the last day whose horizon has passed",
-    ),
-]
 EveryOpt = Annotated[
     int,
     typer.Option(parser=parse_days, metavar="DAYS", help="Days between snapshots.", show_default="30d"),
-]
-HorizonOpt = Annotated[
-    int,
-    typer.Option(
-        parser=parse_days, metavar="DAYS", help="Churn counts within this many days after a snapshot."
-    ),
 ]
 
 
@@ -95,8 +77,8 @@ def _learn(session, actor, since, until, every, horizon, as_of, *, shuffle: bool
 
 
 def train(
-    since: SinceOpt = None,
-    until: UntilOpt = None,
+    since: SnapshotFromOpt = None,
+    until: SnapshotToOpt = None,
     every: EveryOpt = 30,
     horizon: HorizonOpt = 90,
     activate: Annotated[
@@ -152,8 +134,8 @@ def train(
 
 
 def evaluate(
-    since: SinceOpt = None,
-    until: UntilOpt = None,
+    since: SnapshotFromOpt = None,
+    until: SnapshotToOpt = None,
     every: EveryOpt = 30,
     horizon: HorizonOpt = 90,
     shuffle_labels: Annotated[

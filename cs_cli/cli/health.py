@@ -14,8 +14,11 @@ from cs_cli.cli._options import (
     AsOfOpt,
     DryRunOpt,
     FormatOpt,
+    HorizonOpt,
     LimitOpt,
     OffsetOpt,
+    SnapshotFromOpt,
+    SnapshotToOpt,
     parse_date,
     parse_days,
     today,
@@ -507,38 +510,15 @@ def sparkline(values: list[int]) -> str:
 
 @app.command()
 def backtest(
-    since: Annotated[
-        dt.date | None,
-        typer.Option(
-            "--from",
-            parser=parse_date,
-            metavar="DATE",
-            help="First snapshot day.",
-            show_default="a year before --to",
-        ),
-    ] = None,
-    until: Annotated[
-        dt.date | None,
-        typer.Option(
-            "--to",
-            parser=parse_date,
-            metavar="DATE",
-            help="Last snapshot day.",
-            show_default="the last day whose horizon has passed",
-        ),
-    ] = None,
+    since: SnapshotFromOpt = None,
+    until: SnapshotToOpt = None,
     every: Annotated[
         int,
         typer.Option(
             parser=parse_days, metavar="DAYS", help="Days between snapshots (7d, 2w...).", show_default="7d"
         ),
     ] = 7,
-    horizon: Annotated[
-        int,
-        typer.Option(
-            parser=parse_days, metavar="DAYS", help="Churn counts within this many days after a snapshot."
-        ),
-    ] = 90,
+    horizon: HorizonOpt = 90,
     scorecard: Annotated[
         list[Path] | None,
         typer.Option(

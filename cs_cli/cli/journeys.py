@@ -400,7 +400,7 @@ def tick(
 
       cs journeys tick --as-of 2026-12-01T09:00 --no-deliver
     """
-    from cs_cli.cli.health import _progress
+    from cs_cli.cli._output import progress_bar
     from cs_cli.db.engine import transaction
     from cs_cli.domain import Role
     from cs_cli.services.access import require_role, resolve_actor
@@ -414,7 +414,7 @@ def tick(
             actor = resolve_actor(session, settings.user)
             require_role(actor, Role.ADMIN, doing="ticking journeys")
             due = _due_count(session, now)
-        with _progress(due) as advance:
+        with progress_bar(due) as advance:
             result = run_tick(
                 engine,
                 actor,

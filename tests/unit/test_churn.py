@@ -27,7 +27,7 @@ from cs_cli.db.models import (
 from cs_cli.domain import CustomerStatus
 from cs_cli.errors import BadInput, NotFound
 from cs_cli.services.churn import features as feats
-from cs_cli.services.churn import store
+from cs_cli.services.churn import snapshot, store
 from cs_cli.services.churn.predict import explain, predict
 from cs_cli.services.churn.train import observations, plan_days, train
 from cs_cli.services.customer360 import customer_360
@@ -75,7 +75,7 @@ def test_features_as_of_a_day_ignore_what_came_after_it(engine, admin, book):
 
     def columns():
         with transaction(engine) as s, usage_range(s, [], [day], window=feats.LOOK_BACK_DAYS) as usage:
-            got = feats.day_frame(s, admin, day, scorecard=None, usage=usage, event_names=["login"])
+            got = snapshot.day_frame(s, admin, day, scorecard=None, usage=usage, event_names=["login"])
             s.rollback()
             return got
 

@@ -26,7 +26,7 @@ from cs_cli.domain import Actor, ChurnDriver, ChurnExplanation, PredictResult
 from cs_cli.errors import NotFound
 from cs_cli.services.access import customer_scope
 from cs_cli.services.churn import features as feats
-from cs_cli.services.churn import learn
+from cs_cli.services.churn import learn, snapshot
 from cs_cli.services.churn.store import Loaded, load
 from cs_cli.services.churn.train import observations
 
@@ -44,7 +44,7 @@ def _frame(
     customers: list[int] | None = None,
 ) -> feats.Frame:
     if not loaded.features.history:
-        columns = feats.day_frame(
+        columns = snapshot.day_frame(
             session, actor, as_of, scorecard=None, usage=None, event_names=[], customers=customers
         )
         return feats.assemble(loaded.features, columns, 0)

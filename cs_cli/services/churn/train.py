@@ -22,24 +22,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from cs_cli.db.models import Customer
 from cs_cli.domain import (
     Actor,
     CalibrationBin,
     ChurnReport,
-    CustomerStatus,
     SignalRanking,
 )
 from cs_cli.errors import BadInput
 from cs_cli.services import ranking
-from cs_cli.services.access import customer_scope
 from cs_cli.services.churn import features as feats
-from cs_cli.services.churn import learn
+from cs_cli.services.churn import learn, snapshot
 from cs_cli.services.facts import day_end
-from cs_cli.services.health.backtest import first_day, snapshot_days
+from cs_cli.services.health.backtest import churn_moments, first_day, snapshot_days
 from cs_cli.services.health.usage import usage_range
 from cs_cli.specs.scorecard import LoadedScorecard
 
@@ -85,7 +81,7 @@ def observations(
     chosen from them when None) and their labels."""
     if not history:
         day = days[-1]
-        columns = feats.day_frame(
+        columns = snapshot.day_frame(
             session, actor, day, scorecard=None, usage=None, event_names=[], include_churned=True
         )
         choosing = features is None
@@ -97,15 +93,7 @@ def observations(
             progress(len(days))
         return Observations(features, frame, frame.churned.copy(), [day])
 
-    churned_at = dict(
-        session.execute(
-            sa.select(Customer.id, Customer.churned_at).where(
-                customer_scope(actor),
-                Customer.status == CustomerStatus.CHURNED,
-                Customer.churned_at.is_not(None),
-            )
-        ).all()
-    )
+    churned_at = churn_moments(session, actor)
     horizon = dt.timedelta(days=horizon_days)
     health_days = sorted(
         {d - dt.timedelta(days=back) for d in days for back in (0, *feats.HEALTH_CHANGES)}
@@ -116,7 +104,7 @@ def observations(
     collected: list[feats.DayColumns] = []
     with usage_range(session, cards, health_days, window=feats.LOOK_BACK_DAYS, customers=customers) as usage:
         health = (
-            feats.health_reader(session, actor, scorecard, usage, customers)
+            snapshot.health_reader(session, actor, scorecard, usage, customers)
             if scorecard is not None
             else None
         )
@@ -128,7 +116,7 @@ def observations(
             names = feats.top_event_names(session, usage)
         for day in days:
             collected.append(
-                feats.day_frame(
+                snapshot.day_frame(
                     session,
                     actor,
                     day,

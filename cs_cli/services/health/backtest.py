@@ -105,6 +105,20 @@ def first_day(session: Session) -> dt.date | None:
     return min(days) if days else None
 
 
+def churn_moments(session: Session, actor: Actor) -> dict[int, dt.datetime]:
+    """When each churned customer the actor may see churned (those with a
+    date: a churn without one cannot be placed in time)."""
+    return dict(
+        session.execute(
+            sa.select(Customer.id, Customer.churned_at).where(
+                customer_scope(actor),
+                Customer.status == CustomerStatus.CHURNED,
+                Customer.churned_at.is_not(None),
+            )
+        ).all()
+    )
+
+
 def backtest(
     session: Session,
     actor: Actor,
@@ -118,15 +132,7 @@ def backtest(
 ) -> Backtest:
     """Score the actor's book with each scorecard as of each of `days` and
     judge the scores against the churn within `horizon_days` after each."""
-    churned_at = dict(
-        session.execute(
-            sa.select(Customer.id, Customer.churned_at).where(
-                customer_scope(actor),
-                Customer.status == CustomerStatus.CHURNED,
-                Customer.churned_at.is_not(None),
-            )
-        ).all()
-    )
+    churned_at = churn_moments(session, actor)
     horizon = dt.timedelta(days=horizon_days)
     collected = [_Columns() for _ in scorecards]
     stored = [0 for _ in scorecards]

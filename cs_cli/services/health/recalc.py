@@ -244,17 +244,21 @@ class Carried:
     threshold crossings compare each day with the carried scores, exactly as
     with the table; `write` puts the run's latest scores in it at the end."""
 
-    COLUMNS = (
-        "customer_id",
-        "overall_score",
-        "health_status",
-        *(f"component_{c.value}" for c in Component),
+    # Columns named alike in cs_health_scores and the carried table.
+    PLAIN = (
         "days_to_renewal",
         "days_since_last_login",
         "score_change_30d",
         "score_trend",
         "as_of",
         "scorecard_version",
+    )
+    COLUMNS = (
+        "customer_id",
+        "overall_score",
+        "health_status",
+        *(f"component_{c.value}" for c in Component),
+        *PLAIN,
     )
 
     def __init__(self, session: Session, now: dt.datetime) -> None:
@@ -265,17 +269,7 @@ class Carried:
         source = {
             **{name: h.c[name] for name in ("customer_id", "overall_score", "health_status")},
             **components,
-            **{
-                name: h.c[name]
-                for name in (
-                    "days_to_renewal",
-                    "days_since_last_login",
-                    "score_change_30d",
-                    "score_trend",
-                    "as_of",
-                    "scorecard_version",
-                )
-            },
+            **{name: h.c[name] for name in self.PLAIN},
             "fresh": sa.literal(False),
         }
         self.table = self._make(session, sa.select(*(v.label(k) for k, v in source.items())))
@@ -333,17 +327,7 @@ class Carried:
             columns = {
                 **{name: values[name] for name in ("customer_id", "overall_score", "health_status")},
                 **{column: values[f"component_{name}"] for name, column in COMPONENT_COLUMNS.items()},
-                **{
-                    name: values[name]
-                    for name in (
-                        "days_to_renewal",
-                        "days_since_last_login",
-                        "score_change_30d",
-                        "score_trend",
-                        "as_of",
-                        "scorecard_version",
-                    )
-                },
+                **{name: values[name] for name in self.PLAIN},
                 "calculated_at": sa.literal(self.now, table.c.calculated_at.type),
                 "created_at": sa.literal(self.now, table.c.created_at.type),
             }
