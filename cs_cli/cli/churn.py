@@ -255,9 +255,20 @@ def explain(
 ) -> None:
     """Why this customer's churn probability is what it is.
 
-    Each driver is one feature set to its usual value (the median customer
-    on the model's last training day) with everything else unchanged: the
-    points of probability it adds, or takes away.
+    The customer is compared with a usual one (every feature at its median,
+    or commonest value, on the model's last training day). Features that
+    move together are taken together (usage, health, support, NPS,
+    relationship, billing, renewal, tenure, size, each attribute), and each
+    group's effect is its Shapley value: the points of probability it adds
+    (or takes away) averaged over every order of switching the groups from
+    the usual values to the customer's. The effects add up to the
+    customer's probability minus the usual customer's.
+
+    Examples:
+
+      cs churn explain C-00085
+
+      cs churn explain C-00085 --format json
     """
     from cs_cli.services.churn.predict import explain as run
 

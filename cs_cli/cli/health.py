@@ -33,6 +33,7 @@ from cs_cli.cli._output import (
     message,
     plain,
     progress_bar,
+    warn,
 )
 from cs_cli.enums import UNJUDGED_STATUSES, HealthStatus, ScoreTrend
 
@@ -105,6 +106,13 @@ def recalc(
         if since is None
         else sorted(until - dt.timedelta(d) for d in range(0, (until - since).days + 1, every))
     )
+    if every > 7:
+        from cs_cli.services.health.recalc import PREVIOUS_SLACK_DAYS
+
+        warn(
+            f"with --every above {PREVIOUS_SLACK_DAYS + 1}d, no score lies 30 to {30 + PREVIOUS_SLACK_DAYS}"
+            " days before each day: the 30-day change and the trend stay empty"
+        )
     settings = _runtime.STATE.settings()
     plan = load_scorecards(scorecard or (Path(settings.scorecard) if settings.scorecard else None))
     started = time.perf_counter()

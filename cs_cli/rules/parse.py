@@ -346,3 +346,17 @@ def segments_named(node: Node) -> set[str]:
     if isinstance(node, Not):
         return segments_named(node.item)
     return set()
+
+
+def reads_health(node: Node) -> bool:
+    """Whether a condition anywhere in the tree reads a health score field
+    (a segment is read from its members, not re-evaluated)."""
+    from cs_cli.rules.fields import Source
+
+    if isinstance(node, Condition):
+        return node.field is not None and node.field.source == Source.HEALTH
+    if isinstance(node, Group):
+        return any(reads_health(i) for i in node.items)
+    if isinstance(node, Not):
+        return reads_health(node.item)
+    return False

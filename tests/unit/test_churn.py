@@ -19,6 +19,7 @@ from cs_cli.db.models import (
     Customer,
     HealthScore,
     HealthScoreHistory,
+    Invoice,
     NpsResponse,
     PredictionModel,
     SupportTicket,
@@ -79,10 +80,25 @@ def test_features_as_of_a_day_ignore_what_came_after_it(engine, admin, book):
             s.rollback()
             return got
 
-    before = columns()
-    later = day_end(day) + dt.timedelta(hours=1)
+    # An invoice due ten days before the day and unpaid on it: late, and
+    # overdue. That it is paid the week after changes nothing on the day.
     with transaction(engine) as s:
         first = s.scalar(sa.select(Customer.id).where(Customer.external_id == "K100"))
+        s.add(
+            Invoice(
+                external_id="i1",
+                customer_id=first,
+                amount=100,
+                issued_on=day - dt.timedelta(days=40),
+                due_on=day - dt.timedelta(days=10),
+            )
+        )
+    before = columns()
+    row = int(np.flatnonzero(before.customer == first)[0])
+    assert before.columns["late_invoices_180d"][row] == 1 and before.columns["overdue_invoices"][row] == 1
+    later = day_end(day) + dt.timedelta(hours=1)
+    with transaction(engine) as s:
+        s.execute(sa.update(Invoice).values(paid_on=day + dt.timedelta(days=7)))
         s.add(UsageEvent(customer_id=first, event_name="login", occurred_at=later))
         s.add(NpsResponse(external_id="n1", customer_id=first, score=0, responded_at=later))
         s.add(

@@ -3,11 +3,13 @@ churn probability as of a day from the active model, written into its
 current health score and that day's history row; `cs churn explain`: the
 drivers behind one customer's probability.
 
-Drivers are measured the same way for either kind of model: the change in
-probability when one group of features that move together (usage, health,
-support, NPS, relationship, billing, renewal, tenure, size; each attribute
-alone) is set to its usual values (the training medians, or the commonest
-category) with the others left as they are.
+Drivers are measured the same way for either kind of model: each group of
+features that move together (usage, health, support, NPS, relationship,
+billing, renewal, tenure, size; each attribute alone) gets its Shapley value,
+the change in probability it makes averaged over every order of switching
+the groups from a usual customer's values (the training medians, or the
+commonest category) to this customer's. The values add up to the
+customer's probability minus the usual customer's.
 """
 
 from __future__ import annotations

@@ -197,16 +197,15 @@ def day_frame(
     )
     i = Invoice
     late_from = day - dt.timedelta(days=180)
-    is_late = sa.or_(sa.and_(i.paid_on.is_not(None), i.paid_on > i.due_on), sa.and_(i.paid_on.is_(None)))
+    # Due before the day and, as of the day, paid after its due date or not
+    # paid: whatever happened to it later (a payment after the day says no
+    # more than "unpaid" did on the day).
+    is_late = sa.or_(i.paid_on.is_(None), i.paid_on > i.due_on)
     overdue = sa.and_(i.due_on < day, sa.or_(i.paid_on.is_(None), i.paid_on > day))
     subs["billing"] = billing = (
         sa.select(
             i.customer_id.label("customer_id"),
-            sa.func.count()
-            .filter(
-                i.due_on > late_from, i.due_on < day, sa.or_(i.paid_on.is_(None), i.paid_on <= day), is_late
-            )
-            .label("late"),
+            sa.func.count().filter(i.due_on > late_from, i.due_on < day, is_late).label("late"),
             sa.func.count().filter(overdue).label("overdue"),
         )
         .where(i.issued_on <= day, *mine(i.customer_id))
@@ -218,8 +217,21 @@ def day_frame(
         return dialect.whole_days_since(session, end, col)
 
     columns |= {
-        "tenure_days": f.c.tenure_days,
-        "days_to_renewal": dialect.days_until(session, f.c.renewal_date, day),
+        # A churned customer (read as it stands, see include_churned) was a
+        # customer until it churned: its tenure stops there, and its renewal
+        # date, long past, would say "churned" by its sign alone.
+        "tenure_days": sa.case(
+            (
+                sa.and_(f.c.churned, f.c.churned_at.is_not(None)),
+                dialect.floor_int(session, dialect.days_between(session, f.c.started_on, f.c.churned_at)),
+            ),
+            else_=f.c.tenure_days,
+        )
+        if include_churned
+        else f.c.tenure_days,
+        "days_to_renewal": sa.literal(None)
+        if include_churned
+        else dialect.days_until(session, f.c.renewal_date, day),
         "arr": sa.cast(f.c.arr, sa.Float),
         "seats": f.c.seats,
         "arr_change_90d": sa.case(

@@ -208,7 +208,13 @@ def recalc_days(
     # The usage events of all the days are read once (see usage.py); over
     # several days the current scores are carried in a scratch table and
     # written once at the end (see Carried).
-    carried = Carried(session, now) if len(days) > 1 and not dry_run else None
+    # (Not when a scorecard is assigned by a rule on health fields: each
+    # day's assignment must read the day before's scores from the table.)
+    from cs_cli.rules.parse import reads_health
+
+    carried = None
+    if len(days) > 1 and not dry_run and not any(reads_health(a.node) for a in plan.assigned):
+        carried = Carried(session, now)
     with usage_range(session, cards, days) as usage:
         for day in days:
             for group in scorecard_groups(session, actor, plan, ids, as_of=day, named=named):
@@ -300,20 +306,19 @@ class Carried:
             "scorecard_version": sa.literal(scorecard.version),
             "fresh": sa.literal(True),
         }
-        newer = sa.or_(old.c.as_of.is_(None), old.c.as_of <= as_of)
-        replaced = (
-            sa.select(scratch.c.customer_id)
-            .join(old, old.c.customer_id == scratch.c.customer_id)
-            .where(sa.not_(newer))
+        # Outer joins on the customer, not NOT IN (subquery): a subquery of
+        # a whole book's ids that does not fit in work_mem is run once per
+        # row, and a day at 100,000 customers took minutes.
+        takes = sa.or_(old.c.customer_id.is_(None), old.c.as_of.is_(None), old.c.as_of <= as_of)
+        kept_day = (
+            sa.select(*(v.label(k) for k, v in day.items()))
+            .select_from(scratch.outerjoin(old, old.c.customer_id == scratch.c.customer_id))
+            .where(takes)
         )
-        kept_old = sa.select(*(old.c[name] for name in (*self.COLUMNS, "fresh"))).where(
-            sa.or_(
-                old.c.customer_id.not_in(sa.select(scratch.c.customer_id)),
-                old.c.customer_id.in_(replaced),
-            )
-        )
-        kept_day = sa.select(*(v.label(k) for k, v in day.items())).where(
-            scratch.c.customer_id.not_in(replaced)
+        kept_old = (
+            sa.select(*(old.c[name] for name in (*self.COLUMNS, "fresh")))
+            .select_from(old.outerjoin(scratch, scratch.c.customer_id == old.c.customer_id))
+            .where(sa.or_(scratch.c.customer_id.is_(None), old.c.as_of > as_of))
         )
         self.table = self._make(session, kept_day.union_all(kept_old))
         old.drop(session.connection())
