@@ -142,9 +142,13 @@ def backtest(
         for index, day in enumerate(days):
             end = day_end(day)
 
-            def churns(customer_id: int, end: dt.datetime = end) -> bool:
-                moment = churned_at.get(customer_id)
-                return moment is not None and end <= moment < end + horizon
+            def churns(customers: np.ndarray, end: dt.datetime = end) -> np.ndarray:
+                moments = [churned_at.get(c) for c in customers.tolist()]
+                return np.fromiter(
+                    (m is not None and end <= m < end + horizon for m in moments),
+                    dtype=bool,
+                    count=len(moments),
+                )
 
             for which, loaded in enumerate(scorecards):
                 rows, from_history = day_rows(session, actor, loaded, day, usage)
@@ -153,7 +157,7 @@ def backtest(
                 collected[which].add(rows, index, churns, loaded.card)
                 if which == 0:
                     counts = _recent_events(session, usage, day)
-                    baseline_rows.add_baseline(rows, index, churns, counts)
+                    baseline_rows.add_baseline(collected[0].last_customers, index, churns, counts)
             if progress:
                 progress(1)
 
@@ -206,52 +210,107 @@ def backtest(
 
 
 class _Columns:
-    """The observations of one scorecard, column by column."""
+    """The observations of one scorecard, column by column: numpy arrays a
+    day at a time (a year of a big book is millions of customer-days; lists
+    of Python floats took gigabytes and minutes), joined when judged."""
 
     def __init__(self) -> None:
-        self.customer: list[int] = []
-        self.day: list[int] = []
-        self.label: list[int] = []
-        self.score: list[float] = []
-        self.status: list[str] = []
-        self.components: dict[str, list[float]] = {c.value: [] for c in Component}
-        self.measures: dict[str, list[float]] = {}
-        self.value: list[float] = []
+        self._parts: dict[str, list[np.ndarray]] = {}
+        self.last_customers = np.zeros(0, dtype=np.int64)
+
+    def _put(self, name: str, values: np.ndarray) -> None:
+        self._parts.setdefault(name, []).append(values)
+
+    def column(self, name: str) -> np.ndarray:
+        parts = self._parts.get(name, [])
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    @property
+    def customer(self) -> np.ndarray:
+        return self.column("customer").astype(np.int64)
+
+    @property
+    def day(self) -> np.ndarray:
+        return self.column("day").astype(np.int64)
+
+    @property
+    def label(self) -> np.ndarray:
+        return self.column("label").astype(float)
+
+    @property
+    def score(self) -> np.ndarray:
+        return self.column("score").astype(float)
+
+    @property
+    def status(self) -> np.ndarray:
+        return self.column("status")
+
+    @property
+    def value(self) -> np.ndarray:
+        return self.column("value").astype(float)
+
+    @property
+    def components(self) -> dict[str, np.ndarray]:
+        return {c.value: self.column(f"component:{c.value}").astype(float) for c in Component}
+
+    @property
+    def measures(self) -> dict[str, np.ndarray]:
+        return {
+            name[len("measure:") :]: self.column(name).astype(float)
+            for name in self._parts
+            if name.startswith("measure:")
+        }
 
     def add(self, rows, index: int, churns, card: Scorecard) -> None:
         names = [name for spec in card.components.values() for name in spec.measures]
+        columns = list(zip(*rows, strict=True)) if rows else []
+        keys = list(rows[0]._fields) if rows else []
+
+        def get(key: str) -> tuple:
+            return columns[keys.index(key)] if rows else ()
+
+        customers = np.asarray(get("customer_id"), dtype=np.int64)
+        self.last_customers = customers
+        self._put("customer", customers)
+        self._put("day", np.full(len(customers), index, dtype=np.int32))
+        self._put("label", churns(customers).astype(np.int8))
+        self._put("score", np.asarray(get("overall_score"), dtype=np.float32))
+        self._put("status", np.asarray(get("health_status"), dtype=object))
+        for c in Component:
+            self._put(f"component:{c.value}", np.asarray(get(f"component_{c.value}"), dtype=np.float32))
         for name in names:
-            self.measures.setdefault(name, [])
-        # Band scores of each distinct raw value, worked out once.
-        cache: dict[tuple[str, object], float] = {}
+            self._put(f"measure:{name}", _band_scores(card, name, get(f"raw_{name}")))
 
-        def band(name: str, raw: object) -> float:
-            if raw is None:
-                return math.nan
-            key = (name, raw)
-            if key not in cache:
-                got = band_score(card, name, raw)  # type: ignore[arg-type]
-                cache[key] = math.nan if got is None else float(got)
-            return cache[key]
+    def add_baseline(self, customers: np.ndarray, index: int, churns, counts: dict[int, int]) -> None:
+        self._put("customer", customers)
+        self._put("day", np.full(len(customers), index, dtype=np.int32))
+        self._put("label", churns(customers).astype(np.int8))
+        self._put(
+            "value",
+            np.fromiter(
+                (counts.get(c, 0) for c in customers.tolist()), dtype=np.float32, count=len(customers)
+            ),
+        )
 
-        for r in rows:
-            self.customer.append(r.customer_id)
-            self.day.append(index)
-            self.label.append(1 if churns(r.customer_id) else 0)
-            self.score.append(float(r.overall_score))
-            self.status.append(r.health_status)
-            for c in Component:
-                value = r._mapping[f"component_{c.value}"]
-                self.components[c.value].append(math.nan if value is None else float(value))
-            for name in names:
-                self.measures[name].append(band(name, r._mapping[f"raw_{name}"]))
 
-    def add_baseline(self, rows, index: int, churns, counts: dict[int, int]) -> None:
-        for r in rows:
-            self.customer.append(r.customer_id)
-            self.day.append(index)
-            self.label.append(1 if churns(r.customer_id) else 0)
-            self.value.append(float(counts.get(r.customer_id, 0)))
+def _band_scores(card: Scorecard, name: str, raw: tuple) -> np.ndarray:
+    """The band score of each raw value as the scorecard scores it (NaN: no
+    data, or outside every band), for a whole day at once."""
+    if card.measure(name).values is not None:
+        # A table of values: each distinct text scored once.
+        texts = np.asarray(["" if v is None else str(v) for v in raw], dtype=object)
+        distinct, where = np.unique(texts, return_inverse=True)
+        scored = [math.nan if t == "" else band_score(card, name, t) for t in distinct.tolist()]
+        table = np.array([math.nan if v is None else v for v in scored], dtype=np.float32)
+        return table[where] if len(texts) else np.zeros(0, dtype=np.float32)
+    values = np.array([math.nan if v is None or isinstance(v, str) else v for v in raw], dtype=float)
+    lowers, scores, upper = card.band_tables[name]
+    index = np.searchsorted(np.asarray(lowers, dtype=float), values, side="right") - 1
+    inside = (index >= 0) & ~np.isnan(values)
+    if upper is not None:
+        inside &= values < upper
+    table = np.asarray(scores, dtype=np.float32)
+    return np.where(inside, table[np.clip(index, 0, len(table) - 1)], np.float32(math.nan)).astype(np.float32)
 
 
 def _recent_events(session: Session, usage: UsageRange, day: dt.date) -> dict[int, int]:
