@@ -308,3 +308,27 @@ def test_a_model_file_asking_for_untrusted_types_is_not_loaded(engine, admin, bo
 def test_no_active_model_is_not_found(engine, admin):
     with transaction(engine) as s, pytest.raises(NotFound, match="no active churn model"):
         predict(s, admin, as_of=TODAY, now=NOW)
+
+
+def test_a_snapshot_day_reads_health_from_a_stored_day_of_the_week_before(engine, admin, book):
+    from cs_cli.services.health.history import day_health
+    from cs_cli.services.health.recalc import recalc_days, target_ids
+    from cs_cli.specs.scorecard import load_scorecard, load_scorecards
+
+    stored = TODAY - dt.timedelta(days=40)
+    wanted = stored + dt.timedelta(days=3)
+    with transaction(engine) as s:
+        recalc_days(s, admin, load_scorecards(None), target_ids(s, admin, None), days=[stored], now=NOW)
+        # A mark only the stored row can carry.
+        s.execute(
+            sa.update(HealthScoreHistory).where(HealthScoreHistory.as_of == stored).values(overall_score=7)
+        )
+    card = load_scorecard(None)
+    with transaction(engine) as s:
+        weekly = day_health(s, admin, card, wanted, None, stale_days=6)
+        fresh = day_health(s, admin, card, wanted, None)
+        too_old = day_health(s, admin, card, wanted + dt.timedelta(days=7), None, stale_days=6)
+        s.rollback()
+    assert weekly and {v[0] for v in weekly.values()} == {7.0}
+    assert 7.0 not in {v[0] for v in fresh.values()}
+    assert 7.0 not in {v[0] for v in too_old.values()}

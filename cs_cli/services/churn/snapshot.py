@@ -33,6 +33,10 @@ from cs_cli.services.health.recalc import COMPONENT_COLUMNS
 from cs_cli.services.health.usage import UsageRange, usage_day
 from cs_cli.specs.scorecard import LoadedScorecard
 
+# A snapshot day's health may come from stored history up to this many days
+# older (a weekly backfill serves every day) rather than be scored afresh.
+HEALTH_STALE_DAYS = 6
+
 
 def day_frame(
     session: Session,
@@ -338,7 +342,9 @@ def health_reader(
 
     def read(day: dt.date) -> dict[int, tuple]:
         if day not in cache:
-            cache[day] = day_health(session, actor, scorecard, day, usage, customers)
+            cache[day] = day_health(
+                session, actor, scorecard, day, usage, customers, stale_days=HEALTH_STALE_DAYS
+            )
         return cache[day]
 
     return read

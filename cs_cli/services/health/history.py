@@ -77,10 +77,21 @@ def day_health(
     day: dt.date,
     usage: UsageRange | None,
     customers: list[int] | None = None,
+    *,
+    stale_days: int = 0,
 ) -> dict[int, tuple]:
     """Per customer: (overall score, then each component's score, None
-    where it has no data), for the day; churned customers left out."""
-    rows, _ = day_rows(session, actor, loaded, day, usage, customers)
+    where it has no data), for the day; churned customers left out. With
+    `stale_days`, a day history lacks may be read from the latest stored
+    day up to that many days before it (older, so still point in time:
+    a weekly backfill serves any day), before scoring it afresh."""
+    rows = stored_day(session, actor, loaded, day, customers)
+    back = 1
+    while rows is None and back <= stale_days:
+        rows = stored_day(session, actor, loaded, day - dt.timedelta(days=back), customers)
+        back += 1
+    if rows is None:
+        rows = score_day(session, actor, loaded.card, as_of=day, customers=customers, flat=True, usage=usage)
     names = [f"component_{name}" for name in COMPONENT_COLUMNS]
     return {
         r.customer_id: (float(r.overall_score), *(r._mapping[n] for n in names))
