@@ -66,7 +66,7 @@ def day_frame(
     def mine(column) -> list:
         return [] if customers is None else [column.in_(list(customers))]
 
-    subs: dict[str, sa.Subquery] = {}
+    subs: dict[str, sa.FromClause] = {}
     columns: dict[str, sa.ColumnElement] = {}
     if usage is not None:
         g = usage.grains.c
@@ -102,7 +102,7 @@ def day_frame(
         subs["u"] = u
         ever = usage.firsts.c
         has_used = sa.and_(ever.first_at.is_not(None), ever.first_at < end)
-        subs["ever"] = usage.firsts  # type: ignore[assignment]
+        subs["ever"] = usage.firsts
 
         def zero(col):
             return sa.case((has_used, sa.func.coalesce(col, 0)))
