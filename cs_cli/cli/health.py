@@ -591,6 +591,9 @@ def backtest(
                 progress=(lambda n: advance(1000 * n)) if advance else None,
             )
         session.rollback()
+    if not result.observations and fmt == OutputFormat.TABLE:
+        message("no active customers on those days: nothing to judge (cs import customers FILE, or cs demo)")
+        return
     if fmt == OutputFormat.JSON:
         emit_object({**plain(result), "base_rate": result.base_rate, "enough": result.enough}, fmt)
         return

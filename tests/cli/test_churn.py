@@ -94,3 +94,16 @@ def test_shuffled_labels_come_out_near_chance(run_cli, book):
     report = json.loads(result.stdout)
     assert report["shuffled"] and abs(report["model"]["auc"] - 0.5) < 0.15
     assert json.loads(run_cli("churn", "models", "--format", "json").stdout) == []
+
+
+def test_an_empty_book_says_so_in_one_line(run_cli, admin):
+    trained = run_cli("churn", "train")
+    assert trained.exit_code == 2
+    assert trained.stderr.strip() == (
+        "error: nothing to learn from: no customers on those days (cs import customers FILE, or cs demo)"
+    )
+    judged = run_cli("health", "backtest")
+    assert judged.exit_code == 0 and judged.stdout == ""
+    assert "no active customers on those days: nothing to judge" in judged.stderr
+    assert run_cli("churn", "show").exit_code == 4
+    assert run_cli("churn", "explain", "C-1").exit_code == 4

@@ -207,6 +207,10 @@ def fit_and_judge(
     shuffled: bool = False,
 ) -> Trained:
     features, frame = seen.features, seen.frame
+    if not len(labels):
+        raise BadInput(
+            "nothing to learn from: no customers on those days (cs import customers FILE, or cs demo)"
+        )
     positives = int(labels.sum())
     negatives = len(labels) - positives
     needed = ranking.positives_needed()
