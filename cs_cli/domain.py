@@ -264,10 +264,60 @@ class ChurnReport:
     # Features that alone rank churn suspiciously well (AUC over 0.95 overall).
     leakage: list[SignalRanking]
     shuffled: bool = False
+    # "churn", or "expansion" (then `churned` counts the expansions and
+    # `expansion_share` is the ARR rise that counts as one).
+    target: str = "churn"
+    expansion_share: float | None = None
 
     @property
     def enough(self) -> bool:
         return self.test_churned >= self.needed
+
+
+@dataclass(frozen=True)
+class PredictionError:
+    """How far a predictor of NPS was from the responses it predicted: the
+    mean absolute error in points, with a 95% interval (customers
+    resampled), over `observations` responses."""
+
+    predictor: str
+    mae: float | None
+    low: float | None
+    high: float | None
+    observations: int
+
+
+@dataclass(frozen=True)
+class NpsReport:
+    """How an NPS model did on days it had not seen: each observation is a
+    customer's next response within the horizon after a snapshot day."""
+
+    method: str
+    algorithm: str
+    horizon_days: int
+    every_days: int
+    days: list[str]
+    test_days: list[str]
+    customers: int
+    observations: int
+    test_observations: int
+    # Test responses needed for an error worth reading.
+    needed: int
+    model: PredictionError
+    rmse: float | None
+    # The baseline: the next response the same as the last one, on the test
+    # responses that had one; and the model on those same responses.
+    same_as_last: PredictionError | None
+    model_on_last: PredictionError | None
+    # The mean response of the training days, for every test response.
+    book_mean: PredictionError
+    candidates: dict[str, float | None]
+    shuffled: bool = False
+    target: str = "nps"
+
+    @property
+    def enough(self) -> bool:
+        return self.test_observations >= self.needed
 
 
 @dataclass(frozen=True)
@@ -287,6 +337,8 @@ class ChurnModelInfo:
     positives: int
     auc: float | None
     method: str
+    # NPS models: the mean absolute error out of time (they have no AUC).
+    mae: float | None = None
 
 
 @dataclass(frozen=True)
@@ -312,9 +364,12 @@ class ChurnExplanation:
     # The probability of a customer with every feature at its usual value:
     # the drivers' effects add up to probability - usual.
     usual: float
-    base_rate: float
+    base_rate: float | None  # None for NPS
     model_id: int
     drivers: list[ChurnDriver]  # biggest effect first
+    # "churn", "expansion" (probability: of expanding) or "nps" (probability:
+    # the predicted score, effects in points of NPS).
+    target: str = "churn"
 
 
 @dataclass(frozen=True)
@@ -326,7 +381,9 @@ class PredictResult:
     # Customers predicted that have no health score row to hold it yet.
     unscored: int
     mean: float | None
+    # Probabilities of 50% or more (for NPS: predicted detractors, 0-6).
     high_risk: int
+    target: str = "churn"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from cs_cli.cli import _runtime
 from cs_cli.cli import alerts as alerts_cmd
 from cs_cli.cli import automation as automation_cmd
 from cs_cli.cli import board as board_cmd
-from cs_cli.cli import churn as churn_cmd
 from cs_cli.cli import config as config_cmd
 from cs_cli.cli import customers as customers_cmd
 from cs_cli.cli import data as data_cmd
@@ -27,6 +26,7 @@ from cs_cli.cli import jobs as jobs_cmd
 from cs_cli.cli import journeys as journeys_cmd
 from cs_cli.cli import outbox as outbox_cmd
 from cs_cli.cli import playbooks as playbooks_cmd
+from cs_cli.cli import predictions as predictions_cmd
 from cs_cli.cli import segments as segments_cmd
 from cs_cli.cli import tasks as tasks_cmd
 from cs_cli.cli import touchpoints as touchpoints_cmd
@@ -166,7 +166,8 @@ def root(
 
 app.add_typer(customers_cmd.app, name="customers")
 app.add_typer(health_cmd.app, name="health")
-app.add_typer(churn_cmd.app, name="churn")
+for _name, _app in predictions_cmd.APPS.items():
+    app.add_typer(_app, name=_name)
 app.add_typer(segments_cmd.app, name="segments")
 app.add_typer(playbooks_cmd.app, name="playbooks")
 app.add_typer(journeys_cmd.app, name="journeys")

@@ -130,15 +130,25 @@ def health_refresh(ctx: JobContext) -> Counts:
 
 
 def churn_predict(ctx: JobContext) -> Counts:
-    """`cs churn predict`: churn probabilities from the active model; with
-    none trained yet, says so and succeeds (nothing to predict with)."""
+    """`cs churn predict`, then `cs expansion predict` and `cs nps predict`:
+    each target with an active model; with no churn model trained yet, says
+    so and succeeds (nothing to predict with)."""
     from cs_cli.services.churn.predict import predict
     from cs_cli.services.churn.store import active_id
+    from cs_cli.services.churn.targets import CHURN, TARGETS
 
+    counts: Counts = {}
     with ctx.transaction() as session:
-        if active_id(session) is None:
-            return {"note": "no active churn model (cs churn train): nothing to predict"}
-        return counts_of(predict(session, ctx.actor, as_of=ctx.today, now=ctx.now))
+        for name in TARGETS:
+            if active_id(session, name) is None:
+                if name == CHURN.name:
+                    counts["note"] = "no active churn model (cs churn train): nothing to predict"
+                continue
+            got = counts_of(predict(session, ctx.actor, as_of=ctx.today, now=ctx.now, target=name))
+            got.pop("target", None)
+            # Churn's counts as they always were; the others' under their name.
+            counts.update(got if name == CHURN.name else {f"{name}_{k}": v for k, v in got.items()})
+    return counts
 
 
 def segment_refresh(ctx: JobContext) -> Counts:
@@ -250,7 +260,12 @@ def retention(ctx: JobContext) -> Counts:
 # messages delivered after everything that writes them.
 JOBS: tuple[Job, ...] = (
     Job("health-refresh", Schedule.daily(2, 0), health_refresh, "Recalculate every health score."),
-    Job("churn-predict", Schedule.daily(2, 30), churn_predict, "Update churn probabilities."),
+    Job(
+        "churn-predict",
+        Schedule.daily(2, 30),
+        churn_predict,
+        "Update churn and expansion probabilities and predicted NPS.",
+    ),
     Job("segment-refresh", Schedule.hourly(5), segment_refresh, "Re-evaluate dynamic segments."),
     Job("playbook-evaluate", Schedule.daily(3, 0), playbook_evaluate, "Fire the playbooks' triggers."),
     Job("automation", Schedule.every(5), automation, "Act on new domain events (event triggers)."),

@@ -342,6 +342,18 @@ def without_empty(features: FeatureSet, frame: Frame) -> tuple[FeatureSet, Frame
     return kept, Frame(frame.customer, frame.day, frame.numeric[:, keep], frame.categorical, frame.churned)
 
 
+def take(frame: Frame, rows: np.ndarray) -> Frame:
+    """The observations `rows` (a boolean mask or indexes) of a frame."""
+    rows = np.flatnonzero(rows) if rows.dtype == bool else rows
+    return Frame(
+        frame.customer[rows],
+        frame.day[rows],
+        frame.numeric[rows],
+        [[column[i] for i in rows.tolist()] for column in frame.categorical],
+        frame.churned[rows],
+    )
+
+
 def concat(frames: Sequence[Frame]) -> Frame:
     if not frames:
         return Frame(

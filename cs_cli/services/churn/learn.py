@@ -1,8 +1,10 @@
-"""Learning churn from observations (customer-days with their features and
-whether the customer churned within the horizon after the day).
+"""Learning from observations (customer-days with their features and their
+label: churned or expanded within the horizon after the day, or the next
+NPS score; see targets.py).
 
-Two candidates: a regularized logistic regression (its strength chosen by
-the same validation) and gradient boosting. They are judged by time-split
+Two candidates: a regularized linear model (logistic regression for a
+probability, ridge regression for a score; its strength chosen by the same
+validation) and gradient boosting. They are judged by time-split
 validation: each test day is predicted by a model trained only on days
 whose horizon had passed by then, so no customer's future is in its past.
 The simpler model wins unless boosting is clearly better (see `pick`).
@@ -26,10 +28,15 @@ MAX_FIT_ROWS = 250_000
 PARALLEL_ROWS = 50_000
 TEST_DAYS = 3
 LOGISTIC_STRENGTHS = (0.03, 0.3, 3.0)
+RIDGE_STRENGTHS = (100.0, 10.0, 1.0)  # alpha: most regularized first
 # Boosting must beat the logistic regression by this much pooled AUC, and on
 # most test days, to be chosen.
 CLEARLY_BETTER = 0.01
 TIE = 0.005
+# For a score: boosting's mean absolute error must be this share lower to be
+# chosen; linear strengths within TIE_ERROR of the best count as tied.
+CLEARLY_LOWER = 0.02
+TIE_ERROR = 0.005
 MIN_POSITIVES = 19  # the same floor as the backtest's (services/ranking.py)
 SEED = 0
 
@@ -65,18 +72,27 @@ def stratified_folds(labels: np.ndarray, k: int = 5) -> list[Fold]:
     return [Fold(train, test, -1) for train, test in splitter.split(np.zeros(len(labels)), labels)]
 
 
-def candidate(name: str, numeric: int, categorical: int):
-    """An unfitted estimator: `logistic:C` or `boosting`, over `numeric`
-    columns then `categorical` integer codes (NaN: missing)."""
+def candidate_names(score: bool) -> list[str]:
+    """The candidates, the linear ones most regularized first."""
+    if score:
+        return [f"ridge:{a}" for a in RIDGE_STRENGTHS] + ["boosting"]
+    return [f"logistic:{c}" for c in LOGISTIC_STRENGTHS] + ["boosting"]
+
+
+def candidate(name: str, numeric: int, categorical: int, score: bool = False):
+    """An unfitted estimator: `logistic:C`, `ridge:alpha` or `boosting` (a
+    classifier, or a regressor when `score`), over `numeric` columns then
+    `categorical` integer codes (NaN: missing)."""
     from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression, Ridge
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     if name == "boosting":
-        return HistGradientBoostingClassifier(
+        boosting = HistGradientBoostingRegressor if score else HistGradientBoostingClassifier
+        return boosting(
             learning_rate=0.05,
             max_iter=200,
             max_leaf_nodes=15,
@@ -112,21 +128,29 @@ def candidate(name: str, numeric: int, categorical: int):
                 list(range(numeric, numeric + categorical)),
             )
         )
-    return Pipeline(
-        [("prepare", ColumnTransformer(parts)), ("model", LogisticRegression(C=strength, max_iter=2000))]
+    model = (
+        Ridge(alpha=strength) if name.startswith("ridge") else LogisticRegression(C=strength, max_iter=2000)
     )
+    return Pipeline([("prepare", ColumnTransformer(parts)), ("model", model)])
 
 
 def fit(
-    name: str, x: np.ndarray, y: np.ndarray, numeric: int, categorical: int, rows: np.ndarray | None = None
+    name: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    numeric: int,
+    categorical: int,
+    rows: np.ndarray | None = None,
+    score: bool = False,
 ):
-    """Fit candidate `name` on `rows` of x (all when None), sampling the
-    negatives down to MAX_FIT_ROWS with weights that restore their share."""
+    """Fit candidate `name` on `rows` of x (all when None), sampling down to
+    MAX_FIT_ROWS: for a probability, the negatives, with weights that
+    restore their share."""
     from threadpoolctl import threadpool_limits
 
     rows = np.arange(len(y)) if rows is None else rows
-    rows, weights = _sample(rows, y)
-    model = candidate(name, numeric, categorical)
+    rows, weights = _sample(rows, y, score)
+    model = candidate(name, numeric, categorical, score)
     key = "sample_weight" if name == "boosting" else "model__sample_weight"
     # On small inputs, threads cost more than they save (and on a busy
     # machine, spinning OpenMP threads cost several times the work).
@@ -135,9 +159,12 @@ def fit(
     return model
 
 
-def _sample(rows: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _sample(rows: np.ndarray, y: np.ndarray, score: bool) -> tuple[np.ndarray, np.ndarray]:
     if len(rows) <= MAX_FIT_ROWS:
         return rows, np.ones(len(rows))
+    if score:
+        chosen = np.random.default_rng(SEED).choice(rows, size=MAX_FIT_ROWS, replace=False)
+        return chosen, np.ones(len(chosen))
     positive = rows[y[rows] == 1]
     negative = rows[y[rows] == 0]
     keep = max(MAX_FIT_ROWS - len(positive), 1)
@@ -147,8 +174,10 @@ def _sample(rows: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def risk(model, x: np.ndarray) -> np.ndarray:
-    """The model's uncalibrated probability of churn."""
-    return model.predict_proba(x)[:, 1]
+    """The model's uncalibrated probability (or, for a regressor, its score)."""
+    if hasattr(model, "predict_proba"):
+        return model.predict_proba(x)[:, 1]
+    return model.predict(x)
 
 
 def logit(p: np.ndarray) -> np.ndarray:
@@ -171,7 +200,13 @@ def calibrate(p: np.ndarray, a: float, b: float) -> np.ndarray:
 
 
 def out_of_fold(
-    name: str, x: np.ndarray, y: np.ndarray, folds: list[Fold], numeric: int, categorical: int
+    name: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    folds: list[Fold],
+    numeric: int,
+    categorical: int,
+    score: bool = False,
 ) -> np.ndarray:
     """Each test row's uncalibrated prediction from its fold's model (NaN
     for rows no fold tests)."""
@@ -179,7 +214,7 @@ def out_of_fold(
     for fold in folds:
         if len(np.unique(y[fold.train])) < 2 or not len(fold.test):
             continue
-        model = fit(name, x, y, numeric, categorical, fold.train)
+        model = fit(name, x, y, numeric, categorical, fold.train, score)
         predicted[fold.test] = risk(model, x[fold.test])
     return predicted
 
@@ -216,6 +251,37 @@ def pick(scores: dict[str, tuple[float, list[float]]]) -> str:
     if _nan_low(pooled) >= _nan_low(scores[best][0]) + CLEARLY_BETTER and wins * 2 > len(per_fold):
         return "boosting"
     return best
+
+
+def pick_score(errors: dict[str, tuple[float, list[float]]]) -> str:
+    """For a score, from each candidate's pooled and per-fold mean absolute
+    error: the best ridge regression (the most regularized within TIE_ERROR
+    of the best), unless boosting's error is lower by CLEARLY_LOWER and on
+    most folds."""
+    ridge = [n for n in errors if n.startswith("ridge")]  # most regularized first
+    low = min(_nan_high(errors[n][0]) for n in ridge)
+    best = next(n for n in ridge if _nan_high(errors[n][0]) <= low * (1 + TIE_ERROR))
+    if "boosting" not in errors:
+        return best
+    pooled, per_fold = errors["boosting"]
+    wins = sum(1 for mine, other in zip(per_fold, errors[best][1], strict=True) if mine < other)
+    if _nan_high(pooled) <= _nan_high(errors[best][0]) * (1 - CLEARLY_LOWER) and wins * 2 > len(per_fold):
+        return "boosting"
+    return best
+
+
+def _nan_high(value: float) -> float:
+    return math.inf if value is None or math.isnan(value) else value
+
+
+def fold_errors(predicted: np.ndarray, y: np.ndarray, folds: list[Fold]) -> list[float]:
+    """Each fold's mean absolute error (NaN where nothing was predicted)."""
+    out = []
+    for fold in folds:
+        p, labels = predicted[fold.test], y[fold.test]
+        keep = ~np.isnan(p)
+        out.append(float(np.abs(p[keep] - labels[keep]).mean()) if keep.any() else math.nan)
+    return out
 
 
 def _nan_low(value: float) -> float:

@@ -1,7 +1,9 @@
 """`cs churn predict` (and the churn-predict job): every active customer's
 churn probability as of a day from the active model, written into its
 current health score and that day's history row; `cs churn explain`: the
-drivers behind one customer's probability.
+drivers behind one customer's probability. `cs expansion` and `cs nps` do
+the same for the expansion probability and the predicted NPS (current
+health score only: history keeps churn alone).
 
 Drivers are measured the same way for either kind of model: each group of
 features that move together (usage, health, support, NPS, relationship,
@@ -28,14 +30,18 @@ from cs_cli.domain import Actor, ChurnDriver, ChurnExplanation, PredictResult
 from cs_cli.errors import NotFound
 from cs_cli.services.access import customer_scope
 from cs_cli.services.churn import features as feats
-from cs_cli.services.churn import learn, snapshot
+from cs_cli.services.churn import learn, targets
 from cs_cli.services.churn.store import Loaded, load
-from cs_cli.services.churn.train import observations
+from cs_cli.services.churn.train import features_of
 
 # A probability at least this high counts as high risk in the summary.
 HIGH_RISK = 0.5
 EXACT_GROUPS = 12
 SAMPLED_ORDERS = 512
+
+
+# A predicted NPS at or below this is a detractor's (counted in the summary).
+DETRACTOR = 6
 
 
 def _frame(
@@ -46,26 +52,35 @@ def _frame(
     customers: list[int] | None = None,
 ) -> feats.Frame:
     if not loaded.features.history:
-        columns = snapshot.day_frame(
-            session, actor, as_of, scorecard=None, usage=None, event_names=[], customers=customers
+        # As the book stands: churned customers are not predicted.
+        _, frame = features_of(
+            session, actor, None, days=[as_of], history=False, features=loaded.features, customers=customers
         )
-        return feats.assemble(loaded.features, columns, 0)
-    seen = observations(
+        return feats.take(frame, frame.churned == 0)
+    _, frame = features_of(
         session,
         actor,
         loaded.scorecard,
         days=[as_of],
-        horizon_days=loaded.horizon_days,
         history=True,
         features=loaded.features,
         customers=customers,
     )
-    return seen.frame
+    if loaded.target == targets.EXPANSION.name:
+        frame = feats.take(frame, np.isin(frame.customer, list(targets.with_arr(session, as_of))))
+    return frame
+
+
+def _predicted(loaded: Loaded, x: np.ndarray) -> np.ndarray:
+    """Calibrated probabilities, or scores 0-10 (NPS)."""
+    raw = learn.risk(loaded.model, x)
+    if loaded.target == targets.NPS.name:
+        return np.clip(raw, 0, 10)
+    return learn.calibrate(raw, *loaded.calibration)
 
 
 def probabilities(loaded: Loaded, frame: feats.Frame) -> np.ndarray:
-    x = feats.encode(loaded.features, frame)
-    return learn.calibrate(learn.risk(loaded.model, x), *loaded.calibration)
+    return _predicted(loaded, feats.encode(loaded.features, frame))
 
 
 def predict(
@@ -74,36 +89,42 @@ def predict(
     *,
     as_of: dt.date,
     now: dt.datetime,
+    target: str = "churn",
     progress: Callable[[int], None] | None = None,
 ) -> PredictResult:
     """Predict every active customer the actor may see as of `as_of` with
-    the active model and write churn_probability into the current health
-    scores (when they are as of that day or earlier) and into the history
-    rows of that day. NotFound when no model is active."""
-    loaded = load(session)
+    the active `target` model and write the prediction into the current
+    health scores (when they are as of that day or earlier) and, for churn,
+    into the history rows of that day. NotFound when no model is active."""
+    loaded = load(session, target=target)
+    column = targets.TARGETS[target].column
     frame = _frame(session, actor, loaded, as_of)
     p = probabilities(loaded, frame) if len(frame) else np.zeros(0)
+    if target == targets.NPS.name:
+        p = np.rint(p)
     rows = [(int(c), float(v)) for c, v in zip(frame.customer.tolist(), p.tolist(), strict=True)]
     scratch = dialect.scratch_table(
         session,
-        "cs_churn_predicted",
+        "cs_predicted",
         [sa.Column("customer_id", sa.Integer, primary_key=True), sa.Column("p", sa.Float)],
         rows,
     )
     h, hh = HealthScore.__table__, HealthScoreHistory.__table__
+    value = sa.cast(scratch.c.p, sa.Integer) if target == targets.NPS.name else scratch.c.p
     current = session.execute(
         sa.update(h)
         .where(
             h.c.customer_id == scratch.c.customer_id,
             sa.or_(h.c.as_of.is_(None), h.c.as_of <= as_of),
         )
-        .values(churn_probability=scratch.c.p)
+        .values({column: value})
     ).rowcount
-    session.execute(
-        sa.update(hh)
-        .where(hh.c.customer_id == scratch.c.customer_id, hh.c.as_of == as_of)
-        .values(churn_probability=scratch.c.p)
-    )
+    if target == targets.CHURN.name:
+        session.execute(
+            sa.update(hh)
+            .where(hh.c.customer_id == scratch.c.customer_id, hh.c.as_of == as_of)
+            .values(churn_probability=scratch.c.p)
+        )
     scratch.drop(session.connection())
     if progress:
         progress(len(rows))
@@ -114,7 +135,8 @@ def predict(
         written=current,
         unscored=len(rows) - current,
         mean=float(p.mean()) if len(p) else None,
-        high_risk=int((p >= HIGH_RISK).sum()),
+        high_risk=int((p <= DETRACTOR).sum() if target == targets.NPS.name else (p >= HIGH_RISK).sum()),
+        target=target,
     )
 
 
@@ -124,10 +146,12 @@ def explain(
     customer: str,
     *,
     as_of: dt.date,
+    target: str = "churn",
 ) -> ChurnExplanation:
-    """One customer's churn probability as of `as_of` and the features that
-    move it most against their usual values."""
-    loaded = load(session)
+    """One customer's churn probability (or expansion probability, or
+    predicted NPS) as of `as_of` and the features that move it most against
+    their usual values."""
+    loaded = load(session, target=target)
     found = session.execute(
         sa.select(Customer.id, Customer.external_id, Customer.name).where(
             customer_scope(actor), sa.or_(Customer.external_id == customer, _id_is(customer))
@@ -137,7 +161,8 @@ def explain(
         raise NotFound(f"no customer {customer!r}")
     frame = _frame(session, actor, loaded, as_of, customers=[found.id])
     if not len(frame):
-        raise NotFound(f"customer {found.external_id} is not an active customer on {as_of}")
+        with_arr = " with ARR" if target == targets.EXPANSION.name else ""
+        raise NotFound(f"customer {found.external_id} is not an active customer{with_arr} on {as_of}")
     features = loaded.features
     names = features.names
     groups: dict[str, list[int]] = {}
@@ -175,9 +200,10 @@ def explain(
         as_of=as_of,
         probability=base,
         usual=float(probabilities(loaded, usual)[0]),
-        base_rate=loaded.report.base_rate,
+        base_rate=getattr(loaded.report, "base_rate", None),
         model_id=loaded.id,
         drivers=drivers,
+        target=target,
     )
 
 
@@ -195,8 +221,7 @@ def _shapley(loaded: Loaded, mine: np.ndarray, usual: np.ndarray, groups: list[l
 
     def predict(masks: np.ndarray) -> np.ndarray:
         take = masks.astype(float) @ columns.astype(float) > 0
-        x = np.where(take, mine, usual)
-        return learn.calibrate(learn.risk(loaded.model, x), *loaded.calibration)
+        return _predicted(loaded, np.where(take, mine, usual))
 
     if count <= EXACT_GROUPS:
         subsets = np.arange(2**count)

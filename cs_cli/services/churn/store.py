@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from cs_cli.db.migrate import SCHEMA_REVISION
 from cs_cli.db.models import PredictionModel, ScorecardVersion
-from cs_cli.domain import Actor, ChurnModelInfo, ChurnReport
+from cs_cli.domain import Actor, ChurnModelInfo, ChurnReport, NpsReport
 from cs_cli.errors import BadInput, NotFound
 from cs_cli.services.audit import audit
 from cs_cli.services.churn.features import FeatureSet
@@ -25,7 +25,6 @@ from cs_cli.services.churn.train import Trained, report_from_json, report_json
 from cs_cli.services.health.recalc import remember_scorecard
 from cs_cli.specs.scorecard import LoadedScorecard, scorecard_from_text
 
-TARGET = "churn"
 # Beyond what skops trusts by default: what a fitted logistic pipeline or
 # histogram gradient boosting holds.
 TRUSTED = (
@@ -46,8 +45,9 @@ class Loaded:
     features: FeatureSet
     calibration: tuple[float, float]
     reference: dict
-    report: ChurnReport
+    report: ChurnReport | NpsReport
     horizon_days: int
+    target: str
     # The scorecard its health features were computed with (None: none).
     scorecard: LoadedScorecard | None
 
@@ -73,7 +73,7 @@ def save(
     content = skops.io.dumps(trained.model)
     report = trained.report
     row = PredictionModel(
-        target=TARGET,
+        target=report.target,
         algorithm=trained.algorithm,
         active=False,
         horizon_days=report.horizon_days,
@@ -81,7 +81,7 @@ def save(
         trained_from=trained.days[0],
         trained_to=trained.days[-1],
         observations=report.observations,
-        positives=report.churned,
+        positives=report.churned if isinstance(report, ChurnReport) else report.observations,
         schema_revision=SCHEMA_REVISION,
         scorecard_version=scorecard.version if uses_health else None,
         features={
@@ -97,12 +97,12 @@ def save(
     )
     session.add(row)
     session.flush()
-    if activate or (activate is None and active_id(session) is None):
-        _activate(session, row.id)
+    if activate or (activate is None and active_id(session, report.target) is None):
+        _activate(session, row.id, report.target)
     audit(
         session,
         actor,
-        "churn.train",
+        f"{report.target}.train",
         "prediction_model",
         row.id,
         at=now,
@@ -121,28 +121,37 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def active_id(session: Session) -> int | None:
+def active_id(session: Session, target: str = "churn") -> int | None:
     m = PredictionModel
-    return session.scalar(sa.select(m.id).where(m.target == TARGET, m.active))
+    return session.scalar(sa.select(m.id).where(m.target == target, m.active))
 
 
-def activate(session: Session, actor: Actor, model_id: int, *, now: dt.datetime) -> None:
-    """Make `model_id` the model predictions use."""
-    if session.get(PredictionModel, model_id) is None:
-        raise NotFound(f"no churn model {model_id} (see cs churn models)")
-    _activate(session, model_id)
-    audit(session, actor, "churn.activate", "prediction_model", model_id, at=now)
+def _row(session: Session, model_id: int | None, target: str) -> PredictionModel | None:
+    """The stored `target` model `model_id` (None: not found or another
+    target's)."""
+    row = session.get(PredictionModel, model_id) if model_id else None
+    return row if row is not None and row.target == target else None
 
 
-def _activate(session: Session, model_id: int) -> None:
+def activate(
+    session: Session, actor: Actor, model_id: int, *, now: dt.datetime, target: str = "churn"
+) -> None:
+    """Make `model_id` the `target` model predictions use."""
+    if _row(session, model_id, target) is None:
+        raise NotFound(f"no {target} model {model_id} (see cs {target} models)")
+    _activate(session, model_id, target)
+    audit(session, actor, f"{target}.activate", "prediction_model", model_id, at=now)
+
+
+def _activate(session: Session, model_id: int, target: str) -> None:
     m = PredictionModel
-    session.execute(sa.update(m).where(m.target == TARGET, m.active).values(active=False))
+    session.execute(sa.update(m).where(m.target == target, m.active).values(active=False))
     session.flush()
     session.execute(sa.update(m).where(m.id == model_id).values(active=True))
 
 
-def models(session: Session) -> list[ChurnModelInfo]:
-    """Every stored churn model, newest first."""
+def models(session: Session, target: str = "churn") -> list[ChurnModelInfo]:
+    """Every stored `target` model, newest first."""
     m = PredictionModel
     rows = session.execute(
         sa.select(
@@ -159,7 +168,7 @@ def models(session: Session) -> list[ChurnModelInfo]:
             m.positives,
             m.metrics,
         )
-        .where(m.target == TARGET)
+        .where(m.target == target)
         .order_by(m.id.desc())
     ).all()
     return [
@@ -176,43 +185,48 @@ def models(session: Session) -> list[ChurnModelInfo]:
             observations=r.observations,
             positives=r.positives,
             auc=(r.metrics.get("model") or {}).get("auc"),
+            mae=(r.metrics.get("model") or {}).get("mae"),
             method=r.metrics.get("method", ""),
         )
         for r in rows
     ]
 
 
-def report(session: Session, model_id: int | None) -> tuple[int, ChurnReport]:
+def report(
+    session: Session, model_id: int | None, target: str = "churn"
+) -> tuple[int, ChurnReport | NpsReport]:
     """A stored model's validation report (the active model's when None)."""
-    model_id = model_id or active_id(session)
-    row = session.get(PredictionModel, model_id) if model_id else None
+    model_id = model_id or active_id(session, target)
+    row = _row(session, model_id, target)
     if row is None:
         raise NotFound(
-            "no churn model yet: train one with cs churn train"
+            f"no active {target} model: train one with cs {target} train"
             if model_id is None
-            else f"no churn model {model_id} (see cs churn models)"
+            else f"no {target} model {model_id} (see cs {target} models)"
         )
     return row.id, report_from_json(row.metrics)
 
 
-def load(session: Session, model_id: int | None = None) -> Loaded:
-    """The active model (or `model_id`), checked and ready. NotFound when
-    there is none; BadInput when it was made for another schema or its file
-    asks for types that are not trusted."""
+def load(session: Session, model_id: int | None = None, target: str = "churn") -> Loaded:
+    """The active `target` model (or `model_id`), checked and ready.
+    NotFound when there is none; BadInput when it was made for another
+    schema or its file asks for types that are not trusted."""
     import skops.io
 
-    model_id = model_id or active_id(session)
-    row = session.get(PredictionModel, model_id) if model_id else None
+    model_id = model_id or active_id(session, target)
+    row = _row(session, model_id, target)
     if row is None:
-        raise NotFound("no active churn model: train one with cs churn train (then cs churn activate ID)")
+        raise NotFound(
+            f"no active {target} model: train one with cs {target} train (then cs {target} activate ID)"
+        )
     if row.schema_revision != SCHEMA_REVISION:
         raise BadInput(
-            f"churn model {row.id} was trained on schema {row.schema_revision}, this database is at "
-            f"{SCHEMA_REVISION}: train a new one with cs churn train"
+            f"{target} model {row.id} was trained on schema {row.schema_revision}, this database is at "
+            f"{SCHEMA_REVISION}: train a new one with cs {target} train"
         )
     untrusted = [t for t in skops.io.get_untrusted_types(data=row.content) if t not in TRUSTED]
     if untrusted:
-        raise BadInput(f"churn model {row.id} holds types cs does not load: {', '.join(untrusted)}")
+        raise BadInput(f"{target} model {row.id} holds types cs does not load: {', '.join(untrusted)}")
     model = skops.io.loads(row.content, trusted=list(TRUSTED))
     data = dict(row.features)
     calibration = tuple(data.pop("calibration"))
@@ -225,6 +239,7 @@ def load(session: Session, model_id: int | None = None) -> Loaded:
         reference,
         report_from_json(row.metrics),
         row.horizon_days,
+        row.target,
         _scorecard(session, row.scorecard_version),
     )
 

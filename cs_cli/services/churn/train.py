@@ -28,14 +28,16 @@ from cs_cli.domain import (
     Actor,
     CalibrationBin,
     ChurnReport,
+    NpsReport,
+    PredictionError,
     SignalRanking,
 )
 from cs_cli.errors import BadInput
 from cs_cli.services import ranking
 from cs_cli.services.churn import features as feats
-from cs_cli.services.churn import learn, snapshot
-from cs_cli.services.facts import day_end
-from cs_cli.services.health.backtest import churn_moments, first_day, snapshot_days
+from cs_cli.services.churn import learn, snapshot, targets
+from cs_cli.services.churn.targets import CHURN, EXPANSION_SHARE, Target
+from cs_cli.services.health.backtest import first_day, snapshot_days
 from cs_cli.services.health.usage import usage_range
 from cs_cli.specs.scorecard import LoadedScorecard
 
@@ -50,6 +52,8 @@ class Observations:
     frame: feats.Frame
     labels: np.ndarray
     days: list[dt.date]
+    # NPS: each observation's last response before its day (NaN: none).
+    last: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,7 @@ class Trained:
     features: feats.FeatureSet
     calibration: tuple[float, float]
     reference: dict[str, float | str | None]
-    report: ChurnReport
+    report: ChurnReport | NpsReport
     days: list[dt.date]
 
 
@@ -73,16 +77,58 @@ def observations(
     days: list[dt.date],
     horizon_days: int,
     history: bool,
+    target: Target = CHURN,
+    share: float = EXPANSION_SHARE,
+    progress: Callable[[int], None] | None = None,
+) -> Observations:
+    """The observations of `days` that count for `target`, their features
+    (chosen from them) and their labels."""
+    if not history and target is not CHURN:
+        raise BadInput(
+            f"{target.name} is learned from the book's dated history ({_WHAT_HISTORY[target.name]}), "
+            "and this book has none"
+        )
+    features, frame = features_of(session, actor, scorecard, days=days, history=history, progress=progress)
+    if not history:
+        return Observations(features, frame, frame.churned.copy(), [days[-1]])
+    labels = targets.label(session, actor, target, frame, days, horizon_days=horizon_days, share=share)
+    if not labels.keep.all():
+        frame = feats.take(frame, labels.keep)
+    features, frame = feats.without_empty(features, frame)
+    last = None if labels.last is None else labels.last[labels.keep]
+    return Observations(features, frame, labels.values[labels.keep], list(days), last)
+
+
+_WHAT_HISTORY = {
+    "expansion": "ARR recorded over time, as imports and edits leave it",
+    "nps": "NPS responses with their dates",
+}
+
+
+def features_of(
+    session: Session,
+    actor: Actor,
+    scorecard: LoadedScorecard | None,
+    *,
+    days: list[dt.date],
+    history: bool,
     features: feats.FeatureSet | None = None,
     customers: list[int] | None = None,
     progress: Callable[[int], None] | None = None,
-) -> Observations:
-    """The observations of `days` (their features fixed to `features`, or
-    chosen from them when None) and their labels."""
+) -> tuple[feats.FeatureSet, feats.Frame]:
+    """Every customer's features on each of `days` (fixed to `features`, or
+    chosen from them when None; empty columns are kept, see without_empty)."""
     if not history:
         day = days[-1]
         columns = snapshot.day_frame(
-            session, actor, day, scorecard=None, usage=None, event_names=[], include_churned=True
+            session,
+            actor,
+            day,
+            scorecard=None,
+            usage=None,
+            event_names=[],
+            include_churned=True,
+            customers=customers,
         )
         choosing = features is None
         features = features or feats.choose(session, None, [columns], history=False)
@@ -91,10 +137,8 @@ def observations(
             features, frame = feats.without_empty(features, frame)
         if progress:
             progress(len(days))
-        return Observations(features, frame, frame.churned.copy(), [day])
+        return features, frame
 
-    churned_at = churn_moments(session, actor)
-    horizon = dt.timedelta(days=horizon_days)
     health_days = sorted(
         {d - dt.timedelta(days=back) for d in days for back in (0, *feats.HEALTH_CHANGES)}
         if scorecard is not None
@@ -129,19 +173,10 @@ def observations(
             )
             if progress:
                 progress(1)
-        choosing = features is None
         if features is None:
             features = feats.choose(session, usage, collected, history=True, event_names=names)
     frames = [feats.assemble(features, columns, index) for index, columns in enumerate(collected)]
-    frame = feats.concat(frames)
-    if choosing:
-        features, frame = feats.without_empty(features, frame)
-    labels = np.zeros(len(frame))
-    for row, (customer, index) in enumerate(zip(frame.customer.tolist(), frame.day.tolist(), strict=True)):
-        moment = churned_at.get(customer)
-        end = day_end(days[index])
-        labels[row] = 1.0 if moment is not None and end <= moment < end + horizon else 0.0
-    return Observations(features, frame, labels, list(days))
+    return features, feats.concat(frames)
 
 
 def plan_days(
@@ -174,12 +209,14 @@ def train(
     history: bool,
     horizon_days: int,
     every_days: int,
+    target: Target = CHURN,
+    share: float = EXPANSION_SHARE,
     shuffle: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> Trained:
-    """Learn churn from the book's past: validate the candidates, pick one,
-    calibrate it and fit it on every observation. Raises BadInput when there
-    is too little to learn from, saying how much is needed."""
+    """Learn `target` from the book's past: validate the candidates, pick
+    one, calibrate it and fit it on every observation. Raises BadInput when
+    there is too little to learn from, saying how much is needed."""
     seen = observations(
         session,
         actor,
@@ -187,13 +224,23 @@ def train(
         days=days,
         horizon_days=horizon_days,
         history=history,
+        target=target,
+        share=share,
         progress=progress,
     )
     labels = seen.labels
     if shuffle:
         labels = np.random.default_rng(learn.SEED).permutation(labels)
-    return fit_and_judge(
-        seen, labels, history=history, horizon_days=horizon_days, every_days=every_days, shuffled=shuffle
+    judge = fit_and_judge_score if target.kind == targets.SCORE else fit_and_judge
+    return judge(
+        seen,
+        labels,
+        history=history,
+        horizon_days=horizon_days,
+        every_days=every_days,
+        shuffled=shuffle,
+        target=target,
+        share=share,
     )
 
 
@@ -205,20 +252,21 @@ def fit_and_judge(
     horizon_days: int,
     every_days: int,
     shuffled: bool = False,
+    target: Target = CHURN,
+    share: float = EXPANSION_SHARE,
 ) -> Trained:
     features, frame = seen.features, seen.frame
     if not len(labels):
-        raise BadInput(
-            "nothing to learn from: no customers on those days (cs import customers FILE, or cs demo)"
-        )
+        raise BadInput(f"nothing to learn from: no {target.observed} on those days{_HOW_TO_FILL}")
     positives = int(labels.sum())
     negatives = len(labels) - positives
     needed = ranking.positives_needed()
     if positives < learn.MIN_POSITIVES or negatives < learn.MIN_POSITIVES:
+        other = "stayed" if target is CHURN else "did not"
         raise BadInput(
-            f"too little to learn from: {positives} churned and {negatives} stayed among "
+            f"too little to learn from: {positives} {target.happened} and {negatives} {other} among "
             f"{len(labels):,} observations; at least {learn.MIN_POSITIVES} of each are needed "
-            f"({needed} churned for an AUC interval about ±0.1 wide)"
+            f"({needed} {target.happened} for an AUC interval about ±0.1 wide)"
             + ("" if history else "; the book has no dated history, so each customer counts once")
         )
     x = feats.encode(features, frame)
@@ -228,13 +276,14 @@ def fit_and_judge(
         folds = [f for f in folds if len(np.unique(labels[f.train])) == 2 and labels[f.test].any()]
         if not folds:
             raise BadInput(
-                f"too little to learn from: no snapshot day has churn within {horizon_days} days after it "
+                f"too little to learn from: no snapshot day has {target.name} within {horizon_days} days "
+                "after it "
                 f"and {horizon_days} days of earlier snapshots to learn from; "
                 f"use a longer history (--from) or a shorter --every"
             )
     else:
         folds = learn.stratified_folds(labels)
-    names = [f"logistic:{c}" for c in learn.LOGISTIC_STRENGTHS] + ["boosting"]
+    names = learn.candidate_names(score=False)
     predicted: dict[str, np.ndarray] = {}
     scores: dict[str, tuple[float, list[float]]] = {}
     tested = np.concatenate([f.test for f in folds])
@@ -256,7 +305,7 @@ def fit_and_judge(
     health = None
     if "health_score" in features.numeric:
         column = frame.numeric[tested, features.numeric.index("health_score")]
-        got = ranking.auc(column, y, customers, riskier_when_higher=False)
+        got = ranking.auc(column, y, customers, riskier_when_higher=target.health_rises_with_it)
         health = SignalRanking("health score", "score", got.auc, got.low, got.high, _coverage(column))
     baseline = _baseline(features, frame, labels, folds, tested)
     from sklearn.metrics import average_precision_score
@@ -275,7 +324,9 @@ def fit_and_judge(
         test_observations=len(tested),
         test_churned=int(y.sum()),
         needed=needed,
-        model=SignalRanking("churn model", "model", model_auc.auc, model_auc.low, model_auc.high, 1.0),
+        model=SignalRanking(
+            f"{target.name} model", "model", model_auc.auc, model_auc.low, model_auc.high, 1.0
+        ),
         health=health,
         baseline=baseline,
         candidates={name: (None if math.isnan(s[0]) else s[0]) for name, s in scores.items()},
@@ -287,9 +338,116 @@ def fit_and_judge(
         calibration=_calibration_bins(p, y),
         leakage=_leakage(features, frame, x, labels, tested, model_auc.auc),
         shuffled=shuffled,
+        target=target.name,
+        expansion_share=share if target is not CHURN else None,
     )
     model = learn.fit(algorithm, x, labels, numeric, categorical)
     return Trained(model, algorithm, features, calibration, _reference(features, frame), report, seen.days)
+
+
+_HOW_TO_FILL = " (cs import customers FILE, or cs demo)"
+# Test responses needed before an NPS error is worth reading.
+MIN_RESPONSES = 30
+
+
+def fit_and_judge_score(
+    seen: Observations,
+    labels: np.ndarray,
+    *,
+    history: bool,
+    horizon_days: int,
+    every_days: int,
+    shuffled: bool = False,
+    target: Target,
+    share: float = EXPANSION_SHARE,
+) -> Trained:
+    """fit_and_judge for a score (the next NPS response): ridge regression
+    or boosting by mean absolute error out of time, against "the same as the
+    last response" and the book's mean."""
+    del share
+    features, frame = seen.features, seen.frame
+    if len(labels) < learn.MIN_POSITIVES:
+        raise BadInput(
+            f"too little to learn from: {len(labels):,} NPS responses followed a snapshot day within "
+            f"{horizon_days} days; at least {learn.MIN_POSITIVES} are needed ({MIN_RESPONSES} in the "
+            "test days for an error worth reading)"
+        )
+    x = feats.encode(features, frame)
+    numeric, categorical = len(features.numeric), len(features.categorical)
+    folds = learn.time_folds(frame.day, seen.days, horizon_days)
+    folds = [f for f in folds if len(f.train) >= learn.MIN_POSITIVES and len(f.test)]
+    if not folds:
+        raise BadInput(
+            f"too little to learn from: no snapshot day has NPS responses within {horizon_days} days after "
+            f"it and {horizon_days} days of earlier responses to learn from; use a longer history (--from) "
+            "or a shorter --every"
+        )
+    names = learn.candidate_names(score=True)
+    predicted: dict[str, np.ndarray] = {}
+    errors: dict[str, tuple[float, list[float]]] = {}
+    tested = np.concatenate([f.test for f in folds])
+    for name in names:
+        predicted[name] = np.clip(
+            learn.out_of_fold(name, x, labels, folds, numeric, categorical, score=True), 0, 10
+        )
+        errors[name] = (
+            _mae(predicted[name][tested], labels[tested]),
+            learn.fold_errors(predicted[name], labels, folds),
+        )
+    algorithm = learn.pick_score(errors)
+    y, p, customers = labels[tested], predicted[algorithm][tested], frame.customer[tested]
+    train_mean = np.full(len(labels), np.nan)
+    for fold in folds:
+        train_mean[fold.test] = labels[fold.train].mean()
+    last = seen.last[tested] if seen.last is not None else np.full(len(tested), np.nan)
+    has_last = ~np.isnan(last)
+    report = NpsReport(
+        method=HISTORY,
+        algorithm=algorithm,
+        horizon_days=horizon_days,
+        every_days=every_days,
+        days=[d.isoformat() for d in seen.days],
+        test_days=[seen.days[f.day].isoformat() for f in folds],
+        customers=len(np.unique(frame.customer)),
+        observations=len(labels),
+        test_observations=len(tested),
+        needed=MIN_RESPONSES,
+        model=_error("nps model", p, y, customers),
+        rmse=float(np.sqrt(np.mean((p - y) ** 2))),
+        same_as_last=_error("same as the last response", last[has_last], y[has_last], customers[has_last])
+        if has_last.any()
+        else None,
+        model_on_last=_error("nps model", p[has_last], y[has_last], customers[has_last])
+        if has_last.any()
+        else None,
+        book_mean=_error("the book's mean response", train_mean[tested], y, customers),
+        candidates={name: (None if math.isnan(e[0]) else e[0]) for name, e in errors.items()},
+        shuffled=shuffled,
+    )
+    model = learn.fit(algorithm, x, labels, numeric, categorical, score=True)
+    return Trained(model, algorithm, features, (1.0, 0.0), _reference(features, frame), report, seen.days)
+
+
+def _mae(p: np.ndarray, y: np.ndarray) -> float:
+    keep = ~np.isnan(p)
+    return float(np.abs(p[keep] - y[keep]).mean()) if keep.any() else math.nan
+
+
+def _error(predictor: str, p: np.ndarray, y: np.ndarray, customers: np.ndarray) -> PredictionError:
+    """The mean absolute error with a 95% bootstrap interval, customers
+    resampled (a customer's responses on several days are not independent)."""
+    err = np.abs(p - y)
+    ids, where = np.unique(customers, return_inverse=True)
+    sums = np.bincount(where, weights=err, minlength=len(ids))
+    counts = np.bincount(where, minlength=len(ids)).astype(float)
+    rng = np.random.default_rng(learn.SEED)
+    replicates = ranking.REPLICATES if len(ids) <= 20_000 else ranking.REPLICATES_LARGE
+    replicated = np.empty(replicates)
+    for r in range(replicates):
+        draw = rng.integers(0, len(ids), size=len(ids))
+        replicated[r] = sums[draw].sum() / max(counts[draw].sum(), 1.0)
+    low, high = np.percentile(replicated, [2.5, 97.5])
+    return PredictionError(predictor, float(err.mean()), float(low), float(high), len(err))
 
 
 def _auc(values: np.ndarray, labels: np.ndarray) -> float:
@@ -370,12 +528,17 @@ def _reference(features: feats.FeatureSet, frame: feats.Frame) -> dict[str, floa
     return out
 
 
-def report_json(report: ChurnReport) -> dict:
+def report_json(report: ChurnReport | NpsReport) -> dict:
     return dataclasses.asdict(report)
 
 
-def report_from_json(data: dict) -> ChurnReport:
+def report_from_json(data: dict) -> ChurnReport | NpsReport:
     data = dict(data)
+    if data.get("target") == "nps":
+        for key in ("model", "same_as_last", "model_on_last", "book_mean"):
+            if data.get(key) is not None:
+                data[key] = PredictionError(**data[key])
+        return NpsReport(**data)
     for key in ("model", "health", "baseline"):
         if data.get(key) is not None:
             data[key] = SignalRanking(**data[key])

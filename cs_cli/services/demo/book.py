@@ -40,6 +40,12 @@ HEALTHY, AT_RISK, CHURN_BOUND, CHURNED = "healthy", "at_risk", "churn_bound", "c
 # The share of churned accounts whose churn comes without warning signs.
 QUIET_SHARE = 0.3
 QUIET_SALT = 0x9E3779B9
+# The share of healthy accounts that buy more (ARR and seats up) during the
+# window, after their usage grew; their own stream decides, as for quiet churn.
+EXPANSION_SHARE = 0.3
+EXPANSION_SALT = 0x85EBCA6B
+# Usage grows over this many days before an expansion (the seats run out).
+EXPANSION_LEAD_DAYS = 60
 # Why an account is at risk; each one shows in its activity and gets a task.
 _SIGNALS = ("usage_decline", "champion_left", "support_trouble", "late_payment", "low_nps")
 
@@ -97,6 +103,11 @@ class CustomerPlan:
     csm_login: str = ""
     manager_login: str | None = None
     contacts: list[ContactPlan] = field(default_factory=list)
+    # An expansion in the window: the day (index) and the ARR and seats after.
+    expansion_day: int | None = None
+    expansion_at: dt.datetime | None = None
+    expanded_arr: Decimal | None = None
+    expanded_seats: int | None = None
 
 
 class Book:
@@ -247,7 +258,25 @@ class Book:
             # own stream decides, so the rest of the book is drawn the same.
             if fate == CHURNED and random.Random(plan_row.activity_seed ^ QUIET_SALT).random() < QUIET_SHARE:
                 plan_row.signals = frozenset()
+            if fate == HEALTHY:
+                self._plan_expansion(plan_row)
             self.customers.append(plan_row)
+
+    def _plan_expansion(self, c: CustomerPlan) -> None:
+        """Some healthy accounts expand once their usage has grown for a while
+        (timeline.py grows it): ARR and seats up 15% to 60%."""
+        rng = random.Random(c.activity_seed ^ EXPANSION_SALT)
+        if rng.random() >= EXPANSION_SHARE:
+            return
+        lo = max(self.day_index(c.contract_start) + 120, EXPANSION_LEAD_DAYS)
+        if lo >= self.days - 1:
+            return
+        day = rng.randrange(lo, self.days - 1)
+        rise = rng.uniform(0.15, 0.6)
+        c.expansion_day = day
+        c.expansion_at = self.midnights[day] + dt.timedelta(hours=c.utc_hour + 2, minutes=rng.randrange(300))
+        c.expanded_arr = (c.arr * Decimal(str(round(1 + rise, 3)))).quantize(Decimal("1"))
+        c.expanded_seats = max(c.seats + 1, round(c.seats * (1 + rise)))
 
     def _company_name(self, industry: str, used: set[str]) -> str:
         rng = self.rng

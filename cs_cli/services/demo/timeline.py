@@ -10,7 +10,15 @@ import datetime as dt
 import math
 import random
 
-from cs_cli.services.demo.book import AT_RISK, CHURN_BOUND, HEALTHY, Book, ContactPlan, CustomerPlan
+from cs_cli.services.demo.book import (
+    AT_RISK,
+    CHURN_BOUND,
+    EXPANSION_LEAD_DAYS,
+    HEALTHY,
+    Book,
+    ContactPlan,
+    CustomerPlan,
+)
 from cs_cli.services.demo.words import CONCERNS, FEATURE_WORDS, FEATURES
 from cs_cli.services.demo.writing import Writer
 
@@ -77,6 +85,14 @@ class Timeline:
             x = (day - self.decline_start) / max(1, self.end - self.decline_start)
             intensity = self.i0 * math.exp(-2.6 * x)
             breadth = max(1.0, self.b0 - (self.b0 - 1.5) * x)
+        if self.c.expansion_day is not None:
+            # Before an expansion, usage grows (more people, more of the
+            # product) and stays up once the seats are bought.
+            grown = min(
+                1.0, max(0.0, (day - self.c.expansion_day + EXPANSION_LEAD_DAYS) / EXPANSION_LEAD_DAYS)
+            )
+            intensity = min(1.8, intensity * (1 + 1.2 * grown))
+            breadth = min(12.0, breadth + 4 * grown)
         age = day - self.book.day_index(self.c.contract_start)
         if age < 90:  # onboarding: a ramp, and only the basics at first
             intensity *= 0.3 + 0.7 * age / 90

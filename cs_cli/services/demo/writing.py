@@ -198,6 +198,30 @@ def write_accounts(
             effective_at=customers.c.churned_at,
             recorded_at=recorded,
         )
+    # Expansions likewise: the ARR and seats bought, a version from then.
+    grown = [c for c in book.customers if c.expansion_at]
+    if grown:
+        session.execute(
+            sa.update(customers)
+            .where(customers.c.external_id == sa.bindparam("key"))
+            .values(arr=sa.bindparam("arr"), seats=sa.bindparam("seats"), updated_at=sa.bindparam("moment")),
+            [
+                {
+                    "key": c.external_id,
+                    "arr": c.expanded_arr,
+                    "seats": c.expanded_seats,
+                    "moment": c.expansion_at,
+                }
+                for c in grown
+            ],
+        )
+        record_facts(
+            session,
+            # Only an expanded account is active with a moment of change.
+            sa.and_(customers.c.status == CustomerStatus.ACTIVE.value, customers.c.updated_at.is_not(None)),
+            effective_at=customers.c.updated_at,
+            recorded_at=recorded,
+        )
     # The database had no customers (we refuse otherwise), so every row is ours.
     customer_ids = dict(session.execute(sa.select(customers.c.external_id, customers.c.id)).all())
     writer.write(
