@@ -100,7 +100,8 @@ def test_an_empty_book_says_so_in_one_line(run_cli, admin):
     trained = run_cli("churn", "train")
     assert trained.exit_code == 2
     assert trained.stderr.strip() == (
-        "error: nothing to learn from: no active customers on those days (cs import customers FILE, or cs demo)"
+        "error: nothing to learn from: no active customers on those days "
+        "(cs import customers FILE, or cs demo)"
     )
     judged = run_cli("health", "backtest")
     assert judged.exit_code == 0 and judged.stdout == ""
