@@ -846,6 +846,8 @@ class Customer360:
     churn_probability: float | None
     expansion_probability: float | None
     latest_nps: int | None
+    # The next NPS response the NPS model expects (cs nps predict).
+    predicted_nps: int | None
     contacts: list[ContactView]
     journeys: list[EnrollmentView]
     playbook_runs: list[RunProgress]

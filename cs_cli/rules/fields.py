@@ -95,6 +95,9 @@ _FIELDS = [
         "expansion_probability",
         "0.0-1.0, from the model",
     ),
+    Field(
+        "nps_predicted", Kind.INTEGER, Source.HEALTH, "nps_predicted", "0-10, the next NPS response expected"
+    ),
     # Derived from the record and the day the rule is evaluated on.
     Field("days_to_renewal", Kind.INTEGER, Source.DERIVED, "days_to_renewal", "renewal_date minus today"),
     Field(

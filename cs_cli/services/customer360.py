@@ -81,6 +81,7 @@ def customer_360(
         .add_columns(
             HealthScore.churn_probability,
             HealthScore.expansion_probability,
+            HealthScore.nps_predicted,
             HealthScore.id.label("score_id"),
             latest_nps.label("latest_nps"),
         )
@@ -89,6 +90,7 @@ def customer_360(
     fields = dict(found._mapping)
     churn, expansion = fields.pop("churn_probability"), fields.pop("expansion_probability")
     scored, nps = fields.pop("score_id") is not None, fields.pop("latest_nps")
+    predicted_nps = fields.pop("nps_predicted")
     row = CustomerRow(**fields)
 
     health: HealthDetail | None = None
@@ -143,6 +145,7 @@ def customer_360(
         churn_probability=churn,
         expansion_probability=expansion,
         latest_nps=nps,
+        predicted_nps=predicted_nps,
         contacts=contacts,
         journeys=_journeys(session, customer.id),
         playbook_runs=_runs(session, customer.id),

@@ -100,7 +100,7 @@ def trend_words(view: Customer360) -> Content:
 
 def outlook(view: Customer360) -> Content:
     """Churn and expansion probability (or 'not predicted yet'), the last
-    NPS, and what drives the churn probability most (▲ raises it)."""
+    NPS (and the next one predicted), and what drives the churn probability most (▲ raises it)."""
 
     def share(value: float | None) -> tuple[str, str]:
         return ("not predicted yet", "$text-muted") if value is None else (f"{value:.0%}", "bold")
@@ -110,7 +110,8 @@ def outlook(view: Customer360) -> Content:
         odds: list = ["churn and expansion ", ("not predicted yet", "$text-muted")]
     else:
         odds = ["churn ", share(view.churn_probability), " · expansion ", share(view.expansion_probability)]
-    lines = [Content.assemble(*odds, " · last NPS ", nps)]
+    expected = [] if view.predicted_nps is None else [" (next ", (str(view.predicted_nps), "bold"), ")"]
+    lines = [Content.assemble(*odds, " · last NPS ", nps, *expected)]
     for d in view.churn_drivers:
         arrow = ("▲ ", "$error") if d.effect > 0 else ("▼ ", "$success")
         lines.append(
