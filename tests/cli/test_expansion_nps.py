@@ -82,3 +82,36 @@ def test_refusals(run_cli, book, admin):
     assert "too little to learn from: 0 expanded" in nothing.stderr
     assert json.loads(run_cli("expansion", "models", "--format", "json").stdout) == []
     assert run_cli("nps", "explain", "G001", *AS_OF).exit_code == 4
+
+
+def test_the_expansion_journey_enrolls_whom_the_model_picks(run_cli, book, engine):
+    """The plan's loop closed: predicted expansion probabilities are what the
+    shipped expansion journey's trigger reads."""
+    import sqlalchemy as sa
+
+    from cs_cli.db.engine import transaction
+    from cs_cli.db.models import HealthScore, Journey, JourneyEnrollment
+
+    assert run_cli("recalc", *AS_OF).exit_code == 0
+    assert run_cli("expansion", "train", *AS_OF).exit_code == 0
+    assert run_cli("expansion", "predict", *AS_OF).exit_code == 0
+    with transaction(engine) as s:
+        # A healthy book: the journey also asks for health of 80 or more.
+        s.execute(sa.update(HealthScore).values(overall_score=85))
+        likely = set(
+            s.scalars(sa.select(HealthScore.customer_id).where(HealthScore.expansion_probability >= 0.6))
+        )
+    assert likely, "the model should find some customers likely to expand"
+    assert run_cli("playbooks", "load").exit_code == 0
+    assert run_cli("journeys", "load").exit_code == 0
+    ticked = run_cli("journeys", "tick", "--as-of", f"{TODAY}T12:00:00", "--no-deliver")
+    assert ticked.exit_code == 0, ticked
+    with transaction(engine) as s:
+        enrolled = set(
+            s.scalars(
+                sa.select(JourneyEnrollment.customer_id)
+                .join(Journey, Journey.id == JourneyEnrollment.journey_id)
+                .where(Journey.key == "expansion")
+            )
+        )
+    assert enrolled == likely
