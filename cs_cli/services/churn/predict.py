@@ -31,6 +31,7 @@ from cs_cli.errors import NotFound
 from cs_cli.services.access import customer_scope
 from cs_cli.services.churn import features as feats
 from cs_cli.services.churn import learn, targets
+from cs_cli.services.churn.labels import with_arr
 from cs_cli.services.churn.store import Loaded, load
 from cs_cli.services.churn.train import features_of
 
@@ -67,7 +68,7 @@ def _frame(
         customers=customers,
     )
     if loaded.target == targets.EXPANSION.name:
-        frame = feats.take(frame, np.isin(frame.customer, list(targets.with_arr(session, as_of))))
+        frame = feats.take(frame, np.isin(frame.customer, list(with_arr(session, as_of))))
     return frame
 
 

@@ -35,6 +35,7 @@ from cs_cli.domain import (
 from cs_cli.errors import BadInput
 from cs_cli.services import ranking
 from cs_cli.services.churn import features as feats
+from cs_cli.services.churn import labels as labelling
 from cs_cli.services.churn import learn, snapshot, targets
 from cs_cli.services.churn.targets import CHURN, EXPANSION_SHARE, Target
 from cs_cli.services.health.backtest import first_day, snapshot_days
@@ -91,7 +92,7 @@ def observations(
     features, frame = features_of(session, actor, scorecard, days=days, history=history, progress=progress)
     if not history:
         return Observations(features, frame, frame.churned.copy(), [days[-1]])
-    labels = targets.label(session, actor, target, frame, days, horizon_days=horizon_days, share=share)
+    labels = labelling.label(session, actor, target, frame, days, horizon_days=horizon_days, share=share)
     if not labels.keep.all():
         frame = feats.take(frame, labels.keep)
     features, frame = feats.without_empty(features, frame)
