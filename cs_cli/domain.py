@@ -384,6 +384,11 @@ class PredictResult:
     # Probabilities of 50% or more (for NPS: predicted detractors, 0-6).
     high_risk: int
     target: str = "churn"
+    # Customers whose current score is of a later day (left as it is; for
+    # churn, the day's history row has the prediction).
+    newer: int = 0
+    # History rows of the day that took the prediction (churn only).
+    history: int = 0
 
 
 @dataclass(frozen=True)

@@ -305,10 +305,15 @@ def make_app(name: str) -> typer.Typer:
         else:
             mean = "-" if result.mean is None else f"{result.mean:.1f}"
             high = f"{result.high_risk:,} detractors (6 or less)"
-        unscored = f"; {result.unscored:,} have no health score yet (cs recalc)" if result.unscored else ""
+        notes = []
+        if result.newer:
+            kept = "; that day's history has it" if result.history else ""
+            notes.append(f"{result.newer:,} current scores are of a later day (kept{kept})")
+        if result.unscored:
+            notes.append(f"{result.unscored:,} have no health score yet (cs recalc)")
         message(
             f"predicted {result.predicted:,} customers as of {result.as_of} with {name} model "
-            f"{result.model_id}: mean {mean}, {high}{unscored}"
+            f"{result.model_id}: mean {mean}, {high}" + "".join(f"; {n}" for n in notes)
         )
 
     history = " and that day's history row (the churn-jump alert compares them)" if name == "churn" else ""

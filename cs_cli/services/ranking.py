@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 # Replicates of the bootstrap: enough for a stable 95% interval; fewer on
 # very large inputs, where each replicate costs a pass over every row.
@@ -32,16 +33,22 @@ class Auc:
     replicates: int = 0
 
 
-def _weighted_auc(ranks: np.ndarray, labels: np.ndarray, weights: np.ndarray, size: int) -> float:
-    """AUC of dense ranks (higher: riskier) from weighted histograms: the
-    chance that a positive ranks above a negative, ties counting half."""
-    positive = np.bincount(ranks, weights=weights * labels, minlength=size)
-    negative = np.bincount(ranks, weights=weights * (1.0 - labels), minlength=size)
-    below = np.cumsum(negative) - negative
-    p, n = positive.sum(), negative.sum()
-    if p <= 0 or n <= 0:
-        return math.nan
-    return float((positive * (below + 0.5 * negative)).sum() / (p * n))
+def _auc_of(positive: np.ndarray, negative: np.ndarray) -> np.ndarray:
+    """AUC from histograms by dense rank (higher: riskier), one per row: the
+    chance that a positive ranks above a negative, ties counting half (NaN
+    when a row has no positive or no negative)."""
+    below = np.cumsum(negative, axis=-1) - negative
+    p, n = positive.sum(axis=-1), negative.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        got = (positive * (below + 0.5 * negative)).sum(axis=-1) / (p * n)
+    return np.where((p > 0) & (n > 0), got, np.nan)
+
+
+# Replicates judged together: a block's draws are a dense (clusters x
+# replicates) matrix and its histograms a dense (ranks x replicates) one,
+# kept under about CELLS cells.
+BLOCK = 25
+CELLS = 2_000_000
 
 
 def auc(
@@ -65,18 +72,34 @@ def auc(
         return Auc(None, None, None, positives, negatives)
     risk = values if riskier_when_higher else -values
     levels, ranks = np.unique(risk, return_inverse=True)
-    size = len(levels)
-    point = _weighted_auc(ranks, labels, np.ones(len(labels)), size)
+    groups, members = np.unique(clusters, return_inverse=True)
+    # Each cluster's histogram of positives and of negatives by rank. A
+    # replicate weighs each cluster by how often it was drawn, so its
+    # histograms are a sum of these: one sparse product per block of
+    # replicates, not a pass over every row for each (a cluster's rows
+    # share few ranks, so the histograms are much smaller than the rows).
+    shape = (len(groups), len(levels))
+    by_cluster = [
+        sparse.csr_matrix((weight, (members, ranks)), shape=shape).T.tocsr()
+        for weight in (labels, 1.0 - labels)
+    ]
+    positive, negative = (np.asarray(h.sum(axis=1)).ravel() for h in by_cluster)
+    point = float(_auc_of(positive, negative))
     if replicates is None:
         replicates = REPLICATES if len(labels) < LARGE else REPLICATES_LARGE
-    groups, members = np.unique(clusters, return_inverse=True)
     rng = np.random.default_rng(seed)
     estimates = []
-    for _ in range(replicates):
-        drawn = np.bincount(rng.integers(0, len(groups), len(groups)), minlength=len(groups))
-        estimate = _weighted_auc(ranks, labels, drawn[members].astype(float), size)
-        if not math.isnan(estimate):
-            estimates.append(estimate)
+    block = max(1, min(BLOCK, CELLS // max(shape)))
+    for start in range(0, replicates, block):
+        drawn = np.stack(
+            [
+                np.bincount(rng.integers(0, len(groups), len(groups)), minlength=len(groups))
+                for _ in range(min(block, replicates - start))
+            ],
+            axis=1,
+        ).astype(float)
+        got = _auc_of(*((h @ drawn).T for h in by_cluster))
+        estimates.extend(got[~np.isnan(got)].tolist())
     if not estimates:
         return Auc(point, None, None, positives, negatives, replicates)
     low, high = np.percentile(estimates, [2.5, 97.5])

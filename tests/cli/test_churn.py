@@ -108,3 +108,55 @@ def test_an_empty_book_says_so_in_one_line(run_cli, admin):
     assert "no active customers on those days: nothing to judge" in judged.stderr
     assert run_cli("churn", "show").exit_code == 4
     assert run_cli("churn", "explain", "C-1").exit_code == 4
+
+
+def test_a_jump_in_predicted_churn_raises_the_churn_jump_alert(run_cli, book, engine):
+    """The plan's loop closed: predictions a week apart are what the
+    churn-jump alert compares. Four customers go quiet nine days before the
+    last day; an alert is raised for exactly the customers whose predicted
+    probability rose by the rule's 0.15 or more over that week."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from cs_cli.db.engine import transaction
+    from cs_cli.db.models import Alert, Customer, HealthScoreHistory, UsageEvent
+
+    week = TODAY - dt.timedelta(days=7)
+    week_ago = week.isoformat()
+    quiet = [ext for ext, at in book.items() if at is None][:4]
+    since = dt.datetime.combine(TODAY - dt.timedelta(days=9), dt.time(), tzinfo=dt.UTC)
+    with transaction(engine) as s:
+        ids = s.scalars(sa.select(Customer.id).where(Customer.external_id.in_(quiet))).all()
+        gone = sa.delete(UsageEvent).where(UsageEvent.customer_id.in_(ids), UsageEvent.occurred_at >= since)
+        s.execute(gone)
+    for day in (week_ago, TODAY.isoformat()):
+        assert run_cli("recalc", "--as-of", day).exit_code == 0
+    assert run_cli("churn", "train", *AS_OF).exit_code == 0
+    earlier = run_cli("churn", "predict", "--as-of", week_ago)
+    assert earlier.exit_code == 0, earlier
+    # The current scores are of the last day: only the week-old history takes it.
+    alive = sum(1 for at in book.values() if at is None or at.date() > TODAY - dt.timedelta(days=7))
+    assert f"{alive} current scores are of a later day (kept; that day's history has it)" in earlier.stderr
+    assert "no health score yet" not in earlier.stderr
+    assert run_cli("churn", "predict", *AS_OF).exit_code == 0
+
+    with engine.connect() as c:
+        h = HealthScoreHistory
+        then = dict(c.execute(sa.select(h.customer_id, h.churn_probability).where(h.as_of == week)).all())
+        now = dict(c.execute(sa.select(h.customer_id, h.churn_probability).where(h.as_of == TODAY)).all())
+        names = dict(c.execute(sa.select(Customer.id, Customer.external_id)).all())
+    jumped = {names[cid] for cid, p in now.items() if p is not None and p - then[cid] >= 0.15}
+    assert jumped and jumped <= set(quiet), (jumped, quiet)
+
+    checked = run_cli("alerts", "check", *AS_OF)
+    assert checked.exit_code == 0, checked
+    assert f"churn_jump {len(jumped)}" in checked.stderr
+    with engine.connect() as c:
+        alerted = c.execute(
+            sa.select(Customer.external_id, Alert.title)
+            .join(Customer, Customer.id == Alert.customer_id)
+            .where(Alert.alert_type == "churn_jump")
+        ).all()
+    assert {ext for ext, _ in alerted} == jumped
+    assert all(title.startswith("Churn risk jumped to ") for _, title in alerted)

@@ -120,12 +120,18 @@ def predict(
         )
         .values({column: value})
     ).rowcount
+    newer = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(scratch.join(h, h.c.customer_id == scratch.c.customer_id))
+        .where(h.c.as_of > as_of)
+    )
+    history = 0
     if target == targets.CHURN.name:
-        session.execute(
+        history = session.execute(
             sa.update(hh)
             .where(hh.c.customer_id == scratch.c.customer_id, hh.c.as_of == as_of)
             .values(churn_probability=scratch.c.p)
-        )
+        ).rowcount
     scratch.drop(session.connection())
     if progress:
         progress(len(rows))
@@ -134,10 +140,12 @@ def predict(
         as_of=as_of,
         predicted=len(rows),
         written=current,
-        unscored=len(rows) - current,
+        unscored=len(rows) - current - newer,
         mean=float(p.mean()) if len(p) else None,
         high_risk=int((p <= DETRACTOR).sum() if target == targets.NPS.name else (p >= HIGH_RISK).sum()),
         target=target,
+        newer=newer,
+        history=history,
     )
 
 

@@ -16,12 +16,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from cs_cli.db import dialect
 from cs_cli.db.models import (
     Customer,
     NpsResponse,
@@ -35,16 +38,18 @@ from cs_cli.domain import (
     ChurnRate,
     CustomerStatus,
     HealthStatus,
+    Role,
     ScorecardBacktest,
     SignalRanking,
 )
 from cs_cli.errors import BadInput
 from cs_cli.services import ranking
 from cs_cli.services.access import customer_scope
-from cs_cli.services.facts import day_end
-from cs_cli.services.health.history import day_rows
+from cs_cli.services.facts import day_end, day_start
+from cs_cli.services.health.history import stored_day
+from cs_cli.services.health.recalc import score_day
 from cs_cli.services.health.scoring import band_score
-from cs_cli.services.health.usage import UsageRange, usage_day, usage_range
+from cs_cli.services.health.usage import UsageRange, usage_range
 from cs_cli.specs.scorecard import Component, LoadedScorecard, Scorecard
 
 BASELINE_DAYS = 28
@@ -138,7 +143,11 @@ def backtest(
     stored = [0 for _ in scorecards]
     baseline_rows = _Columns()
     cards = [loaded.card for loaded in scorecards]
-    with usage_range(session, cards, days, window=BASELINE_DAYS) as usage:
+    recent = _DailyEvents(session, actor, days[0] - dt.timedelta(days=BASELINE_DAYS - 1), days[-1])
+    with ExitStack() as stack:
+        # The usage events are read (once, see usage.py) only when a day is
+        # not in the stored history and has to be scored afresh.
+        usage: UsageRange | None = None
         for index, day in enumerate(days):
             end = day_end(day)
 
@@ -151,13 +160,18 @@ def backtest(
                 )
 
             for which, loaded in enumerate(scorecards):
-                rows, from_history = day_rows(session, actor, loaded, day, usage)
-                stored[which] += from_history
+                rows = stored_day(session, actor, loaded, day)
+                if rows is None:
+                    if usage is None:
+                        usage = stack.enter_context(usage_range(session, cards, days[index:]))
+                    rows = score_day(session, actor, loaded.card, as_of=day, flat=True, usage=usage)
+                else:
+                    stored[which] += 1
                 rows = [r for r in rows if r.health_status != HealthStatus.CHURNED.value]
                 collected[which].add(rows, index, churns, loaded.card)
                 if which == 0:
-                    counts = _recent_events(session, usage, day)
-                    baseline_rows.add_baseline(collected[0].last_customers, index, churns, counts)
+                    customers = collected[0].last_customers
+                    baseline_rows.add_baseline(customers, index, churns, recent.counts(day, customers))
             if progress:
                 progress(1)
 
@@ -281,16 +295,11 @@ class _Columns:
         for name in names:
             self._put(f"measure:{name}", _band_scores(card, name, get(f"raw_{name}")))
 
-    def add_baseline(self, customers: np.ndarray, index: int, churns, counts: dict[int, int]) -> None:
+    def add_baseline(self, customers: np.ndarray, index: int, churns, counts: np.ndarray) -> None:
         self._put("customer", customers)
         self._put("day", np.full(len(customers), index, dtype=np.int32))
         self._put("label", churns(customers).astype(np.int8))
-        self._put(
-            "value",
-            np.fromiter(
-                (counts.get(c, 0) for c in customers.tolist()), dtype=np.float32, count=len(customers)
-            ),
-        )
+        self._put("value", counts)
 
 
 def _band_scores(card: Scorecard, name: str, raw: tuple) -> np.ndarray:
@@ -303,7 +312,10 @@ def _band_scores(card: Scorecard, name: str, raw: tuple) -> np.ndarray:
         scored = [math.nan if t == "" else band_score(card, name, t) for t in distinct.tolist()]
         table = np.array([math.nan if v is None else v for v in scored], dtype=np.float32)
         return table[where] if len(texts) else np.zeros(0, dtype=np.float32)
-    values = np.array([math.nan if v is None or isinstance(v, str) else v for v in raw], dtype=float)
+    try:
+        values = np.asarray(raw, dtype=float)  # None is NaN
+    except (TypeError, ValueError):
+        values = np.array([math.nan if v is None or isinstance(v, str) else v for v in raw], dtype=float)
     lowers, scores, upper = card.band_tables[name]
     index = np.searchsorted(np.asarray(lowers, dtype=float), values, side="right") - 1
     inside = (index >= 0) & ~np.isnan(values)
@@ -313,17 +325,32 @@ def _band_scores(card: Scorecard, name: str, raw: tuple) -> np.ndarray:
     return np.where(inside, table[np.clip(index, 0, len(table) - 1)], np.float32(math.nan)).astype(np.float32)
 
 
-def _recent_events(session: Session, usage: UsageRange, day: dt.date) -> dict[int, int]:
-    """Usage events of the last BASELINE_DAYS days up to the end of `day`, by customer."""
-    g = usage.grains.c
-    first = day - dt.timedelta(days=BASELINE_DAYS - 1)
-    return dict(
-        session.execute(
-            sa.select(g.customer_id, sa.func.sum(g.events))
-            .where(g.day >= usage_day(session, first), g.day <= usage_day(session, day))
-            .group_by(g.customer_id)
-        ).all()
-    )
+class _DailyEvents:
+    """Usage events by customer and UTC day from `first` to `last`, read in
+    one GROUP BY: the baseline's counts of the last BASELINE_DAYS days of
+    each snapshot day are sums over these (numpy), not a query a day."""
+
+    def __init__(self, session: Session, actor: Actor, first: dt.date, last: dt.date) -> None:
+        ev = UsageEvent.__table__
+        offset = dialect.days_until(session, dialect.utc_day(session, ev.c.occurred_at), first)
+        within = [ev.c.occurred_at >= day_start(first), ev.c.occurred_at < day_end(last)]
+        if actor.role != Role.ADMIN:
+            within.append(ev.c.customer_id.in_(sa.select(Customer.id).where(customer_scope(actor))))
+        select = sa.select(ev.c.customer_id, offset.label("day"), sa.func.count()).where(*within)
+        rows = session.connection().execute(select.group_by(ev.c.customer_id, offset)).all()
+        # Rows are tuples to iterate, not arrays: np.asarray would probe
+        # each for an array interface (minutes for millions).
+        columns = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=3 * len(rows)).reshape(-1, 3)
+        self.first = first
+        self.customer, self.day, self.events = columns[:, 0], columns[:, 1], columns[:, 2]
+
+    def counts(self, day: dt.date, customers: np.ndarray) -> np.ndarray:
+        """Each of `customers`' events in the BASELINE_DAYS days to `day`."""
+        last = (day - self.first).days
+        inside = (self.day > last - BASELINE_DAYS) & (self.day <= last)
+        ids, where = np.unique(np.concatenate([customers, self.customer[inside]]), return_inverse=True)
+        totals = np.bincount(where[len(customers) :], weights=self.events[inside], minlength=len(ids))
+        return totals[where[: len(customers)]].astype(np.float32)
 
 
 def _judge(loaded: LoadedScorecard, label: str, columns: _Columns, from_history: int) -> ScorecardBacktest:

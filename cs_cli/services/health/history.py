@@ -41,33 +41,15 @@ def stored_day(
             read = dialect.json_text if measure.is_categorical else dialect.json_number
             raw.append(read(session, h.measures, ("raw", name)).label(f"raw_{name}"))
     components = [getattr(h, column).label(f"component_{name}") for name, column in COMPONENT_COLUMNS.items()]
-    return list(
-        session.execute(
-            sa.select(h.customer_id, h.overall_score, h.health_status, *components, *raw)
-            .join(c, c.id == h.customer_id)
-            .where(
-                h.as_of == day, customer_scope(actor), *([] if customers is None else [c.id.in_(customers)])
-            )
-        )
+    # Core rows straight from the connection, fetched all at once (iterating
+    # a result fetches row by row): the ORM's result machinery costs as
+    # much again as the query on a whole book.
+    select = (
+        sa.select(h.customer_id, h.overall_score, h.health_status, *components, *raw)
+        .join(c, c.id == h.customer_id)
+        .where(h.as_of == day, customer_scope(actor), *([] if customers is None else [c.id.in_(customers)]))
     )
-
-
-def day_rows(
-    session: Session,
-    actor: Actor,
-    loaded: LoadedScorecard,
-    day: dt.date,
-    usage: UsageRange | None,
-    customers: list[int] | None = None,
-) -> tuple[list, bool]:
-    """The day's scores (flat rows; of `customers` only, when given) and
-    whether they came from history."""
-    rows = stored_day(session, actor, loaded, day, customers)
-    if rows is not None:
-        return rows, True
-    return score_day(
-        session, actor, loaded.card, as_of=day, customers=customers, flat=True, usage=usage
-    ), False
+    return session.connection().execute(select).all()
 
 
 def day_health(

@@ -488,7 +488,8 @@ def score_day(
         condition = sa.and_(condition, Customer.id.in_(list(customers)))
     dialect.for_whole_table_reads(session)
     with day_scores(session, card, condition, as_of=as_of, flat=flat, usage=usage) as (select, _):
-        return list(session.execute(select))
+        # Core rows (see history.stored_day).
+        return session.connection().execute(select).all()
 
 
 def _facts(session: Session, as_of: dt.date) -> sa.Table:
