@@ -77,9 +77,14 @@ def book(engine, admin, tmp_path):
     return path
 
 
+def backtest_args(card) -> list[str]:
+    days = ["--from", D.isoformat(), "--to", D.isoformat(), "--horizon", "30d"]
+    later = (D + dt.timedelta(days=60)).isoformat()
+    return ["health", "backtest", *days, "--as-of", later, "--scorecard", str(card)]
+
+
 def backtest(run_cli, card, *more):
-    args = ["health", "backtest", "--from", D.isoformat(), "--to", D.isoformat(), "--horizon", "30d"]
-    return run_cli(*args, "--as-of", (D + dt.timedelta(days=60)).isoformat(), "--scorecard", str(card), *more)
+    return run_cli(*backtest_args(card), *more)
 
 
 def test_hand_checked_auc_lift_and_churn_rates(run_cli, book):
@@ -128,6 +133,27 @@ def test_stored_history_gives_the_same_report(run_cli, book):
     other.write_text(CARD.replace("name: days", "name: other"))
     again = json.loads(backtest(run_cli, other, "--format", "json").stdout)
     assert again["scorecards"][0]["days_from_history"] == 0
+
+
+def test_a_csm_backtests_their_own_customers(run_cli, book, engine):
+    """Scores, churns and the baseline's events: only the CSM's customers."""
+    from cs_cli.db.models import User
+    from cs_cli.enums import Role
+
+    with transaction(engine) as s:
+        ana = User(login="ana", name="Ana", email="ana@example.com", role=Role.CSM)
+        s.add(ana)
+        s.flush()
+        mine = Customer.external_id.in_(["A1", "A2", "B1", "B2"])
+        s.execute(sa.update(Customer).where(mine).values(csm_id=ana.id))
+    result = run_cli(*backtest_args(book), "--format", "json", user="ana")
+    assert result.exit_code == 0, result
+    report = json.loads(result.stdout)
+    assert (report["customers"], report["observations"], report["churned_customers"]) == (4, 4, 2)
+    # Churners A1 (20) and B1 (40) against A2 (20) and B2 (40): ties half,
+    # A1 below B2 once: (0.5 + 1 + 0 + 0.5) / 4. Events (1, 1, 3, 3) alike.
+    assert report["scorecards"][0]["score"]["auc"] == pytest.approx(0.5)
+    assert report["baseline"]["auc"] == pytest.approx(0.5)
 
 
 def test_the_table_compares_scorecards_and_says_when_churns_are_too_few(run_cli, book):
