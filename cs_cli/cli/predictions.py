@@ -307,8 +307,13 @@ def make_app(name: str) -> typer.Typer:
             high = f"{result.high_risk:,} detractors (6 or less)"
         notes = []
         if result.newer:
-            kept = "; that day's history has it" if result.history else ""
-            notes.append(f"{result.newer:,} current scores are of a later day (kept{kept})")
+            if result.history:
+                kept = "kept; that day's history has it"
+            elif name == "churn":
+                kept = f"kept; no history of that day takes it: cs recalc --as-of {result.as_of} first"
+            else:
+                kept = "kept; nothing written for them"
+            notes.append(f"{result.newer:,} current scores are of a later day ({kept})")
         if result.unscored:
             notes.append(f"{result.unscored:,} have no health score yet (cs recalc)")
         message(
