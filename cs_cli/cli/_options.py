@@ -70,7 +70,18 @@ HorizonOpt = Annotated[
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (for scripts).")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")]
-LimitOpt = Annotated[int, typer.Option("--limit", "-n", help="Rows per page.", min=1)]
+LimitOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--limit",
+        "-n",
+        min=1,
+        metavar="N",
+        help="At most N rows. A table shows a page of 50 unless told; json and csv give every row.",
+        show_default=False,
+    ),
+]
+AllOpt = Annotated[bool, typer.Option("--all", help="Every row in the table too, no paging.")]
 OffsetOpt = Annotated[int, typer.Option("--offset", help="Rows to skip (for paging).", min=0)]
 
 

@@ -150,6 +150,73 @@ def emit_rows(
     return count
 
 
+PAGE_SIZE = 50
+
+
+def rows_wanted(
+    fmt: OutputFormat, limit: int | None, all_rows: bool = False, page: int = PAGE_SIZE
+) -> int | None:
+    """How many rows a listing fetches: a table pages (`page` rows unless
+    --limit says otherwise), while json and csv, read by scripts, get every
+    row unless --limit caps them (None = every row)."""
+    if all_rows:
+        return None
+    if limit is not None:
+        return limit
+    return page if fmt == OutputFormat.TABLE else None
+
+
+def peek(wanted: int | None) -> int | None:
+    """The rows to fetch for a listing that does not count its whole: one
+    past the page, so `cut` can tell whether there are more."""
+    return None if wanted is None else wanted + 1
+
+
+def cut(rows: list[Any], wanted: int | None) -> tuple[list[Any], bool]:
+    """Rows fetched with `peek`, cut back to the page; True when there are more."""
+    if wanted is None or len(rows) <= wanted:
+        return rows, False
+    return rows[:wanted], True
+
+
+def paging_note(
+    fmt: OutputFormat,
+    *,
+    offset: int,
+    shown: int,
+    total: int,
+    noun: str,
+    exact: bool = True,
+    extra: str = "",
+    pageable: bool = True,
+) -> None:
+    """Say on stderr where these rows sit in the whole: a table always
+    says it, json and csv only when --limit or --offset left rows out, so a
+    script never loses rows without a word. Not `exact`: the count stopped
+    at `total` and there are more. Not `pageable`: the listing has no
+    --offset, only --limit and --all."""
+    end = offset + shown
+    more = not exact or total > end
+    of = f"{total:,}" if exact else f"more than {total:,}"
+    if fmt != OutputFormat.TABLE:
+        if more or offset:
+            first = f"rows {offset + 1}-{end}" if shown else "no rows"
+            flags = "--limit/--offset" if pageable else "--limit"
+            message(f"{first} of {of} {noun}{extra} ({flags} left the rest out)")
+        return
+    if not more and not offset:
+        message(f"{total:,} {noun[:-1] if total == 1 and noun.endswith('s') else noun}{extra}")
+        return
+    where = f"{offset + 1}-{end}" if shown else "none"
+    if not more:
+        next_page = ""
+    elif pageable:
+        next_page = f"; next page: --offset {end} (or --all)"
+    else:
+        next_page = "; more: --limit N or --all"
+    message(f"{where} of {of} {noun}{extra}{next_page}")
+
+
 def emit_object(obj: dict[str, Any], fmt: OutputFormat) -> None:
     """One record: JSON as an object, CSV as key,value lines."""
     if fmt == OutputFormat.JSON:

@@ -8,8 +8,17 @@ from typing import Annotated
 import typer
 
 from cs_cli.cli import _runtime
-from cs_cli.cli._options import AsOfOpt, FormatOpt, LimitOpt, OffsetOpt, now, today
-from cs_cli.cli._output import OutputFormat, cell, dataclass_rows, emit_object, emit_rows, message
+from cs_cli.cli._options import AllOpt, AsOfOpt, FormatOpt, LimitOpt, OffsetOpt, now, today
+from cs_cli.cli._output import (
+    OutputFormat,
+    cell,
+    dataclass_rows,
+    emit_object,
+    emit_rows,
+    message,
+    paging_note,
+    rows_wanted,
+)
 from cs_cli.enums import AlertSeverity, AlertStatus
 
 app = typer.Typer(
@@ -107,8 +116,9 @@ def list_(
         str | None, typer.Option("--customer", "-c", help="Only this customer's alerts.", metavar="ID")
     ] = None,
     scope: Annotated[str, typer.Option(help="mine, team or all (what you may see).")] = "all",
-    limit: LimitOpt = 100,
+    limit: LimitOpt = None,
     offset: OffsetOpt = 0,
+    all_rows: AllOpt = False,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """List the alerts of the customers you can see, newest first.
@@ -142,7 +152,7 @@ def list_(
             customer=customer,
             scope=scope,
             offset=offset,
-            limit=limit,
+            limit=rows_wanted(fmt, limit, all_rows, page=100),
         )
     emit_rows(
         dataclass_rows(page.rows),
@@ -150,10 +160,7 @@ def list_(
         fmt,
         headers={"alert_type": "type", "health_score": "health", "raised_at": "raised"},
     )
-    if fmt == OutputFormat.TABLE and page.total > offset + len(page.rows):
-        message(
-            f"showing {offset + 1}-{offset + len(page.rows)} of {page.total}; next: --offset {offset + limit}"
-        )
+    paging_note(fmt, offset=page.offset, shown=len(page.rows), total=page.total, noun="alerts")
 
 
 @app.command()

@@ -8,8 +8,17 @@ from typing import Annotated
 import typer
 
 from cs_cli.cli import _runtime
-from cs_cli.cli._options import AsOfOpt, FormatOpt, LimitOpt, OffsetOpt, today
-from cs_cli.cli._output import OutputFormat, cell, dataclass_rows, emit_object, emit_rows, message, plain
+from cs_cli.cli._options import AllOpt, AsOfOpt, FormatOpt, LimitOpt, OffsetOpt, today
+from cs_cli.cli._output import (
+    OutputFormat,
+    cell,
+    dataclass_rows,
+    emit_object,
+    emit_rows,
+    paging_note,
+    plain,
+    rows_wanted,
+)
 from cs_cli.enums import CustomerStatus
 
 app = typer.Typer(help="List and inspect customers.", no_args_is_help=True)
@@ -50,9 +59,9 @@ def list_(
     sort: Annotated[
         str, typer.Option(help="name, external_id, arr, renewal, health or seats; prefix - to reverse.")
     ] = "name",
-    limit: LimitOpt = 50,
+    limit: LimitOpt = None,
     offset: OffsetOpt = 0,
-    all_rows: Annotated[bool, typer.Option("--all", help="Every row, no paging.")] = False,
+    all_rows: AllOpt = False,
     as_of: AsOfOpt = None,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
@@ -82,18 +91,10 @@ def list_(
             as_of=today(as_of),
             sort=sort,
             offset=offset,
-            limit=None if all_rows else limit,
+            limit=rows_wanted(fmt, limit, all_rows),
         )
     emit_rows(dataclass_rows(page.rows), COLUMNS, fmt)
-    if fmt == OutputFormat.TABLE:
-        shown_to = page.offset + len(page.rows)
-        if page.total > shown_to:
-            message(
-                f"{page.offset + 1}-{shown_to} of {page.total} customers; "
-                f"next page: --offset {shown_to} (or --all)"
-            )
-        else:
-            message(f"{page.total} customers")
+    paging_note(fmt, offset=page.offset, shown=len(page.rows), total=page.total, noun="customers")
 
 
 @app.command()

@@ -9,8 +9,17 @@ from typing import Annotated
 import typer
 
 from cs_cli.cli import _runtime
-from cs_cli.cli._options import FormatOpt, LimitOpt, parse_date
-from cs_cli.cli._output import OutputFormat, dataclass_rows, emit_rows, message
+from cs_cli.cli._options import AllOpt, FormatOpt, LimitOpt, parse_date
+from cs_cli.cli._output import (
+    OutputFormat,
+    cut,
+    dataclass_rows,
+    emit_rows,
+    message,
+    paging_note,
+    peek,
+    rows_wanted,
+)
 
 app = typer.Typer(
     help="""The domain event log: what happened to customers (segment.entered,
@@ -90,7 +99,8 @@ def list_(
     since: Annotated[
         dt.date | None, typer.Option(parser=parse_date, metavar="DATE", help="Only on or after this day.")
     ] = None,
-    limit: LimitOpt = 50,
+    limit: LimitOpt = None,
+    all_rows: AllOpt = False,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """List the latest events of the customers you can see, newest first.
@@ -100,13 +110,18 @@ def list_(
     from cs_cli.services.events import list_events
 
     moment = None if since is None else dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
+    wanted = rows_wanted(fmt, limit, all_rows)
     with _runtime.session() as (session, actor):
-        rows = list_events(
-            session, actor, event_type=event_type, customer=customer, since=moment, limit=limit
+        fetched = list_events(
+            session, actor, event_type=event_type, customer=customer, since=moment, limit=peek(wanted)
         )
+    rows, more = cut(fetched, wanted)
     emit_rows(
         dataclass_rows(rows),
         ["id", "occurred_at", "event_type", "external_id", "data", "actor_name"],
         fmt,
         headers={"external_id": "customer", "actor_name": "by", "event_type": "type"},
+    )
+    paging_note(
+        fmt, offset=0, shown=len(rows), total=len(rows), exact=not more, noun="events", pageable=False
     )

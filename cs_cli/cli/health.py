@@ -11,6 +11,7 @@ import typer
 
 from cs_cli.cli import _runtime
 from cs_cli.cli._options import (
+    AllOpt,
     AsOfOpt,
     DryRunOpt,
     FormatOpt,
@@ -31,8 +32,10 @@ from cs_cli.cli._output import (
     emit_object,
     emit_rows,
     message,
+    paging_note,
     plain,
     progress_bar,
+    rows_wanted,
     warn,
 )
 from cs_cli.enums import UNJUDGED_STATUSES, HealthStatus, ScoreTrend
@@ -209,9 +212,9 @@ def list_(
     max_score: Annotated[int | None, typer.Option(help="Score at most this.", min=0, max=100)] = None,
     trend: Annotated[ScoreTrend | None, typer.Option(help="Only this trend.")] = None,
     sort: Annotated[str, typer.Option(help="score, change, name or renewal; prefix - to reverse.")] = "score",
-    limit: LimitOpt = 50,
+    limit: LimitOpt = None,
     offset: OffsetOpt = 0,
-    all_rows: Annotated[bool, typer.Option("--all", help="Every row, no paging.")] = False,
+    all_rows: AllOpt = False,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """List current health scores, worst first by default.
@@ -243,13 +246,17 @@ def list_(
             as_of=today(None),
             sort=sort,
             offset=offset,
-            limit=None if all_rows else limit,
+            limit=rows_wanted(fmt, limit, all_rows),
         )
     emit_rows(dataclass_rows(page.rows), LIST_COLUMNS, fmt, headers=HEADERS)
-    if fmt == OutputFormat.TABLE:
-        shown = page.offset + len(page.rows)
-        more = f"; next page: --offset {shown}" if page.total > shown else ""
-        message(f"{len(page.rows)} of {page.total} scored customers{_left_out(page, flt)}{more}")
+    paging_note(
+        fmt,
+        offset=page.offset,
+        shown=len(page.rows),
+        total=page.total,
+        noun="scored customers",
+        extra=_left_out(page, flt) if fmt == OutputFormat.TABLE else "",
+    )
 
 
 def _left_out(page, flt) -> str:

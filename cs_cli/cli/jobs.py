@@ -10,8 +10,18 @@ from typing import Annotated
 import typer
 
 from cs_cli.cli import _runtime
-from cs_cli.cli._options import FormatOpt
-from cs_cli.cli._output import OutputFormat, dataclass_rows, emit_rows, is_terminal, message
+from cs_cli.cli._options import AllOpt, FormatOpt, LimitOpt
+from cs_cli.cli._output import (
+    OutputFormat,
+    cut,
+    dataclass_rows,
+    emit_rows,
+    is_terminal,
+    message,
+    paging_note,
+    peek,
+    rows_wanted,
+)
 from cs_cli.cli.outbox import parse_moment
 
 app = typer.Typer(help="Scheduled jobs: their state, and the history of their runs.", no_args_is_help=True)
@@ -214,7 +224,8 @@ HISTORY_COLUMNS = [
 @app.command()
 def history(
     job: Annotated[str | None, typer.Argument(help="Only this job.", show_default="every job")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="Runs to show, newest first.", min=1)] = 20,
+    limit: LimitOpt = None,
+    all_rows: AllOpt = False,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """The latest runs of the jobs (or of one), newest first: slot, result,
@@ -230,8 +241,9 @@ def history(
 
     if job is not None:
         registry.get(job)
+    wanted = rows_wanted(fmt, limit, all_rows, page=20)
     with _runtime.session() as (session, _actor):
-        runs = ledger.history(session.get_bind(), job, limit=limit)
+        runs, more = cut(ledger.history(session.get_bind(), job, limit=peek(wanted)), wanted)
     rows = list(dataclass_rows(runs))
     if fmt != OutputFormat.JSON:
         for row in rows:
@@ -239,3 +251,4 @@ def history(
             counts = row["counts"] or {}
             row["counts"] = ", ".join(f"{k} {v}" for k, v in counts.items())
     emit_rows(rows, HISTORY_COLUMNS, fmt)
+    paging_note(fmt, offset=0, shown=len(rows), total=len(rows), exact=not more, noun="runs", pageable=False)

@@ -9,8 +9,17 @@ from typing import Annotated
 import typer
 
 from cs_cli.cli import _runtime
-from cs_cli.cli._options import DryRunOpt, FormatOpt
-from cs_cli.cli._output import OutputFormat, dataclass_rows, emit_object, emit_rows, message, plain
+from cs_cli.cli._options import AllOpt, DryRunOpt, FormatOpt, LimitOpt, OffsetOpt
+from cs_cli.cli._output import (
+    OutputFormat,
+    dataclass_rows,
+    emit_object,
+    emit_rows,
+    message,
+    paging_note,
+    plain,
+    rows_wanted,
+)
 
 app = typer.Typer(
     help="Journeys: automated, branching programs of emails, tasks, waits and checks.", no_args_is_help=True
@@ -507,9 +516,9 @@ def enrollments(
     customer: Annotated[
         str | None, typer.Option(help="Only this customer (external id).", metavar="ID")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Rows per page.")] = 50,
-    offset: Annotated[int, typer.Option(min=0, help="Rows to skip.")] = 0,
-    all_rows: Annotated[bool, typer.Option("--all", help="Every row, no paging.")] = False,
+    limit: LimitOpt = None,
+    offset: OffsetOpt = 0,
+    all_rows: AllOpt = False,
     as_of: AsOfTimeOpt = None,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
@@ -540,22 +549,18 @@ def enrollments(
             key,
             status=wanted,
             customer=customer,
-            limit=None if all_rows else limit,
-            offset=0 if all_rows else offset,
+            limit=rows_wanted(fmt, limit, all_rows),
+            offset=offset,
             now=now,
         )
     columns = ENROLLMENT_COLUMNS if fmt == OutputFormat.TABLE else ALL_ENROLLMENT_COLUMNS
     emit_rows(dataclass_rows(rows), columns, fmt)
-    if fmt == OutputFormat.TABLE:
-        if not rows:
-            message(
-                f"no enrollments in {key}"
-                + (" with that status" if status else "")
-                + ": `cs enroll` adds some"
-            )
-        elif total > len(rows):
-            shown = f"{offset + 1}-{offset + len(rows)} of {total}"
-            message(f"{shown}; --offset {offset + len(rows)} for more, --all for every one")
+    if fmt == OutputFormat.TABLE and not total:
+        message(
+            f"no enrollments in {key}" + (" with that status" if status else "") + ": `cs enroll` adds some"
+        )
+    else:
+        paging_note(fmt, offset=offset, shown=len(rows), total=total, noun="enrollments")
 
 
 @app.command("exit")

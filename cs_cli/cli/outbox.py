@@ -9,8 +9,18 @@ from typing import Annotated
 import typer
 
 from cs_cli.cli import _runtime
-from cs_cli.cli._options import FormatOpt, LimitOpt, OffsetOpt
-from cs_cli.cli._output import OutputFormat, cell, dataclass_rows, emit_object, emit_rows, message, plain
+from cs_cli.cli._options import AllOpt, FormatOpt, LimitOpt, OffsetOpt
+from cs_cli.cli._output import (
+    OutputFormat,
+    cell,
+    dataclass_rows,
+    emit_object,
+    emit_rows,
+    message,
+    paging_note,
+    plain,
+    rows_wanted,
+)
 from cs_cli.enums import OutboxChannel, OutboxStatus
 
 app = typer.Typer(
@@ -136,9 +146,9 @@ def list_(
     customer: Annotated[
         str | None, typer.Option(help="Only messages about this customer (external id).", metavar="ID")
     ] = None,
-    limit: LimitOpt = 50,
+    limit: LimitOpt = None,
     offset: OffsetOpt = 0,
-    all_rows: Annotated[bool, typer.Option("--all", help="Every row, no paging.")] = False,
+    all_rows: AllOpt = False,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """List outbox messages, newest first.
@@ -162,10 +172,11 @@ def list_(
             channel=channel,
             customer=customer,
             offset=offset,
-            limit=None if all_rows else limit,
+            limit=rows_wanted(fmt, limit, all_rows),
         )
     if fmt != OutputFormat.TABLE:
         emit_rows(dataclass_rows(page.rows), ALL_COLUMNS, fmt)
+        paging_note(fmt, offset=page.offset, shown=len(page.rows), total=page.total, noun="messages")
         return
     rows = (
         {
@@ -176,9 +187,7 @@ def list_(
         for row in dataclass_rows(page.rows)
     )
     emit_rows(rows, LIST_COLUMNS, fmt, headers={"next": "next attempt"})
-    shown = page.offset + len(page.rows)
-    more = f"; next page: --offset {shown}" if page.total > shown else ""
-    message(f"{len(page.rows)} of {page.total} messages{more}")
+    paging_note(fmt, offset=page.offset, shown=len(page.rows), total=page.total, noun="messages")
 
 
 _WAITING = (OutboxStatus.PENDING, OutboxStatus.FAILED, OutboxStatus.HELD)

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from cs_cli.cli import _runtime
-from cs_cli.cli._options import AsOfOpt, DryRunOpt, FormatOpt, LimitOpt, OffsetOpt, now, today
+from cs_cli.cli._options import AllOpt, AsOfOpt, DryRunOpt, FormatOpt, LimitOpt, OffsetOpt, now, today
 from cs_cli.cli._output import (
     OutputFormat,
     cell,
@@ -18,7 +18,9 @@ from cs_cli.cli._output import (
     emit_object,
     emit_rows,
     message,
+    paging_note,
     plain,
+    rows_wanted,
 )
 from cs_cli.enums import PlaybookRunStatus
 
@@ -280,8 +282,9 @@ def runs(
         str | None, typer.Option("--customer", "-c", help="Only this customer's runs (external id).")
     ] = None,
     status: Annotated[PlaybookRunStatus | None, typer.Option(help="Only runs with this status.")] = None,
-    limit: LimitOpt = 50,
+    limit: LimitOpt = None,
     offset: OffsetOpt = 0,
+    all_rows: AllOpt = False,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """List playbook runs of the customers you can see, newest first, with
@@ -297,13 +300,16 @@ def runs(
 
     with _runtime.session() as (session, actor):
         page = list_runs(
-            session, actor, playbook=key, customer=customer, status=status, offset=offset, limit=limit
+            session,
+            actor,
+            playbook=key,
+            customer=customer,
+            status=status,
+            offset=offset,
+            limit=rows_wanted(fmt, limit, all_rows),
         )
     emit_rows(dataclass_rows(page.rows), RUN_COLUMNS, fmt, headers=RUN_HEADERS)
-    if fmt == OutputFormat.TABLE:
-        shown = page.offset + len(page.rows)
-        more = f"; next page: --offset {shown}" if page.total > shown else ""
-        message(f"{len(page.rows)} of {page.total} runs{more}")
+    paging_note(fmt, offset=page.offset, shown=len(page.rows), total=page.total, noun="runs")
 
 
 @app.command()

@@ -10,6 +10,7 @@ import typer
 
 from cs_cli.cli import _runtime
 from cs_cli.cli._options import (
+    AllOpt,
     AsOfOpt,
     FormatOpt,
     LimitOpt,
@@ -19,7 +20,19 @@ from cs_cli.cli._options import (
     now,
     today,
 )
-from cs_cli.cli._output import OutputFormat, cell, dataclass_rows, emit_object, emit_rows, message, plain
+from cs_cli.cli._output import (
+    OutputFormat,
+    cell,
+    cut,
+    dataclass_rows,
+    emit_object,
+    emit_rows,
+    message,
+    paging_note,
+    peek,
+    plain,
+    rows_wanted,
+)
 from cs_cli.enums import SegmentType
 
 app = typer.Typer(
@@ -336,21 +349,18 @@ def refresh(
 @app.command()
 def customers(
     segment: Annotated[str, typer.Argument(help="Segment name (or id).")],
-    limit: LimitOpt = 50,
+    limit: LimitOpt = None,
     offset: OffsetOpt = 0,
-    all_rows: Annotated[bool, typer.Option("--all", help="Every member, no paging.")] = False,
+    all_rows: AllOpt = False,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """List a segment's current members you can see, largest ARR first."""
     from cs_cli.services.segments.members import members
 
     with _runtime.session() as (session, actor):
-        page = members(session, actor, segment, offset=offset, limit=None if all_rows else limit)
+        page = members(session, actor, segment, offset=offset, limit=rows_wanted(fmt, limit, all_rows))
     emit_rows(dataclass_rows(page.rows), MEMBER_COLUMNS, fmt, headers={"health_score": "health"})
-    if fmt == OutputFormat.TABLE:
-        shown = page.offset + len(page.rows)
-        more = f"; next page: --offset {shown}" if page.total > shown else ""
-        message(f"{len(page.rows)} of {page.total} members{more}")
+    paging_note(fmt, offset=page.offset, shown=len(page.rows), total=page.total, noun="members")
 
 
 @app.command()
@@ -409,15 +419,20 @@ def overlap(
 @app.command()
 def history(
     segment: Annotated[str, typer.Argument(help="Segment name (or id).")],
-    limit: LimitOpt = 50,
+    limit: LimitOpt = None,
+    all_rows: AllOpt = False,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """Who entered and left a segment, newest first."""
     from cs_cli.services.segments.members import history as run_history
 
+    wanted = rows_wanted(fmt, limit, all_rows)
     with _runtime.session() as (session, actor):
-        rows = run_history(session, actor, segment, limit=limit)
+        rows, more = cut(run_history(session, actor, segment, limit=peek(wanted)), wanted)
     emit_rows(dataclass_rows(rows), ["external_id", "name", "entered_at", "exited_at"], fmt)
+    paging_note(
+        fmt, offset=0, shown=len(rows), total=len(rows), exact=not more, noun="changes", pageable=False
+    )
 
 
 @app.command()

@@ -11,8 +11,28 @@ from typing import Annotated, Any
 import typer
 
 from cs_cli.cli import _runtime
-from cs_cli.cli._options import AsOfOpt, FormatOpt, LimitOpt, OffsetOpt, YesOpt, confirm_or_abort, now, today
-from cs_cli.cli._output import OutputFormat, cell, dataclass_rows, emit_object, emit_rows, message, plain
+from cs_cli.cli._options import (
+    AllOpt,
+    AsOfOpt,
+    FormatOpt,
+    LimitOpt,
+    OffsetOpt,
+    YesOpt,
+    confirm_or_abort,
+    now,
+    today,
+)
+from cs_cli.cli._output import (
+    OutputFormat,
+    cell,
+    dataclass_rows,
+    emit_object,
+    emit_rows,
+    message,
+    paging_note,
+    plain,
+    rows_wanted,
+)
 from cs_cli.enums import Priority, TaskOutcome, TaskStatus, TaskType
 
 app = typer.Typer(help="CS tasks: the work on your plate, from the command line.", no_args_is_help=True)
@@ -158,7 +178,7 @@ def _emit_tasks(rows, fmt: OutputFormat, columns: list[str]) -> None:
         emit_rows(dataclass_rows(rows), CSV_COLUMNS, fmt)
 
 
-def _listing(flt, sort: str, limit: int, offset: int, all_rows: bool, as_of, fmt, columns) -> None:
+def _listing(flt, sort: str, limit: int | None, offset: int, all_rows: bool, as_of, fmt, columns) -> None:
     from cs_cli.services.tasks.views import list_tasks
 
     with _runtime.session() as (session, actor):
@@ -169,22 +189,24 @@ def _listing(flt, sort: str, limit: int, offset: int, all_rows: bool, as_of, fmt
             today=today(as_of),
             sort=sort,
             offset=offset,
-            limit=None if all_rows else limit,
+            limit=rows_wanted(fmt, limit, all_rows),
         )
     _emit_tasks(page.rows, fmt, columns)
-    if fmt == OutputFormat.TABLE:
-        shown = page.offset + len(page.rows)
-        total = f"{page.total:,}" if page.total_exact else f"more than {page.total:,}"
-        more = f"; next page: --offset {shown}" if not page.total_exact or page.total > shown else ""
-        overdue = sum(1 for r in page.rows if r.overdue)
-        note = f"; {overdue} overdue on this page" if overdue else ""
-        message(f"{len(page.rows)} of {total} tasks{note}{more}")
+    overdue = sum(1 for r in page.rows if r.overdue) if fmt == OutputFormat.TABLE else 0
+    paging_note(
+        fmt,
+        offset=page.offset,
+        shown=len(page.rows),
+        total=page.total,
+        exact=page.total_exact,
+        noun="tasks",
+        extra=f" ({overdue} overdue on this page)" if overdue else "",
+    )
 
 
 SortOpt = Annotated[
     str, typer.Option(help="due, priority, customer or created; prefix - to reverse (e.g. -created).")
 ]
-AllOpt = Annotated[bool, typer.Option("--all", help="Every row, no paging.")]
 
 
 @app.command("list")
@@ -199,7 +221,7 @@ def list_(
     playbook: PlaybookOpt = None,
     include_snoozed: SnoozedOpt = False,
     sort: SortOpt = "due",
-    limit: LimitOpt = 50,
+    limit: LimitOpt = None,
     offset: OffsetOpt = 0,
     all_rows: AllOpt = False,
     as_of: AsOfOpt = None,
@@ -227,7 +249,7 @@ def my(
     status: StatusOpt = None,
     due: DueOpt = None,
     include_snoozed: SnoozedOpt = False,
-    limit: LimitOpt = 50,
+    limit: LimitOpt = None,
     offset: OffsetOpt = 0,
     all_rows: AllOpt = False,
     as_of: AsOfOpt = None,

@@ -8,8 +8,18 @@ from typing import Annotated
 import typer
 
 from cs_cli.cli import _runtime
-from cs_cli.cli._options import FormatOpt, LimitOpt, OffsetOpt, parse_date
-from cs_cli.cli._output import OutputFormat, cell, dataclass_rows, emit_object, emit_rows, message, plain
+from cs_cli.cli._options import AllOpt, FormatOpt, LimitOpt, OffsetOpt, parse_date
+from cs_cli.cli._output import (
+    OutputFormat,
+    cell,
+    dataclass_rows,
+    emit_object,
+    emit_rows,
+    message,
+    paging_note,
+    plain,
+    rows_wanted,
+)
 from cs_cli.enums import Channel, Direction, Sentiment, TouchpointType
 
 app = typer.Typer(help="Touchpoints: every call, meeting and email with a customer.", no_args_is_help=True)
@@ -82,9 +92,9 @@ def list_(
     user: Annotated[
         str | None, typer.Option(help="Only those by this team member (login or email).", metavar="USER")
     ] = None,
-    limit: LimitOpt = 50,
+    limit: LimitOpt = None,
     offset: OffsetOpt = 0,
-    all_rows: Annotated[bool, typer.Option("--all", help="Every row, no paging.")] = False,
+    all_rows: AllOpt = False,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """List touchpoints of the customers you can see, newest first.
@@ -99,12 +109,9 @@ def list_(
 
     flt = TouchpointFilter(customer=customer, types=tuple(touchpoint_type or ()), since=since, user=user)
     with _runtime.session() as (session, actor):
-        page = list_touchpoints(session, actor, flt, offset=offset, limit=None if all_rows else limit)
+        page = list_touchpoints(session, actor, flt, offset=offset, limit=rows_wanted(fmt, limit, all_rows))
     _emit(page.rows, fmt, LIST_COLUMNS)
-    if fmt == OutputFormat.TABLE:
-        shown = page.offset + len(page.rows)
-        more = f"; next page: --offset {shown}" if page.total > shown else ""
-        message(f"{len(page.rows)} of {page.total:,} touchpoints{more}")
+    paging_note(fmt, offset=page.offset, shown=len(page.rows), total=page.total, noun="touchpoints")
 
 
 @app.command()
@@ -223,8 +230,8 @@ def log(
 @app.command()
 def timeline(
     customer: Annotated[str, typer.Argument(help="External id of the customer.")],
-    limit: LimitOpt = 50,
-    all_rows: Annotated[bool, typer.Option("--all", help="Every touchpoint, not only the latest.")] = False,
+    limit: LimitOpt = None,
+    all_rows: AllOpt = False,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """A customer's touchpoints, newest first, with their sentiment.
@@ -234,10 +241,14 @@ def timeline(
     from cs_cli.services.touchpoints import timeline as customer_timeline
 
     with _runtime.session() as (session, actor):
-        external_id, page = customer_timeline(session, actor, customer, limit=None if all_rows else limit)
+        external_id, page = customer_timeline(
+            session, actor, customer, limit=rows_wanted(fmt, limit, all_rows)
+        )
     columns = ["occurred_at", "touchpoint_type", "direction", "subject", "user", "sentiment_label", "task_id"]
     _emit(page.rows, fmt, columns)
-    if fmt == OutputFormat.TABLE:
+    if fmt != OutputFormat.TABLE:
+        paging_note(fmt, offset=0, shown=len(page.rows), total=page.total, noun="touchpoints", pageable=False)
+    else:
         if not page.rows:
             message(f"{external_id} has no touchpoints yet; `cs touchpoints log {external_id} ...` adds one")
             return

@@ -180,7 +180,7 @@ def _run_row(row: Any) -> RunRow:
     )
 
 
-def history(engine: Engine, job: str | None = None, *, limit: int = 50) -> list[RunRow]:
+def history(engine: Engine, job: str | None = None, *, limit: int | None = 50) -> list[RunRow]:
     """The latest runs, newest first (of one job, or of all)."""
     table = JobRun.__table__
     query = sa.select(table).order_by(table.c.started_at.desc(), table.c.id.desc()).limit(limit)

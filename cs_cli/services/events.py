@@ -214,7 +214,7 @@ def list_events(
     event_type: str | None = None,
     customer: str | None = None,
     since: dt.datetime | None = None,
-    limit: int = 50,
+    limit: int | None = 50,
 ) -> list[EventRow]:
     """The latest events of the customers you can see, newest first; a type
     ending in `.` or `*` matches every type it begins (segment.*)."""

@@ -92,7 +92,7 @@ def test_deliver_list_show_and_retry(run_cli, engine, book, smtp_server, http_se
     assert {r["last_error"] for r in dead} >= {"recipient refused: 550 5.1.1 no such user"}
     table = run_cli("outbox", "list", "--customer", "E-1")
     assert "carla@alpha.example" in table.stdout and "hook-w1" not in table.stdout
-    assert "1 of 1 messages" in table.stderr
+    assert "1 message" in table.stderr
     hooks = run_cli("outbox", "list", "--channel", "webhook", "--format", "json")
     assert [r["idempotency_key"] for r in json.loads(hooks.stdout)] == ["hook-w1"]
 

@@ -118,7 +118,7 @@ def members(session: Session, actor: Actor, ref: str, *, offset: int = 0, limit:
 
 
 def history(
-    session: Session, actor: Actor, ref: str, *, since: dt.datetime | None = None, limit: int = 100
+    session: Session, actor: Actor, ref: str, *, since: dt.datetime | None = None, limit: int | None = 100
 ) -> list[MembershipChange]:
     """The latest stays that began or ended, newest first."""
     segment = find_segment(session, ref)
