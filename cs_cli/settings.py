@@ -95,6 +95,18 @@ def parse_duration(text: str) -> dt.timedelta:
     return dt.timedelta(seconds=value * _UNITS[unit])
 
 
+def format_duration(span: dt.timedelta | None) -> str:
+    """A time span as the settings write it (`parse_duration` reads it back):
+    the largest unit that divides it, 7d, 6h, 15m, 90s; None is off."""
+    if span is None:
+        return "off"
+    seconds = span.total_seconds()
+    for unit in ("d", "h", "m"):
+        if seconds % _UNITS[unit] == 0:
+            return f"{int(seconds // _UNITS[unit])}{unit}"
+    return f"{seconds:g}s"
+
+
 def parse_quiet_hours(text: str) -> tuple[dt.time, dt.time] | None:
     """'20:00-08:00' as (start, end) local times; '' or 'off' for none."""
     raw = text.strip().lower()

@@ -29,8 +29,10 @@ class Envelope:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What came of one attempt: sent, retry (a passing failure) or dead (no
-    retry can help). `retry_after`: seconds the receiver asked us to wait."""
+    """What came of one attempt: sent, retry (a passing failure), dead (no
+    retry can help) or held (cs itself is not configured to send it yet: not
+    an attempt, so no number of them kills the message). `retry_after`:
+    seconds the receiver asked us to wait."""
 
     kind: str
     reason: str | None = None
@@ -43,6 +45,10 @@ class Outcome:
     @classmethod
     def retry(cls, reason: str, retry_after: float | None = None) -> Outcome:
         return cls("retry", reason, retry_after)
+
+    @classmethod
+    def held(cls, reason: str) -> Outcome:
+        return cls("held", reason)
 
     @classmethod
     def dead(cls, reason: str) -> Outcome:

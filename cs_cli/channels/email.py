@@ -155,7 +155,7 @@ class SmtpChannel:
 
     def send(self, envelope: Envelope, at: dt.datetime) -> Outcome:
         if not self.config.sender:
-            return Outcome.retry("no From address: set smtp_from (CS_SMTP_FROM)")
+            return Outcome.held("no From address: set smtp_from (CS_SMTP_FROM)")
         if self._down:
             return Outcome.retry(self._down)
         try:

@@ -19,7 +19,7 @@ class InAppChannel(SignedPoster):
 
     def send(self, envelope: Envelope, at: dt.datetime) -> Outcome:
         if not self.url:
-            return Outcome.retry("no in-app endpoint: set in_app_url (CS_IN_APP_URL)")
+            return Outcome.held("no in-app endpoint: set in_app_url (CS_IN_APP_URL)")
         body = {
             "id": envelope.key,
             "recipient": envelope.recipient,

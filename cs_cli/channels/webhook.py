@@ -126,7 +126,7 @@ class SignedPoster:
         import httpx
 
         if not self.config.secret:
-            return Outcome.retry("no signing key: set webhook_secret (CS_WEBHOOK_SECRET)")
+            return Outcome.held("no signing key: set webhook_secret (CS_WEBHOOK_SECRET)")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             return Outcome.dead(f"not an http(s) URL: {one_line(url, 200)}")
         data = encode(body)

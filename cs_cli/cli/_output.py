@@ -52,12 +52,20 @@ def err_console():
 
 
 def message(text: str) -> None:
-    """A message for a person: stderr, so stdout stays pure data."""
-    err_console().print(text)
+    """A message for a person: stderr, so stdout stays pure data. Plain
+    text: data in it (a title "[urgent] ...") is never read as markup."""
+    err_console().print(text, markup=False)
 
 
 def warn(text: str) -> None:
-    err_console().print(f"[yellow]warning:[/] {text}")
+    notice("warning:", text)
+
+
+def notice(label: str, text: str, style: str = "yellow") -> None:
+    """A message whose label is coloured (a caveat, a warning); the rest plain."""
+    from rich.text import Text
+
+    err_console().print(Text.assemble((label, style), " ", text))
 
 
 def plain(value: Any) -> Any:
@@ -98,6 +106,14 @@ def cell(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(plain(value), separators=(",", ":"))
     return str(value)
+
+
+def text_cell(value: Any):
+    """A value as a cell of a Rich table or panel: plain text, never markup,
+    so data such as "[critical] ..." shows as it is."""
+    from rich.text import Text
+
+    return Text(cell(value))
 
 
 def csv_cell(value: Any) -> str:
@@ -144,7 +160,7 @@ def emit_rows(
     for column in columns:
         table.add_column(headers.get(column, column.replace("_", " ")))
     for row in rows:
-        table.add_row(*(cell(row.get(c)) for c in columns))
+        table.add_row(*(text_cell(row.get(c)) for c in columns))
         count += 1
     _console(stderr=False).print(table)
     return count

@@ -11,7 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from cs_cli import __version__
-from cs_cli.cli import _runtime
+from cs_cli.cli import _help, _runtime
 from cs_cli.cli import alerts as alerts_cmd
 from cs_cli.cli import automation as automation_cmd
 from cs_cli.cli import board as board_cmd
@@ -50,7 +50,10 @@ class _Boundary(TyperGroup):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         """Usage errors too become one line (and a hint), not a framed box."""
-        _short_helps(self)
+        _help.install()
+        _help.tidy(self)
+        if self.help:
+            self.help = _help.reflow(self.help)
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
@@ -95,17 +98,6 @@ class _Boundary(TyperGroup):
             if _is_bad_value(exc):
                 _fail(f"the database refused a value: {first}", "look for odd characters in what you gave", 2)
             _fail(f"unexpected {type(exc).__name__}: {first}", "run again with --debug for a traceback", 1)
-
-
-def _short_helps(group) -> None:
-    """Each command's line in a listing: the first sentence of its help on
-    one line. (With rich markup, the docstring's own line breaks would show.)"""
-    for command in getattr(group, "commands", {}).values():
-        if command.help and not command.short_help:
-            first = " ".join(command.help.split("\n\n")[0].split())
-            end = first.find(". ")
-            command.short_help = first if end < 0 else first[: end + 1]
-        _short_helps(command)
 
 
 app = typer.Typer(

@@ -14,13 +14,16 @@ from cs_cli.cli._output import OutputFormat, emit_rows, message
 
 app = typer.Typer(
     help="""Event triggers: rules that act on the domain event log (alert,
-playbook, task, email the CSM). The rules come from a YAML file: the one
-shipped, or your own named by the automation_rules setting
-(CS_AUTOMATION_RULES). See docs/automation.md.
+playbook, task, email the CSM).
 
-  cs automation rules              what each rule does and when it last fired
-  cs automation validate FILE      check a rules file
-  cs automation run                act on the events not acted on yet (cron)""",
+The rules come from a YAML file: the one shipped, or your own named by the
+automation_rules setting (CS_AUTOMATION_RULES). See docs/automation.md.
+
+In a day's work:
+
+  cs automation rules          what each rule does, when it last fired
+  cs automation validate FILE  check a rules file
+  cs automation run            act on the events not acted on yet (cron)""",
     no_args_is_help=True,
 )
 

@@ -18,17 +18,25 @@ def show(fmt: FormatOpt = OutputFormat.TABLE) -> None:
     Precedence: command-line flag, then environment (CS_*), then the config
     file (CS_CONFIG, else config.toml in your config directory), then default.
     """
-    from cs_cli.settings import SPECS, config_file_path, mask_url
+    import datetime as dt
+
+    from cs_cli.channels.email import USUAL_PORTS
+    from cs_cli.settings import SPECS, config_file_path, format_duration, mask_url
 
     settings = _runtime.STATE.settings()
     rows = []
     for spec in SPECS:
         value = getattr(settings, spec.name)
+        source = settings.sources[spec.name]
         if spec.secret:
             value = mask_url(value) if spec.name.endswith("_url") else "***"
-        rows.append(
-            {"setting": spec.name, "value": value, "source": settings.sources[spec.name], "env": spec.env}
-        )
+        elif isinstance(value, dt.timedelta) or (value is None and spec.name.startswith("retention_")):
+            # In the form the settings take: 7d, not "7 days, 0:00:00".
+            value = format_duration(value)
+        elif spec.name == "smtp_port" and not value:
+            value = USUAL_PORTS[settings.smtp_security]
+            source = f"{source} (the usual port for smtp_security {settings.smtp_security})"
+        rows.append({"setting": spec.name, "value": value, "source": source, "env": spec.env})
     path, _ = config_file_path(__import__("os").environ)
     rows.append(
         {

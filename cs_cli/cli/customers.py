@@ -18,6 +18,7 @@ from cs_cli.cli._output import (
     paging_note,
     plain,
     rows_wanted,
+    text_cell,
 )
 from cs_cli.enums import CustomerStatus
 
@@ -134,6 +135,7 @@ def _render(detail) -> None:
     from rich.console import Group
     from rich.panel import Panel
     from rich.table import Table
+    from rich.text import Text
 
     from cs_cli.cli._output import stdout_console
 
@@ -161,7 +163,7 @@ def _render(detail) -> None:
         ("latest NPS", detail.latest_nps),
         ("open tasks", detail.open_tasks),
     ):
-        facts.add_row(label, cell(value) or "-")
+        facts.add_row(label, text_cell(value or "-"))
 
     activity = Table.grid(padding=(0, 2))
     activity.add_column(style="dim")
@@ -183,17 +185,18 @@ def _render(detail) -> None:
             if on
         ]
         contacts.add_row(
-            cell(contact.name), cell(contact.email), cell(contact.title), cell(contact.role), ", ".join(flags)
+            *(text_cell(v) for v in (contact.name, contact.email, contact.title, contact.role)),
+            ", ".join(flags),
         )
 
-    parts = [Panel(facts, title=f"[bold]{c.name}[/]", title_align="left")]
+    parts = [Panel(facts, title=Text(c.name, style="bold"), title_align="left")]
     parts.append(Panel(activity, title="activity", title_align="left"))
     if detail.attributes:
         attrs = Table.grid(padding=(0, 2))
         attrs.add_column(style="dim")
         attrs.add_column()
         for key, value in sorted(detail.attributes.items()):
-            attrs.add_row(key, cell(value))
+            attrs.add_row(text_cell(key), text_cell(value))
         parts.append(Panel(attrs, title="attributes", title_align="left"))
     parts.append(Panel(contacts if detail.contacts else "no contacts", title="contacts", title_align="left"))
     stdout_console(max_width=100).print(Group(*parts))

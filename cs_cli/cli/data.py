@@ -85,6 +85,7 @@ def import_(
         ),
     ] = None,
 ) -> None:
+    from cs_cli.errors import BadInput
     from cs_cli.services.importers import SourceFormat, import_file, load_map
 
     mapping = load_map(map_file) if map_file else None
@@ -109,6 +110,12 @@ def import_(
                 progress=progress,
                 recorded_at=dt.datetime.now(dt.UTC),
             )
+            if skip_invalid and result.rows_read and result.rejected == result.rows_read:
+                # Raised inside the session: the import's record is not kept either.
+                raise BadInput(
+                    f"{file}: all {result.rows_read:,} rows were rejected, nothing written"
+                    f" (reasons in {rejects_path})"
+                )
     finally:
         if sink:
             sink.close()

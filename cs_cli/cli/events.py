@@ -54,9 +54,9 @@ def emit(
 
     Examples:
 
-      cs events emit champion.left --customer C-00107 --data '{"name": "Dana Fox"}'
+      cs events emit champion.left -c C-00107 --data '{"name": "Dana Fox"}'
 
-      cs events emit invoice.paid_late --customer C-00012 --data '{"days_late": 45}' --new-type
+      cs events emit invoice.paid_late -c C-00012 --data '{"days": 45}' --new-type
     """
     import json
 

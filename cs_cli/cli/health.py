@@ -32,6 +32,7 @@ from cs_cli.cli._output import (
     emit_object,
     emit_rows,
     message,
+    notice,
     paging_note,
     plain,
     progress_bar,
@@ -321,6 +322,7 @@ def _render(detail) -> None:
     from rich.console import Group
     from rich.panel import Panel
     from rich.table import Table
+    from rich.text import Text
 
     from cs_cli.cli._output import stdout_console
     from cs_cli.specs.scorecard import MEASURES
@@ -337,8 +339,11 @@ def _render(detail) -> None:
         o = detail.override
         head.add_row(
             "[bold]override[/]",
-            f"[bold]{o['overall_score']}[/] {cell(o['health_status'])} by {o['set_by']} "
-            f"until {o['expires_on']}: {o['reason']} (the computed score below goes on being recalculated)",
+            Text.assemble(
+                (str(o["overall_score"]), "bold"),
+                f" {cell(o['health_status'])} by {o['set_by']} until {o['expires_on']}: {o['reason']}"
+                " (the computed score below goes on being recalculated)",
+            ),
         )
     head.add_row("as of", cell(detail.as_of))
     head.add_row("base", f"{e.get('base', '-')} points before multipliers")
@@ -382,7 +387,7 @@ def _render(detail) -> None:
                 cell(values.get("score")),
                 MEASURES[name][2] if name in MEASURES else "",
             )
-    title = f"[bold]{detail.name}[/] ({detail.external_id})"
+    title = Text.assemble((detail.name, "bold"), f" ({detail.external_id})")
     stdout_console(max_width=130).print(Group(Panel(head, title=title, title_align="left"), table))
 
 
@@ -402,7 +407,9 @@ def override(
     and an expiry. Everyone sees the override, marked as one, until it
     expires or is cleared; recalculation goes on underneath and never loses it.
 
-    Example: cs health override C-00107 45 --reason "CFO says budget is cut" --until 2026-12-31
+    Example:
+
+      cs health override C-00107 45 --reason "budget cut" --until 2026-12-31
     """
     from cs_cli.errors import BadInput
     from cs_cli.services.health.overrides import clear_override, set_override
@@ -651,9 +658,10 @@ def _render_backtest(result) -> None:
         f" customer-days, base rate {rate})"
     )
     if not result.enough:
-        message(
-            f"[yellow]too few churns to judge:[/] {result.churned_customers} churned customers; about"
-            f" {result.needed} are needed for an AUC interval of ±0.1 (a longer window, or --horizon)"
+        notice(
+            "too few churns to judge:",
+            f"{result.churned_customers} churned customers; about"
+            f" {result.needed} are needed for an AUC interval of ±0.1 (a longer window, or --horizon)",
         )
     table = Table(show_edge=False, header_style="bold", pad_edge=False)
     for column in ("scorecard", "AUC (95% interval)", "lowest tenth: lift"):

@@ -12,7 +12,6 @@ from cs_cli.cli import _runtime
 from cs_cli.cli._options import AllOpt, FormatOpt, LimitOpt, OffsetOpt
 from cs_cli.cli._output import (
     OutputFormat,
-    cell,
     dataclass_rows,
     emit_object,
     emit_rows,
@@ -20,6 +19,7 @@ from cs_cli.cli._output import (
     paging_note,
     plain,
     rows_wanted,
+    text_cell,
 )
 from cs_cli.enums import OutboxChannel, OutboxStatus
 
@@ -238,7 +238,7 @@ def show(message_id: MessageIdArg, fmt: FormatOpt = OutputFormat.TABLE) -> None:
         ("key", detail.idempotency_key),
     ):
         if value is not None and value != "":
-            head.add_row(label, Text(cell(value)))
+            head.add_row(label, text_cell(value))
     body = Text(json.dumps(detail.payload, indent=2, ensure_ascii=False))
     title = f"[bold]outbox message {detail.id}[/]"
     stdout_console(max_width=130).print(

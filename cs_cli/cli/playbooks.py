@@ -328,7 +328,9 @@ def trigger(
     customer. Refused (exit 2) while a run of it is active, or within its
     cooldown unless --force.
 
-    Example: cs playbooks trigger risk_response C-00107 --reason "exec escalation from sales"
+    Example:
+
+      cs playbooks trigger risk_response C-00107 --reason "exec escalation"
     """
     from cs_cli.services.playbooks.trigger import trigger as start
 

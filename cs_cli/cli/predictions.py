@@ -26,9 +26,11 @@ from cs_cli.cli._output import (
     emit_object,
     emit_rows,
     message,
+    notice,
     plain,
     progress_bar,
     stdout_console,
+    warn,
 )
 from cs_cli.services.churn.targets import EXPANSION_SHARE, TARGETS
 
@@ -446,15 +448,15 @@ def _show(report, fmt: OutputFormat, *, model_id: int | None = None) -> None:
             fmt,
         )
         return
-    from rich.markup import escape
     from rich.table import Table
 
     happened = TARGETS[report.target].happened
     console = stdout_console(max_width=80)
     if "no dated history" in report.method:
-        message(
-            f"[yellow]no dated history:[/] learned from {report.customers:,} customers' facts and "
-            "attributes as they stand, cross-validated (not a test on later days)"
+        notice(
+            "no dated history:",
+            f"learned from {report.customers:,} customers' facts and "
+            "attributes as they stand, cross-validated (not a test on later days)",
         )
     else:
         _days_line(report)
@@ -466,11 +468,12 @@ def _show(report, fmt: OutputFormat, *, model_id: int | None = None) -> None:
         f"{happened} (base rate {report.base_rate:.1%})"
     )
     if report.shuffled:
-        message("[yellow]labels shuffled:[/] a sanity check; the AUC should be near 0.5")
+        warn("labels shuffled: a sanity check; the AUC should be near 0.5")
     if not report.enough:
-        message(
-            f"[yellow]few to judge by:[/] {report.test_churned} {happened} in the test; "
-            f"about {report.needed} are needed for an AUC interval of ±0.1"
+        notice(
+            "few to judge by:",
+            f"{report.test_churned} {happened} in the test; "
+            f"about {report.needed} are needed for an AUC interval of ±0.1",
         )
     table = Table(show_edge=False, header_style="bold", pad_edge=False)
     for column in (f"ranking {report.target}", "AUC (95% interval)"):
@@ -501,10 +504,12 @@ def _show(report, fmt: OutputFormat, *, model_id: int | None = None) -> None:
     )
     message(f"candidates (pooled test AUC): {candidates}")
     if report.leakage:
-        closest = ", ".join(f"{escape(s.signal)} {s.auc:.2f}" for s in report.leakage)
-        message(
-            f"[red]AUC over 0.95: check for leakage[/] (a feature recorded after the {report.target} it "
-            f"predicts); alone, these come closest: {closest}"
+        closest = ", ".join(f"{s.signal} {s.auc:.2f}" for s in report.leakage)
+        notice(
+            "AUC over 0.95: check for leakage",
+            f"(a feature recorded after the {report.target} it "
+            f"predicts); alone, these come closest: {closest}",
+            style="red",
         )
 
 
@@ -538,11 +543,12 @@ def _show_score(report, fmt: OutputFormat) -> None:
         f"followed by an NPS response within {report.horizon_days} days); test: {report.test_observations:,}"
     )
     if report.shuffled:
-        message("[yellow]labels shuffled:[/] a sanity check; the model should do no better than the mean")
+        warn("labels shuffled: a sanity check; the model should do no better than the mean")
     if not report.enough:
-        message(
-            f"[yellow]few to judge by:[/] {report.test_observations} responses in the test; "
-            f"about {report.needed} are needed for an error worth reading"
+        notice(
+            "few to judge by:",
+            f"{report.test_observations} responses in the test; "
+            f"about {report.needed} are needed for an error worth reading",
         )
     table = Table(show_edge=False, header_style="bold", pad_edge=False)
     for column in ("predicting the next response", "observations", "mean error (95% interval)"):

@@ -32,6 +32,7 @@ from cs_cli.cli._output import (
     peek,
     plain,
     rows_wanted,
+    text_cell,
 )
 from cs_cli.enums import SegmentType
 
@@ -123,6 +124,7 @@ def _card(row) -> None:
     import json
 
     from rich.table import Table
+    from rich.text import Text
 
     from cs_cli.cli._output import stdout_console
 
@@ -130,15 +132,15 @@ def _card(row) -> None:
     grid.add_column(style="dim")
     grid.add_column()
     state = "" if row.is_active else ", inactive"
-    grid.add_row("segment", f"[bold]{row.name}[/] ({row.segment_type.value}{state})")
+    grid.add_row("segment", Text.assemble((row.name, "bold"), f" ({row.segment_type.value}{state})"))
     if row.description:
-        grid.add_row("about", row.description)
+        grid.add_row("about", text_cell(row.description))
     grid.add_row("customers", f"{row.customer_count:,}")
     grid.add_row("total ARR", cell(row.total_arr) or "-")
     grid.add_row("avg health", cell(row.avg_health_score) or "-")
     grid.add_row("refreshed", cell(row.refreshed_at) if row.refreshed_at else "never")
     if row.rules:
-        grid.add_row("rules", json.dumps(row.rules, indent=2, ensure_ascii=False))
+        grid.add_row("rules", text_cell(json.dumps(row.rules, indent=2, ensure_ascii=False)))
     stdout_console(max_width=120).print(grid)
 
 
@@ -162,7 +164,7 @@ def create(
 
     Examples:
 
-      cs segments create "At-risk enterprise" --rules '{"health_score": {"lt": 50}, "arr": {"gte": 100000}}'
+      cs segments create "At-risk big" --rules '{"health_score": {"lt": 50}}'
 
       cs segments create "Renewing soon" --rules-file renewing.yaml
 
@@ -209,7 +211,9 @@ def update(
     """Change a segment's name, description, rules, or whether it is active.
     New rules take effect at the next refresh.
 
-    Example: cs segments update "Renewing soon" --rules '{"days_to_renewal": {"lte": 60}}'
+    Example:
+
+      cs segments update "Renewing soon" --rules '{"days_to_renewal": {"lte": 60}}'
     """
     from cs_cli.services.segments.definitions import update_segment
 
@@ -286,7 +290,7 @@ def preview(
 
     Example:
 
-      cs segments preview --rules '{"renewal_date": {"within_next_days": 90}, "health_status": "at_risk"}'
+      cs segments preview --rules '{"renewal_date": {"within_next_days": 90}}'
     """
     from cs_cli.errors import BadInput
     from cs_cli.services.segments.definitions import preview as run_preview

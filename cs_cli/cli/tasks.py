@@ -32,6 +32,7 @@ from cs_cli.cli._output import (
     paging_note,
     plain,
     rows_wanted,
+    text_cell,
 )
 from cs_cli.enums import Priority, TaskOutcome, TaskStatus, TaskType
 
@@ -236,9 +237,9 @@ def list_(
 
       cs tasks list --customer C-00107
 
-      cs tasks list --due overdue --priority high --priority critical --sort priority
+      cs tasks list --due overdue --priority high --priority critical
 
-      cs tasks list --status closed --playbook risk_response --format csv --all > done.csv
+      cs tasks list --status closed --playbook risk_response --format csv
     """
     flt = _filter(mine, assignee, customer, status, priority, task_type, due, playbook, include_snoozed)
     _listing(flt, sort, limit, offset, all_rows, as_of, fmt, LIST_COLUMNS)
@@ -294,6 +295,7 @@ def _emit_detail(detail, fmt: OutputFormat) -> None:
         return
     from rich.panel import Panel
     from rich.table import Table
+    from rich.text import Text
 
     from cs_cli.cli._output import stdout_console
 
@@ -326,8 +328,8 @@ def _emit_detail(detail, fmt: OutputFormat) -> None:
         ("description", detail.description),
     ):
         if value is not None and cell(value):
-            grid.add_row(label, cell(value))
-    title = f"[bold]task {r.id}[/]: {r.title}"
+            grid.add_row(label, text_cell(value))
+    title = Text.assemble((f"task {r.id}", "bold"), f": {r.title}")
     stdout_console(max_width=110).print(Panel(grid, title=title, title_align="left"))
 
 
@@ -352,7 +354,9 @@ def create(
 ) -> None:
     """Create a task for a customer (pending; emits task.created).
 
-    Example: cs tasks create C-00107 --title "Call about the renewal" --type call --due +3d
+    Example:
+
+      cs tasks create C-00107 --title "Renewal call" --type call --due +3d
     """
     from cs_cli.services.tasks.lifecycle import create_task
 
@@ -581,7 +585,9 @@ def complete(
     Name tasks by ID, or select them with the filter options of `cs tasks list`
     (asks first; --yes for scripts).
 
-    Example: cs tasks complete 1042 --outcome successful --notes "Agreed a QBR date" --minutes 30
+    Example:
+
+      cs tasks complete 1042 --outcome successful --notes "QBR set" --minutes 30
     """
     from cs_cli.errors import BadInput
     from cs_cli.services.tasks.lifecycle import complete as complete_tasks
@@ -636,7 +642,7 @@ def block(
     Name tasks by ID, or select them with the filter options of `cs tasks list`
     (asks first; --yes for scripts).
 
-    Example: cs tasks block 1042 --reason "waiting for legal to approve the order form"
+    Example: cs tasks block 1042 --reason "waiting for legal"
     """
     from cs_cli.services.tasks.lifecycle import block as block_tasks
 

@@ -19,6 +19,7 @@ from cs_cli.cli._output import (
     paging_note,
     plain,
     rows_wanted,
+    text_cell,
 )
 from cs_cli.enums import Channel, Direction, Sentiment, TouchpointType
 
@@ -103,7 +104,7 @@ def list_(
 
       cs touchpoints list --customer C-00107 --since 2026-10-01
 
-      cs touchpoints list --type call --type meeting --user ana@example.com --format csv --all
+      cs touchpoints list --type call --user ana@example.com --format csv
     """
     from cs_cli.services.touchpoints import TouchpointFilter, list_touchpoints
 
@@ -137,6 +138,7 @@ def _emit_detail(detail, fmt: OutputFormat) -> None:
         return
     from rich.panel import Panel
     from rich.table import Table
+    from rich.text import Text
 
     from cs_cli.cli._output import stdout_console
 
@@ -163,8 +165,8 @@ def _emit_detail(detail, fmt: OutputFormat) -> None:
         ("notes", detail.description),
     ):
         if value is not None and cell(value):
-            grid.add_row(label, cell(value))
-    title = f"[bold]touchpoint {r.id}[/]: {r.subject or cell(r.touchpoint_type)}"
+            grid.add_row(label, text_cell(value))
+    title = Text.assemble((f"touchpoint {r.id}", "bold"), f": {r.subject or cell(r.touchpoint_type)}")
     stdout_console(max_width=110).print(Panel(grid, title=title, title_align="left"))
 
 
@@ -201,7 +203,9 @@ def log(
 ) -> None:
     """Log an interaction with a customer as yours (emits touchpoint.logged).
 
-    Example: cs touchpoints log C-00107 --type call --subject "Renewal check-in" --sentiment positive
+    Example:
+
+      cs touchpoints log C-00107 --type call --subject Check-in --sentiment positive
     """
     from cs_cli.services.touchpoints import log_touchpoint
 

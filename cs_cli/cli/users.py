@@ -30,7 +30,9 @@ def add(
 ) -> None:
     """Add a user. Admins only.
 
-    Example: cs users add ana@example.com --name "Ana Ruiz" --role csm --team East --manager bo@example.com
+    Example:
+
+      cs users add ana@example.com --name "Ana Ruiz" --role csm --team East
     """
     from cs_cli.services import users
 

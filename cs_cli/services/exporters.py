@@ -86,11 +86,13 @@ def _query(entity: str, actor: Actor, only: sa.ColumnElement[bool] | None) -> sa
         else:
             cols.append(getattr(model, f.name).label(f.name))
     stmt = sa.select(*cols).select_from(model).join(Customer, Customer.id == model.customer_id)
-    if entity != "contacts":
+    if entity != "contacts" and hasattr(model, "contact_id"):
         stmt = stmt.outerjoin(contact, contact.id == model.contact_id)
     if entity == "touchpoints":
         stmt = stmt.outerjoin(user, user.id == model.user_id)
-    return stmt.where(scope).order_by(model.id)
+    # Usage events have no surrogate key (see UsageEvent): their natural order.
+    order = (model.customer_id, model.occurred_at, model.event_name) if model is UsageEvent else (model.id,)
+    return stmt.where(scope).order_by(*order)
 
 
 def export_columns(entity: str) -> list[str]:

@@ -248,6 +248,39 @@ def test_config_show_masks_the_password_and_names_the_env_var(run_cli):
 
 
 @SQLITE_ONLY
+def test_config_show_prints_values_as_the_config_takes_them(run_cli, tmp_path: Path):
+    rows = _config_rows(
+        run_cli(
+            "config",
+            "show",
+            "--format",
+            "json",
+            env={"CS_SMTP_SECURITY": "starttls", "CS_OUTBOX_BACKOFF": "90s", "CS_RETENTION_EVENTS": "off"},
+        )
+    )
+    assert rows["smtp_port"]["value"] == 587
+    assert rows["smtp_port"]["source"] == "default (the usual port for smtp_security starttls)"
+    assert rows["outbox_backoff"]["value"] == "90s"
+    assert rows["outbox_backoff_cap"]["value"] == "6h"
+    assert rows["email_cap_period"]["value"] == "7d"
+    assert rows["retention_events"]["value"] == "off"
+    # What it prints, the config reads back to the same value.
+    config = tmp_path / "cs.toml"
+    config.write_text(
+        "".join(
+            f'{k} = "{rows[k]["value"]}"\n' for k in ("outbox_backoff_cap", "email_cap_period", "job_lease")
+        )
+    )
+    again = _config_rows(run_cli("config", "show", "--format", "json", env={"CS_CONFIG": str(config)}))
+    assert {k: again[k]["value"] for k in ("outbox_backoff_cap", "email_cap_period", "job_lease")} == {
+        "outbox_backoff_cap": "6h",
+        "email_cap_period": "7d",
+        "job_lease": "1m",
+    }
+    assert again["job_lease"]["source"].startswith("file")
+
+
+@SQLITE_ONLY
 def test_config_show_sources_flag_and_file(run_cli, tmp_path: Path):
     config = tmp_path / "cs.toml"
     config.write_text("batch_size = 123\n", encoding="utf-8")

@@ -3,6 +3,7 @@ help loads none of the heavy libraries."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -65,6 +66,29 @@ def test_every_help_page_renders(path):
     assert result.exit_code == 0, result.output
     assert "Usage:" in result.stdout
     assert result.stderr == ""
+
+
+@pytest.mark.parametrize("path", [p for p, _ in COMMANDS], ids=IDS)
+def test_help_reads_well_at_80_columns(path):
+    """Values named in words (a flag takes none), and prose and examples that
+    wrap to the terminal, never one word left alone on a line."""
+    command = dict(COMMANDS)[path]
+    env = {"NO_COLOR": "1", "COLUMNS": "80", "CS_CONFIG": None, "CS_DATABASE_URL": None, "CS_USER": None}
+    result = CliRunner().invoke(app, [*path, "--help"], env=env)
+    assert result.exit_code == 0, result.output
+    for python_type in ("<bool>", "<str>", "<int", "<float", "<Decimal>", "<Path>", "<list"):
+        assert python_type not in result.output, (path, python_type)
+    rendered = [" ".join(line.strip("│ ").split()) for line in result.output.splitlines()]
+    for line in (command.help or "").splitlines():
+        words = " ".join(line.split())
+        if words.startswith(("cs ", "Example: cs ", "Examples: cs ")):
+            assert any(words in r for r in rendered), f"cs {' '.join(path)}: example wraps: {words}"
+    # Within a paragraph, a line ends only where the next word would not fit.
+    description = result.output.split("╭")[0].splitlines()
+    for before, after in itertools.pairwise(description):
+        if before.strip() and after.strip() and len(after) - len(after.lstrip()) == 1:
+            room = 79 - len(before.rstrip()) - 1
+            assert len(after.split()[0]) > room, f"cs {' '.join(path)}: a line breaks early: {before.strip()}"
 
 
 def test_root_help_lists_the_groups_and_env_vars():
@@ -141,7 +165,7 @@ def test_python_dash_m_cs_cli():
     [
         (["customers", "list", "--limit", "0"], "error: Invalid value for '--limit'"),
         (["nope"], "error: No such command 'nope'."),
-        (["import"], "error: Missing argument 'entity'. Choose from: customers, contacts,"),
+        (["import"], "error: Missing argument 'ENTITY'. Choose from: customers, contacts,"),
         (["customers", "show", "C-1", "--format", "xml"], "error: Invalid value for '--format'"),
     ],
 )

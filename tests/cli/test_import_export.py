@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from cs_cli.db.models import Customer, UsageEvent
@@ -60,9 +61,30 @@ def test_skip_invalid_writes_a_rejects_file(run_cli, engine, admin, tmp_path):
             "line": "3",
             "column": "arr",
             "reason": "arr: 'lots' is not an amount",
-            "record": '["C2", "Beta", "lots"]',
+            "record": '{"external_id": "C2", "name": "Beta", "arr": "lots"}',
         }
     ]
+
+
+def test_skip_invalid_with_every_row_rejected_fails_and_writes_nothing(run_cli, engine, admin, tmp_path):
+    path = tmp_path / "accounts.csv"
+    path.write_text("external_id,name,arr\nC1,Acme,lots\nC2,Beta,many\n")
+    result = run_cli("import", "customers", path, "--skip-invalid")
+    assert result.exit_code == 2, result
+    rejects = tmp_path / "accounts.csv.rejects.csv"
+    assert result.stderr == (
+        f"error: {path}: all 2 rows were rejected, nothing written (reasons in {rejects})\n"
+    )
+    assert [r["line"] for r in csv.DictReader(rejects.open())] == ["2", "3"]
+    assert customers_in(engine) == []
+    from cs_cli.db.models import ImportRun
+
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(ImportRun)).scalar_one() == 0
+    # A header alone is not a failure: there was nothing to write.
+    empty = tmp_path / "empty.csv"
+    empty.write_text("external_id,name\n")
+    assert run_cli("import", "customers", empty, "--skip-invalid").exit_code == 0
 
 
 def test_usage_errors_exit_2(run_cli, admin, tmp_path):
@@ -185,3 +207,43 @@ def test_a_crm_export_of_thousands_imports_with_typed_attributes(run_cli, engine
     churned = sum(1 for r in source.values() if r["Churn"] == "Yes")
     listed = run_cli("customers", "list", "--status", "churned", "--format", "csv", "--all")
     assert len(listed.stdout.strip().splitlines()) == churned + 1
+
+
+ENTITY_ORDER = ["users", "customers", "contacts", "events", "touchpoints", "tickets", "invoices", "nps"]
+
+
+@pytest.fixture
+def second_db(db_url, tmp_path, request) -> str:
+    """Another empty database of the same dialect, migrated."""
+    if db_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'second.db'}"
+    return request.getfixturevalue("empty_pg_url")
+
+
+@pytest.mark.parametrize("file_format", ["csv", "jsonl"])
+def test_every_entity_exports_and_imports_back_to_the_same_rows(
+    run_cli, admin, second_db, tmp_path, file_format
+):
+    made = run_cli("demo", "--customers", "12", "--months", "3", "--as-of", "2026-06-30", "--no-score")
+    assert made.exit_code == 0, made
+    # A touchpoint logged here (no source system): it exports with an id of its own.
+    logged = run_cli("touchpoints", "log", "C-00001", "--type", "call", "--subject", "Roadmap call")
+    assert logged.exit_code == 0, logged
+    other = {"CS_DATABASE_URL": second_db}
+    assert run_cli("db", "upgrade", env=other).exit_code == 0
+
+    for entity in ENTITY_ORDER:
+        path = tmp_path / f"{entity}.{file_format}"
+        exported = run_cli("export", entity, "--format", file_format, "-o", path)
+        assert exported.exit_code == 0, exported
+        assert path.stat().st_size > 100, entity
+        imported = run_cli("import", entity, path, env=other)
+        assert imported.exit_code == 0, (entity, imported)
+        again = run_cli("export", entity, "--format", file_format, env=other)
+        assert again.exit_code == 0, again
+        assert again.stdout == path.read_text(), entity
+        if entity != "events":
+            # Keyed entities import onto themselves: nothing new the second time.
+            back = run_cli("import", entity, path)
+            assert back.exit_code == 0, back
+            assert " 0 created, 0 updated" in back.stderr, (entity, back)

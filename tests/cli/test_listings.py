@@ -78,3 +78,33 @@ def test_latest_first_listings_without_a_count_say_there_are_more(run_cli, demo)
     assert table.stderr == "1-3 of more than 3 events; more: --limit N or --all\n"
     whole, note = _json(run_cli, "events", "list", "-n", str(len(events)))
     assert whole == events and note == ""
+
+
+# --- data is never read as markup ---------------------------------------------------------------------
+
+HOSTILE = "[urgent] Renew [bold]now[/bold] [/] \\[x]"
+
+
+def test_data_in_brackets_shows_as_it_is(run_cli, book):
+    created = run_cli(
+        "tasks", "create", "E-1", "--title", HOSTILE, "--due", "2025-01-20", "--as-of", "2025-01-15"
+    )
+    assert created.exit_code == 0, created
+    assert HOSTILE in created.stderr
+    task_id = created.stderr.split()[2]
+
+    listed = run_cli("tasks", "list", "--as-of", "2025-01-15")
+    assert listed.exit_code == 0, listed
+    assert HOSTILE in listed.stdout
+
+    shown = run_cli("tasks", "show", task_id, "--as-of", "2025-01-15")
+    assert shown.exit_code == 0, shown
+    assert HOSTILE in shown.stdout
+
+    logged = run_cli("touchpoints", "log", "E-1", "--type", "call", "--subject", HOSTILE)
+    assert logged.exit_code == 0, logged
+    assert HOSTILE in run_cli("touchpoints", "list").stdout
+    assert HOSTILE in run_cli("touchpoints", "show", "1").stdout
+    assert [r["subject"] for r in json.loads(run_cli("touchpoints", "list", "--format", "json").stdout)] == [
+        HOSTILE
+    ]

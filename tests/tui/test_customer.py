@@ -17,6 +17,7 @@ from cs_cli.db.models import Customer, DomainEvent, Touchpoint, User
 from cs_cli.domain import Actor, Role, Sentiment, TouchpointType
 from cs_cli.services.demo import load_demo
 from cs_cli.services.health.recalc import recalc_day, target_ids
+from cs_cli.services.tasks.lifecycle import create_task
 from cs_cli.specs.scorecard import load_scorecard
 from cs_cli.tui.app import BoardApp
 from cs_cli.tui.data import Database
@@ -276,3 +277,20 @@ def test_snapshot_of_customer_360(demo_url, snap_compare):
         assert snap_compare(app, terminal_size=(120, 40), run_before=loaded_view)
     finally:
         engine.dispose()
+
+
+def test_data_in_brackets_shows_as_it_is(engine, book):
+    hostile = "[urgent] ask [b]x[/b]"
+    with transaction(engine) as session:
+        e1 = session.scalar(sa.select(Customer.id).where(Customer.external_id == "E-1"))
+        session.add(
+            Touchpoint(customer_id=e1, touchpoint_type=TouchpointType.CALL, subject=hostile, occurred_at=NOON)
+        )
+        create_task(session, Actor("root", Role.ADMIN), "E-1", title=hostile, today=AS_OF, now=NOON)
+    app = _open(engine, "admin", "E-1")
+
+    async def scenario(pilot) -> None:
+        await until(pilot, lambda: loaded(app), "Customer 360")
+        await until(pilot, lambda: screen_text(app).count(hostile) == 2, "the task and the touchpoint")
+
+    run(app, scenario)

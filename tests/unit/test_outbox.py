@@ -763,3 +763,38 @@ def test_a_deliverer_killed_mid_batch_loses_nothing_and_repeats_at_most_its_batc
     committed = before - (sum(received.values()) - 150)
     assert committed % 20 == 0 and report.sent == 150 - committed, where
     assert {m.status for m in outbox(engine).values()} == {OutboxStatus.SENT}, where
+
+
+def test_messages_held_for_missing_settings_never_go_dead_and_go_once_set(engine, smtp_server):
+    """No From address, no signing key, no in-app URL: held with the setting
+    named, attempts untouched however many runs pass; set, they go."""
+    put(
+        engine,
+        email("welcome", "ann@acme.example"),
+        webhook("ping", "http://127.0.0.1:1/hook"),
+        NewMessage(IN_APP, "nudge", "ann@acme.example", "Hi", {"message": "hello"}),
+    )
+    unset = SmtpConfig("127.0.0.1", smtp_server.port, "none", "", "", "", 5.0)
+    at = NOW
+    for _ in range(POLICY.max_attempts + 3):
+        with ExitStack() as stack:
+            chans = {
+                EMAIL: stack.enter_context(SmtpChannel(unset)),
+                WEBHOOK: stack.enter_context(WebhookChannel(HttpConfig("", 5.0))),
+                IN_APP: stack.enter_context(InAppChannel(HttpConfig("", 5.0), "")),
+            }
+            report = run(engine, chans, at=at)
+        assert (report.sent, report.failed, report.held, report.dead) == (0, 0, 3, 0)
+        at += dt.timedelta(minutes=5)
+    rows = outbox(engine)
+    assert {k: (m.status, m.attempts) for k, m in rows.items()} == {
+        k: (OutboxStatus.HELD, 0) for k in ("welcome", "ping", "nudge")
+    }
+    assert rows["welcome"].held_reason == "no From address: set smtp_from (CS_SMTP_FROM)"
+    assert rows["ping"].held_reason == "no signing key: set webhook_secret (CS_WEBHOOK_SECRET)"
+    assert rows["nudge"].held_reason == "no in-app endpoint: set in_app_url (CS_IN_APP_URL)"
+    assert smtp_server.messages == []
+
+    with channels(smtp_server.port) as chans:
+        report = run(engine, chans, at=at)
+    assert report.sent == 1 and outbox(engine)["welcome"].attempts == 1

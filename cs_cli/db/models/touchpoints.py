@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -11,13 +12,19 @@ from cs_cli.db.base import Base, CreatedAt, JSONType, enum_column
 from cs_cli.enums import Channel, Direction, Sentiment, TouchpointType
 
 
+def own_external_id() -> str:
+    return f"cs-{uuid.uuid4().hex[:16]}"
+
+
 class Touchpoint(CreatedAt, Base):
     __tablename__ = "cs_touchpoints"
     __table_args__ = (sa.Index(None, "customer_id", "occurred_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Set when the touchpoint came from another system by `cs import`.
-    external_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    # The source system's id for an imported touchpoint; one of our own
+    # ("cs-" and random hex) for those made here, so that every touchpoint
+    # exports with an id and imports back onto itself.
+    external_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True, default=own_external_id)
     customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
 
     touchpoint_type: Mapped[TouchpointType] = mapped_column(enum_column(TouchpointType, "touchpoint_type"))

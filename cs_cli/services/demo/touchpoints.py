@@ -5,6 +5,7 @@ for each support escalation."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from cs_cli.db.models import Touchpoint
 from cs_cli.domain import Channel, Direction, Sentiment, TouchpointType
@@ -60,7 +61,12 @@ class Touchpoints(Timeline):
         self.writer.add(
             Touchpoint.__table__,
             {
-                "external_id": None,
+                # Made in cs, so an id of our own; derived, not drawn, so
+                # that the seed's random stream (and the book) stays the same.
+                "external_id": "cs-"
+                + hashlib.sha1(
+                    f"{self.customer_id}|{moment.isoformat()}|{kind}|{subject}".encode()
+                ).hexdigest()[:16],
                 "customer_id": self.customer_id,
                 "touchpoint_type": kind,
                 "subject": subject[:255],

@@ -113,6 +113,8 @@ class _Import:
     seen_keys: dict[Any, int] = field(default_factory=dict)
     seen_logins: dict[str, int] = field(default_factory=dict)
     managers: list[tuple[int, str, str, str]] = field(default_factory=list)
+    # The file's own column names, so that a rejected CSV row keeps them.
+    header: list[str] = field(default_factory=list)
 
     # -- errors -------------------------------------------------------------
 
@@ -127,6 +129,8 @@ class _Import:
             raise FileError(str(self.path), line, self.where(column), reason)
         self.counts.rejected += 1
         if self.on_reject is not None:
+            if isinstance(record, list) and self.header:
+                record = dict(zip(self.header, record, strict=False))
             self.on_reject(Reject(line, column.label if column else None, reason, record))
 
     # -- rows ---------------------------------------------------------------
@@ -470,6 +474,7 @@ def import_file(
             on_reject,
             actor,
             recorded_at or now,
+            header=list(source.columns),
         )
         if spec.key is None:
             load_events(job, source, batch_size, progress)

@@ -7,6 +7,7 @@ value or raises ValueError with a reason a person can act on.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
@@ -151,6 +152,15 @@ def string_list(raw: Any) -> list[str]:
     """A JSON list, or text separated by ; or |."""
     if isinstance(raw, list):
         return [str(item) for item in raw]
+    text = str(raw).strip()
+    if text.startswith("["):
+        # A CSV cell holding a JSON list (as `cs export` writes one).
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list):
+            return [str(item) for item in parsed]
     return [part.strip() for part in re.split(r"[;|]", str(raw)) if part.strip()]
 
 

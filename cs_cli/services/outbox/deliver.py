@@ -49,6 +49,9 @@ _CAP_LOCK = 28515
 _SENT_EMAIL = "status = 'sent' AND channel = 'email'"  # the cap index's predicate, word for word
 
 _table = OutboxMessage.__table__
+# How long a message held for missing configuration waits before it is
+# looked at again: the cadence of the delivering cron job.
+CONFIG_RECHECK = dt.timedelta(minutes=5)
 
 
 def deliver(
@@ -159,6 +162,12 @@ def _after(
     row: Any, outcome: Outcome, at: dt.datetime, policy: RetryPolicy, rng: random.Random
 ) -> dict[str, Any]:
     """What a send came to: sent, failed with its next attempt, or dead."""
+    if outcome.kind == "held":
+        # Waiting for cs's own configuration is not an attempt: looked at
+        # again on a later run (cron's), never given up on.
+        return _result(
+            row, OutboxStatus.HELD, row.attempts, at + CONFIG_RECHECK, row.last_error, outcome.reason, None
+        )
     attempts = row.attempts + 1
     if outcome.kind == "sent":
         return _result(row, OutboxStatus.SENT, attempts, None, row.last_error, None, at)
@@ -175,7 +184,7 @@ def _after(
 
 def _send(channel: Channel | None, row: Any, at: dt.datetime) -> Outcome:
     if channel is None:
-        return Outcome.retry(f"no {row.channel.value} channel in this delivery run")
+        return Outcome.held(f"no {row.channel.value} channel in this delivery run")
     envelope = Envelope(
         id=row.id,
         key=row.idempotency_key,

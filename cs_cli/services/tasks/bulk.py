@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from cs_cli.db import dialect
 from cs_cli.db.models import AuditEntry, CSTask, Customer, Touchpoint
+from cs_cli.db.models.touchpoints import own_external_id
 from cs_cli.domain import Actor, Channel, Direction, Role, TaskChangeResult, TaskStatus, TaskType
 from cs_cli.errors import BadInput, NotFound, NotPermitted
 from cs_cli.services import events
@@ -253,6 +254,9 @@ def _log_touchpoints(
         *((CSTask.task_type == t, sa.literal(c.value, sa.String)) for t, (_, c) in TOUCHPOINT_OF.items())
     )
     values = {
+        # Set below, one for each: INSERT ... SELECT would give every row the
+        # one value the model's default makes.
+        "external_id": sa.null(),
         "customer_id": CSTask.customer_id,
         "touchpoint_type": kind,
         "subject": CSTask.title,
@@ -273,6 +277,13 @@ def _log_touchpoints(
         .from_select(list(values), source)
         .returning(table.c.id, table.c.customer_id, table.c.touchpoint_type, table.c.task_id)
     ).all()
+    if logged:
+        session.execute(
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("touchpoint"))
+            .values(external_id=sa.bindparam("own_id")),
+            [{"touchpoint": r.id, "own_id": own_external_id()} for r in logged],
+        )
     events.record_many(
         session,
         actor,

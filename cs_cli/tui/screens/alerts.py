@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -153,12 +154,13 @@ class AlertsScreen(Screen[None]):
                     f"{row.customer_name}: {row.title}",
                     title=f"New {row.severity.value} alert",
                     severity="error" if row.severity == "critical" else "warning",
+                    markup=False,
                 )
 
     @on(Failed)
     def failed(self, message: Failed) -> None:
         self.loading = False
-        self.notify(message.text, title="Risk alerts", severity="error")
+        self.notify(message.text, title="Risk alerts", severity="error", markup=False)
 
     def _render_rows(self) -> None:
         table = self.query_one("#alerts-table", DataTable)
@@ -173,7 +175,7 @@ class AlertsScreen(Screen[None]):
                     SEVERITY_STYLE[row.severity],
                 ),
                 ago(row.raised_at, now),
-                f"{row.customer_name} ({row.customer})",
+                Text(f"{row.customer_name} ({row.customer})"),
                 styled_text(
                     self.app,
                     "not scored"
@@ -183,7 +185,7 @@ class AlertsScreen(Screen[None]):
                     if row.health_status
                     else "$text-muted",
                 ),
-                row.title,
+                Text(row.title),
                 self._status(row),
                 key=str(row.id),
             )
@@ -271,7 +273,9 @@ class AlertsScreen(Screen[None]):
 
     def action_toggle_history(self) -> None:
         self.with_resolved = not self.with_resolved
-        self.notify("Showing resolved alerts too" if self.with_resolved else "Showing unresolved alerts")
+        self.notify(
+            "Showing resolved alerts too" if self.with_resolved else "Showing unresolved alerts", markup=False
+        )
         self.loading = False
         self.reload()
 
@@ -310,7 +314,7 @@ class AlertsScreen(Screen[None]):
     @on(Changed)
     def changed(self, message: Changed) -> None:
         row = message.row
-        self.notify(f"{row.customer_name}: {row.title}", title=f"Alert {message.verb}")
+        self.notify(f"{row.customer_name}: {row.title}", title=f"Alert {message.verb}", markup=False)
         if row.status == AlertStatus.RESOLVED and not self.with_resolved:
             self.rows = [r for r in self.rows if r.id != row.id]
             self.total = max(0, self.total - 1)

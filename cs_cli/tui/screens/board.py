@@ -248,10 +248,10 @@ class BoardScreen(Screen[None]):
     def on_failed(self, message: Failed) -> None:
         for column in self.columns():
             column.loading = False
-        self.notify(message.text, severity="error", timeout=8)
+        self.notify(message.text, severity="error", timeout=8, markup=False)
 
     def on_changed(self, message: Changed) -> None:
-        self.notify(message.text)
+        self.notify(message.text, markup=False)
         self.selected.clear()
         self.reload()
 
@@ -337,7 +337,7 @@ class BoardScreen(Screen[None]):
     def action_scope(self) -> None:
         scopes = scopes_for(self.db.actor.role)
         if len(scopes) == 1:
-            self.notify(f"a {self.db.actor.role.value} sees their own tasks (scope: mine)")
+            self.notify(f"a {self.db.actor.role.value} sees their own tasks (scope: mine)", markup=False)
             return
         now = self.board_filter.scope
         scope = scopes[(scopes.index(now) + 1) % len(scopes)] if now in scopes else scopes[0]
@@ -405,7 +405,7 @@ class BoardScreen(Screen[None]):
             return ids, describe(len(ids), None)
         card = self.current_card()
         if card is None:
-            self.notify("no task here: move to a card first", severity="warning")
+            self.notify("no task here: move to a card first", severity="warning", markup=False)
             return None
         return [card.id], describe(1, card.title)
 

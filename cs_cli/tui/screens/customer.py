@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import time
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import ScrollableContainer, Vertical, VerticalScroll
+from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Sparkline, Static
@@ -79,7 +81,7 @@ class CustomerScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(f"Loading {self.customer}…", id="c360-title")
+        yield Static(Content(f"Loading {self.customer}…"), id="c360-title")
         # Hidden until the data is in: laid out and painted once, full.
         with ScrollableContainer(id="c360-body", classes="-loading", can_focus=False):
             with VerticalScroll(id="c360-left"):
@@ -214,7 +216,7 @@ class CustomerScreen(Screen[None]):
     @on(Failed)
     def failed(self, message: Failed) -> None:
         self.loading_more = False
-        self.notify(message.text, title="Customer 360", severity="error")
+        self.notify(message.text, title="Customer 360", severity="error", markup=False)
         if message.fatal and self.app.screen is self:
             self.app.pop_screen()
 
@@ -256,7 +258,7 @@ class CustomerScreen(Screen[None]):
             due = "-" if t.due_date is None else panels.short_day(t.due_date, self.app.db.today())
             table.add_row(
                 styled_text(self.app, due, "$error bold" if t.overdue else ""),
-                t.title,
+                Text(t.title),
                 t.status.value.replace("_", " "),
                 styled_text(self.app, t.priority.value, PRIORITY_STYLE.get(t.priority.value, "")),
                 key=str(t.id),
@@ -273,7 +275,7 @@ class CustomerScreen(Screen[None]):
             table.add_row(
                 panels.short_day(tp.occurred_at.date(), today),
                 panels.TYPE_WORD.get(tp.touchpoint_type, tp.touchpoint_type.value),
-                tp.subject or "",
+                Text(tp.subject or ""),
                 styled_text(self.app, sentiment, SENTIMENT_STYLE.get(sentiment, "")),
                 key=str(tp.id),
             )
@@ -334,7 +336,9 @@ class CustomerScreen(Screen[None]):
     def logged(self, message: Logged) -> None:
         row = message.detail.row
         self.notify(
-            f"Logged {row.touchpoint_type.value.replace('_', ' ')}: {row.subject}", title="Touchpoint"
+            f"Logged {row.touchpoint_type.value.replace('_', ' ')}: {row.subject}",
+            title="Touchpoint",
+            markup=False,
         )
         self.load()
 

@@ -5,6 +5,7 @@ looks again whenever the screen comes back into view."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -110,7 +111,7 @@ class DashboardScreen(Screen[None]):
     @on(Failed)
     def failed(self, message: Failed) -> None:
         self.loading = False
-        self.notify(message.text, title="Dashboard", severity="error")
+        self.notify(message.text, title="Dashboard", severity="error", markup=False)
 
     @on(Loaded)
     def show(self, message: Loaded) -> None:
@@ -135,7 +136,7 @@ class DashboardScreen(Screen[None]):
         for c in board.at_risk:
             change = "" if c.score_change_30d is None else f"{c.score_change_30d:+d}"
             table.add_row(
-                f"{c.name} ({c.external_id})",
+                Text(f"{c.name} ({c.external_id})"),
                 styled_text(
                     self.app,
                     f"{c.overall_score} {status_word(c.health_status)}",

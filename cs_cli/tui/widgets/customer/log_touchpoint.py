@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
@@ -54,7 +55,7 @@ class LogTouchpointScreen(ModalScreen[TouchpointDraft | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="touchpoint-form"):
-            yield Static(f"[b]Log a touchpoint[/b] with {self.customer_name}")
+            yield Static(Content.assemble(("Log a touchpoint", "bold"), f" with {self.customer_name}"))
             yield Label("Type")
             yield Select(
                 [(t.value.replace("_", " "), t) for t in TYPES],
