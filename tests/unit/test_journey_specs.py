@@ -49,9 +49,11 @@ def test_the_seven_shipped_journeys_validate_with_the_plans_triggers_durations_a
     rules = {f.key: f.spec.trigger.rules for f in files}
     assert rules["risk_mitigation"]["health_score"] == {"lt": 60}
     assert rules["advocacy"]["health_score"] == {"gt": 90}
-    # Every step type but webhook and segment_update (they need your systems) is in use.
+    # Every step type but webhook and segment_update (they need your systems)
+    # and human_touchpoint is in use: the calls the renewal and risk journeys
+    # asked for are their playbooks' tasks now (one owner for each kind of work).
     used = {StepType(s.type) for f in files for s in f.spec.steps}
-    assert set(StepType) - used == {StepType.WEBHOOK, StepType.SEGMENT_UPDATE}
+    assert set(StepType) - used == {StepType.WEBHOOK, StepType.SEGMENT_UPDATE, StepType.HUMAN_TOUCHPOINT}
     # Every email template they name ships with both parts, and renders.
     for f in files:
         for name, template in f.templates.items():
