@@ -33,6 +33,7 @@ from cs_cli.cli._output import (
     plain,
     rows_wanted,
     text_cell,
+    warn,
 )
 from cs_cli.enums import SegmentType
 
@@ -184,6 +185,8 @@ def create(
             document=document,
             now=now(None),
         )
+        if document is not None:
+            _warn_about_attributes(session, document)
     hint = (
         "fill it with `cs segments refresh`"
         if kind == SegmentType.DYNAMIC
@@ -229,6 +232,8 @@ def update(
             is_active=active,
             now=now(None),
         )
+        if document is not None:
+            _warn_about_attributes(session, document)
     message(f"updated segment '{row.name}'" + ("; refresh it to apply the new rules" if document else ""))
 
 
@@ -300,6 +305,7 @@ def preview(
         raise BadInput("give the rules to try: --rules JSON or --rules-file FILE")
     with _runtime.session() as (session, actor):
         result = run_preview(session, actor, document, as_of=today(as_of), sample=sample)
+        _warn_about_attributes(session, document)
     if fmt == OutputFormat.JSON:
         emit_object(plain(result), fmt)
         return
@@ -311,6 +317,13 @@ def preview(
         f"{result.count:,} customers match; total ARR {cell(result.total_arr) or '-'}, "
         f"average health {cell(result.avg_health_score) or '-'}"
     )
+
+
+def _warn_about_attributes(session, document) -> None:
+    from cs_cli.services.segments.checks import attribute_warnings
+
+    for text in attribute_warnings(session, document):
+        warn(text)
 
 
 @app.command()

@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from cs_cli.db.models import CustomerSegment, Segment
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
 def _count(engine, model) -> int:
@@ -132,3 +135,36 @@ def test_update_and_fields(run_cli, book):
     assert json.loads(run_cli("segments", "list", "--format", "json").stdout) == []
     fields = run_cli("segments", "fields")
     assert "days_to_renewal" in fields.stdout and "attributes.NAME" in fields.stdout
+
+
+def test_attribute_rules_that_can_never_match_say_why(run_cli, engine, admin):
+    imported = run_cli(
+        "import", "customers", FIXTURES / "telco_customers.csv", "--map", FIXTURES / "telco_map.yaml"
+    )
+    assert imported.exit_code == 0, imported
+
+    def warned(rules: str, *command: str) -> list[str]:
+        result = run_cli("segments", *command, "--rules", rules)
+        assert result.exit_code == 0, result
+        return [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+
+    assert warned('{"attributes.MonthlyCharges": {"gt": "50"}}', "preview") == [
+        "warning: attributes.MonthlyCharges holds numbers (5 customers), and '50' is text:"
+        " the rule never matches (write 50, without quotes)"
+    ]
+    assert warned('{"attributes.PaperlessBilling": true}', "preview") == [
+        "warning: attributes.PaperlessBilling holds text (5 customers), and true is true/false:"
+        " the rule never matches (it holds text such as 'No', 'Yes')"
+    ]
+    assert warned('{"attributes.CONTRACT_TYPE": "Month-to-month"}', "create", "Monthly") == [
+        "warning: attributes.CONTRACT_TYPE: no customer has this attribute"
+        " (names differ in case: attributes.contract_type)"
+    ]
+    assert warned('{"attributes.tenur": {"gt": 3}}', "update", "Monthly") == [
+        "warning: attributes.tenur: no customer has this attribute (did you mean attributes.tenure?)"
+    ]
+    # Rules that can match say nothing more.
+    assert (
+        warned('{"any": [{"attributes.tenure": {"gt": 3}}, {"attributes.gender": "Female"}]}', "preview")
+        == []
+    )
