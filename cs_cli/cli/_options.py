@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
@@ -81,6 +82,31 @@ LimitOpt = Annotated[
         show_default=False,
     ),
 ]
+ColumnsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--columns",
+        metavar="A,B,...",
+        help="Only these columns, in this order (table, csv and json); a bad name lists them all.",
+        show_default=False,
+    ),
+]
+
+
+def pick_columns(spec: str | None, available: Sequence[str]) -> list[str] | None:
+    """The columns --columns names, checked against those the listing has."""
+    from cs_cli.errors import BadInput
+
+    if spec is None:
+        return None
+    names = [name.strip() for name in spec.split(",") if name.strip()]
+    unknown = [name for name in names if name not in available]
+    if unknown or not names:
+        what = f"no column '{unknown[0]}'" if unknown else "name at least one column"
+        raise BadInput(f"--columns: {what} (choose from: {', '.join(available)})")
+    return names
+
+
 AllOpt = Annotated[bool, typer.Option("--all", help="Every row in the table too, no paging.")]
 OffsetOpt = Annotated[int, typer.Option("--offset", help="Rows to skip (for paging).", min=0)]
 

@@ -108,6 +108,23 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+def table_cell(value: Any) -> str:
+    """A value as a person reads it in a table: statuses in words ("at
+    risk"), amounts without needless decimals (281,000), large numbers
+    grouped."""
+    if isinstance(value, Enum):
+        return str(value.value).replace("_", " ")
+    if isinstance(value, Decimal):
+        return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{value:,.0f}"
+        return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.3g}"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
+        return f"{value:,}"
+    return cell(value)
+
+
 def text_cell(value: Any):
     """A value as a cell of a Rich table or panel: plain text, never markup,
     so data such as "[critical] ..." shows as it is."""
@@ -128,6 +145,23 @@ def csv_cell(value: Any) -> str:
     return cell(value)
 
 
+# Columns whose text may be cut short (with …) so that the others fit: free
+# text, where the start says enough.
+SQUEEZABLE = {
+    "name",
+    "customer_name",
+    "title",
+    "subject",
+    "reason",
+    "note",
+    "description",
+    "recipient",
+    "data",
+}
+_SQUEEZED_MIN = 14
+_SEPARATOR = 3  # " │ " between two columns
+
+
 def emit_rows(
     rows: Iterable[dict[str, Any]],
     columns: Sequence[str],
@@ -135,14 +169,24 @@ def emit_rows(
     *,
     title: str | None = None,
     headers: dict[str, str] | None = None,
+    chosen: Sequence[str] | None = None,
 ) -> int:
-    """Write rows to stdout in the chosen format; returns how many."""
+    """Write rows to stdout in the chosen format; returns how many.
+
+    `columns` are in order of importance. A table shows those that fit the
+    terminal (free text cut short first, then the least important columns
+    left out, which a line on stderr names); `chosen` (from --columns) shows
+    exactly those, in the table and in CSV."""
+    if chosen:
+        columns = list(chosen)
     headers = headers or {}
     out = sys.stdout
     count = 0
     if fmt == OutputFormat.JSON:
         out.write("[")
         for row in rows:
+            if chosen:
+                row = {c: row.get(c) for c in columns}
             out.write(("\n  " if count == 0 else ",\n  ") + json.dumps(plain(row), ensure_ascii=False))
             count += 1
         out.write("\n]\n" if count else "]\n")
@@ -156,14 +200,90 @@ def emit_rows(
         return count
     from rich.table import Table
 
+    console = _console(stderr=False)
+    names = {c: headers.get(c, c.replace("_", " ")) for c in columns}
+    cells = [[table_cell(row.get(c)) for c in columns] for row in rows]
+    widths = {c: max([len(names[c]), *(len(line[i]) for line in cells)]) for i, c in enumerate(columns)}
+    shown = list(columns) if chosen else fit_columns(columns, widths, console.width)
+    left_out = [c for c in columns if c not in shown]
+    sized = _sizes(shown, widths, console.width)
     table = Table(title=title, header_style="bold", show_edge=False, pad_edge=False)
-    for column in columns:
-        table.add_column(headers.get(column, column.replace("_", " ")))
-    for row in rows:
-        table.add_row(*(text_cell(row.get(c)) for c in columns))
+    for column in shown:
+        table.add_column(
+            names[column],
+            no_wrap=True,
+            overflow="ellipsis" if column in SQUEEZABLE else "fold",
+            width=sized[column],
+        )
+    keep = [(columns.index(c), c) for c in shown]
+    for line in cells:
+        table.add_row(*(_styled(line[i], column) for i, column in keep))
         count += 1
-    _console(stderr=False).print(table)
+    console.print(table)
+    if left_out and count:
+        message(f"left out at {console.width} columns: {', '.join(left_out)} (--columns picks, or widen)")
     return count
+
+
+def fit_columns(columns: Sequence[str], widths: dict[str, int], width: int) -> list[str]:
+    """The columns that fit `width`, most important (first) kept: free-text
+    columns count at their cut-short width, the others whole."""
+
+    def need(c: str) -> int:
+        return min(widths[c], _SQUEEZED_MIN) if c in SQUEEZABLE else widths[c]
+
+    shown: list[str] = []
+    used = 0
+    for column in columns:
+        extra = need(column) + (_SEPARATOR if shown else 0)
+        if used + extra <= width:
+            shown.append(column)
+            used += extra
+    return shown
+
+
+def _sizes(shown: Sequence[str], widths: dict[str, int], width: int) -> dict[str, int]:
+    """Each shown column's width: whole, except free text, which shares what
+    room the others leave (cut short with …) when the whole does not fit."""
+    sizes = dict(widths)
+    total = sum(widths[c] for c in shown) + _SEPARATOR * (len(shown) - 1)
+    squeezable = [c for c in shown if c in SQUEEZABLE]
+    if total <= width or not squeezable:
+        return sizes
+    room = width - sum(widths[c] for c in shown if c not in SQUEEZABLE) - _SEPARATOR * (len(shown) - 1)
+    for c in squeezable:
+        sizes[c] = min(widths[c], _SQUEEZED_MIN)
+    room -= sum(sizes[c] for c in squeezable)
+    for c in squeezable:
+        extra = max(0, min(widths[c] - sizes[c], room))
+        sizes[c] += extra
+        room -= extra
+    return sizes
+
+
+# Colour only where it carries meaning: how bad a status is, and lateness.
+# NO_COLOR (and a pipe) turn it off with the rest of the styling.
+_MEANING = {
+    "critical": "bold red",
+    "at risk": "yellow",
+    "healthy": "green",
+    "churned": "dim",
+    "warning": "yellow",
+    "high": "yellow",
+    "dead": "red",
+    "failed": "yellow",
+}
+_MEANINGFUL_COLUMNS = {"health_status", "severity", "priority", "status"}
+
+
+def _styled(value: str, column: str):
+    from rich.text import Text
+
+    if column in _MEANINGFUL_COLUMNS:
+        return Text(value, style=_MEANING.get(value, ""))
+    if value.endswith("(overdue)"):
+        return Text(value, style="red")
+    return Text(value)
 
 
 PAGE_SIZE = 50

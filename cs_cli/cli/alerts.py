@@ -30,7 +30,8 @@ their team's. See docs/alerts.md.""",
     no_args_is_help=True,
 )
 
-LIST_COLUMNS = ["id", "raised_at", "severity", "status", "customer", "alert_type", "title", "health_score"]
+# The table's columns, most important first: at 80 columns the last ones give way.
+LIST_COLUMNS = ["id", "severity", "customer", "title", "raised_at", "status", "alert_type", "health_score"]
 ALL_COLUMNS = [
     "id",
     "customer",

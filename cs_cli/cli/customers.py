@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 
 from cs_cli.cli import _runtime
-from cs_cli.cli._options import AllOpt, AsOfOpt, FormatOpt, LimitOpt, OffsetOpt, today
+from cs_cli.cli._options import (
+    AllOpt,
+    AsOfOpt,
+    ColumnsOpt,
+    FormatOpt,
+    LimitOpt,
+    OffsetOpt,
+    pick_columns,
+    today,
+)
 from cs_cli.cli._output import (
     OutputFormat,
     cell,
@@ -35,6 +44,19 @@ COLUMNS = [
     "csm_email",
     "health_score",
     "health_status",
+]
+# The table's columns, most important first: at 80 columns the last ones give way.
+TABLE_COLUMNS = [
+    "external_id",
+    "name",
+    "health_score",
+    "health_status",
+    "arr",
+    "renewal_date",
+    "status",
+    "plan",
+    "seats",
+    "csm_email",
 ]
 
 
@@ -63,6 +85,7 @@ def list_(
     limit: LimitOpt = None,
     offset: OffsetOpt = 0,
     all_rows: AllOpt = False,
+    columns: ColumnsOpt = None,
     as_of: AsOfOpt = None,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
@@ -76,6 +99,7 @@ def list_(
     """
     from cs_cli.services.customers import CustomerFilter, list_customers
 
+    pick_columns(columns, COLUMNS)  # a bad name fails before the query
     flt = CustomerFilter(
         csm=csm,
         status=status,
@@ -94,7 +118,9 @@ def list_(
             offset=offset,
             limit=rows_wanted(fmt, limit, all_rows),
         )
-    emit_rows(dataclass_rows(page.rows), COLUMNS, fmt)
+    chosen = pick_columns(columns, COLUMNS)
+    shown = TABLE_COLUMNS if fmt == OutputFormat.TABLE else COLUMNS
+    emit_rows(dataclass_rows(page.rows), shown, fmt, headers={"health_score": "health"}, chosen=chosen)
     paging_note(fmt, offset=page.offset, shown=len(page.rows), total=page.total, noun="customers")
 
 

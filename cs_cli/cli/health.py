@@ -13,6 +13,7 @@ from cs_cli.cli import _runtime
 from cs_cli.cli._options import (
     AllOpt,
     AsOfOpt,
+    ColumnsOpt,
     DryRunOpt,
     FormatOpt,
     HorizonOpt,
@@ -22,6 +23,7 @@ from cs_cli.cli._options import (
     SnapshotToOpt,
     parse_date,
     parse_days,
+    pick_columns,
     today,
 )
 from cs_cli.cli._output import (
@@ -179,6 +181,23 @@ LIST_COLUMNS = [
     "csm_email",
     "overridden",
 ]
+# The table's columns, most important first: at 80 columns the last ones give way.
+TABLE_COLUMNS = [
+    "external_id",
+    "name",
+    "overall_score",
+    "health_status",
+    "score_change_30d",
+    "score_trend",
+    "days_to_renewal",
+    "overridden",
+    "product_adoption_score",
+    "engagement_score",
+    "relationship_score",
+    "financial_score",
+    "support_score",
+    "csm_email",
+]
 HEADERS = {
     "overridden": "override",
     "overall_score": "score",
@@ -216,6 +235,7 @@ def list_(
     limit: LimitOpt = None,
     offset: OffsetOpt = 0,
     all_rows: AllOpt = False,
+    columns: ColumnsOpt = None,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """List current health scores, worst first by default.
@@ -230,6 +250,7 @@ def list_(
     """
     from cs_cli.services.health.views import HealthFilter, list_scores
 
+    chosen = pick_columns(columns, LIST_COLUMNS)
     flt = HealthFilter(
         status=status,
         csm=csm,
@@ -249,7 +270,8 @@ def list_(
             offset=offset,
             limit=rows_wanted(fmt, limit, all_rows),
         )
-    emit_rows(dataclass_rows(page.rows), LIST_COLUMNS, fmt, headers=HEADERS)
+    shown = TABLE_COLUMNS if fmt == OutputFormat.TABLE else LIST_COLUMNS
+    emit_rows(dataclass_rows(page.rows), shown, fmt, headers=HEADERS, chosen=chosen)
     paging_note(
         fmt,
         offset=page.offset,

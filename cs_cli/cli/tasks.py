@@ -14,12 +14,14 @@ from cs_cli.cli import _runtime
 from cs_cli.cli._options import (
     AllOpt,
     AsOfOpt,
+    ColumnsOpt,
     FormatOpt,
     LimitOpt,
     OffsetOpt,
     YesOpt,
     confirm_or_abort,
     now,
+    pick_columns,
     today,
 )
 from cs_cli.cli._output import (
@@ -45,7 +47,8 @@ class DueWindow(StrEnum):
     OVERDUE = "overdue"
 
 
-LIST_COLUMNS = ["id", "due_date", "priority", "status", "task_type", "customer", "title", "assignee"]
+# The table's columns, most important first: at 80 columns the last ones give way.
+LIST_COLUMNS = ["id", "due_date", "title", "customer", "priority", "status", "task_type", "assignee"]
 CSV_COLUMNS = [
     "id",
     "customer",
@@ -172,16 +175,19 @@ def _table_rows(rows) -> list[dict[str, Any]]:
     return out
 
 
-def _emit_tasks(rows, fmt: OutputFormat, columns: list[str]) -> None:
+def _emit_tasks(rows, fmt: OutputFormat, columns: list[str], chosen: list[str] | None = None) -> None:
     if fmt == OutputFormat.TABLE:
-        emit_rows(_table_rows(rows), columns, fmt, headers=HEADERS)
+        emit_rows(_table_rows(rows), columns, fmt, headers=HEADERS, chosen=chosen)
     else:
-        emit_rows(dataclass_rows(rows), CSV_COLUMNS, fmt)
+        emit_rows(dataclass_rows(rows), CSV_COLUMNS, fmt, chosen=chosen)
 
 
-def _listing(flt, sort: str, limit: int | None, offset: int, all_rows: bool, as_of, fmt, columns) -> None:
+def _listing(
+    flt, sort: str, limit: int | None, offset: int, all_rows: bool, as_of, fmt, columns, picked=None
+) -> None:
     from cs_cli.services.tasks.views import list_tasks
 
+    chosen = pick_columns(picked, CSV_COLUMNS)
     with _runtime.session() as (session, actor):
         page = list_tasks(
             session,
@@ -192,7 +198,7 @@ def _listing(flt, sort: str, limit: int | None, offset: int, all_rows: bool, as_
             offset=offset,
             limit=rows_wanted(fmt, limit, all_rows),
         )
-    _emit_tasks(page.rows, fmt, columns)
+    _emit_tasks(page.rows, fmt, columns, chosen)
     overdue = sum(1 for r in page.rows if r.overdue) if fmt == OutputFormat.TABLE else 0
     paging_note(
         fmt,
@@ -225,6 +231,7 @@ def list_(
     limit: LimitOpt = None,
     offset: OffsetOpt = 0,
     all_rows: AllOpt = False,
+    columns: ColumnsOpt = None,
     as_of: AsOfOpt = None,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
@@ -242,7 +249,7 @@ def list_(
       cs tasks list --status closed --playbook risk_response --format csv
     """
     flt = _filter(mine, assignee, customer, status, priority, task_type, due, playbook, include_snoozed)
-    _listing(flt, sort, limit, offset, all_rows, as_of, fmt, LIST_COLUMNS)
+    _listing(flt, sort, limit, offset, all_rows, as_of, fmt, LIST_COLUMNS, columns)
 
 
 @app.command()
@@ -253,6 +260,7 @@ def my(
     limit: LimitOpt = None,
     offset: OffsetOpt = 0,
     all_rows: AllOpt = False,
+    columns: ColumnsOpt = None,
     as_of: AsOfOpt = None,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
@@ -261,8 +269,8 @@ def my(
     Example: cs tasks my --due week
     """
     flt = _filter(mine=True, status=status, due=due, include_snoozed=include_snoozed)
-    columns = [c for c in LIST_COLUMNS if c != "assignee"]
-    _listing(flt, "due", limit, offset, all_rows, as_of, fmt, columns)
+    shown = [c for c in LIST_COLUMNS if c != "assignee"]
+    _listing(flt, "due", limit, offset, all_rows, as_of, fmt, shown, columns)
 
 
 @app.command()

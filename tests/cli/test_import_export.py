@@ -98,7 +98,7 @@ def test_usage_errors_exit_2(run_cli, admin, tmp_path):
     data.write_text("a\nC1\n")
     mapped = run_cli("import", "customers", data, "--map", bad_map)
     assert mapped.exit_code == 2
-    assert mapped.stderr == f"error: {bad_map}:2: unknown key 'rename' (expected columns, values)\n"
+    assert mapped.stderr == f"error: {bad_map}:2: unknown key 'rename' (expected columns, values, computed)\n"
 
 
 def test_a_csm_may_not_import(run_cli, session, admin, tmp_path):
@@ -247,3 +247,60 @@ def test_every_entity_exports_and_imports_back_to_the_same_rows(
             back = run_cli("import", entity, path)
             assert back.exit_code == 0, back
             assert " 0 created, 0 updated" in back.stderr, (entity, back)
+
+
+def test_a_map_computes_fields_from_other_columns(run_cli, engine, admin, tmp_path):
+    data = tmp_path / "accounts.csv"
+    data.write_text(
+        "customerID,MonthlyCharges,Contract,Signup,Seats\n"
+        "C1,29.85,Month-to-month,03/14/2025,600\n"
+        "C2,,One year,01/02/2024,12\n"
+    )
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text(
+        "columns:\n"
+        "  customerID: external_id\n"
+        "computed:\n"
+        "  arr: MonthlyCharges * 12\n"
+        '  name: customerID & " (" & Contract & ")"\n'
+        '  contract_start: date(Signup, "%m/%d/%Y")\n'
+        '  tier: \'"enterprise" if Seats >= 500 else "growth"\'\n'
+    )
+    result = run_cli("import", "customers", data, "--map", mapping)
+    assert result.exit_code == 0, result
+    rows = {r["external_id"]: r for r in json.loads(run_cli("customers", "list", "--format", "json").stdout)}
+    assert rows["C1"]["arr"] == 358.2 and rows["C1"]["name"] == "C1 (Month-to-month)"
+    assert rows["C2"]["arr"] is None  # an empty cell computes to nothing
+    shown = json.loads(run_cli("customers", "show", "C1", "--format", "json").stdout)
+    assert shown["contract_start"] == "2025-03-14" and shown["attributes"]["tier"] == "enterprise"
+    assert (
+        json.loads(run_cli("customers", "show", "C2", "--format", "json").stdout)["attributes"]["tier"]
+        == "growth"
+    )
+
+
+def test_a_computed_field_never_runs_code_and_errors_name_the_map_line(run_cli, engine, admin, tmp_path):
+    data = tmp_path / "accounts.csv"
+    data.write_text("customerID,MonthlyCharges\nC1,12\nC2,lots\n")
+    cases = {
+        'arr: __import__("os").system("touch pwned")': "unknown function",
+        "arr: MonthlyCharges.real * 12": "attribute access (a.b) is not allowed",
+        "arr: MonthlyCharges ** 2": "** (powers) is not allowed",
+        "arr: MonthlyCharge * 12": "the file accounts.csv has no column 'MonthlyCharge'",
+        "arr: '(lambda: 1)()'": "unknown function",
+    }
+    for expression, says in cases.items():
+        mapping = tmp_path / "map.yaml"
+        mapping.write_text(f"columns:\n  customerID: external_id\ncomputed:\n  {expression}\n")
+        result = run_cli("import", "customers", data, "--map", mapping)
+        assert result.exit_code == 2, (expression, result)
+        assert result.stderr.startswith(f"error: {mapping}:4"), result.stderr
+        assert says in result.stderr, result.stderr
+    assert not (tmp_path / "pwned").exists() and not Path("pwned").exists()
+    assert customers_in(engine) == []
+    # A value the expression cannot use is the row's error, at its line.
+    mapping.write_text("columns:\n  customerID: external_id\ncomputed:\n  arr: MonthlyCharges * 12\n")
+    bad_row = run_cli("import", "customers", data, "--map", mapping)
+    assert bad_row.exit_code == 2
+    assert bad_row.stderr == f"error: {data}:3:2: arr (computed): MonthlyCharges: 'lots' is not a number\n"
+    assert customers_in(engine) == []

@@ -108,3 +108,55 @@ def test_data_in_brackets_shows_as_it_is(run_cli, book):
     assert [r["subject"] for r in json.loads(run_cli("touchpoints", "list", "--format", "json").stdout)] == [
         HOSTILE
     ]
+
+
+# --- readable at 80 columns -------------------------------------------------------------------------------
+
+WIDTHS = ("80", "160")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_listings_fit_the_terminal_most_important_columns_first(run_cli, demo, width, snapshot):
+    views = {
+        "customers": ("customers", "list", "-n", "8", "--as-of", AS_OF),
+        "health": ("health", "list", "-n", "8", "--sort", "name"),
+        "tasks my": ("--user", "lena.silva@demo.example", "tasks", "my", "-n", "8", "--as-of", AS_OF),
+    }
+    for name, args in views.items():
+        result = run_cli(*args, env={"COLUMNS": width})
+        assert result.exit_code == 0, result
+        lines = result.stdout.splitlines()
+        assert max(len(line) for line in lines) <= int(width), (name, lines[0])
+        header = lines[0]
+        for column in {
+            "customers": ("name", "health"),
+            "health": ("score", "status"),
+            "tasks my": ("title",),
+        }[name]:
+            assert column in header, (name, header)
+        if width == "80":
+            assert "left out at 80 columns:" in result.stderr, name
+        assert result.stdout == snapshot(name=name)
+    # Statuses in words and amounts grouped in the table; json keeps the values.
+    rows, _ = _json(run_cli, "customers", "list", "--as-of", AS_OF, "--all")
+    at_risk = next(r for r in rows if r["health_status"] == "at_risk" and float(r["arr"]) >= 10_000)
+    table = run_cli(
+        "customers", "list", "--columns", "external_id,arr,health_status", "--as-of", AS_OF, "--all"
+    )
+    line = next(line for line in table.stdout.splitlines() if line.startswith(at_risk["external_id"]))
+    arr = float(at_risk["arr"])
+    amount = f"{arr:,.0f}" if arr.is_integer() else f"{arr:,.2f}"
+    assert line.split("│")[1:] == [f" {amount} ".ljust(len(line.split("│")[1])), line.split("│")[2]]
+    assert line.split("│")[2].strip() == "at risk"
+
+
+def test_columns_picks_the_columns_in_every_format(run_cli, demo):
+    rows, _ = _json(run_cli, "customers", "list", "--columns", "external_id,arr", "-n", "2")
+    assert [set(r) for r in rows] == [{"external_id", "arr"}] * 2
+    result = run_cli("customers", "list", "--columns", "arr,external_id", "--format", "csv", "-n", "1")
+    assert result.stdout.splitlines()[0] == "arr,external_id"
+    bad = run_cli("customers", "list", "--columns", "name,revenue")
+    assert bad.exit_code == 2
+    assert bad.stderr.startswith(
+        "error: --columns: no column 'revenue' (choose from: external_id, name, arr,"
+    )

@@ -35,6 +35,7 @@ import sqlalchemy as sa
 
 from cs_cli.db import dialect
 from cs_cli.db.models import Contact, Customer, UsageEvent
+from cs_cli.services.importers.expressions import ExpressionError
 from cs_cli.services.importers.reading import Batch, Source, SourceFormat
 
 if TYPE_CHECKING:
@@ -103,7 +104,9 @@ def load_events(
     postgres = dialect.is_postgres(job.session)
     write = partial(_write, job.session, postgres)
     columnar = None
-    if source.fmt == SourceFormat.CSV and not any(c is not None and c.value_map for c in layout):
+    if source.fmt == SourceFormat.CSV and not any(
+        c is not None and (c.value_map or c.computed) for c in layout
+    ):
         positions = [c.position - 1 if c is not None else None for c in layout]
         normalise = None
         columnar = _Columnar(job, positions, postgres, preload=source.path.stat().st_size >= _PRELOAD_BYTES)
@@ -137,8 +140,11 @@ def load_events(
                 records = rows = batch.records
             else:
                 records = batch.records
-                rows = [normalise(r) for r in records] if normalise is not None else records
-                job.counts.read += len(rows)
+                job.counts.read += len(records)
+                if normalise is not None:
+                    lines, records, rows = _normalised(job, normalise, lines, records)
+                else:
+                    rows = records
             ready, deferred = _encode(job, layout, positions, lines, records, rows, postgres)
             if deferred:
                 writer.wait()  # the lookup needs the connection
@@ -187,13 +193,32 @@ def _normaliser(layout: list[_Column | None]) -> Callable[[Any], list]:
     def normalise(record: Any) -> list:
         out = []
         for column in layout:
-            value = column.get(record) if column is not None else None
+            try:
+                value = column.get(record) if column is not None else None
+            except ExpressionError as exc:
+                exc.source = column
+                raise
             if value is not None and column.value_map is not None:
                 value = column.value_map.get(value if isinstance(value, str) else str(value), value)
             out.append(value)
         return out
 
     return normalise
+
+
+def _normalised(job: _Import, normalise: Callable[[Any], list], lines, records):
+    """The records as rows; one whose computed column cannot be computed is
+    rejected (or stops the import) at its line."""
+    kept_lines, kept_records, rows = [], [], []
+    for line, record in zip(lines, records, strict=True):
+        try:
+            rows.append(normalise(record))
+        except ExpressionError as exc:
+            job.fail(line, exc.source, f"{exc.source.label}: {exc}", record)
+            continue
+        kept_lines.append(line)
+        kept_records.append(record)
+    return kept_lines, kept_records, rows
 
 
 def _key(value: Any) -> Any:

@@ -1,10 +1,14 @@
-"""Map files (`--map MAP.yaml`): rename columns and translate values.
+"""Map files (`--map MAP.yaml`): rename columns, translate values, compute
+fields from other columns.
 
-    columns: {customerID: external_id, Churn: status, InternalNote: null}
-    values:  {status: {"Yes": churned, "No": active}}
+    columns:  {customerID: external_id, Churn: status, InternalNote: null}
+    values:   {status: {"Yes": churned, "No": active}}
+    computed: {arr: MonthlyCharges * 12}
 
 Column renames apply first; value maps are keyed by the renamed (model)
-field. A column mapped to null is dropped.
+field. A column mapped to null is dropped. A computed field is an
+expression over the file's own column names (see expressions.py); it
+takes the place of any column that would feed the same field.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 import yaml
 
 from cs_cli.errors import FileError
+from cs_cli.services.importers.expressions import Expression, ExpressionError, parse_expression
 
 _YES = ("true", "yes", "y", "on")
 _NO = ("false", "no", "n", "off")
@@ -25,6 +30,9 @@ _NO = ("false", "no", "n", "off")
 class ImportMap:
     columns: dict[str, str | None] = field(default_factory=dict)
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    computed: dict[str, Expression] = field(default_factory=dict)
+    # Where each computed field is written, for errors: (map file, line).
+    computed_at: dict[str, tuple[str, int | None]] = field(default_factory=dict)
 
     def target(self, column: str) -> str | None:
         """The field a source column feeds (None: dropped)."""
@@ -72,9 +80,12 @@ def load_map(path: Path) -> ImportMap:
     if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
         raise FileError(where, 1, None, "expected a mapping with 'columns' and/or 'values'")
     for key in data:
-        if key not in ("columns", "values"):
+        if key not in ("columns", "values", "computed"):
             raise FileError(
-                where, _line_of(_find(root, key)), None, f"unknown key '{key}' (expected columns, values)"
+                where,
+                _line_of(_find(root, key)),
+                None,
+                f"unknown key '{key}' (expected columns, values, computed)",
             )
 
     columns_raw = data.get("columns") or {}
@@ -106,4 +117,33 @@ def load_map(path: Path) -> ImportMap:
             for variant in _key_variants(raw):
                 translated[variant] = value
         values[str(field_name)] = translated
-    return ImportMap(columns=columns, values=values)
+    computed, computed_at = _computed(where, root, data.get("computed"))
+    return ImportMap(columns=columns, values=values, computed=computed, computed_at=computed_at)
+
+
+def _computed(where: str, root: yaml.MappingNode, raw: Any):
+    """The computed fields, each expression checked; errors at its line and column."""
+    if raw is None:
+        return {}, {}
+    node = _find(root, "computed")
+    if not isinstance(raw, dict) or not isinstance(node, yaml.MappingNode):
+        raise FileError(where, _line_of(node), None, "'computed' must map fields to expressions")
+    computed: dict[str, Expression] = {}
+    computed_at: dict[str, tuple[str, int | None]] = {}
+    for key_node, value_node in node.value:
+        name = str(key_node.value)
+        line = _line_of(value_node)
+        text = raw.get(key_node.value, raw.get(name))
+        if not isinstance(text, str | int | float) or isinstance(text, bool):
+            raise FileError(
+                where, line, None, f"computed.{name}: must be an expression, e.g. MonthlyCharges * 12"
+            )
+        try:
+            computed[name] = parse_expression(str(text))
+        except ExpressionError as exc:
+            column = None
+            if exc.column is not None and value_node.style is None:
+                column = value_node.start_mark.column + exc.column
+            raise FileError(where, line, column, f"computed.{name}: {exc}") from None
+        computed_at[name] = (where, line)
+    return computed, computed_at

@@ -28,6 +28,7 @@ from cs_cli.services.access import is_placeholder_email, require_role
 from cs_cli.services.importers import customer_facts
 from cs_cli.services.importers.entities import ENTITIES, EntitySpec, Field
 from cs_cli.services.importers.events import load_events
+from cs_cli.services.importers.expressions import Expression, ExpressionError
 from cs_cli.services.importers.implied import implied_events, prior_values
 from cs_cli.services.importers.mapping import ImportMap
 from cs_cli.services.importers.reading import SourceFormat, detect_format, file_sha256, open_source
@@ -76,6 +77,7 @@ class _Column:
     get: Callable[[Any], Any]
     field: Field | None = None
     value_map: dict[str, Any] | None = None
+    computed: bool = False  # from an expression of the map file, not read as it is
 
 
 @dataclass
@@ -138,7 +140,11 @@ class _Import:
     def convert(self, line: int, record: Any) -> dict[str, Any] | None:
         row: dict[str, Any] = {}
         for column in self.columns:
-            raw = column.get(record)
+            try:
+                raw = column.get(record)
+            except ExpressionError as exc:
+                self.fail(line, column, f"{column.label}: {exc}", record)
+                return None
             if raw is not None and column.value_map is not None:
                 raw = column.value_map.get(raw if isinstance(raw, str) else str(raw), raw)
             if _blank(raw):
@@ -155,7 +161,11 @@ class _Import:
         if self.attributes or (self.spec.extra_to_attributes and self.fmt == SourceFormat.JSONL):
             attrs = {}
             for column in self.attributes:
-                raw = column.get(record)
+                try:
+                    raw = column.get(record)
+                except ExpressionError as exc:
+                    self.fail(line, column, f"{column.label}: {exc}", record)
+                    return None
                 if raw is not None and column.value_map is not None:
                     raw = column.value_map.get(raw if isinstance(raw, str) else str(raw), raw)
                 # Empty cells are nulls, and a null attribute is no attribute.
@@ -379,17 +389,28 @@ def _blank(raw: Any) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip())
 
 
+def _computing(expression: Expression, header: list[str], fmt: SourceFormat) -> Callable[[Any], Any]:
+    """A getter that computes the expression over one record."""
+    if fmt == SourceFormat.CSV:
+        index = {name: i for i, name in enumerate(header)}
+        return lambda record: expression.evaluate(lambda name: record[index[name]])
+    return lambda record: expression.evaluate(record.get)
+
+
 def _plan(spec: EntitySpec, header: list[str], mapping: ImportMap, fmt: SourceFormat, path: Path):
     """Decide, once per file, which column feeds which field."""
     columns: list[_Column] = []
     attributes: list[_Column] = []
     ignored: list[str] = []
     by_field: dict[str, _Column] = {}
+    computed = {spec.aliases.get(name, name): name for name in mapping.computed}
     for index, source in enumerate(header):
         target = mapping.target(source)
         if target is None:
             continue
         target = spec.aliases.get(target, target)
+        if target in computed:
+            continue  # the computed field takes this column's place
         getter = itemgetter(index) if fmt == SourceFormat.CSV else (lambda r, k=source: r.get(k))
         where = index + 1 if fmt == SourceFormat.CSV else source
         field_spec = spec.field(target)
@@ -404,6 +425,30 @@ def _plan(spec: EntitySpec, header: list[str], mapping: ImportMap, fmt: SourceFo
             attributes.append(_Column(target, source, index + 1, getter, None, mapping.value_map(target)))
         else:
             ignored.append(source)
+    for target, name in computed.items():
+        expression = mapping.computed[name]
+        map_file, line = mapping.computed_at.get(name, (str(path), None))
+        unknown = [c for c in expression.columns if c not in header]
+        if unknown:
+            raise FileError(
+                map_file,
+                line,
+                None,
+                f"computed.{name}: the file {path.name} has no column '{unknown[0]}'"
+                f" (it has: {', '.join(header)})",
+            )
+        getter = _computing(expression, header, fmt)
+        field_spec = spec.field(target)
+        # Errors point at the first column the expression reads.
+        first = header.index(expression.columns[0]) + 1 if expression.columns else 1
+        column = _Column(target, f"{name} (computed)", first, getter, field_spec, None, computed=True)
+        if field_spec is not None:
+            by_field[target] = column
+            columns.append(column)
+        elif spec.extra_to_attributes:
+            attributes.append(column)
+        else:
+            raise FileError(map_file, line, None, f"computed.{name}: {spec.name} have no field '{name}'")
     missing = [f.name for f in spec.fields if f.required and f.name not in by_field]
     if missing:
         raise FileError(
