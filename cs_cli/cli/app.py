@@ -11,7 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from cs_cli import __version__
-from cs_cli.cli import _help, _runtime
+from cs_cli.cli import _complete, _help, _runtime
 from cs_cli.cli import alerts as alerts_cmd
 from cs_cli.cli import automation as automation_cmd
 from cs_cli.cli import board as board_cmd
@@ -52,6 +52,7 @@ class _Boundary(TyperGroup):
         """Usage errors too become one line (and a hint), not a framed box."""
         _help.install()
         _help.tidy(self)
+        _complete.attach(self)
         if self.help:
             self.help = _help.reflow(self.help)
         if not standalone_mode:
