@@ -391,7 +391,7 @@ def cancel(
 
     Example: cs playbooks cancel 42 --reason "customer asked to pause"
     """
-    from cs_cli.services.playbooks.runs import cancel_run
+    from cs_cli.services.tasks.run_cancel import cancel_run
 
     with _runtime.session() as (session, actor):
         cancelled = cancel_run(session, actor, run_id, now=dt.datetime.now(dt.UTC), reason=reason)

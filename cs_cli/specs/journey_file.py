@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from cs_cli.errors import BadInput, FileError, TemplateError
+from cs_cli.specs import journey_graph
 from cs_cli.specs.journey import (
     KEY_PATTERN,
     TEMPLATE_TEXTS,
@@ -107,9 +108,7 @@ def load_journey(path: Path, *, templates: Path | None = None) -> JourneyFile:
             )
         spec = spec.model_copy(update={"key": path.stem})
     file = JourneyFile(spec=spec, path=path, root=root)
-    from cs_cli.specs import journey_graph
-
-    journey_graph.check(file)
+    journey_graph.check(spec, file.error)
     used = _check_texts(file, templates if templates is not None else templates_folder(path))
     return JourneyFile(spec=spec, path=path, root=root, templates=used)
 

@@ -5,35 +5,37 @@ loop with no wait would run forever within one tick)."""
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-if TYPE_CHECKING:
-    from cs_cli.specs.journey_file import JourneyFile
+from cs_cli.errors import FileError
+from cs_cli.specs.journey import ConditionStep, JourneySpec, StartJourneyStep, TaskStep
+
+# Words an error at a key path of the file: the file's reader passes its own
+# (JourneyFile.error), so the graph needs no knowledge of files or YAML nodes.
+ErrorAt = Callable[[tuple[Any, ...], str], FileError]
 
 
-def check(file: JourneyFile) -> None:
+def check(spec: JourneySpec, error: ErrorAt) -> None:
     """Raise FileError at the first problem in the journey's graph."""
-    from cs_cli.specs.journey import StartJourneyStep
-
-    spec = file.spec
     keys = [s.key for s in spec.steps]
     index = {k: i for i, k in enumerate(keys)}
     for i, step in enumerate(spec.steps):
         for _, target, where in step.branches():
             if target not in index:
-                raise file.error(
+                raise error(
                     ("steps", i, *where), f"no step '{target}' in this journey{_suggest(target, keys)}"
                 )
         if isinstance(step, StartJourneyStep) and step.journey == spec.key:
-            raise file.error(("steps", i, "journey"), "a journey cannot start itself")
-    _check_facts(file, index)
-    _check_loops(file, index)
-    _check_reachable(file, index)
+            raise error(("steps", i, "journey"), "a journey cannot start itself")
+    _check_facts(spec, error, index)
+    _check_loops(spec, error, index)
+    _check_reachable(spec, error)
 
 
-def edges(file: JourneyFile) -> dict[str, list[str]]:
+def edges(spec: JourneySpec) -> dict[str, list[str]]:
     """Each step's key and the keys it can go on to."""
-    return {s.key: [target for _, target, _ in s.branches()] for s in file.spec.steps}
+    return {s.key: [target for _, target, _ in s.branches()] for s in spec.steps}
 
 
 def _suggest(name: str, keys: list[str]) -> str:
@@ -41,30 +43,28 @@ def _suggest(name: str, keys: list[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else f" (steps: {', '.join(keys)})"
 
 
-def _check_facts(file: JourneyFile, index: dict[str, int]) -> None:
-    from cs_cli.specs.journey import ConditionStep, TaskStep
-
+def _check_facts(spec: JourneySpec, error: ErrorAt, index: dict[str, int]) -> None:
     places: list[tuple[tuple[Any, ...], Any]] = []
-    for i, step in enumerate(file.spec.steps):
+    for i, step in enumerate(spec.steps):
         if isinstance(step, ConditionStep) and step.facts:
             places += [(("steps", i, "facts", j), f) for j, f in enumerate(step.facts)]
     for name in ("goal", "exit_when"):
-        criteria = getattr(file.spec, name)
+        criteria = getattr(spec, name)
         if criteria is not None and criteria.facts:
             places += [((name, "facts", j), f) for j, f in enumerate(criteria.facts)]
-    tasks = [s.key for s in file.spec.steps if isinstance(s, TaskStep)]
+    tasks = [s.key for s in spec.steps if isinstance(s, TaskStep)]
     for where, fact in places:
         if fact.task is not None and fact.task not in tasks:
             what = "not a task step" if fact.task in index else "no step"
-            raise file.error(
+            raise error(
                 (*where, "task"),
                 f"'{fact.task}' is {what} of this journey (task steps: {', '.join(tasks) or 'none'})",
             )
 
 
-def _check_loops(file: JourneyFile, index: dict[str, int]) -> None:
+def _check_loops(spec: JourneySpec, error: ErrorAt, index: dict[str, int]) -> None:
     """A cycle through steps none of which waits is an error naming the loop."""
-    steps = file.spec.steps
+    steps = spec.steps
     moving = {s.key for s in steps if not s.waits()}
     state: dict[str, int] = {}  # 1 on the current path, 2 done
     path: list[str] = []
@@ -78,7 +78,7 @@ def _check_loops(file: JourneyFile, index: dict[str, int]) -> None:
                 continue
             if state.get(target) == 1:
                 loop = [*path[path.index(target) :], target]
-                raise file.error(
+                raise error(
                     ("steps", index[key], *where),
                     f"a loop with no wait: {' -> '.join(loop)} (put a wait step in it, "
                     "or a task that waits for completion)",
@@ -93,9 +93,9 @@ def _check_loops(file: JourneyFile, index: dict[str, int]) -> None:
             visit(step.key)
 
 
-def _check_reachable(file: JourneyFile, index: dict[str, int]) -> None:
-    graph = edges(file)
-    first = file.spec.steps[0].key
+def _check_reachable(spec: JourneySpec, error: ErrorAt) -> None:
+    graph = edges(spec)
+    first = spec.steps[0].key
     seen = {first}
     todo = [first]
     while todo:
@@ -103,9 +103,9 @@ def _check_reachable(file: JourneyFile, index: dict[str, int]) -> None:
             if target not in seen:
                 seen.add(target)
                 todo.append(target)
-    for i, step in enumerate(file.spec.steps):
+    for i, step in enumerate(spec.steps):
         if step.key not in seen:
-            raise file.error(
+            raise error(
                 ("steps", i, "key"),
                 f"step '{step.key}' is never reached: no path leads to it from the first step, '{first}'",
             )

@@ -223,7 +223,8 @@ steps:
 
 
 def test_ab_split_draws_by_the_shares_and_the_same_branch_on_a_retry(kit, admin):
-    from cs_cli.services.journeys.engine import Batch, advance, claim
+    from cs_cli.services.journeys.batch import Batch
+    from cs_cli.services.journeys.engine import advance, claim
     from cs_cli.services.journeys.program import Programs
 
     with transaction(kit.engine) as s:

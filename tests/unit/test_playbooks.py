@@ -34,6 +34,7 @@ from cs_cli.services import events
 from cs_cli.services.playbooks import catalog, runs
 from cs_cli.services.playbooks.evaluate import evaluate
 from cs_cli.services.playbooks.trigger import trigger
+from cs_cli.services.tasks import run_cancel
 from cs_cli.specs.playbook import TEMPLATE_FIELDS, load_folder, load_playbook
 
 AS_OF = dt.date(2025, 1, 1)
@@ -510,9 +511,9 @@ def test_cancel_and_cooldown(engine, admin, book):
     with transaction(engine) as s:
         run = trigger(s, admin, "risk_response", "M-1", reason=None, force=False, as_of=AS_OF, now=NOW).run
     with transaction(engine) as s:
-        assert runs.cancel_run(s, admin, run.id, now=NOW + dt.timedelta(days=2), reason="paused") == 9
+        assert run_cancel.cancel_run(s, admin, run.id, now=NOW + dt.timedelta(days=2), reason="paused") == 9
         with pytest.raises(BadInput, match=f"run {run.id} is cancelled"):
-            runs.cancel_run(s, admin, run.id, now=NOW, reason=None)
+            run_cancel.cancel_run(s, admin, run.id, now=NOW, reason=None)
     with engine.connect() as c:
         assert {t.status for t in _tasks(engine, run.id)} == {TaskStatus.CANCELLED}
         cancelled = c.scalar(sa.select(sa.func.count()).where(DomainEvent.event_type == "task.cancelled"))
@@ -534,7 +535,7 @@ def test_cancel_and_cooldown(engine, admin, book):
     assert forced.run.status == PlaybookRunStatus.ACTIVE
     after = NOW + dt.timedelta(days=33)
     with transaction(engine) as s:
-        runs.cancel_run(s, admin, forced.run.id, now=NOW + dt.timedelta(days=21), reason=None)
+        run_cancel.cancel_run(s, admin, forced.run.id, now=NOW + dt.timedelta(days=21), reason=None)
         assert evaluate(s, admin, as_of=after.date(), now=after).runs_started.get("risk_response") is None
     nearly = NOW + dt.timedelta(days=52)
     with transaction(engine) as s:
@@ -641,7 +642,7 @@ def test_evaluate_fires_each_trigger_kind_once(engine, admin, book, tmp_path):
             .join(Playbook, Playbook.id == PlaybookRun.playbook_id)
             .where(Playbook.key == "renewal_prep", PlaybookRun.customer_id == _customer_id(s, "E-1"))
         )
-        runs.cancel_run(s, admin, run_id, now=NOW, reason=None)
+        run_cancel.cancel_run(s, admin, run_id, now=NOW, reason=None)
     soon = NOW + dt.timedelta(days=5)
     with transaction(engine) as s:
         assert "renewal_prep" not in evaluate(s, admin, as_of=soon.date(), now=soon).runs_started

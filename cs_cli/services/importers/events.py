@@ -29,17 +29,15 @@ import gc
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
 from cs_cli.db import dialect
 from cs_cli.db.models import Contact, Customer, UsageEvent
 from cs_cli.services.importers.expressions import ExpressionError
+from cs_cli.services.importers.job import Column, ImportJob
 from cs_cli.services.importers.reading import Batch, Source, SourceFormat
-
-if TYPE_CHECKING:
-    from cs_cli.services.importers.runner import _Column, _Import
 
 FIELDS = ("customer_id", "contact_id", "event_name", "occurred_at", "quantity")
 COLUMNS = FIELDS  # the usage_events columns, in the same order
@@ -97,7 +95,7 @@ class _Writer:
 
 
 def load_events(
-    job: _Import, source: Source, batch_size: int, progress: Callable[[int], None] | None
+    job: ImportJob, source: Source, batch_size: int, progress: Callable[[int], None] | None
 ) -> None:
     """Validate and append every event of `source`."""
     layout = [job.column(name) for name in FIELDS]
@@ -187,7 +185,7 @@ def _write(session, postgres: bool, rows: Iterable) -> None:
         dialect.insert_raw(session, "usage_events", COLUMNS, rows)
 
 
-def _normaliser(layout: list[_Column | None]) -> Callable[[Any], list]:
+def _normaliser(layout: list[Column | None]) -> Callable[[Any], list]:
     """Records of any shape (JSONL, value maps) as lists in FIELDS order."""
 
     def normalise(record: Any) -> list:
@@ -206,7 +204,7 @@ def _normaliser(layout: list[_Column | None]) -> Callable[[Any], list]:
     return normalise
 
 
-def _normalised(job: _Import, normalise: Callable[[Any], list], lines, records):
+def _normalised(job: ImportJob, normalise: Callable[[Any], list], lines, records):
     """The records as rows; one whose computed column cannot be computed is
     rejected (or stops the import) at its line."""
     kept_lines, kept_records, rows = [], [], []
@@ -225,13 +223,13 @@ def _key(value: Any) -> Any:
     return value if isinstance(value, str) or value is None else str(value)
 
 
-def _resolve(job: _Import, positions: list[int | None], rows: list) -> None:
+def _resolve(job: ImportJob, positions: list[int | None], rows: list) -> None:
     """Fill the reference caches for these rows."""
     ci, cti = positions[0], positions[1]
     _resolve_keys(job, {r[ci] for r in rows}, {r[cti] for r in rows} if cti is not None else ())
 
 
-def _resolve_keys(job: _Import, customers: Iterable[Any], contacts: Iterable[Any]) -> None:
+def _resolve_keys(job: ImportJob, customers: Iterable[Any], contacts: Iterable[Any]) -> None:
     """Fill the reference caches for these external ids: one query per
     table. Keys that do not exist are cached as None, so they are asked for
     once."""
@@ -244,8 +242,8 @@ def _resolve_keys(job: _Import, customers: Iterable[Any], contacts: Iterable[Any
 
 
 def _encode(
-    job: _Import,
-    layout: list[_Column | None],
+    job: ImportJob,
+    layout: list[Column | None],
     positions: list[int | None],
     lines: Sequence[int],
     records: list,
@@ -353,7 +351,7 @@ class _Columnar:
     day or hour), quantities of whole digits.
     """
 
-    def __init__(self, job: _Import, positions: list[int | None], postgres: bool, *, preload: bool) -> None:
+    def __init__(self, job: ImportJob, positions: list[int | None], postgres: bool, *, preload: bool) -> None:
         self._job = job
         self._positions = positions
         self._postgres = postgres

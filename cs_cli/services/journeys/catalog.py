@@ -53,6 +53,8 @@ from cs_cli.db.models import Journey, JourneyStep, Playbook, Segment
 from cs_cli.domain import Actor, JourneyChange, JourneyStepType, JourneyTriggerType, Role, SegmentType
 from cs_cli.services.access import require_role
 from cs_cli.services.audit import audit
+from cs_cli.services.journeys.cursors import start_cursor
+from cs_cli.services.journeys.program import RESOLVED
 from cs_cli.specs.journey import (
     ConditionStep,
     EmailStep,
@@ -73,8 +75,6 @@ ACTION_TYPES = {
     StepType.AB_SPLIT: JourneyStepType.CONDITION,  # a branch
     StepType.EXIT: JourneyStepType.HEALTH_CHECK,  # "evaluate and potentially exit"
 }
-# Keys of a step's config that only loading adds (not in the file).
-RESOLVED = "resolved"
 
 
 def read(path: Path) -> list[JourneyFile]:
@@ -346,8 +346,6 @@ def _write(
     if new_version:
         _write_steps(session, row, file, resolved["steps"], now=now)
     if restart:
-        from cs_cli.services.journeys.triggers import start_cursor
-
         start_cursor(session, row.key, scheduled=spec.trigger.type == JourneyTriggerType.SCHEDULED, now=now)
     return row
 

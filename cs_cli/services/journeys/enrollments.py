@@ -197,7 +197,8 @@ def simulate(
     score with `scorecard`, as the tick does. Emails are rendered. The caller
     rolls the transaction back: nothing is kept."""
     from cs_cli.errors import NotFound
-    from cs_cli.services.journeys.engine import Batch, advance, claim, write
+    from cs_cli.services.journeys.batch import Batch, write
+    from cs_cli.services.journeys.engine import advance, claim
 
     journey = find_journey(session, key)
     found = session.execute(

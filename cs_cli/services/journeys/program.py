@@ -17,9 +17,12 @@ from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from cs_cli.db.models import Journey, JourneyStep
-from cs_cli.services.journeys.catalog import RESOLVED
 from cs_cli.specs.journey import Criteria, ExitCriteria, Step, StepType
 
+# The key of a step's config under which loading (catalog.py) keeps what it
+# looked up, not in the file: defined here, where the rows are read back, so
+# that the catalog, which writes them, depends on this module and not the reverse.
+RESOLVED = "resolved"
 _STEP = TypeAdapter(Step)
 
 

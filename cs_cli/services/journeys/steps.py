@@ -23,8 +23,8 @@ from cs_cli.domain import EnrollmentStatus, OutboxChannel, TaskStatus, TaskType
 from cs_cli.errors import BadInput, TemplateError
 from cs_cli.services import events
 from cs_cli.services.journeys import criteria
+from cs_cli.services.journeys.batch import Batch, Handler, Live
 from cs_cli.services.journeys.context import Person, template_context
-from cs_cli.services.journeys.engine import Batch, Handler, Live
 from cs_cli.services.journeys.program import Program, ProgramStep
 from cs_cli.services.outbox.enqueue import NewMessage, prepare
 from cs_cli.specs.journey import AssigneeRole, HumanTouchpoint, StepType

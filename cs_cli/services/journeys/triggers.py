@@ -29,7 +29,10 @@ from cs_cli.db.models import (
     JourneyStep,
 )
 from cs_cli.domain import Actor, CustomerStatus, EnrollmentStatus, JourneyTriggerType
+from cs_cli.services.journeys.batch import LIVE_COLUMNS, Batch, check_criteria, lock_lives, write
+from cs_cli.services.journeys.cursors import consumer, cursor
 from cs_cli.services.journeys.enroll import capacity_left, insert_enrollments
+from cs_cli.services.journeys.program import Programs
 
 WAKE = "journeys:wake"
 # Whoever enrolls takes this lock, so capacity counts hold and two ticks
@@ -40,33 +43,6 @@ SWEEP = "journeys:criteria"
 _WAKING = ("task.completed", "task.cancelled", "touchpoint.logged")
 _SWEEP_EVERY = dt.timedelta(hours=1)
 _enrollments = JourneyEnrollment.__table__
-
-
-def consumer(journey_key: str) -> str:
-    return f"journey:{journey_key}"
-
-
-def cursor(session: Session, name: str, *, now: dt.datetime, start: int | None = None) -> EventCursor:
-    """The cursor `name`, made at `start` (else the log's end) the first time."""
-    row = session.get(EventCursor, name)
-    if row is None:
-        if start is None:
-            start = session.scalar(sa.select(sa.func.max(DomainEvent.id))) or 0
-        session.execute(
-            dialect.insert_ignoring(session, EventCursor.__table__).values(
-                consumer=name, position=start, updated_at=now, acted_count=0
-            )
-        )
-        row = session.get_one(EventCursor, name)
-    return row
-
-
-def start_cursor(session: Session, journey_key: str, *, scheduled: bool, now: dt.datetime) -> None:
-    """Loading a journey never acts on old history: an event trigger reads
-    events recorded from now on; a scheduled one is evaluated at the next tick."""
-    row = cursor(session, consumer(journey_key), now=now)
-    row.position = 0 if scheduled else session.scalar(sa.select(sa.func.max(DomainEvent.id))) or 0
-    row.updated_at = now
 
 
 def run_triggers(session: Session, actor: Actor, *, now: dt.datetime) -> int:
@@ -272,9 +248,6 @@ def sweep_criteria(session: Session, actor: Actor, *, now: dt.datetime) -> int:
     Where the criteria have rules, only enrollments of customers the rules
     match are read (one query per journey): the sweep costs what it finds,
     not the size of the journey."""
-    from cs_cli.services.journeys.engine import LIVE_COLUMNS, Batch, check_criteria, lock_lives, write
-    from cs_cli.services.journeys.program import Programs
-
     mark = cursor(session, SWEEP, now=now, start=0)
     hour = int(now.timestamp() // _SWEEP_EVERY.total_seconds())
     if mark.position >= hour:

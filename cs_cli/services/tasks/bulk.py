@@ -25,6 +25,7 @@ from cs_cli.db.models.touchpoints import own_external_id
 from cs_cli.domain import Actor, Channel, Direction, Role, TaskChangeResult, TaskStatus, TaskType
 from cs_cli.errors import BadInput, NotFound, NotPermitted
 from cs_cli.services import events
+from cs_cli.services.playbooks import runs as playbook_runs
 from cs_cli.services.tasks.selection import CLOSED, TaskFilter, conditions
 
 # Ids per statement: well inside SQLite's limit on bound parameters.
@@ -187,9 +188,7 @@ def apply(
     # ORM objects loaded earlier in this session must not shadow the new rows.
     session.expire_all()
     if runs:
-        from cs_cli.services.playbooks.runs import settle_runs
-
-        settle_runs(session, sorted(runs), now=now)
+        playbook_runs.settle_runs(session, sorted(runs), now=now)
     return TaskChangeResult(
         action=change.verb, changed=found.ids, skipped=found.skipped, touchpoints=touchpoints
     )

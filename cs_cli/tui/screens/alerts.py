@@ -18,6 +18,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Static
 
 from cs_cli.domain import AlertRow, AlertStatus
+from cs_cli.services.tasks.board import scopes_for
 from cs_cli.tui.widgets.customer.format import (
     SEVERITY_MARK,
     SEVERITY_STYLE,
@@ -257,15 +258,11 @@ class AlertsScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # A CSM has one scope: no use showing the switch.
         if action == "scope":
-            from cs_cli.tui.app import allowed_scopes
-
-            return len(allowed_scopes(self.app.db.actor.role)) > 1
+            return len(scopes_for(self.app.db.actor.role)) > 1
         return True
 
     def action_scope(self) -> None:
-        from cs_cli.tui.app import allowed_scopes
-
-        scopes = allowed_scopes(self.app.db.actor.role)
+        scopes = scopes_for(self.app.db.actor.role)
         now = self.app.scope
         self.app.scope = scopes[(scopes.index(now) + 1) % len(scopes)] if now in scopes else scopes[0]
         self.loading = False
