@@ -46,68 +46,35 @@ def customers(incomplete: str) -> list[tuple[str, str]]:
     return _query(build, incomplete)
 
 
-def users(incomplete: str) -> list[tuple[str, str]]:
-    import sqlalchemy as sa
+def _named(model_name: str, value: str, help: str, *where: str) -> Callable[[str], list[tuple[str, str]]]:
+    """Completion by a column's prefix: `value` completed, `help` beside it;
+    `where` names boolean columns that must be true (active users)."""
 
-    from cs_cli.db.models import User
+    def complete(incomplete: str) -> list[tuple[str, str]]:
+        import sqlalchemy as sa
 
-    def build(actor, session, text):
-        return (
-            sa.select(User.email, User.name)
-            .where(User.is_active, User.email.startswith(text, autoescape=True))
-            .order_by(User.email)
-            .limit(_LIMIT)
-        )
+        from cs_cli.db import models
 
-    return _query(build, incomplete)
+        model = getattr(models, model_name)
+        column = getattr(model, value)
 
+        def build(actor, session, text):
+            return (
+                sa.select(column, getattr(model, help))
+                .where(column.startswith(text, autoescape=True), *(getattr(model, w) for w in where))
+                .order_by(column)
+                .limit(_LIMIT)
+            )
 
-def segments(incomplete: str) -> list[tuple[str, str]]:
-    import sqlalchemy as sa
+        return _query(build, incomplete)
 
-    from cs_cli.db.models import Segment
-
-    def build(actor, session, text):
-        return (
-            sa.select(Segment.name, Segment.description)
-            .where(Segment.name.startswith(text, autoescape=True))
-            .order_by(Segment.name)
-            .limit(_LIMIT)
-        )
-
-    return _query(build, incomplete)
+    return complete
 
 
-def playbooks(incomplete: str) -> list[tuple[str, str]]:
-    import sqlalchemy as sa
-
-    from cs_cli.db.models import Playbook
-
-    def build(actor, session, text):
-        return (
-            sa.select(Playbook.key, Playbook.name)
-            .where(Playbook.key.startswith(text, autoescape=True))
-            .order_by(Playbook.key)
-            .limit(_LIMIT)
-        )
-
-    return _query(build, incomplete)
-
-
-def journeys(incomplete: str) -> list[tuple[str, str]]:
-    import sqlalchemy as sa
-
-    from cs_cli.db.models import Journey
-
-    def build(actor, session, text):
-        return (
-            sa.select(Journey.key, Journey.name)
-            .where(Journey.key.startswith(text, autoescape=True))
-            .order_by(Journey.key)
-            .limit(_LIMIT)
-        )
-
-    return _query(build, incomplete)
+users = _named("User", "email", "name", "is_active")
+segments = _named("Segment", "name", "description")
+playbooks = _named("Playbook", "key", "name")
+journeys = _named("Journey", "key", "name")
 
 
 def rule_fields(incomplete: str) -> list[tuple[str, str]]:

@@ -386,8 +386,9 @@ def is_terminal() -> bool:
 
 class progress_bar:
     """`with progress_bar(total) as advance:` a bar on stderr, gone when
-    done, for work of `total` units at a terminal; `advance` is None (no
-    bar) under cron, in a pipe, or for small work."""
+    done, for work of `total` units at a terminal, with the stage under way
+    (`advance(n, stage=...)`), the units done and the time left; `advance` is
+    None (no bar) under cron, in a pipe, or for small work."""
 
     def __init__(self, total: int, description: str = "scoring", *, least: int = 1000) -> None:
         self.total = total
@@ -398,12 +399,26 @@ class progress_bar:
     def __enter__(self):
         if not is_terminal() or self.total < self.least:
             return None
-        from rich.progress import Progress
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self._bar = Progress(console=err_console(), transient=True)
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err_console(),
+            transient=True,
+        )
         self._bar.start()
         task = self._bar.add_task(self.description, total=self.total)
-        return lambda n: self._bar.advance(task, n)
+
+        def advance(n: float, stage: str | None = None) -> None:
+            """`n` more units done; `stage` names what runs now."""
+            if stage is not None:
+                self._bar.update(task, description=f"{self.description}: {stage}")
+            self._bar.advance(task, n)
+
+        return advance
 
     def __exit__(self, *exc) -> None:
         if self._bar is not None:

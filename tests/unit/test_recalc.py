@@ -383,3 +383,34 @@ def test_a_run_of_days_ends_as_the_days_one_by_one_do(engine, admin):
     assert together[0] == apart[0]
     assert together[2] == apart[2]
     assert together[2], "the book should see status drops over forty days"
+
+
+def test_progress_moves_through_the_stages_of_each_day(engine, admin):
+    from cs_cli.services.health.recalc import recalc_days
+    from cs_cli.specs.scorecard import load_scorecards
+
+    build(engine)
+    seen: list[tuple[int, str | None]] = []
+    with transaction(engine) as session:
+        ids = target_ids(session, admin, None)
+        days = [AS_OF - dt.timedelta(days=1), AS_OF]
+        recalc_days(
+            session,
+            admin,
+            load_scorecards(None),
+            ids,
+            days=days,
+            now=at(AS_OF),
+            progress=lambda n, stage=None: seen.append((n, stage)),
+        )
+    stages = [stage for _, stage in seen]
+    for day in days:
+        assert [s.split(": ", 1)[1] for s in stages if s.startswith(str(day))] == [
+            "scoring",
+            "writing history",
+            "status events",
+            "current scores",
+            "done",
+        ]
+    # Every unit of work is counted once: the bar ends full, not before.
+    assert sum(n for n, _ in seen) == len(ids) * len(days)

@@ -197,7 +197,7 @@ def recalc_days(
     now: dt.datetime,
     named: bool = False,
     dry_run: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[..., None] | None = None,
 ) -> list[DayResult]:
     """Score `ids` as of each of `days`, each customer by the scorecard the
     plan assigns it that day (see recalc_day); one result per day and scorecard."""
@@ -380,7 +380,7 @@ def recalc_day(
     only: sa.ColumnElement[bool] | None = None,
     count: int | None = None,
     dry_run: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[..., None] | None = None,
     usage: UsageRange | None = None,
     carried: Carried | None = None,
 ) -> DayResult:
@@ -411,14 +411,26 @@ def recalc_day(
                 preview = {names[row.customer_id]: (row.overall_score, row.health_status) for row in rows}
                 counts = Counter(row.health_status for row in rows)
             else:
+                targets = len(ids) if count is None else count
+
+                shares = [0.0]  # the share of the day reported so far
+
+                def stage(share: float, next_: str) -> None:
+                    # Whole units, and they add up to `targets` by the end.
+                    if progress:
+                        before = round(shares[0] * targets)
+                        shares[0] += share
+                        progress(round(shares[0] * targets) - before, f"{as_of}: {next_}")
+
                 counts, dropped, fell_below = _write_scores(
-                    session, actor, scorecard, select, as_of=as_of, now=now, carried=carried
+                    session, actor, scorecard, select, as_of=as_of, now=now, carried=carried, stage=stage
                 )
+                stage(0.1, "done")
         by_status.update(counts)
         scored = sum(counts.values())
         targets = len(ids) if count is None else count
         without = targets - scored - not_yet
-        if progress:
+        if progress and dry_run:
             progress(targets)
     if not dry_run and scored:
         remember_scorecard(session, scorecard, now)
@@ -518,15 +530,21 @@ def _write_scores(
     as_of: dt.date,
     now: dt.datetime,
     carried: Carried | None = None,
+    stage: Callable[[float, str], None] | None = None,
 ) -> tuple[Counter[str], int, int]:
     """Writes the scores; returns them by status, and how many customers
     dropped a status and fell below a threshold (each one an event). With
-    `carried`, the current scores are moved there, not in the table."""
+    `carried`, the current scores are moved there, not in the table.
+    `stage(share, next)`: this share of the day's work is done, `next` begins."""
+    stage = stage or (lambda share, next_: None)
     connection = session.connection()
     scratch = _scratch()
     scratch.drop(connection, checkfirst=True)
+    stage(0.0, "scoring")
     dialect.create_temp_table_as(session, scratch.name, select)
     dialect.for_key_lookups(session)
+    # The shares are what each stage took of a day on a large book (benchmarks/RESULTS.md).
+    stage(0.55, "writing history")
     try:
         counts = Counter(
             dict(
@@ -536,9 +554,11 @@ def _write_scores(
             )
         )
         _history(session, scratch, scorecard, as_of=as_of, now=now)
+        stage(0.3, "status events")
         current = HealthScore.__table__ if carried is None else carried.table
         dropped = _drop_events(session, scratch, actor, current, as_of=as_of, now=now)
         fell_below = _threshold_events(session, scratch, scorecard, actor, current, as_of=as_of, now=now)
+        stage(0.05, "current scores")
         if carried is None:
             _current(session, scratch, scorecard, as_of=as_of, now=now)
         else:

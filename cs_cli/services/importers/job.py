@@ -29,6 +29,7 @@ from cs_cli.services.importers.implied import implied_events, prior_values
 from cs_cli.services.importers.reading import SourceFormat
 from cs_cli.services.importers.values import attribute
 
+_FAILED = object()  # a value that could not be read: the row is rejected
 # Keys looked up per statement when resolving references (well under every
 # database's bound-parameter limit).
 _LOOKUP_CHUNK = 900
@@ -115,13 +116,9 @@ class ImportJob:
     def convert(self, line: int, record: Any) -> dict[str, Any] | None:
         row: dict[str, Any] = {}
         for column in self.columns:
-            try:
-                raw = column.get(record)
-            except ExpressionError as exc:
-                self.fail(line, column, f"{column.label}: {exc}", record)
+            raw = self.read(line, column, record)
+            if raw is _FAILED:
                 return None
-            if raw is not None and column.value_map is not None:
-                raw = column.value_map.get(raw if isinstance(raw, str) else str(raw), raw)
             if _blank(raw):
                 if column.field.required:
                     self.fail(line, column, f"{column.name}: a value is required", record)
@@ -136,13 +133,9 @@ class ImportJob:
         if self.attributes or (self.spec.extra_to_attributes and self.fmt == SourceFormat.JSONL):
             attrs = {}
             for column in self.attributes:
-                try:
-                    raw = column.get(record)
-                except ExpressionError as exc:
-                    self.fail(line, column, f"{column.label}: {exc}", record)
+                raw = self.read(line, column, record)
+                if raw is _FAILED:
                     return None
-                if raw is not None and column.value_map is not None:
-                    raw = column.value_map.get(raw if isinstance(raw, str) else str(raw), raw)
                 # Empty cells are nulls, and a null attribute is no attribute.
                 if not _blank(raw):
                     attrs[column.name] = attribute(raw)
@@ -158,6 +151,18 @@ class ImportJob:
                 return None
             self.seen_keys[value] = line
         return row
+
+    def read(self, line: int, column: Column, record: Any) -> Any:
+        """The column's value in the record, its value map applied; _FAILED
+        (the row rejected) when a computed column cannot be computed."""
+        try:
+            raw = column.get(record)
+        except ExpressionError as exc:
+            self.fail(line, column, f"{column.label}: {exc}", record)
+            return _FAILED
+        if raw is not None and column.value_map is not None:
+            raw = column.value_map.get(raw if isinstance(raw, str) else str(raw), raw)
+        return raw
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
