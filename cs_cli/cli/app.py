@@ -194,6 +194,7 @@ def main() -> None:
     # (_runtime.engine), with start-up's objects frozen out of its sight.
     gc.disable()
     _runtime.collect_garbage_later()
+    _only_what_runs(sys.argv[1:])
     try:
         app(prog_name="cs")
     except KeyboardInterrupt:
@@ -201,6 +202,39 @@ def main() -> None:
         sys.exit(130)
     finally:
         gc.freeze()
+
+
+# Root options that take a value (the word after them is not a command).
+_VALUED = ("--database-url", "--user", "--config")
+
+
+def _only_what_runs(argv: list[str]) -> None:
+    """Keep only the command group (or command) this process runs.
+
+    Typer builds the whole tree of commands, every option of every command,
+    before it runs one: a tenth of a second, most of it for commands that will
+    not run. The first word that is not a root option names what runs;
+    anything else (no command, an unknown one, shell completion) keeps the
+    whole tree, so help and errors list every command as before."""
+    if any(name.endswith("_COMPLETE") and name.startswith("_") for name in os.environ):
+        return
+    words = iter(argv)
+    first = None
+    for word in words:
+        if word in _VALUED:
+            next(words, None)
+        elif word.startswith("-"):
+            continue
+        else:
+            first = word
+            break
+    if first is None:
+        return
+    groups = [g for g in app.registered_groups if g.name == first]
+    commands = [c for c in app.registered_commands if c.name == first]
+    if groups or commands:
+        app.registered_groups = groups
+        app.registered_commands = commands
 
 
 def _is_bad_value(exc: Exception) -> bool:

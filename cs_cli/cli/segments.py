@@ -31,6 +31,7 @@ from cs_cli.cli._output import (
     paging_note,
     peek,
     plain,
+    progress_bar,
     rows_wanted,
     text_cell,
     warn,
@@ -326,6 +327,17 @@ def _warn_about_attributes(session, document) -> None:
         warn(text)
 
 
+def _active_dynamic(session) -> int:
+    """How many segments a whole refresh evaluates (for its progress bar)."""
+    import sqlalchemy as sa
+
+    from cs_cli.db.models import Segment
+
+    return session.scalar(
+        sa.select(sa.func.count()).where(Segment.is_active, Segment.segment_type == SegmentType.DYNAMIC)
+    )
+
+
 @app.command()
 def refresh(
     segments: Annotated[
@@ -355,7 +367,11 @@ def refresh(
         raise BadInput("name segments or pass --all, not both")
     started = time.perf_counter()
     with _runtime.session() as (session, actor):
-        results = run_refresh(session, actor, segments or None, as_of=today(as_of), now=now(as_of))
+        total = len(segments) if segments else _active_dynamic(session)
+        with progress_bar(total, "refreshing segments", least=2) as advance:
+            results = run_refresh(
+                session, actor, segments or None, as_of=today(as_of), now=now(as_of), progress=advance
+            )
     elapsed = time.perf_counter() - started
     emit_rows(dataclass_rows(results), ["segment", "members", "entered", "exited"], fmt)
     entered = sum(r.entered for r in results)

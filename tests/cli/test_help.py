@@ -3,6 +3,7 @@ help loads none of the heavy libraries."""
 
 from __future__ import annotations
 
+import ast
 import itertools
 import json
 import subprocess
@@ -186,3 +187,49 @@ def test_a_bad_choice_is_one_plain_line():
         "'bogus' is not one of 'healthy', 'at_risk', 'critical', 'churned', "
         "'onboarding', 'insufficient_data'."
     )
+
+
+_BUILT = """
+import sys
+sys.argv = ["cs", *{argv!r}]
+from cs_cli.cli import app as root
+try:
+    root.main()
+except SystemExit:
+    pass
+groups = sorted(g.name for g in root.app.registered_groups)
+commands = sorted(c.name for c in root.app.registered_commands)
+sys.stderr.write("BUILT=" + repr((groups, commands)) + "\\n")
+"""
+
+
+@pytest.mark.parametrize(
+    ("argv", "groups", "commands"),
+    [
+        (["--user", "customers", "customers", "--help"], ["customers"], []),
+        (["recalc", "--help"], [], ["recalc"]),
+        (["--help"], None, None),
+        (["customerz"], None, None),
+    ],
+)
+def test_the_entry_point_builds_only_the_group_that_runs(argv, groups, commands):
+    """Typer builds every command before it runs one; `cs` keeps only the
+    group (or command) the line names, and the whole tree otherwise."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _BUILT.format(argv=argv)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "HOME": "/nonexistent", "COLUMNS": "100"},
+    )
+    built = [ln for ln in proc.stderr.splitlines() if ln.startswith("BUILT=")]
+    assert built, proc.stderr
+    got_groups, got_commands = ast.literal_eval(built[-1].removeprefix("BUILT="))
+    if groups is None:
+        assert {"customers", "tasks", "health"} <= set(got_groups) and "recalc" in got_commands
+    else:
+        assert (got_groups, got_commands) == (groups, commands)
+    if argv == ["customerz"]:
+        assert "Did you mean 'customers'?" in proc.stderr
+    if argv[-1] == "--help":
+        assert "Usage: cs " in proc.stdout
