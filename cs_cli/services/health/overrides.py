@@ -5,7 +5,7 @@ the override, marked as one, until it expires or is cleared."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -14,8 +14,9 @@ from cs_cli.db.models import HealthOverride
 from cs_cli.domain import Actor, CustomerStatus
 from cs_cli.errors import BadInput, NotFound
 from cs_cli.services.customers import find_customer
-from cs_cli.services.health.scoring import status_for
-from cs_cli.specs.scorecard import Scorecard
+
+if TYPE_CHECKING:
+    from cs_cli.specs.scorecard import Scorecard
 
 
 def active(as_of: dt.date) -> sa.Subquery:
@@ -49,6 +50,8 @@ def set_override(
     if expires_on <= as_of:
         raise BadInput(f"--until must be after {as_of}")
     _clear(session, customer.id, now)
+    from cs_cli.services.health.scoring import status_for
+
     status = status_for(card, score, churned=customer.status == CustomerStatus.CHURNED)
     session.add(
         HealthOverride(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -27,9 +28,9 @@ from cs_cli.errors import BadInput, NotFound
 from cs_cli.services.access import customer_scope
 from cs_cli.services.customers import find_customer
 from cs_cli.services.health.overrides import active
-from cs_cli.services.health.recalc import COMPONENT_COLUMNS
-from cs_cli.services.health.scoring import explain
-from cs_cli.specs.scorecard import Scorecard, load_scorecard, scorecard_from_text
+
+if TYPE_CHECKING:
+    from cs_cli.specs.scorecard import Scorecard
 
 SORT_KEYS = {
     "score": HealthScore.overall_score,
@@ -151,6 +152,11 @@ def score_detail(
         raise NotFound(
             f"{customer.external_id} has no health score for {as_of}", hint="see `cs health history`"
         )
+    # Scoring and scorecards are imported where a score is explained: a
+    # listing does without them (a fifth of its start-up).
+    from cs_cli.services.health.recalc import COMPONENT_COLUMNS
+    from cs_cli.services.health.scoring import explain
+
     components = {c: getattr(h, col) for c, col in COMPONENT_COLUMNS.items()}
     is_current = current is not None and current.as_of == h.as_of
     override = active(today or h.as_of)
@@ -214,6 +220,8 @@ def _why_unscored(session: Session, customer: Customer, today: dt.date | None) -
 
 
 def _scorecard(session: Session, version: str | None) -> Scorecard:
+    from cs_cli.specs.scorecard import load_scorecard, scorecard_from_text
+
     """The scorecard that made a score (kept by version), else the shipped one."""
     text = session.scalar(sa.select(ScorecardVersion.content).where(ScorecardVersion.version == version))
     return scorecard_from_text(text) if text else load_scorecard().card
