@@ -157,6 +157,8 @@ SQUEEZABLE = {
     "description",
     "recipient",
     "data",
+    "value",
+    "source",
 }
 _SQUEEZED_MIN = 14
 _SEPARATOR = 3  # " │ " between two columns

@@ -112,10 +112,8 @@ def import_(
             )
             if skip_invalid and result.rows_read and result.rejected == result.rows_read:
                 # Raised inside the session: the import's record is not kept either.
-                raise BadInput(
-                    f"{file}: all {result.rows_read:,} rows were rejected, nothing written"
-                    f" (reasons in {rejects_path})"
-                )
+                rows = "its one row was" if result.rows_read == 1 else f"all {result.rows_read:,} rows were"
+                raise BadInput(f"{file}: {rows} rejected, nothing written (reasons in {rejects_path})")
     finally:
         if sink:
             sink.close()
