@@ -80,7 +80,7 @@ def observations(
     history: bool,
     target: Target = CHURN,
     share: float = EXPANSION_SHARE,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[..., None] | None = None,
 ) -> Observations:
     """The observations of `days` that count for `target`, their features
     (chosen from them) and their labels."""
@@ -92,6 +92,8 @@ def observations(
     features, frame = features_of(session, actor, scorecard, days=days, history=history, progress=progress)
     if not history:
         return Observations(features, frame, frame.churned.copy(), [days[-1]])
+    if progress:
+        progress(0, "labelling what happened after each day")
     labels = labelling.label(session, actor, target, frame, days, horizon_days=horizon_days, share=share)
     if not labels.keep.all():
         frame = feats.take(frame, labels.keep)
@@ -115,7 +117,7 @@ def features_of(
     history: bool,
     features: feats.FeatureSet | None = None,
     customers: list[int] | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[..., None] | None = None,
 ) -> tuple[feats.FeatureSet, feats.Frame]:
     """Every customer's features on each of `days` (fixed to `features`, or
     chosen from them when None; empty columns are kept, see without_empty)."""
@@ -213,7 +215,7 @@ def train(
     target: Target = CHURN,
     share: float = EXPANSION_SHARE,
     shuffle: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[..., None] | None = None,
 ) -> Trained:
     """Learn `target` from the book's past: validate the candidates, pick
     one, calibrate it and fit it on every observation. Raises BadInput when
@@ -230,6 +232,9 @@ def train(
         progress=progress,
     )
     labels = seen.labels
+    if progress:
+        # The reading is done; fitting has no units to count, but says so.
+        progress(0, "validating and fitting the models")
     if shuffle:
         labels = np.random.default_rng(learn.SEED).permutation(labels)
     judge = fit_and_judge_score if target.kind == targets.SCORE else fit_and_judge
