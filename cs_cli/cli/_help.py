@@ -109,7 +109,8 @@ def tidy(group) -> None:
         if command.help:
             command.help = reflow(command.help)
             if not command.short_help:
-                first = command.help.split("\n\n")[0]
+                # One line: the listing wraps it to its column itself.
+                first = " ".join(command.help.split("\n\n")[0].split())
                 end = first.find(". ")
                 command.short_help = first if end < 0 else first[: end + 1]
         tidy(command)

@@ -92,6 +92,24 @@ def test_help_reads_well_at_80_columns(path):
             assert len(after.split()[0]) > room, f"cs {' '.join(path)}: a line breaks early: {before.strip()}"
 
 
+GROUP_PATHS = [path for path, command in COMMANDS if getattr(command, "commands", None)]
+
+
+@pytest.mark.parametrize("path", GROUP_PATHS, ids=[" ".join(p) or "cs" for p in GROUP_PATHS])
+def test_command_listings_wrap_to_the_terminal(path):
+    """A command's line in a group's listing continues on the next line only
+    where the next word would not fit (not where its docstring broke)."""
+    env = {"NO_COLOR": "1", "COLUMNS": "80", "CS_CONFIG": None, "CS_DATABASE_URL": None, "CS_USER": None}
+    result = CliRunner().invoke(app, [*path, "--help"], env=env)
+    assert result.exit_code == 0, result.output
+    listing = result.output.split("─ Commands ")[1].split("╰")[0].splitlines()[1:]
+    for before, after in itertools.pairwise(listing):
+        text = after.strip("│").rstrip()
+        if text.strip() and text.startswith(" " * 3):  # a continuation of the entry above
+            room = 78 - len(before.strip("│").rstrip()) - 1
+            assert len(text.split()[0]) >= room, f"cs {' '.join(path)}: breaks early: {before.strip()}"
+
+
 def test_root_help_lists_the_groups_and_env_vars():
     result = _invoke("--help")
     assert result.exit_code == 0
