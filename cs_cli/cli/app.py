@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 from cs_cli import __version__
 from cs_cli.cli import _complete, _help, _runtime
 from cs_cli.cli import alerts as alerts_cmd
+from cs_cli.cli import analytics as analytics_cmd
 from cs_cli.cli import automation as automation_cmd
 from cs_cli.cli import board as board_cmd
 from cs_cli.cli import config as config_cmd
@@ -167,6 +168,7 @@ app.add_typer(journeys_cmd.app, name="journeys")
 app.add_typer(tasks_cmd.app, name="tasks")
 app.add_typer(touchpoints_cmd.app, name="touchpoints")
 app.add_typer(alerts_cmd.app, name="alerts")
+app.add_typer(analytics_cmd.app, name="analytics")
 app.add_typer(automation_cmd.app, name="automation")
 app.add_typer(outbox_cmd.app, name="outbox")
 app.add_typer(events_cmd.app, name="events")

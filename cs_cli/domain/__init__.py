@@ -47,6 +47,11 @@ from cs_cli.enums import (  # noqa: F401  (re-exported: the domain's words)
 # Which module holds each dataclass.
 _WHERE = {
     "Actor": "people",
+    "Interval": "metrics",
+    "RetentionPeriod": "metrics",
+    "NpsPeriod": "metrics",
+    "RenewalMonth": "metrics",
+    "StatusShare": "metrics",
     "UserView": "people",
     "CustomerRow": "customers",
     "ContactView": "customers",

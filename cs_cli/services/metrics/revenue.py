@@ -1,0 +1,78 @@
+"""Logo and revenue retention: of the customers active when a period
+began, how many churned by its end and what became of their ARR."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from cs_cli.db.models import Customer
+from cs_cli.domain import Actor, RetentionPeriod
+from cs_cli.services.facts import facts_as_of
+from cs_cli.services.metrics.filters import Filters, condition, months, share, wilson
+
+
+def retention(
+    session: Session, actor: Actor, filters: Filters, *, start: dt.date, end: dt.date
+) -> tuple[list[RetentionPeriod], RetentionPeriod]:
+    """Each month from `start` to `end`, and the whole span as one period."""
+    periods = [period(session, actor, filters, start=s, end=e) for s, e in months(start, end)]
+    return periods, period(session, actor, filters, start=start, end=end)
+
+
+def period(
+    session: Session, actor: Actor, filters: Filters, *, start: dt.date, end: dt.date
+) -> RetentionPeriod:
+    """One period: the cohort is every customer active at the end of the day
+    before `start` (a customer by then, not churned), with the facts then in
+    force; its end is the facts in force at the end of `end`."""
+    before = start - dt.timedelta(days=1)
+    f0, f1 = facts_as_of(session, before).alias("f0"), facts_as_of(session, end).alias("f1")
+    wanted = [condition(session, actor, filters, on=before)]
+    if filters.plan:
+        wanted.append(f0.c.plan == filters.plan)
+    in_cohort = sa.and_(f0.c.is_customer, sa.not_(f0.c.churned))
+    arr0 = sa.func.coalesce(f0.c.arr, 0)
+    arr1 = sa.func.coalesce(f1.c.arr, 0)
+    stayed = sa.and_(in_cohort, sa.not_(f1.c.churned))
+    row = session.execute(
+        sa.select(
+            sa.func.count().filter(in_cohort),
+            sa.func.count().filter(in_cohort, f1.c.churned),
+            sa.func.count().filter(sa.not_(f0.c.is_customer), f1.c.is_customer, sa.not_(f1.c.churned)),
+            sa.func.sum(arr0).filter(in_cohort),
+            sa.func.sum(arr0).filter(in_cohort, f1.c.churned),
+            sa.func.sum(arr0 - arr1).filter(stayed, arr1 < arr0),
+            sa.func.sum(arr1 - arr0).filter(stayed, arr1 > arr0),
+        )
+        .select_from(Customer)
+        .join(f0, f0.c.customer_id == Customer.id)
+        .join(f1, f1.c.customer_id == Customer.id)
+        .where(*wanted)
+    ).one()
+    customers, churned, new = (int(v or 0) for v in row[:3])
+    start_arr, churned_arr, contraction, expansion = (float(v or 0) for v in row[3:])
+    kept = start_arr - churned_arr - contraction
+    return RetentionPeriod(
+        start=start,
+        end=end,
+        customers=customers,
+        churned=churned,
+        new=new,
+        start_arr=start_arr,
+        churned_arr=churned_arr,
+        contraction_arr=contraction,
+        expansion_arr=expansion,
+        logo_churn=share(churned, customers),
+        logo_churn_interval=wilson(churned, customers),
+        arr_churn=share(churned_arr, start_arr),
+        gross_retention=share(kept, start_arr),
+        net_retention=share(kept + expansion, start_arr),
+    )
+
+
+def annualised(monthly: float | None) -> float | None:
+    """A monthly churn rate as the share lost over twelve such months."""
+    return None if monthly is None else 1 - (1 - monthly) ** 12

@@ -1,0 +1,198 @@
+"""`cs analytics`: retention, NPS trends, renewals and the health
+distribution on a small book whose every figure is worked out by hand in
+the comments, through the real command on both dialects."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from cs_cli.db.models import Customer, HealthScoreHistory, NpsResponse
+from cs_cli.domain import HealthStatus
+
+HEADER = "external_id,name,arr,plan,contract_start,renewal_date,status,churned_at,csm_email\n"
+# January's snapshot: A, B, C, E customers since 2025; D's contract starts
+# 2026-02-10. A and B are ana's.
+JANUARY = HEADER + (
+    "A,Alpha,1000,Growth,2025-01-01,2026-03-15,active,,ana@example.com\n"
+    "B,Beta,2000,Growth,2025-06-01,2026-06-01,active,,ana@example.com\n"
+    "C,Gamma,3000,Growth,2025-03-01,2026-04-20,active,,\n"
+    "D,Delta,500,Growth,2026-02-10,2027-02-10,active,,\n"
+    "E,Epsilon,4000,Enterprise,2025-01-01,2026-07-01,active,,\n"
+)
+# Mid-February: A expands to 1500, C contracts to 2000, B churns on the 20th.
+FEBRUARY = (
+    JANUARY.replace("A,Alpha,1000", "A,Alpha,1500")
+    .replace("C,Gamma,3000", "C,Gamma,2000")
+    .replace("2026-06-01,active,,", "2026-06-01,churned,2026-02-20T10:00:00Z,")
+)
+
+
+@pytest.fixture
+def book(run_cli, tmp_path, engine, admin):
+    assert run_cli("users", "add", "ana@example.com").exit_code == 0
+    for day, text in (("2026-01-01", JANUARY), ("2026-02-15", FEBRUARY)):
+        path = tmp_path / f"customers-{day}.csv"
+        path.write_text(text)
+        result = run_cli("import", "customers", path, "--as-of", day)
+        assert result.exit_code == 0, result.stderr
+    with engine.begin() as conn:
+        ids = dict(conn.execute(sa.select(Customer.external_id, Customer.id)).all())
+        noon = dt.time(12, tzinfo=dt.UTC)
+        for n, (ext, score, day) in enumerate(
+            [
+                # February: two promoters, a passive, two detractors: NPS 0.
+                ("A", 10, "2026-02-03"),
+                ("C", 9, "2026-02-11"),
+                ("E", 7, "2026-02-12"),
+                ("E", 3, "2026-02-20"),
+                ("B", 0, "2026-02-19"),
+                # March: one promoter, NPS 100 of one response: thin.
+                ("A", 9, "2026-03-02"),
+            ]
+        ):
+            when = dt.datetime.combine(dt.date.fromisoformat(day), noon)
+            conn.execute(
+                sa.insert(NpsResponse).values(
+                    external_id=f"N{n}", customer_id=ids[ext], score=score, responded_at=when
+                )
+            )
+        for ext, day, status, p in [
+            ("A", "2026-02-20", HealthStatus.AT_RISK, 0.4),
+            ("C", "2026-02-25", HealthStatus.HEALTHY, 0.1),
+            # After the as-of day of the tests: must not count.
+            ("C", "2026-03-05", HealthStatus.CRITICAL, 0.9),
+        ]:
+            conn.execute(
+                sa.insert(HealthScoreHistory).values(
+                    customer_id=ids[ext],
+                    as_of=dt.date.fromisoformat(day),
+                    overall_score=50,
+                    health_status=status,
+                    churn_probability=p,
+                    measures={},
+                    calculated_at=dt.datetime(2026, 3, 6, tzinfo=dt.UTC),
+                )
+            )
+    return ids
+
+
+def _rows(result) -> list[dict]:
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_retention_month_by_month_and_over_the_span(run_cli, book):
+    rows = _rows(
+        run_cli("analytics", "retention", "--from", "2026-01-01", "--to", "2026-02-28", "-f", "json")
+    )
+    january, february, span = rows
+    # January: A, B, C, E active on Dec 31 (10,000 of ARR), nothing changes.
+    assert (january["customers"], january["churned"], january["new"]) == (4, 0, 0)
+    assert january["start_arr"] == 10000
+    assert (january["logo_churn"], january["gross_retention"], january["net_retention"]) == (0, 1, 1)
+    # February: B (2,000) churns, C loses 1,000, A gains 500; D starts.
+    assert (february["customers"], february["churned"], february["new"]) == (4, 1, 1)
+    assert february["churned_arr"] == 2000
+    assert february["contraction_arr"] == 1000
+    assert february["expansion_arr"] == 500
+    assert february["logo_churn"] == 0.25
+    assert february["arr_churn"] == 0.2
+    assert february["gross_retention"] == pytest.approx(0.7)
+    assert february["net_retention"] == pytest.approx(0.75)
+    # Wilson's 95% interval of 1 in 4 (textbook value).
+    assert february["logo_churn_low"] == pytest.approx(0.0456, abs=1e-4)
+    assert february["logo_churn_high"] == pytest.approx(0.6994, abs=1e-4)
+    # The span: January's cohort, February's end.
+    assert (span["start"], span["end"]) == ("2026-01-01", "2026-02-28")
+    assert (span["customers"], span["churned"], span["new"]) == (4, 1, 1)
+    assert span["net_retention"] == pytest.approx(0.75)
+
+
+def test_retention_filters_and_scopes(run_cli, book):
+    args = ("analytics", "retention", "--from", "2026-02-01", "--to", "2026-02-28", "-f", "json")
+    february = _rows(run_cli(*args, "--plan", "Enterprise"))[0]
+    assert (february["customers"], february["churned"], february["start_arr"]) == (1, 0, 4000)
+    mine = _rows(run_cli(*args, "--scope", "mine", user="ana"))[0]
+    assert (mine["customers"], mine["churned"], mine["start_arr"]) == (2, 1, 3000)
+    assert mine["net_retention"] == pytest.approx(1500 / 3000)
+    # A CSM's "all" is still only what they may see.
+    assert _rows(run_cli(*args, user="ana"))[0]["customers"] == 2
+    missing = run_cli(*args, "--segment", "No Such")
+    assert missing.exit_code == 4
+    assert "no segment 'No Such'" in missing.stderr
+
+
+def test_retention_table_fits_80_columns(run_cli, book):
+    result = run_cli(
+        "analytics", "retention", "--from", "2026-01-01", "--to", "2026-02-28", env={"COLUMNS": "80"}
+    )
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    february = next(line for line in lines if line.startswith("2026-02"))
+    assert "25.0% (4.6..69.9)" in february
+    assert "70.0%" in february and "75.0%" in february
+    assert "left out" not in result.stderr
+    assert "4 customers at the start, 1 churned" in result.stderr
+
+
+def test_nps_by_month_with_its_interval(run_cli, book):
+    rows = _rows(
+        run_cli("analytics", "nps-trends", "--from", "2026-02-01", "--to", "2026-03-31", "-f", "json")
+    )
+    february, march, span = rows
+    assert (february["responses"], february["promoters"], february["passives"], february["detractors"]) == (
+        5,
+        2,
+        1,
+        2,
+    )
+    assert february["nps"] == 0
+    # Each response +1, 0 or -1: variance (0.4 + 0.4 - 0) / 5 = 0.16, sd 0.4.
+    assert february["nps_low"] == pytest.approx(-78.4, abs=0.1)
+    assert february["nps_high"] == pytest.approx(78.4, abs=0.1)
+    assert (march["responses"], march["nps"], march["thin"]) == (1, 100, True)
+    assert (span["responses"], span["nps"]) == (6, pytest.approx(100 * (3 - 2) / 6, abs=0.1))
+    table = run_cli("analytics", "nps-trends", "--from", "2026-02-01", "--to", "2026-03-31")
+    assert "fewer than 30 responses" in table.stderr
+    assert "+100" in table.stdout
+
+
+def test_renewals_by_month_with_health_on_the_day(run_cli, book):
+    rows = _rows(run_cli("analytics", "renewals", "--as-of", "2026-03-01", "--months", "3", "-f", "json"))
+    assert [r["month"] for r in rows] == ["2026-03", "2026-04", "2026-05"]
+    march, april, may = rows
+    # A renews 2026-03-15 at 1,500, at risk on the day (its 2026-02-20 score).
+    assert (march["customers"], march["arr"], march["at_risk_arr"], march["churn_probability"]) == (
+        1,
+        1500,
+        1500,
+        0.4,
+    )
+    # C renews 2026-04-20 at 2,000: healthy on the day (its critical score came later).
+    assert (april["customers"], april["healthy_arr"], april["critical_arr"]) == (1, 2000, 0)
+    assert (may["customers"], may["arr"]) == (0, 0)
+
+
+def test_health_distribution_on_a_past_day(run_cli, book):
+    result = run_cli("analytics", "health-distribution", "--as-of", "2026-03-01", "-f", "csv")
+    assert result.exit_code == 0, result.stderr
+    rows = {r["status"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
+    # B churned; D and E have no score.
+    assert (rows["healthy"]["customers"], rows["healthy"]["arr"]) == ("1", "2000.0")
+    assert (rows["at_risk"]["customers"], rows["at_risk"]["arr"]) == ("1", "1500.0")
+    assert (rows["critical"]["customers"], rows["not_scored"]["customers"]) == ("0", "2")
+    assert rows["not_scored"]["share"] == "0.5"
+
+
+def test_bad_periods_say_so(run_cli, book):
+    result = run_cli("analytics", "retention", "--from", "2026-03-01", "--to", "2026-01-01")
+    assert result.exit_code == 2
+    assert "--to 2026-01-01 is before --from 2026-03-01" in result.stderr
+    assert result.stdout == ""
