@@ -168,6 +168,13 @@ def _job_times(text: str) -> str:
     return text.strip()
 
 
+def _success_targets(text: str) -> str:
+    from cs_cli.domain.metrics import parse_targets
+
+    parse_targets(text)
+    return text.strip()
+
+
 SMTP_SECURITY = ("none", "starttls", "tls")
 
 
@@ -364,6 +371,22 @@ SPECS: tuple[SettingSpec, ...] = (
         lambda: dt.timedelta(minutes=5),
         parse=parse_duration,
     ),
+    # Analytics (docs/analytics.md).
+    SettingSpec(
+        "success_targets",
+        "CS_SUCCESS_TARGETS",
+        "Success metric targets other than the plan's, name=value comma-separated"
+        " (e.g. nps=40,churn_monthly=3%).",
+        lambda: "",
+        parse=_success_targets,
+    ),
+    SettingSpec(
+        "first_value_event",
+        "CS_FIRST_VALUE_EVENT",
+        "The usage event that marks a customer's first value (time to value);"
+        " empty: its first use of any kind.",
+        lambda: "",
+    ),
     SettingSpec(
         "retention_outbox",
         "CS_RETENTION_OUTBOX",
@@ -421,6 +444,8 @@ class Settings:
     job_lease: dt.timedelta = dt.timedelta(seconds=60)
     job_attempts: int = 3
     job_retry_delay: dt.timedelta = dt.timedelta(minutes=5)
+    success_targets: str = ""
+    first_value_event: str = ""
     retention_outbox: dt.timedelta | None = dt.timedelta(days=90)
     retention_events: dt.timedelta | None = dt.timedelta(days=365)
     retention_job_runs: dt.timedelta | None = dt.timedelta(days=90)

@@ -324,3 +324,70 @@ def health_distribution(
         f"{total:,} active customers on {day}; {scored:,} scored"
         f" ({pct(scored / total if total else None, 0)})"
     )
+
+
+@app.command("success-metrics")
+def success_metrics(
+    as_of: AsOfOpt = None,
+    scope: ScopeOpt = "all",
+    csm: CsmOpt = None,
+    segment: SegmentOpt = None,
+    plan: PlanOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """The plan's success metrics on a day: monthly logo churn, time to
+    value, NPS, health coverage, playbook completion, journey success and
+    CSM efficiency, each with its target, whether it is met, and its value
+    90 days before. Targets: the success_targets setting
+    (CS_SUCCESS_TARGETS="nps=40,churn_monthly=3%").
+
+    Example: cs analytics success-metrics --scope team
+    """
+    from cs_cli.domain.metrics import TARGETS, parse_targets
+    from cs_cli.services.metrics.success import success_metrics as compute
+
+    settings = _runtime.STATE.settings()
+    day = today(as_of)
+    with _runtime.session() as (session, actor):
+        metrics = compute(
+            session,
+            actor,
+            _filters(scope, csm, segment, plan),
+            as_of=day,
+            goals=parse_targets(settings.success_targets),
+            first_value_event=settings.first_value_event,
+        )
+    if fmt != OutputFormat.TABLE:
+        emit_rows(
+            [vars(m) for m in metrics],
+            ["name", "value", "target", "met", "previous", "unit", "basis", "words"],
+            fmt,
+        )
+        return
+    table = [
+        {
+            "metric": m.words,
+            "value": _figure(m.value, m.unit),
+            "target": (">= " if TARGETS[m.name].higher_is_better else "<= ")
+            + (_figure(m.target, m.unit) or ""),
+            "status": "no data" if m.met is None else ("met" if m.met else "missed"),
+            "90 days ago": _figure(m.previous, m.unit),
+            "basis": m.basis,
+        }
+        for m in metrics
+    ]
+    emit_rows(table, list(table[0]), fmt)
+    missed = [m.words for m in metrics if m.met is False]
+    message(
+        f"as of {day}: " + (f"{len(missed)} missed ({', '.join(missed)})" if missed else "no target missed")
+    )
+
+
+def _figure(value: float | None, unit: str) -> str | None:
+    if value is None:
+        return None
+    if unit == "share":
+        return pct(value)
+    if unit == "days":
+        return f"{value:.0f} days"
+    return f"{value:+.0f}"

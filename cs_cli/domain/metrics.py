@@ -71,3 +71,41 @@ class StatusShare:
     customers: int
     share: float
     arr: float
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    words: str
+    goal: float
+    higher_is_better: bool
+    unit: str  # "share", "days", "points"
+
+
+TARGETS = {
+    t.name: t
+    for t in (
+        Target("churn_monthly", "logo churn a month", 0.05, False, "share"),
+        Target("time_to_value_days", "time to value (median days)", 30, False, "days"),
+        Target("nps", "NPS (last 90 days)", 50, True, "points"),
+        Target("health_coverage", "health coverage", 1.0, True, "share"),
+        Target("playbook_completion", "playbook completion", 0.8, True, "share"),
+        Target("journey_success", "journey success", 0.7, True, "share"),
+        Target("csm_efficiency_growth", "CSM efficiency, quarter on quarter", 0.3, True, "share"),
+    )
+}
+
+
+def parse_targets(text: str) -> dict[str, float]:
+    """`name=value,...` over the shipped targets (the `success_targets` setting)."""
+    goals = {name: t.goal for name, t in TARGETS.items()}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep or name not in TARGETS:
+            raise ValueError(f"{part!r}: use name=value with a name among {', '.join(TARGETS)}")
+        try:
+            goals[name] = float(value.rstrip("%")) / (100 if value.strip().endswith("%") else 1)
+        except ValueError:
+            raise ValueError(f"{part!r}: {value.strip()!r} is not a number") from None
+    return goals

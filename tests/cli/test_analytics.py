@@ -196,3 +196,49 @@ def test_bad_periods_say_so(run_cli, book):
     assert result.exit_code == 2
     assert "--to 2026-01-01 is before --from 2026-03-01" in result.stderr
     assert result.stdout == ""
+
+
+def test_success_metrics_against_their_targets(run_cli, book, engine):
+    from cs_cli.db.models import UsageEvent
+
+    with engine.begin() as conn:
+        # D (contract from 2026-02-10) first uses the product five days in;
+        # its first report_run comes a day later.
+        for name, day in (("login", 15), ("report_run", 16)):
+            conn.execute(
+                sa.insert(UsageEvent).values(
+                    customer_id=book["D"],
+                    event_name=name,
+                    occurred_at=dt.datetime(2026, 2, day, 9, tzinfo=dt.UTC),
+                    quantity=1,
+                )
+            )
+    result = run_cli("analytics", "success-metrics", "--as-of", "2026-02-28", "-f", "json")
+    metrics = {m["name"]: m for m in _rows(result)}
+    # Dec, Jan, Feb: 4 customers each month, B churned in February: 1 of 12.
+    churn = metrics["churn_monthly"]
+    assert churn["value"] == pytest.approx(1 / 12)
+    assert (churn["target"], churn["met"]) == (0.05, False)
+    assert churn["basis"] == "1 churned of 12 customer-months"
+    # New in the last 365 days: B, C, D; only D has used the product.
+    ttv = metrics["time_to_value_days"]
+    assert (ttv["value"], ttv["met"]) == (5, True)
+    assert ttv["basis"] == "1 of 3 new customers reached their first use"
+    assert (metrics["nps"]["value"], metrics["nps"]["met"]) == (0, False)
+    # Active on the day: A, C, D, E; scored: A and C.
+    assert metrics["health_coverage"]["value"] == 0.5
+    assert metrics["playbook_completion"]["met"] is None
+    # Targets and the first-value event come from the settings.
+    env = {"CS_SUCCESS_TARGETS": "churn_monthly=10%,nps=-5", "CS_FIRST_VALUE_EVENT": "report_run"}
+    tuned = {
+        m["name"]: m
+        for m in _rows(
+            run_cli("analytics", "success-metrics", "--as-of", "2026-02-28", "-f", "json", env=env)
+        )
+    }
+    assert (tuned["churn_monthly"]["target"], tuned["churn_monthly"]["met"]) == (0.1, True)
+    assert tuned["nps"]["met"] is True
+    assert tuned["time_to_value_days"]["value"] == 6
+    bad = run_cli("analytics", "success-metrics", env={"CS_SUCCESS_TARGETS": "np=10"})
+    assert bad.exit_code == 2
+    assert "'np=10': use name=value with a name among churn_monthly" in bad.stderr
