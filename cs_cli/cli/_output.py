@@ -433,3 +433,37 @@ def auc_text(s) -> str:
         return "-"
     interval = f" ({s.low:.2f} to {s.high:.2f})" if s.low is not None else ""
     return f"{s.auc:.2f}{interval}"
+
+
+def write_file(path: str, data: bytes) -> None:
+    """Write a whole file (`-`: stdout): into a temporary file beside it,
+    then renamed over it, so a reader never sees half of it (a calendar
+    subscribed to it, say) and a failure leaves the old one."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from cs_cli.errors import BadInput
+
+    if path == "-":
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    target = Path(path).expanduser()
+    if not target.parent.is_dir():
+        raise BadInput(f"{path}: no directory {target.parent}")
+    if target.is_dir():
+        raise BadInput(f"{path} is a directory")
+    try:
+        handle, scratch = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    except PermissionError as exc:
+        raise BadInput(f"{path}: cannot write there ({exc.strerror})") from None
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(scratch, 0o644)
+        os.replace(scratch, target)
+    except BaseException:
+        Path(scratch).unlink(missing_ok=True)
+        raise

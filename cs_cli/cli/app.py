@@ -183,6 +183,7 @@ app.command("recalc")(health_cmd.recalc)
 app.command("enroll")(journeys_cmd.enroll)
 app.command("board")(board_cmd.board)
 app.command("run")(jobs_cmd.run)
+app.command("calendar")(tasks_cmd.calendar)
 
 
 def main() -> None:

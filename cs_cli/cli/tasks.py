@@ -30,6 +30,7 @@ from cs_cli.cli._output import (
     plain,
     rows_wanted,
     text_cell,
+    write_file,
 )
 from cs_cli.cli.task_options import (
     CSV_COLUMNS,
@@ -328,3 +329,73 @@ def remind(as_of: AsOfOpt = None) -> None:
     if result.opted_out:
         line += f"; {result.opted_out:,} opted out"
     message(line)
+
+
+@app.command("export")
+def export_calendar(
+    ical: Annotated[
+        str,
+        typer.Option("--ical", help="The iCalendar file to write (- for stdout).", metavar="FILE"),
+    ],
+    scope: Annotated[str, typer.Option("--scope", help="mine, team or all (what you may see).")] = "mine",
+    renewals: Annotated[
+        bool, typer.Option("--renewals/--no-renewals", help="Add the renewal dates of the scope's customers.")
+    ] = True,
+) -> None:
+    """Write your open tasks (by due date) and your customers' renewal dates
+    as an iCalendar file that any calendar imports or subscribes to. Each
+    task and renewal keeps its UID, so importing a newer file updates the
+    events instead of adding them again; done and cancelled tasks leave it.
+    `cs calendar DIR` writes one file per user (cron, daily).
+
+    Example: cs tasks export --ical ~/cs-tasks.ics
+    """
+    from cs_cli.services.tasks.calendar import calendar_entries, to_ical
+
+    with _runtime.session() as (session, actor):
+        entries = calendar_entries(session, actor, scope=scope, renewals=renewals)
+        name = f"cs: {actor.name}" + (f" ({scope})" if scope != "mine" else "")
+    data = to_ical(entries, name=name, now=now(None))
+    write_file(ical, data)
+    tasks = sum(1 for e in entries if e.uid.startswith("task-"))
+    message(
+        f"wrote {tasks:,} task{'s' if tasks != 1 else ''} and {len(entries) - tasks:,} renewal"
+        f"{'s' if len(entries) - tasks != 1 else ''} to {'stdout' if ical == '-' else ical}"
+    )
+
+
+def calendar(
+    folder: Annotated[str, typer.Argument(help="Folder to write the files into.", metavar="DIR")],
+    renewals: Annotated[
+        bool, typer.Option("--renewals/--no-renewals", help="Add the renewal dates of each one's customers.")
+    ] = True,
+) -> None:
+    """Write one iCalendar feed per active user, DIR/LOGIN.ics: their open
+    tasks and their customers' renewal dates, as `cs tasks export --ical`
+    writes them (admins; cron, daily). Serve DIR with any web server and
+    each person subscribes to their own file; a file is replaced whole, so
+    a calendar never reads half of one.
+
+    Example: cs calendar /srv/cs-calendars
+    """
+    from pathlib import Path
+
+    from cs_cli.errors import BadInput, NotPermitted
+    from cs_cli.services.access import resolve_actor
+    from cs_cli.services.tasks.calendar import calendar_entries, to_ical
+    from cs_cli.services.users import active_logins
+
+    target = Path(folder).expanduser()
+    if not target.is_dir():
+        raise BadInput(f"{folder}: no such directory")
+    moment = now(None)
+    with _runtime.session() as (session, actor):
+        if actor.role != "admin":
+            raise NotPermitted("cs calendar writes every user's tasks: admins only")
+        written = 0
+        for login in active_logins(session):
+            person = resolve_actor(session, login)
+            entries = calendar_entries(session, person, scope="mine", renewals=renewals)
+            write_file(str(target / f"{login}.ics"), to_ical(entries, name=f"cs: {login}", now=moment))
+            written += 1
+    message(f"wrote {written:,} calendar{'s' if written != 1 else ''} to {folder}")

@@ -122,3 +122,8 @@ def set_notify(
             raise BadInput(f"--timezone {exc}") from None
     session.flush()
     return target.email, target.notify_preference, target.timezone
+
+
+def active_logins(session: Session) -> list[str]:
+    """The logins of every active user, in order."""
+    return list(session.scalars(sa.select(User.login).where(User.is_active).order_by(User.login)))
