@@ -351,6 +351,8 @@ def refresh(
     """Re-evaluate dynamic segments: customers who now match enter, those who
     no longer match exit (both recorded with the time, and as segment.entered
     / segment.exited events); members, ARR and average health are recounted.
+    A segment that cannot be evaluated is named and skipped, the others are
+    refreshed, and the exit code is 1.
 
     Examples:
 
@@ -360,7 +362,7 @@ def refresh(
     """
     import time
 
-    from cs_cli.errors import BadInput
+    from cs_cli.errors import BadInput, CsError
     from cs_cli.services.segments.refresh import refresh as run_refresh
 
     if segments and all_segments:
@@ -376,7 +378,14 @@ def refresh(
     emit_rows(dataclass_rows(results), ["segment", "members", "entered", "exited"], fmt)
     entered = sum(r.entered for r in results)
     exited = sum(r.exited for r in results)
-    message(f"refreshed {len(results)} segments: {entered:,} entered, {exited:,} exited in {elapsed:.1f} s")
+    skipped = [r for r in results if r.error]
+    for r in skipped:
+        warn(f"segment '{r.segment}' skipped, its members unchanged: {r.error}")
+    done = len(results) - len(skipped)
+    message(f"refreshed {done} segments: {entered:,} entered, {exited:,} exited in {elapsed:.1f} s")
+    if skipped:
+        # The others are refreshed and kept; the exit code tells cron.
+        raise CsError(f"{len(skipped)} of {len(results)} segments could not be refreshed (see above)")
 
 
 @app.command()

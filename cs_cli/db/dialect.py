@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from cs_cli.db.base import UTCDateTime
-from cs_cli.db.engine import SQLITE_CACHE_KB
+from cs_cli.db.engine import SQLITE_BUSY_TIMEOUT_MS, SQLITE_CACHE_KB
 
 
 def name(session: Session) -> str:
@@ -371,6 +371,45 @@ def one_at_a_time(session: Session, job: str) -> None:
     writer in at a time anyway."""
     if is_postgres(session):
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(sa.literal(job)))))
+
+
+# How long a writer that must go alone waits for the one before it on
+# SQLite: an import of millions of rows takes minutes, and the connection's
+# busy timeout (30 s) is meant for short writes.
+TURN_WAIT_SECONDS = 600
+
+
+def take_turn(connection: sa.Connection, name: str, *, wait: float = TURN_WAIT_SECONDS) -> None:
+    """Go alone: wait until no other transaction doing `name` runs, and hold
+    the others off until this one ends, so that what it reads (a file
+    already imported, a customer not yet there, the schema's revision) is
+    still true when it writes. Call it before anything else in the
+    transaction.
+
+    Postgres: a transaction-scoped advisory lock on `name` (it waits as long
+    as it takes; other work goes on). SQLite: the database's write lock,
+    taken now with BEGIN IMMEDIATE, waiting up to `wait` seconds. Taking it
+    at the first write instead is too late: what the transaction read
+    before may have changed by then (WAL readers see the database as it
+    was when they began)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(sa.literal(name)))))
+        return
+    driver = connection.connection.driver_connection
+    if driver.in_transaction:
+        return  # pysqlite begins a transaction at the first write: the lock is ours
+    connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except sa.exc.OperationalError:
+        from cs_cli.errors import CsError
+
+        raise CsError(
+            f"another command has been writing to the database for {wait:.0f} s; {name} did not start",
+            hint="run it again when that one has finished",
+        ) from None
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
 
 
 # The domain event log's lock: one fixed key, in the two-number key space of

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cs_cli.errors import ConfigError, DatabaseUnavailable
 
 SQLITE_CACHE_KB = 65536
+SQLITE_BUSY_TIMEOUT_MS = 30000
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -23,7 +24,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # default in SQLite; the busy timeout makes a second writer wait, not fail.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     # 64 MB of page cache (the default is 2 MB): whole-book scans and bulk
     # loads into indexed tables otherwise re-read the same pages constantly.

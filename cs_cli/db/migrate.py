@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from cs_cli import paths
+from cs_cli.db.dialect import take_turn
 from cs_cli.errors import BadInput, SchemaOutOfDate
 
 # The revision this version of cs was written for. A test checks that it is
@@ -27,9 +28,7 @@ def alembic_config(connection: Connection | None = None):
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        if not sa.inspect(conn).has_table("alembic_version"):
-            return None
-        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        return _revision(conn)
 
 
 def is_empty(engine: Engine) -> bool:
@@ -49,15 +48,24 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
     from alembic import command
     from alembic.util import CommandError
 
-    before = current_revision(engine)
-    if before is not None and before not in known_revisions():
-        raise _unknown_revision(before)
     try:
         with engine.begin() as conn:
+            # Two upgrades at once (a deploy on two machines): the second
+            # waits, then finds the schema current.
+            take_turn(conn, "cs db upgrade")
+            before = _revision(conn)
+            if before is not None and before not in known_revisions():
+                raise _unknown_revision(before)
             command.upgrade(alembic_config(conn), revision)
     except CommandError as exc:
         raise BadInput(f"cannot upgrade to {revision!r}: {exc}") from None
     return before, current_revision(engine)
+
+
+def _revision(conn: Connection) -> str | None:
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def _unknown_revision(revision: str) -> SchemaOutOfDate:
@@ -72,9 +80,10 @@ def downgrade(engine: Engine, revision: str) -> tuple[str | None, str | None]:
     from alembic import command
     from alembic.util import CommandError
 
-    before = current_revision(engine)
     try:
         with engine.begin() as conn:
+            take_turn(conn, "cs db upgrade")
+            before = _revision(conn)
             command.downgrade(alembic_config(conn), revision)
     except CommandError as exc:
         raise BadInput(f"cannot downgrade to {revision!r}: {exc}") from None

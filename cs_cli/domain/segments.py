@@ -35,6 +35,7 @@ class RefreshResult:
     members: int
     entered: int
     exited: int
+    error: str | None = None  # why it was skipped (its members stay as they were)
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,11 @@ def segment_refresh(ctx: JobContext) -> Counts:
 
     with ctx.transaction() as session:
         results = refresh(session, ctx.actor, None, as_of=ctx.today, now=ctx.now)
+    skipped = [r for r in results if r.error]
+    if skipped:
+        # The others are committed; failing the run shows in `cs jobs status`.
+        names = ", ".join(f"'{r.segment}' ({r.error})" for r in skipped)
+        raise CsError(f"{len(skipped)} of {len(results)} segments skipped: {names}")
     return {
         "segments": len(results),
         "entered": sum(r.entered for r in results),

@@ -326,6 +326,7 @@ def load_folder(path: Path) -> tuple[list[PlaybookFile], list[BadInput]]:
 def _check_template(path: Path, root: Any, text: str, keys: tuple[Any, ...]) -> None:
     from cs_cli import templates
     from cs_cli.specs.loader import _node_at
+    from cs_cli.templates.static import check_cost
 
     where = ".".join(str(k) for k in keys)
     try:
@@ -339,6 +340,7 @@ def _check_template(path: Path, root: Any, text: str, keys: tuple[Any, ...]) -> 
             line = text.count("\n", 0, found.start()) + 1 if found else None
             raise TemplateError(where, line, f"unknown name '{unknown[0]}' (known: {known})")
         _check_fields(text, where)
+        check_cost(templates.environment().parse(text), where)
         templates.render(text, sample_context(), name=where)
     except TemplateError as exc:
         node = _node_at(root, keys)

@@ -64,23 +64,47 @@ def compile_template(text: str, name: str = "template") -> Template:
     from jinja2 import TemplateSyntaxError
 
     try:
-        return environment().from_string(text)
+        template = environment().from_string(text)
     except TemplateSyntaxError as exc:
         raise TemplateError(name, exc.lineno, exc.message or "syntax error") from None
+    template.cs_source = text  # what render_compiled sends to the worker
+    return template
 
 
 def render(text: str, context: Mapping[str, Any], *, name: str = "template") -> str:
-    """`text` rendered with `context`; any failure is a TemplateError."""
-    return render_compiled(compile_template(text, name), context, name=name)
+    """`text` rendered with `context`, in the worker process with a deadline
+    (see worker.py); any failure is a TemplateError."""
+    from cs_cli.templates import worker
+
+    compile_template(text, name)  # a syntax error is found here, without a round trip
+    return worker.render(text, dict(context), name=name)
 
 
 def render_compiled(template: Template, context: Mapping[str, Any], *, name: str = "template") -> str:
-    """A compiled template rendered with `context`; any failure (an undefined
-    name, an unsafe attribute, a bad operation) is a TemplateError."""
-    from jinja2 import TemplateError as JinjaError
+    """A template compiled by compile_template rendered with `context`, as
+    `render` does."""
+    return render(template.cs_source, context, name=name)
 
+
+def render_here(text: str, context: Mapping[str, Any], *, name: str = "template") -> str:
+    """`text` rendered with `context` in this process, its output at most
+    MAX_OUTPUT characters; any failure (an undefined name, an unsafe
+    attribute, a bad operation) is a TemplateError. Only the worker calls
+    this: here nothing stops a render that runs for ever."""
+    from jinja2 import TemplateError as JinjaError
+    from jinja2.sandbox import SecurityError
+
+    from cs_cli.templates.sandbox import MAX_OUTPUT
+
+    template = compile_template(text, name)
     try:
-        return template.render(context)
+        parts, size = [], 0
+        for part in template.generate(context):
+            size += len(part)
+            if size > MAX_OUTPUT:
+                raise SecurityError(f"its text would be longer than {MAX_OUTPUT:,} characters")
+            parts.append(part)
+        return "".join(parts)
     except JinjaError as exc:
         raise TemplateError(name, _template_line(exc.__traceback__), _reason(exc)) from None
     except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
@@ -88,7 +112,9 @@ def render_compiled(template: Template, context: Mapping[str, Any], *, name: str
     except (MemoryError, RecursionError) as exc:
         # What the sandbox's bounds did not foresee: still the template's fault.
         reason = (
-            "it needs more memory than there is" if isinstance(exc, MemoryError) else "it recurses too deeply"
+            "it needs more memory than a template may use"
+            if isinstance(exc, MemoryError)
+            else "it recurses too deeply"
         )
         raise TemplateError(name, _template_line(exc.__traceback__), f"not allowed: {reason}") from None
 
@@ -104,9 +130,8 @@ def variables(text: str, name: str = "template") -> set[str]:
 
 
 def render_many(text: str, contexts: Iterable[Mapping[str, Any]], *, name: str = "template") -> list[str]:
-    """`text` rendered once per context (compiled once)."""
-    template = compile_template(text, name)
-    return [render_compiled(template, context, name=name) for context in contexts]
+    """`text` rendered once per context."""
+    return [render(text, context, name=name) for context in contexts]
 
 
 def _reason(exc: Exception) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 
 from cs_cli.errors import TemplateError
 from cs_cli.templates import CUSTOMER_FIELDS
+from cs_cli.templates.static import check_cost
 
 PACKAGE_FOLDER = Path(__file__).resolve().parent / "emails"
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -152,8 +153,8 @@ def render_parts(
 def check(text: str, where: str, *, html: bool = False) -> None:
     """Check a journey text before use: it parses, reads only known names and
     fields, touches nothing private (`_x`, `__x__`, even in a branch the
-    sample does not take), and renders in the sandbox with the sample
-    context. TemplateError names `where` and the line."""
+    sample does not take), costs nothing static.py can see to be too much,
+    and renders in the sandbox with the sample context. TemplateError names `where` and the line."""
     from jinja2 import nodes
 
     from cs_cli import templates
@@ -168,6 +169,7 @@ def check(text: str, where: str, *, html: bool = False) -> None:
     tree = templates.environment().parse(source)
     for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Const, nodes.Filter)):
         _check_node(node, where)
+    check_cost(tree, where)
     templates.render(source, sample_context(), name=where)
 
 

@@ -34,7 +34,7 @@ def test_create_refresh_and_look_inside(run_cli, engine, book):
     refreshed = run_cli("segments", "refresh", "--all", "--format", "json")
     assert refreshed.exit_code == 0, refreshed
     assert json.loads(refreshed.stdout) == [
-        {"segment": "Struggling", "members": 2, "entered": 2, "exited": 0}
+        {"segment": "Struggling", "members": 2, "entered": 2, "exited": 0, "error": None}
     ]
     assert "2 entered, 0 exited" in refreshed.stderr
 
@@ -168,3 +168,26 @@ def test_attribute_rules_that_can_never_match_say_why(run_cli, engine, admin):
         warned('{"any": [{"attributes.tenure": {"gt": 3}}, {"attributes.gender": "Female"}]}', "preview")
         == []
     )
+
+
+def test_refresh_skips_a_segment_it_cannot_evaluate_and_exits_1(run_cli, engine, book):
+    for name, plan in (("Enterprise", "enterprise"), ("Broken", "pro")):
+        assert run_cli("segments", "create", name, "--rules", json.dumps({"plan": plan})).exit_code == 0
+    with engine.begin() as conn:
+        # Rules saved by an older cs, which this one no longer reads.
+        conn.execute(sa.update(Segment).where(Segment.name == "Broken").values(rules={"helth_score": 5}))
+    refreshed = run_cli("segments", "refresh", "--all", "--format", "json")
+    assert refreshed.exit_code == 1, refreshed
+    rows = {r["segment"]: r for r in json.loads(refreshed.stdout)}
+    assert rows["Enterprise"]["members"] == 3 and rows["Enterprise"]["error"] is None
+    assert "unknown field 'helth_score'" in rows["Broken"]["error"]
+    assert "warning: segment 'Broken' skipped, its members unchanged: rules: helth_score: unknown field" in (
+        refreshed.stderr
+    )
+    assert "refreshed 1 segments: 3 entered" in refreshed.stderr
+    assert refreshed.stderr.strip().endswith("error: 1 of 2 segments could not be refreshed (see above)")
+    assert _count(engine, CustomerSegment) == 3  # the good one's refresh is kept
+
+    ran = run_cli("run", "segment-refresh", "--force")
+    assert ran.exit_code == 1, ran
+    assert "1 of 2 segments skipped: 'Broken' (rules: helth_score: unknown field" in ran.stderr

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from cs_cli.db import dialect
 from cs_cli.db.models import ImportRun
 from cs_cli.domain import Actor, Role
 from cs_cli.errors import BadInput, FileError
@@ -153,6 +154,11 @@ def import_file(
     if not path.is_file():
         raise BadInput(f"{path}: no such file")
     digest = file_sha256(path)
+    # Imports take turns: two at once would both find a file not imported
+    # yet, or a customer new (and record it created twice), and on Postgres
+    # lock the same rows in different orders (a deadlock). The second waits
+    # for the first to commit, then reads what it wrote.
+    dialect.take_turn(session.connection(), "cs import")
     if spec.key is None and not force:
         # Append-only rows have no key to upsert on: the same file twice
         # would count every event twice, so a file is imported once.

@@ -21,6 +21,7 @@ from cs_cli import rules
 from cs_cli.db import dialect
 from cs_cli.db.models import Customer, CustomerSegment, HealthScore, Segment
 from cs_cli.domain import Actor, RefreshResult, SegmentType
+from cs_cli.errors import BadInput
 from cs_cli.rules.compile import compile_rules, usage_facts, usage_keys
 from cs_cli.services import events
 from cs_cli.services.access import require_role
@@ -42,7 +43,9 @@ def refresh(
     progress=None,
 ) -> list[RefreshResult]:
     """Re-evaluate the named segments (None: every active one), in dependency
-    order; static and AI-made segments only have their metrics recounted."""
+    order; static and AI-made segments only have their metrics recounted. A
+    segment that cannot be evaluated keeps its members and comes back with
+    its `error`; the others are refreshed."""
     require_role(actor, *EDITORS, doing="refreshing segments")
     # Two refreshes at once would both open the same stays; the second waits.
     dialect.one_at_a_time(session, "segments.refresh")
@@ -51,8 +54,15 @@ def refresh(
     else:
         segments = list(session.scalars(sa.select(Segment).where(Segment.is_active)))
     ordered = refresh_order(segments)
-    dynamic = [s for s in ordered if s.segment_type == SegmentType.DYNAMIC and s.rules]
-    nodes = {s.id: rules.parse_document(s.rules, where=f"segment '{s.name}' rules") for s in dynamic}
+    errors: dict[int, str] = {}
+    nodes: dict[int, rules.Node] = {}
+    for s in ordered:
+        if s.segment_type == SegmentType.DYNAMIC and s.rules:
+            try:
+                nodes[s.id] = rules.parse_document(s.rules, where="rules")
+            except BadInput as exc:  # saved by an older cs, or edited by hand
+                errors[s.id] = exc.message
+    dynamic = [s for s in ordered if s.id in nodes]
     entered: Counter[int] = Counter()
     exited: Counter[int] = Counter()
     if dynamic:
@@ -65,16 +75,63 @@ def refresh(
                 facts, select = usage_facts(keys, dialect=dialect.name(session), as_of=as_of)
                 scratch.fill(facts.table, select)
             for layer in _layers(dynamic, nodes):
-                _evaluate(session, scratch, layer, nodes, facts, as_of=as_of)
-                _move(session, actor, scratch, layer, now, entered, exited)
+                failed = _refresh_layer(
+                    session, actor, scratch, layer, nodes, facts, as_of, now, entered, exited
+                )
+                errors.update(failed)
                 if progress:
                     progress(len(layer))
         if sum(entered.values()) + sum(exited.values()) > BIG_CHANGE:
             # The next refresh plans its joins on these statistics; do not
             # leave them to autovacuum's timing.
             dialect.analyze(session, CustomerSegment.__table__)
-    members = recount(session, ordered, as_of=as_of, now=now)
-    return [RefreshResult(s.name, members.get(s.id, 0), entered[s.id], exited[s.id]) for s in ordered]
+    members = recount(session, [s for s in ordered if s.id not in errors], as_of=as_of, now=now)
+    return [
+        RefreshResult(
+            s.name, members.get(s.id, s.customer_count or 0), entered[s.id], exited[s.id], errors.get(s.id)
+        )
+        for s in ordered
+    ]
+
+
+def _refresh_layer(
+    session: Session,
+    actor: Actor,
+    scratch: _Scratch,
+    layer: list[Segment],
+    nodes: dict[int, rules.Node],
+    facts,
+    as_of: dt.date,
+    now: dt.datetime,
+    entered: Counter[int],
+    exited: Counter[int],
+) -> dict[int, str]:
+    """Refresh a layer's segments together; if the database refuses that,
+    each one alone, so one segment it cannot evaluate is skipped (its
+    members left as they were) and never holds back the others. Returns
+    the reason for each segment skipped."""
+    groups = [layer] if len(layer) == 1 else [layer, *([s] for s in layer)]
+    failed: dict[int, str] = {}
+    for group in groups:
+        moved_in, moved_out = Counter[int](), Counter[int]()
+        try:
+            with session.begin_nested():
+                _evaluate(session, scratch, group, nodes, facts, as_of=as_of)
+                _move(session, actor, scratch, group, now, moved_in, moved_out)
+        except sa.exc.DBAPIError as exc:
+            if len(group) == 1:
+                failed[group[0].id] = "the database refused it: " + _first_line(exc)
+            continue
+        entered.update(moved_in)
+        exited.update(moved_out)
+        if group is layer:
+            break
+    return failed
+
+
+def _first_line(exc: sa.exc.DBAPIError) -> str:
+    # The statement and its values follow on later lines: customer data.
+    return (str(exc.orig).strip().splitlines() or ["error"])[0]
 
 
 class _Scratch:
