@@ -12,9 +12,13 @@ worker's memory is capped too: what the deadline does not catch in time
 (a value doubled in a loop) fails there with a MemoryError, never in the
 tick's process.
 
-The worker is started with `spawn`, not `fork`: the parent may hold
-database connections and run threads (the lease heartbeat), neither of
-which a forked child may touch.
+The worker is a fresh interpreter (`python -m cs_cli.templates.worker`),
+not a fork: the parent may hold database connections and run threads (the
+lease heartbeat), which a forked child may not touch; and not
+multiprocessing's `spawn`, which imports the parent's main module again
+and so fails in any program that calls cs without a `__main__` guard.
+The two talk over a pair of pipes with multiprocessing's Connection
+(length-prefixed pickles: both ends are this program).
 """
 
 from __future__ import annotations
@@ -34,18 +38,31 @@ _worker: _Worker | None = None
 
 class _Worker:
     def __init__(self) -> None:
-        import multiprocessing
+        import os
+        import subprocess
+        import sys
+        from multiprocessing.connection import Connection
 
-        context = multiprocessing.get_context("spawn")
-        self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child,), name="cs-templates", daemon=True)
-        self.process.start()
-        child.close()
+        to_child, from_parent = os.pipe()
+        to_parent, from_child = os.pipe()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "cs_cli.templates.worker", str(to_child), str(from_child)],
+            pass_fds=(to_child, from_child),
+            stdin=subprocess.DEVNULL,
+        )
+        os.close(to_child)
+        os.close(from_child)
+        self.requests = Connection(from_parent, readable=False)
+        self.replies = Connection(to_parent, writable=False)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
     def stop(self) -> None:
         self.process.kill()
-        self.process.join()
-        self.conn.close()
+        self.process.wait()
+        self.requests.close()
+        self.replies.close()
 
 
 def render(text: str, context: dict[str, Any], *, name: str) -> str:
@@ -53,20 +70,20 @@ def render(text: str, context: dict[str, Any], *, name: str) -> str:
     fails, takes longer than RENDER_SECONDS or needs too much memory."""
     global _worker
     with _lock:
-        if _worker is None or not _worker.process.is_alive():
+        if _worker is None or not _worker.alive():
             _worker = _Worker()
         worker = _worker
         try:
-            worker.conn.send((text, name, context))
-            if not worker.conn.poll(RENDER_SECONDS):
+            worker.requests.send((text, name, context))
+            if not worker.replies.poll(RENDER_SECONDS):
                 _worker = None
                 worker.stop()
                 raise TemplateError(
                     name, None, f"not allowed: it takes longer than {RENDER_SECONDS:g} s to render"
                 )
-            reply = worker.conn.recv()
+            reply = worker.replies.recv()
         except (EOFError, OSError):
-            # The worker died (the kernel refused it memory): start anew next time.
+            # The worker died under this render: the kernel refused it memory.
             _worker = None
             worker.stop()
             raise TemplateError(
@@ -78,7 +95,7 @@ def render(text: str, context: dict[str, Any], *, name: str) -> str:
     raise TemplateError(name, line, reason)
 
 
-def _serve(conn: Any) -> None:
+def _serve(requests: Any, replies: Any) -> None:
     import resource
 
     from cs_cli import templates
@@ -86,13 +103,22 @@ def _serve(conn: Any) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))
     while True:
         try:
-            text, name, context = conn.recv()
+            text, name, context = requests.recv()
         except (EOFError, OSError):
             return  # the parent is gone
         try:
             reply: tuple = ("ok", templates.render_here(text, context, name=name))
         except TemplateError as exc:
             reply = ("error", exc.line, exc.reason)
+        except MemoryError:
+            reply = ("error", None, "not allowed: it needs more memory than a template may use")
         except Exception as exc:
             reply = ("error", None, f"{type(exc).__name__}: {exc}")
-        conn.send(reply)
+        replies.send(reply)
+
+
+if __name__ == "__main__":
+    import sys
+    from multiprocessing.connection import Connection
+
+    _serve(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False))
