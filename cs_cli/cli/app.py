@@ -28,6 +28,7 @@ from cs_cli.cli import journeys as journeys_cmd
 from cs_cli.cli import outbox as outbox_cmd
 from cs_cli.cli import playbooks as playbooks_cmd
 from cs_cli.cli import predictions as predictions_cmd
+from cs_cli.cli import report as report_cmd
 from cs_cli.cli import segments as segments_cmd
 from cs_cli.cli import tasks as tasks_cmd
 from cs_cli.cli import touchpoints as touchpoints_cmd
@@ -169,6 +170,7 @@ app.add_typer(tasks_cmd.app, name="tasks")
 app.add_typer(touchpoints_cmd.app, name="touchpoints")
 app.add_typer(alerts_cmd.app, name="alerts")
 app.add_typer(analytics_cmd.app, name="analytics")
+app.add_typer(report_cmd.app, name="report")
 app.add_typer(automation_cmd.app, name="automation")
 app.add_typer(outbox_cmd.app, name="outbox")
 app.add_typer(events_cmd.app, name="events")

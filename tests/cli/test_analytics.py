@@ -12,82 +12,13 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from cs_cli.db.models import Customer, HealthScoreHistory, NpsResponse
-from cs_cli.domain import HealthStatus
-
-HEADER = "external_id,name,arr,plan,contract_start,renewal_date,status,churned_at,csm_email\n"
-# January's snapshot: A, B, C, E customers since 2025; D's contract starts
-# 2026-02-10. A and B are ana's.
-JANUARY = HEADER + (
-    "A,Alpha,1000,Growth,2025-01-01,2026-03-15,active,,ana@example.com\n"
-    "B,Beta,2000,Growth,2025-06-01,2026-06-01,active,,ana@example.com\n"
-    "C,Gamma,3000,Growth,2025-03-01,2026-04-20,active,,\n"
-    "D,Delta,500,Growth,2026-02-10,2027-02-10,active,,\n"
-    "E,Epsilon,4000,Enterprise,2025-01-01,2026-07-01,active,,\n"
-)
-# Mid-February: A expands to 1500, C contracts to 2000, B churns on the 20th.
-FEBRUARY = (
-    JANUARY.replace("A,Alpha,1000", "A,Alpha,1500")
-    .replace("C,Gamma,3000", "C,Gamma,2000")
-    .replace("2026-06-01,active,,", "2026-06-01,churned,2026-02-20T10:00:00Z,")
-)
-
-
-@pytest.fixture
-def book(run_cli, tmp_path, engine, admin):
-    assert run_cli("users", "add", "ana@example.com").exit_code == 0
-    for day, text in (("2026-01-01", JANUARY), ("2026-02-15", FEBRUARY)):
-        path = tmp_path / f"customers-{day}.csv"
-        path.write_text(text)
-        result = run_cli("import", "customers", path, "--as-of", day)
-        assert result.exit_code == 0, result.stderr
-    with engine.begin() as conn:
-        ids = dict(conn.execute(sa.select(Customer.external_id, Customer.id)).all())
-        noon = dt.time(12, tzinfo=dt.UTC)
-        for n, (ext, score, day) in enumerate(
-            [
-                # February: two promoters, a passive, two detractors: NPS 0.
-                ("A", 10, "2026-02-03"),
-                ("C", 9, "2026-02-11"),
-                ("E", 7, "2026-02-12"),
-                ("E", 3, "2026-02-20"),
-                ("B", 0, "2026-02-19"),
-                # March: one promoter, NPS 100 of one response: thin.
-                ("A", 9, "2026-03-02"),
-            ]
-        ):
-            when = dt.datetime.combine(dt.date.fromisoformat(day), noon)
-            conn.execute(
-                sa.insert(NpsResponse).values(
-                    external_id=f"N{n}", customer_id=ids[ext], score=score, responded_at=when
-                )
-            )
-        for ext, day, status, p in [
-            ("A", "2026-02-20", HealthStatus.AT_RISK, 0.4),
-            ("C", "2026-02-25", HealthStatus.HEALTHY, 0.1),
-            # After the as-of day of the tests: must not count.
-            ("C", "2026-03-05", HealthStatus.CRITICAL, 0.9),
-        ]:
-            conn.execute(
-                sa.insert(HealthScoreHistory).values(
-                    customer_id=ids[ext],
-                    as_of=dt.date.fromisoformat(day),
-                    overall_score=50,
-                    health_status=status,
-                    churn_probability=p,
-                    measures={},
-                    calculated_at=dt.datetime(2026, 3, 6, tzinfo=dt.UTC),
-                )
-            )
-    return ids
-
 
 def _rows(result) -> list[dict]:
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)
 
 
-def test_retention_month_by_month_and_over_the_span(run_cli, book):
+def test_retention_month_by_month_and_over_the_span(run_cli, dated_book):
     rows = _rows(
         run_cli("analytics", "retention", "--from", "2026-01-01", "--to", "2026-02-28", "-f", "json")
     )
@@ -114,7 +45,7 @@ def test_retention_month_by_month_and_over_the_span(run_cli, book):
     assert span["net_retention"] == pytest.approx(0.75)
 
 
-def test_retention_filters_and_scopes(run_cli, book):
+def test_retention_filters_and_scopes(run_cli, dated_book):
     args = ("analytics", "retention", "--from", "2026-02-01", "--to", "2026-02-28", "-f", "json")
     february = _rows(run_cli(*args, "--plan", "Enterprise"))[0]
     assert (february["customers"], february["churned"], february["start_arr"]) == (1, 0, 4000)
@@ -128,7 +59,7 @@ def test_retention_filters_and_scopes(run_cli, book):
     assert "no segment 'No Such'" in missing.stderr
 
 
-def test_retention_table_fits_80_columns(run_cli, book):
+def test_retention_table_fits_80_columns(run_cli, dated_book):
     result = run_cli(
         "analytics", "retention", "--from", "2026-01-01", "--to", "2026-02-28", env={"COLUMNS": "80"}
     )
@@ -142,7 +73,7 @@ def test_retention_table_fits_80_columns(run_cli, book):
     assert "4 customers at the start, 1 churned" in result.stderr
 
 
-def test_nps_by_month_with_its_interval(run_cli, book):
+def test_nps_by_month_with_its_interval(run_cli, dated_book):
     rows = _rows(
         run_cli("analytics", "nps-trends", "--from", "2026-02-01", "--to", "2026-03-31", "-f", "json")
     )
@@ -164,7 +95,7 @@ def test_nps_by_month_with_its_interval(run_cli, book):
     assert "+100" in table.stdout
 
 
-def test_renewals_by_month_with_health_on_the_day(run_cli, book):
+def test_renewals_by_month_with_health_on_the_day(run_cli, dated_book):
     rows = _rows(run_cli("analytics", "renewals", "--as-of", "2026-03-01", "--months", "3", "-f", "json"))
     assert [r["month"] for r in rows] == ["2026-03", "2026-04", "2026-05"]
     march, april, may = rows
@@ -180,7 +111,7 @@ def test_renewals_by_month_with_health_on_the_day(run_cli, book):
     assert (may["customers"], may["arr"]) == (0, 0)
 
 
-def test_health_distribution_on_a_past_day(run_cli, book):
+def test_health_distribution_on_a_past_day(run_cli, dated_book):
     result = run_cli("analytics", "health-distribution", "--as-of", "2026-03-01", "-f", "csv")
     assert result.exit_code == 0, result.stderr
     rows = {r["status"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
@@ -191,14 +122,14 @@ def test_health_distribution_on_a_past_day(run_cli, book):
     assert rows["not_scored"]["share"] == "0.5"
 
 
-def test_bad_periods_say_so(run_cli, book):
+def test_bad_periods_say_so(run_cli, dated_book):
     result = run_cli("analytics", "retention", "--from", "2026-03-01", "--to", "2026-01-01")
     assert result.exit_code == 2
     assert "--to 2026-01-01 is before --from 2026-03-01" in result.stderr
     assert result.stdout == ""
 
 
-def test_success_metrics_against_their_targets(run_cli, book, engine):
+def test_success_metrics_against_their_targets(run_cli, dated_book, engine):
     from cs_cli.db.models import UsageEvent
 
     with engine.begin() as conn:
@@ -207,7 +138,7 @@ def test_success_metrics_against_their_targets(run_cli, book, engine):
         for name, day in (("login", 15), ("report_run", 16)):
             conn.execute(
                 sa.insert(UsageEvent).values(
-                    customer_id=book["D"],
+                    customer_id=dated_book["D"],
                     event_name=name,
                     occurred_at=dt.datetime(2026, 2, day, 9, tzinfo=dt.UTC),
                     quantity=1,
