@@ -391,3 +391,190 @@ def _figure(value: float | None, unit: str) -> str | None:
     if unit == "days":
         return f"{value:.0f} days"
     return f"{value:+.0f}"
+
+
+@app.command("playbook-performance")
+def playbook_performance(
+    start: FromOpt = None,
+    end: ToOpt = None,
+    scope: ScopeOpt = "all",
+    csm: CsmOpt = None,
+    segment: SegmentOpt = None,
+    plan: PlanOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Each playbook's runs started in the period: completed, cancelled,
+    still active, the completion rate (completed of those ended), the
+    success rate (of completed runs judged) and their tasks done.
+
+    Example: cs analytics playbook-performance --from 2026-07-01
+    """
+    from cs_cli.services.metrics.performance import playbook_performance as compute
+
+    first, last = _span(start, end)
+    with _runtime.session() as (session, actor):
+        rows = compute(session, actor, _filters(scope, csm, segment, plan), start=first, end=last)
+    if fmt != OutputFormat.TABLE:
+        emit_rows([vars(r) for r in rows], _PLAYBOOK_COLUMNS, fmt)
+        return
+    table = [
+        {
+            "playbook": r.key,
+            "started": r.started,
+            "completed": r.completed,
+            "cancelled": r.cancelled,
+            "active": r.active,
+            "completion": pct(r.completion, 0),
+            "success": pct(r.success, 0),
+            "tasks done": f"{r.tasks_done}/{r.tasks}",
+        }
+        for r in rows
+    ]
+    emit_rows(table, _columns(table, ["playbook", "started", "completed", "cancelled", "active"]), fmt)
+    message(f"{sum(r.started for r in rows):,} runs started from {first} to {last}")
+
+
+_PLAYBOOK_COLUMNS = [
+    "key",
+    "name",
+    "started",
+    "completed",
+    "cancelled",
+    "active",
+    "completion",
+    "success",
+    "tasks",
+    "tasks_done",
+]
+
+
+def _columns(table: list[dict], default: list[str]) -> list[str]:
+    return list(table[0]) if table else default
+
+
+@app.command("journey-performance")
+def journey_performance(
+    journey: Annotated[
+        str | None,
+        typer.Option("--journey", help="Show this journey's step funnel instead.", metavar="KEY"),
+    ] = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    scope: ScopeOpt = "all",
+    csm: CsmOpt = None,
+    segment: SegmentOpt = None,
+    plan: PlanOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Each journey's enrollments that began in the period: completed,
+    exited, failed, active, and the success rate (of those ended, the share
+    that met the journey's success criteria). With --journey, its step
+    funnel: how many of them ran each step.
+
+    Example: cs analytics journey-performance --journey onboarding
+    """
+    from cs_cli.services.metrics import performance
+
+    first, last = _span(start, end)
+    filters = _filters(scope, csm, segment, plan)
+    with _runtime.session() as (session, actor):
+        if journey:
+            total, steps = performance.journey_funnel(
+                session, actor, filters, journey=journey, start=first, end=last
+            )
+        else:
+            rows = performance.journey_performance(session, actor, filters, start=first, end=last)
+    if journey:
+        data = [{"step": s.key, "name": s.name, "reached": s.reached, "share": s.share} for s in steps]
+        if fmt != OutputFormat.TABLE:
+            emit_rows(data, ["step", "name", "reached", "share"], fmt)
+            return
+        table = [
+            {
+                "step": d["step"],
+                "reached": d["reached"],
+                "share": pct(d["share"], 0),
+                "": bar(d["reached"], total, 20),
+            }
+            for d in data
+        ]
+        emit_rows(table, _columns(table, ["step", "reached", "share"]), fmt)
+        message(f"{total:,} enrollments in {journey} began from {first} to {last}")
+        return
+    if fmt != OutputFormat.TABLE:
+        emit_rows(
+            [vars(r) for r in rows],
+            ["key", "name", "enrolled", "completed", "exited", "failed", "active", "success"],
+            fmt,
+        )
+        return
+    table = [
+        {
+            "journey": r.key,
+            "enrolled": r.enrolled,
+            "completed": r.completed,
+            "exited": r.exited,
+            "failed": r.failed,
+            "active": r.active,
+            "success": pct(r.success, 0),
+        }
+        for r in rows
+    ]
+    emit_rows(table, _columns(table, ["journey", "enrolled", "completed", "exited", "failed", "active"]), fmt)
+    message(f"{sum(r.enrolled for r in rows):,} enrollments began from {first} to {last}")
+
+
+@app.command("csm-performance")
+def csm_performance(
+    start: FromOpt = None,
+    end: ToOpt = None,
+    scope: ScopeOpt = "all",
+    csm: CsmOpt = None,
+    segment: SegmentOpt = None,
+    plan: PlanOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Each CSM's load on the period's last day (active accounts, ARR, ARR
+    at risk or critical) and output over the period (tasks completed, a
+    week's worth, time spent, share of outcomes successful), and their
+    overdue tasks.
+
+    Example: cs analytics csm-performance --from 2026-09-01 --scope team
+    """
+    from cs_cli.services.metrics.performance import csm_performance as compute
+
+    first, last = _span(start, end)
+    with _runtime.session() as (session, actor):
+        rows = compute(session, actor, _filters(scope, csm, segment, plan), start=first, end=last)
+    if fmt != OutputFormat.TABLE:
+        emit_rows(
+            [vars(r) for r in rows],
+            [
+                "csm",
+                "accounts",
+                "arr",
+                "at_risk_arr",
+                "tasks_done",
+                "tasks_a_week",
+                "minutes_spent",
+                "successful",
+                "overdue",
+            ],
+            fmt,
+        )
+        return
+    table = [
+        {
+            "csm": r.csm,
+            "accounts": r.accounts,
+            "ARR": round(r.arr),
+            "at risk": round(r.at_risk_arr),
+            "done/wk": f"{r.tasks_a_week:.1f}",
+            "hours": round(r.minutes_spent / 60),
+            "success": pct(r.successful, 0),
+            "overdue": r.overdue,
+        }
+        for r in rows
+    ]
+    emit_rows(table, _columns(table, ["csm", "accounts"]), fmt)
+    message(f"{len(rows)} CSMs, {first} to {last}")

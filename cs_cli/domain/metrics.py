@@ -109,3 +109,56 @@ def parse_targets(text: str) -> dict[str, float]:
         except ValueError:
             raise ValueError(f"{part!r}: {value.strip()!r} is not a number") from None
     return goals
+
+
+@dataclass(frozen=True)
+class PlaybookPerformance:
+    """The runs of one playbook started in a period."""
+
+    key: str
+    name: str
+    started: int
+    completed: int
+    cancelled: int
+    active: int
+    completion: float | None  # completed / (completed + cancelled)
+    success: float | None  # of completed runs judged, the share judged a success
+    tasks: int
+    tasks_done: int
+
+
+@dataclass(frozen=True)
+class JourneyPerformance:
+    """The enrollments of one journey that began in a period."""
+
+    key: str
+    name: str
+    enrolled: int
+    completed: int
+    exited: int
+    failed: int
+    active: int
+    success: float | None  # of ended enrollments, the share that met the journey's success criteria
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    key: str
+    name: str
+    reached: int  # enrollments that ran the step at least once
+    share: float | None  # of the enrollments
+
+
+@dataclass(frozen=True)
+class CsmPerformance:
+    """One CSM's book on the period's last day and work in the period."""
+
+    csm: str
+    accounts: int
+    arr: float
+    at_risk_arr: float  # at risk or critical on the day
+    tasks_done: int
+    tasks_a_week: float
+    minutes_spent: int
+    successful: float | None  # of completed tasks with an outcome, the share successful
+    overdue: int  # open tasks due before the day
