@@ -60,6 +60,11 @@ def board(
             customer = db.call(lambda session, actor: find_customer(session, actor, ref).external_id)
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             raise BadInput("cs board needs a terminal; for scripts use `cs tasks list` and friends")
-        BoardApp(db, scope=scope.value if scope else None, customer=customer).run()
+        BoardApp(
+            db,
+            scope=scope.value if scope else None,
+            customer=customer,
+            first_value_event=_runtime.STATE.settings().first_value_event,
+        ).run()
     finally:
         engine.dispose()

@@ -221,12 +221,12 @@ class KeyMetrics:
     nps: int | None
     nps_average: float | None
     nps_responses: int
-    # Customers who churned in the last 12 months over those active 12 months ago.
+    # Of the customers active 12 months ago, the share churned since (logo churn).
     churn_rate: float | None
     churned_12m: int
     active_12m_ago: int
-    # Average days from enrollment to completion of an onboarding journey
-    # completed in the last 12 months.
+    # Median days from contract start to first value (the first_value_event
+    # setting, else any use) of customers started in the last 12 months.
     time_to_value_days: float | None
     time_to_value_customers: int
 

@@ -47,6 +47,7 @@ class NpsPeriod:
     detractors: int
     nps: float | None
     interval: Interval | None
+    average: float | None  # the mean score, 0-10
     # Fewer responses than analytics.THIN: the figure is shown, and said to be thin.
     thin: bool
 

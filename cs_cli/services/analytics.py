@@ -9,14 +9,11 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from cs_cli.db import dialect
 from cs_cli.db.models import (
     CSTask,
     Customer,
     HealthScore,
-    Journey,
     JourneyEnrollment,
-    NpsResponse,
     User,
 )
 from cs_cli.domain import (
@@ -26,7 +23,6 @@ from cs_cli.domain import (
     Dashboard,
     EnrollmentStatus,
     HealthStatus,
-    JourneyType,
     KeyMetrics,
     StatusCount,
 )
@@ -39,7 +35,14 @@ YEAR = dt.timedelta(days=365)
 
 
 def dashboard(
-    session: Session, actor: Actor, *, as_of: dt.date, scope: str = "all", at_risk: int = 10, alerts: int = 5
+    session: Session,
+    actor: Actor,
+    *,
+    as_of: dt.date,
+    scope: str = "all",
+    at_risk: int = 10,
+    alerts: int = 5,
+    first_value_event: str = "",
 ) -> Dashboard:
     """The dashboard of a scope (mine, team or all) on `as_of`: health
     distribution, journeys, tasks due, alerts, key metrics and the
@@ -122,64 +125,35 @@ def dashboard(
         tasks_overdue=due[2] or 0,
         open_alerts=open_counts(session, actor, scope=scope),
         recent_alerts=list_alerts(session, actor, as_of=as_of, scope=scope, limit=alerts).rows,
-        metrics=key_metrics(session, actor, as_of=as_of, scope=scope),
+        metrics=key_metrics(session, actor, as_of=as_of, scope=scope, first_value_event=first_value_event),
         at_risk=[
             AtRiskCustomer(**{**r._mapping, "health_status": HealthStatus(r.health_status)}) for r in top
         ],
     )
 
 
-def key_metrics(session: Session, actor: Actor, *, as_of: dt.date, scope: str = "all") -> KeyMetrics:
-    """NPS, churn rate and time to value over the last 12 months of a scope."""
-    in_scope = customers_in(actor, scope)
-    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    start = end - YEAR
+def key_metrics(
+    session: Session, actor: Actor, *, as_of: dt.date, scope: str = "all", first_value_event: str = ""
+) -> KeyMetrics:
+    """NPS, churn and time to value over the 12 months to `as_of`, each as
+    `cs analytics` defines it (services/metrics, docs/analytics.md)."""
+    from cs_cli.services.metrics.filters import Filters
+    from cs_cli.services.metrics.nps import nps_period
+    from cs_cli.services.metrics.revenue import period
+    from cs_cli.services.metrics.success import time_to_value
 
-    nps = session.execute(
-        sa.select(
-            sa.func.count(),
-            sa.func.avg(NpsResponse.score),
-            sa.func.count().filter(NpsResponse.score >= 9),
-            sa.func.count().filter(NpsResponse.score <= 6),
-        )
-        .join(Customer, Customer.id == NpsResponse.customer_id)
-        .where(in_scope, NpsResponse.responded_at >= start, NpsResponse.responded_at < end)
-    ).one()
-    responses, average, promoters, detractors = nps[0] or 0, nps[1], nps[2] or 0, nps[3] or 0
-
-    # Active a year ago: a contract begun by then (or of unknown start), not churned before.
-    began = sa.or_(Customer.contract_start.is_(None), Customer.contract_start <= start.date())
-    churn = session.execute(
-        sa.select(
-            sa.func.count().filter(
-                began, sa.or_(Customer.churned_at.is_(None), Customer.churned_at >= start)
-            ),
-            sa.func.count().filter(began, Customer.churned_at >= start, Customer.churned_at < end),
-        ).where(in_scope)
-    ).one()
-    active_then, churned = churn[0] or 0, churn[1] or 0
-
-    days = dialect.days_between(session, JourneyEnrollment.enrolled_at, JourneyEnrollment.completed_at)
-    ttv = session.execute(
-        sa.select(sa.func.avg(days), sa.func.count(sa.distinct(JourneyEnrollment.customer_id)))
-        .join(Journey, Journey.id == JourneyEnrollment.journey_id)
-        .join(Customer, Customer.id == JourneyEnrollment.customer_id)
-        .where(
-            in_scope,
-            Journey.journey_type == JourneyType.ONBOARDING,
-            JourneyEnrollment.status == EnrollmentStatus.COMPLETED,
-            JourneyEnrollment.completed_at >= start,
-            JourneyEnrollment.completed_at < end,
-        )
-    ).one()
-
+    filters = Filters(scope=scope)
+    start = as_of - YEAR + dt.timedelta(days=1)
+    nps = nps_period(session, actor, filters, start=start, end=as_of)
+    churn = period(session, actor, filters, start=start, end=as_of)
+    ttv, reached, _started = time_to_value(session, actor, filters, as_of, first_value_event)
     return KeyMetrics(
-        nps=round(100 * (promoters - detractors) / responses) if responses else None,
-        nps_average=round(float(average), 1) if average is not None else None,
-        nps_responses=responses,
-        churn_rate=round(churned / active_then, 4) if active_then else None,
-        churned_12m=churned,
-        active_12m_ago=active_then,
-        time_to_value_days=round(float(ttv[0]), 1) if ttv[0] is not None else None,
-        time_to_value_customers=ttv[1] or 0,
+        nps=round(nps.nps) if nps.nps is not None else None,
+        nps_average=round(nps.average, 1) if nps.average is not None else None,
+        nps_responses=nps.responses,
+        churn_rate=round(churn.logo_churn, 4) if churn.logo_churn is not None else None,
+        churned_12m=churn.churned,
+        active_12m_ago=churn.customers,
+        time_to_value_days=ttv,
+        time_to_value_customers=reached,
     )

@@ -45,9 +45,18 @@ class BoardApp(App[None]):
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
-    def __init__(self, db: Database, *, scope: str | None = None, customer: str | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        scope: str | None = None,
+        customer: str | None = None,
+        first_value_event: str = "",
+    ) -> None:
         super().__init__()
         self.db = db
+        # The time-to-value metric's event (the first_value_event setting).
+        self.first_value_event = first_value_event
         self.scope = scope or default_scope(db.actor.role)
         self.first_customer = customer
         self.sub_title = f"{db.actor.name} ({db.actor.role.value})"

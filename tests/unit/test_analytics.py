@@ -16,6 +16,7 @@ from cs_cli.db.models import (
     Journey,
     JourneyEnrollment,
     NpsResponse,
+    UsageEvent,
     User,
 )
 from cs_cli.domain import AlertSeverity, AlertStatus, EnrollmentStatus, HealthStatus, JourneyType, TaskStatus
@@ -71,6 +72,22 @@ def _arrange(session) -> None:
         session.add(
             NpsResponse(external_id=f"N-x{ext}", customer_id=ids[customer], score=score, responded_at=when)
         )
+    # Time to value: E-1 and E-3 started in the last year and first used the
+    # product 10 and 20 days in (E-3's event before its start does not
+    # count); W-1 started and has not yet.
+    for ext, start in (
+        ("E-1", dt.date(2024, 11, 1)),
+        ("E-3", dt.date(2024, 12, 1)),
+        ("W-1", dt.date(2024, 12, 20)),
+    ):
+        session.execute(sa.update(Customer).where(Customer.id == ids[ext]).values(contract_start=start))
+    for ext, when in (
+        ("E-1", dt.datetime(2024, 11, 11, 9, tzinfo=dt.UTC)),
+        ("E-1", dt.datetime(2024, 11, 30, 9, tzinfo=dt.UTC)),
+        ("E-3", dt.datetime(2024, 11, 25, 9, tzinfo=dt.UTC)),
+        ("E-3", dt.datetime(2024, 12, 21, 9, tzinfo=dt.UTC)),
+    ):
+        session.add(UsageEvent(customer_id=ids[ext], event_name="login", occurred_at=when, quantity=1))
     onboarding = Journey(key="onboarding", name="Onboarding", journey_type=JourneyType.ONBOARDING)
     adoption = Journey(key="adoption", name="Adoption", journey_type=JourneyType.ADOPTION)
     session.add_all([onboarding, adoption])
@@ -143,8 +160,10 @@ def test_the_whole_book(session, book):
     m = board.metrics
     # 9 (promoter), 3 (detractor), 7 (passive) in the last 12 months.
     assert (m.nps, m.nps_average, m.nps_responses) == (0, 6.3, 3)
-    # E-2 churned on 2024-12-02; all seven were customers a year ago.
-    assert (m.churned_12m, m.active_12m_ago, m.churn_rate) == (1, 7, round(1 / 7, 4))
+    # E-2 churned on 2024-12-02; the five without a contract start were
+    # customers a year ago, the three that started since were not.
+    assert (m.churned_12m, m.active_12m_ago, m.churn_rate) == (1, 4, round(1 / 4, 4))
+    # Median of 10 and 20 days (W-1 has not reached it).
     assert (m.time_to_value_days, m.time_to_value_customers) == (15.0, 2)
 
 

@@ -44,11 +44,12 @@ def nps_period(
             sa.func.count(),
             sa.func.count().filter(NpsResponse.score >= 9),
             sa.func.count().filter(NpsResponse.score <= 6),
+            sa.func.avg(NpsResponse.score),
         )
         .select_from(source)
         .where(*wanted)
     ).one()
-    n, promoters, detractors = (int(v or 0) for v in row)
+    n, promoters, detractors = (int(v or 0) for v in row[:3])
     return NpsPeriod(
         start=start,
         end=end,
@@ -58,6 +59,7 @@ def nps_period(
         detractors=detractors,
         nps=100 * (promoters - detractors) / n if n else None,
         interval=interval(promoters, detractors, n),
+        average=None if row[3] is None else float(row[3]),
         thin=n < THIN,
     )
 

@@ -128,9 +128,17 @@ def _ended_share(session, actor, filters, day: dt.date, model, good) -> tuple[fl
 
 
 def _time_to_value(session, actor, filters, day: dt.date, event: str) -> tuple[float | None, str]:
+    median, reached, started = time_to_value(session, actor, filters, day, event)
+    what = f"first {event}" if event else "first use"
+    return median, f"{reached} of {started} new customers reached their {what}"
+
+
+def time_to_value(
+    session: Session, actor: Actor, filters: Filters, day: dt.date, event: str = ""
+) -> tuple[float | None, int, int]:
     """Median days from contract start to the first `event` (any usage event
     when none is named), of the customers whose contract started in the 365
-    days to `day` and reached it by then."""
+    days to `day` and reached it by then; how many reached it, of how many."""
     facts = facts_as_of(session, day)
     started = facts.c.contract_start
     wanted = [
@@ -163,10 +171,7 @@ def _time_to_value(session, actor, filters, day: dt.date, event: str) -> tuple[f
             continue
         start, reached = (dt.date.fromisoformat(v) if isinstance(v, str) else v for v in (start, reached))
         days.append((reached - start).days)
-    what = f"first {event}" if event else "first use"
-    if not days:
-        return None, f"0 of {len(rows)} new customers reached their {what}"
-    return float(statistics.median(days)), f"{len(days)} of {len(rows)} new customers reached their {what}"
+    return (float(statistics.median(days)) if days else None), len(days), len(rows)
 
 
 def _midnight(session, day_column):

@@ -101,7 +101,9 @@ class DashboardScreen(Screen[None]):
 
         db = self.app.db
         try:
-            board = db.call(dashboard, as_of=db.today(), scope=scope)
+            board = db.call(
+                dashboard, as_of=db.today(), scope=scope, first_value_event=self.app.first_value_event
+            )
         except Exception as exc:  # one line in a notification, never a traceback
             self.post_message(self.Failed(failure(exc)))
             return

@@ -90,7 +90,7 @@ def metric_lines(m: KeyMetrics) -> Content:
         ttv, ttv_basis = Content.styled("n/a", muted), "no onboarding journey done"
     else:
         ttv = Content.styled(f"{m.time_to_value_days:g} days", "bold")
-        ttv_basis = f"enrolment to onboarding done, {m.time_to_value_customers:,}"
+        ttv_basis = f"median, contract start to first value, {m.time_to_value_customers:,}"
     lines = []
     for label, value, basis in (
         ("NPS", nps, nps_basis),
