@@ -4,10 +4,13 @@ began, how many churned by its end and what became of their ARR."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from cs_cli.db import dialect
 from cs_cli.db.models import Customer
 from cs_cli.domain import Actor, RetentionPeriod
 from cs_cli.services.facts import facts_as_of
@@ -17,19 +20,63 @@ from cs_cli.services.metrics.filters import Filters, condition, months, share, w
 def retention(
     session: Session, actor: Actor, filters: Filters, *, start: dt.date, end: dt.date
 ) -> tuple[list[RetentionPeriod], RetentionPeriod]:
-    """Each month from `start` to `end`, and the whole span as one period."""
-    periods = [period(session, actor, filters, start=s, end=e) for s, e in months(start, end)]
-    return periods, period(session, actor, filters, start=start, end=end)
+    """Each month from `start` to `end`, and the whole span as one period.
+    The facts of each day a period starts or ends from are computed once
+    (a month's end is the next one's start)."""
+    spans = months(start, end)
+    days = {s - dt.timedelta(days=1) for s, _ in spans} | {e for _, e in spans}
+    with facts_by_day(session, sorted(days)) as facts:
+        periods = [period(session, actor, filters, start=s, end=e, facts=facts) for s, e in spans]
+        return periods, period(session, actor, filters, start=start, end=end, facts=facts)
+
+
+@contextmanager
+def facts_by_day(session: Session, days: Sequence[dt.date]) -> Iterator[dict[dt.date, sa.Table]]:
+    """The customers' facts on each of `days` (facts.facts_as_of), each in a
+    scratch table for the block: one pass over the history a day, however
+    many periods read it."""
+    tables: dict[dt.date, sa.Table] = {}
+    try:
+        for i, day in enumerate(days):
+            select = sa.select(facts_as_of(session, day))
+            name = f"cs_facts_day_{i}"
+            table = sa.Table(
+                name,
+                sa.MetaData(),
+                *(sa.Column(c.name, c.type) for c in select.selected_columns),
+                prefixes=["TEMPORARY"],
+            )
+            table.drop(session.connection(), checkfirst=True)
+            dialect.create_temp_table_as(session, name, select)
+            session.execute(sa.text(f"CREATE UNIQUE INDEX {name}_customer ON {name} (customer_id)"))
+            dialect.analyze(session, table)
+            tables[day] = table
+        yield tables
+    finally:
+        for table in tables.values():
+            table.drop(session.connection(), checkfirst=True)
 
 
 def period(
-    session: Session, actor: Actor, filters: Filters, *, start: dt.date, end: dt.date
+    session: Session,
+    actor: Actor,
+    filters: Filters,
+    *,
+    start: dt.date,
+    end: dt.date,
+    facts: dict[dt.date, sa.Table] | None = None,
 ) -> RetentionPeriod:
     """One period: the cohort is every customer active at the end of the day
     before `start` (a customer by then, not churned), with the facts then in
-    force; its end is the facts in force at the end of `end`."""
+    force; its end is the facts in force at the end of `end`. `facts`: the
+    facts of days computed already (facts_by_day)."""
     before = start - dt.timedelta(days=1)
-    f0, f1 = facts_as_of(session, before).alias("f0"), facts_as_of(session, end).alias("f1")
+    known = facts or {}
+
+    def on(day: dt.date, alias: str):
+        return known[day].alias(alias) if day in known else facts_as_of(session, day).alias(alias)
+
+    f0, f1 = on(before, "f0"), on(end, "f1")
     wanted = [condition(session, actor, filters, on=before)]
     if filters.plan:
         wanted.append(f0.c.plan == filters.plan)

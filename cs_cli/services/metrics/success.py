@@ -16,9 +16,9 @@ from cs_cli.db.models import CSTask, Customer, JourneyEnrollment, PlaybookRun, U
 from cs_cli.domain import Actor, PlaybookRunStatus, Role, TaskStatus
 from cs_cli.domain.metrics import TARGETS
 from cs_cli.services.facts import day_end, facts_as_of
-from cs_cli.services.metrics.filters import Filters, condition, months, months_back
+from cs_cli.services.metrics.filters import Filters, condition, months_back
 from cs_cli.services.metrics.nps import nps_period
-from cs_cli.services.metrics.revenue import period as retention_period
+from cs_cli.services.metrics.revenue import retention
 from cs_cli.services.metrics.standing import NOT_SCORED, distribution
 
 QUARTER = dt.timedelta(days=90)
@@ -91,9 +91,7 @@ def success_metrics(
 
 def _churn(session, actor, filters, day: dt.date) -> tuple[float | None, str]:
     """Mean monthly logo churn of the three calendar months ending with the day's."""
-    periods = [
-        retention_period(session, actor, filters, start=s, end=e) for s, e in months(months_back(day, 3), day)
-    ]
+    periods, _span = retention(session, actor, filters, start=months_back(day, 3), end=day)
     cohort = sum(p.customers for p in periods)
     churned = sum(p.churned for p in periods)
     return (churned / cohort if cohort else None), f"{churned} churned of {cohort} customer-months"
