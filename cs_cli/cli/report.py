@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from cs_cli.cli import _runtime
+from cs_cli.cli._options import AsOfOpt
 from cs_cli.cli._output import message, write_file
 from cs_cli.cli.analytics import CsmOpt, FromOpt, PlanOpt, ScopeOpt, SegmentOpt, ToOpt, _filters, _span
 
@@ -41,7 +42,7 @@ def book(
     with charts. The period and the filters are on its first lines. Give
     --html, --markdown or both.
 
-    Example: cs report book --html book.html --from 2026-01-01 --segment Enterprise
+    Example: cs report book --html book.html --from 2026-01-01
     """
     from cs_cli.cli._options import now
     from cs_cli.domain.metrics import parse_targets
@@ -68,3 +69,41 @@ def book(
             write_file(path, render(report).encode("utf-8"))
             if path != "-":
                 message(f"wrote the book report for {first} to {last} to {path}")
+
+
+@app.command()
+def qbr(
+    customer: Annotated[str, typer.Argument(help="The customer (external id).", metavar="CUSTOMER")],
+    html: Annotated[
+        str, typer.Option("--html", help="Write the pack as HTML here (- for stdout).", metavar="FILE")
+    ],
+    templates: Annotated[
+        str | None,
+        typer.Option(
+            "--templates",
+            help="A folder whose qbr.html replaces the shipped template (sandboxed like email templates).",
+            metavar="DIR",
+        ),
+    ] = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """The quarterly business review pack of one customer you can see: health
+    over the quarter (the 91 days to --as-of) and what moved it, product use
+    by week, tasks and playbooks done, touchpoints and their sentiment, open
+    risks and churn drivers, renewal and expansion outlook, and the open
+    tasks as goals for the next quarter.
+
+    Example: cs report qbr C-00107 --html qbr-C-00107.html
+    """
+    from pathlib import Path
+
+    from cs_cli.cli._options import now, today
+    from cs_cli.services.reports.qbr import qbr_context, render_qbr
+
+    day = today(as_of)
+    with _runtime.session() as (session, actor):
+        context = qbr_context(session, actor, customer, as_of=day, now=now(as_of))
+    text = render_qbr(context, templates=Path(templates).expanduser() if templates else None)
+    write_file(html, text.encode("utf-8"))
+    if html != "-":
+        message(f"wrote the QBR pack of {customer} for {context['quarter']['start']} to {day} to {html}")
