@@ -578,3 +578,81 @@ def csm_performance(
     ]
     emit_rows(table, _columns(table, ["csm", "accounts"]), fmt)
     message(f"{len(rows)} CSMs, {first} to {last}")
+
+
+@app.command()
+def dashboard(
+    as_of: AsOfOpt = None,
+    scope: ScopeOpt = "all",
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """How the book is doing at a glance, as the board's dashboard shows it:
+    customers and ARR by health, tasks due and overdue, journeys, open
+    alerts, NPS, churn and time to value over 12 months, and the customers
+    most at risk.
+
+    Example: cs analytics dashboard --scope team
+    """
+    from cs_cli.cli._output import emit_object, stdout_console
+    from cs_cli.services.analytics import dashboard as compute
+
+    day = today(as_of)
+    settings = _runtime.STATE.settings()
+    with _runtime.session() as (session, actor):
+        board = compute(session, actor, as_of=day, scope=scope, first_value_event=settings.first_value_event)
+    m = board.metrics
+    if fmt != OutputFormat.TABLE:
+        from dataclasses import asdict
+
+        emit_object(asdict(board), fmt)
+        return
+    console = stdout_console()
+    arr = f", ARR {board.arr:,.0f}" if board.arr is not None else ""
+    console.print(f"[bold]{board.customers:,} customers[/]{arr} ({scope}, {day})", highlight=False)
+    most = max((s.customers for s in board.health), default=0)
+    rows = [
+        {
+            "health": s.status.value.replace("_", " "),
+            "customers": s.customers,
+            "ARR": None if s.arr is None else round(float(s.arr)),
+            "": bar(s.customers, most, 20),
+        }
+        for s in board.health
+    ]
+    rows.append(
+        {"health": "not scored", "customers": board.unscored, "ARR": None, "": bar(board.unscored, most, 20)}
+    )
+    emit_rows(rows, list(rows[0]), fmt)
+    alerts = ", ".join(f"{n} {kind}" for kind, n in board.open_alerts.items() if n) or "none"
+    lines = [
+        f"tasks: {board.tasks_due_today} due today, {board.tasks_due_week} this week,"
+        f" {board.tasks_overdue} overdue",
+        f"journeys: {board.active_enrollments} customers in {board.active_journeys} active journeys",
+        f"open alerts: {alerts}",
+        "NPS (12 months): "
+        + ("n/a" if m.nps is None else f"{m.nps:+d} ({m.nps_responses} responses, mean {m.nps_average})"),
+        "logo churn (12 months): "
+        + ("n/a" if m.churn_rate is None else f"{pct(m.churn_rate)} ({m.churned_12m} of {m.active_12m_ago})"),
+        "time to value: "
+        + (
+            "n/a"
+            if m.time_to_value_days is None
+            else f"{m.time_to_value_days:g} days (median of {m.time_to_value_customers})"
+        ),
+    ]
+    for line in lines:
+        console.print(line, markup=False, highlight=False)
+    if board.at_risk:
+        console.print("\n[bold]most at risk[/]", highlight=False)
+        risky = [
+            {
+                "customer": c.external_id,
+                "name": c.name,
+                "score": c.overall_score,
+                "30d": c.score_change_30d,
+                "ARR": None if c.arr is None else round(float(c.arr)),
+                "renewal": c.renewal_date,
+            }
+            for c in board.at_risk
+        ]
+        emit_rows(risky, list(risky[0]), fmt)

@@ -173,3 +173,21 @@ def test_success_metrics_against_their_targets(run_cli, dated_book, engine):
     bad = run_cli("analytics", "success-metrics", env={"CS_SUCCESS_TARGETS": "np=10"})
     assert bad.exit_code == 2
     assert "'np=10': use name=value with a name among churn_monthly" in bad.stderr
+
+
+def test_the_dashboard_in_the_terminal_and_as_json(run_cli, dated_book):
+    board = json.loads(_ok(run_cli("analytics", "dashboard", "--as-of", "2026-03-01", "-f", "json")))
+    assert board["customers"] == 5
+    # February's five responses (March's came the day after): two promoters,
+    # two detractors.
+    assert (board["metrics"]["nps"], board["metrics"]["nps_responses"]) == (0, 5)
+    table = run_cli("analytics", "dashboard", "--as-of", "2026-03-01", env={"COLUMNS": "80"})
+    assert table.exit_code == 0, table.stderr
+    assert "5 customers, ARR" in table.stdout
+    assert "NPS (12 months): +0 (5 responses" in table.stdout
+    assert all(len(line) <= 80 for line in table.stdout.splitlines())
+
+
+def _ok(result) -> str:
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
