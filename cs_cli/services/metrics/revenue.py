@@ -30,15 +30,21 @@ def retention(
         return periods, period(session, actor, filters, start=start, end=end, facts=facts)
 
 
+# The facts a period reads.
+_READ = ("customer_id", "is_customer", "churned", "arr", "plan")
+
+
 @contextmanager
 def facts_by_day(session: Session, days: Sequence[dt.date]) -> Iterator[dict[dt.date, sa.Table]]:
-    """The customers' facts on each of `days` (facts.facts_as_of), each in a
-    scratch table for the block: one pass over the history a day, however
-    many periods read it."""
+    """The customers' facts on each of `days` (facts.facts_as_of) that a
+    period reads, each in a scratch table for the block: one pass over the
+    history a day, however many periods read it (and only these columns:
+    copying the rest, attributes and all, took a third of the time)."""
     tables: dict[dt.date, sa.Table] = {}
     try:
         for i, day in enumerate(days):
-            select = sa.select(facts_as_of(session, day))
+            facts = facts_as_of(session, day)
+            select = sa.select(*(facts.c[name] for name in _READ))
             name = f"cs_facts_day_{i}"
             table = sa.Table(
                 name,
