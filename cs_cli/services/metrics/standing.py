@@ -15,11 +15,15 @@ from cs_cli.services.facts import facts_as_of
 from cs_cli.services.metrics.filters import Filters, condition
 
 NOT_SCORED = "not_scored"
+# How far back a customer's latest score is looked for: an older one says
+# nothing of the day (the daily job scores every customer), and reading all
+# of history for every figure would cost seconds on a large book.
+LOOKBACK_DAYS = 90
 
 
 def health_then(day: dt.date) -> sa.Subquery:
-    """Each customer's latest history row on or before `day` (status, score,
-    churn probability)."""
+    """Each customer's latest history row on or before `day`, at most
+    LOOKBACK_DAYS old (status, score, churn probability)."""
     h = HealthScoreHistory
     ranked = (
         sa.select(
@@ -29,7 +33,7 @@ def health_then(day: dt.date) -> sa.Subquery:
             h.churn_probability,
             sa.func.row_number().over(partition_by=h.customer_id, order_by=h.as_of.desc()).label("pick"),
         )
-        .where(h.as_of <= day)
+        .where(h.as_of <= day, h.as_of > day - dt.timedelta(days=LOOKBACK_DAYS))
         .subquery("ranked")
     )
     return sa.select(ranked).where(ranked.c.pick == 1).subquery("health_then")
