@@ -62,6 +62,24 @@ def create_temp_table_as(session: Session, table: str, select: sa.Select) -> Non
     session.execute(_CreateTempTableAs(table, select))
 
 
+def temp_table_from(session: Session, name: str, select: sa.Select, *, key: str | None = None) -> sa.Table:
+    """A temporary table `name` (made anew) holding what `select` returns,
+    typed as its columns; with `key`, a unique index on that column and
+    statistics for the planner."""
+    table = sa.Table(
+        name,
+        sa.MetaData(),
+        *(sa.Column(c.name, c.type) for c in select.selected_columns),
+        prefixes=["TEMPORARY"],
+    )
+    table.drop(session.connection(), checkfirst=True)
+    create_temp_table_as(session, name, select)
+    if key is not None:
+        session.execute(sa.text(f"CREATE UNIQUE INDEX {name}_{key} ON {name} ({key})"))
+        analyze(session, table)
+    return table
+
+
 def json_merge(session: Session, current: Any, incoming: Any) -> sa.ColumnElement:
     """`current` with the keys of `incoming` added or replaced."""
     if is_postgres(session):

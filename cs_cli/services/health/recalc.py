@@ -282,18 +282,7 @@ class Carried:
 
     def _make(self, session: Session, select: sa.Select) -> sa.Table:
         self.turn += 1
-        name = f"cs_carried_{self.turn % 2}"
-        table = sa.Table(
-            name,
-            sa.MetaData(),
-            *(sa.Column(c.name, c.type) for c in select.selected_columns),
-            prefixes=["TEMPORARY"],
-        )
-        table.drop(session.connection(), checkfirst=True)
-        dialect.create_temp_table_as(session, name, select)
-        session.execute(sa.text(f"CREATE UNIQUE INDEX {name}_customer ON {name} (customer_id)"))
-        dialect.analyze(session, table)
-        return table
+        return dialect.temp_table_from(session, f"cs_carried_{self.turn % 2}", select, key="customer_id")
 
     def advance(
         self, session: Session, scratch: sa.Table, scorecard: LoadedScorecard, as_of: dt.date
@@ -507,16 +496,7 @@ def score_day(
 def _facts(session: Session, as_of: dt.date) -> sa.Table:
     """The customers' facts on `as_of`, computed once into a scratch table
     (several statements of the day read them)."""
-    select = sa.select(facts_as_of(session, as_of))
-    table = sa.Table(
-        "cs_facts",
-        sa.MetaData(),
-        *(sa.Column(c.name, c.type) for c in select.selected_columns),
-        prefixes=["TEMPORARY"],
-    )
-    connection = session.connection()
-    table.drop(connection, checkfirst=True)
-    dialect.create_temp_table_as(session, table.name, select)
+    table = dialect.temp_table_from(session, "cs_facts", sa.select(facts_as_of(session, as_of)))
     dialect.analyze(session, table)
     return table
 

@@ -178,7 +178,7 @@ def usage_range(
         )
         .group_by(ev.c.customer_id, name, ev.c.contact_id, day)
     )
-    grains = _temp(session, "cs_usage_grains", grains_select)
+    grains = dialect.temp_table_from(session, "cs_usage_grains", grains_select)
     session.execute(sa.text(f"CREATE INDEX cs_usage_grains_day ON {grains.name} (day)"))
     before = ev.c.occurred_at < sa.literal(start, UTCDateTime())
     firsts_select = (
@@ -195,7 +195,7 @@ def usage_range(
         .where(*only)
         .group_by(ev.c.customer_id)
     )
-    firsts = _temp(session, "cs_usage_firsts", firsts_select)
+    firsts = dialect.temp_table_from(session, "cs_usage_firsts", firsts_select)
     session.execute(sa.text(f"CREATE UNIQUE INDEX cs_usage_firsts_customer ON {firsts.name} (customer_id)"))
     last_use = sa.Table(
         "cs_last_use",
@@ -220,16 +220,3 @@ def usage_range(
     finally:
         for table in usage.tables:
             table.drop(session.connection(), checkfirst=True)
-
-
-def _temp(session: Session, name: str, select: sa.Select) -> sa.Table:
-    """A temporary table made from `select`, named and typed as its columns."""
-    table = sa.Table(
-        name,
-        sa.MetaData(),
-        *(sa.Column(c.name, c.type) for c in select.selected_columns),
-        prefixes=["TEMPORARY"],
-    )
-    table.drop(session.connection(), checkfirst=True)
-    dialect.create_temp_table_as(session, name, select)
-    return table

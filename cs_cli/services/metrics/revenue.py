@@ -45,18 +45,7 @@ def facts_by_day(session: Session, days: Sequence[dt.date]) -> Iterator[dict[dt.
         for i, day in enumerate(days):
             facts = facts_as_of(session, day)
             select = sa.select(*(facts.c[name] for name in _READ))
-            name = f"cs_facts_day_{i}"
-            table = sa.Table(
-                name,
-                sa.MetaData(),
-                *(sa.Column(c.name, c.type) for c in select.selected_columns),
-                prefixes=["TEMPORARY"],
-            )
-            table.drop(session.connection(), checkfirst=True)
-            dialect.create_temp_table_as(session, name, select)
-            session.execute(sa.text(f"CREATE UNIQUE INDEX {name}_customer ON {name} (customer_id)"))
-            dialect.analyze(session, table)
-            tables[day] = table
+            tables[day] = dialect.temp_table_from(session, f"cs_facts_day_{i}", select, key="customer_id")
         yield tables
     finally:
         for table in tables.values():
