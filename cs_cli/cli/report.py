@@ -47,13 +47,14 @@ def book(
     from cs_cli.cli._options import now
     from cs_cli.domain.metrics import parse_targets
     from cs_cli.errors import BadInput
-    from cs_cli.services.reports.book import book_report, render_html, render_markdown
+    from cs_cli.cli._output import progress_bar
+    from cs_cli.services.reports.book import SECTIONS, book_report, render_html, render_markdown
 
     if not html and not markdown:
         raise BadInput("say where to write the report: --html FILE, --markdown FILE or both")
     first, last = _span(start, end)
     settings = _runtime.STATE.settings()
-    with _runtime.session() as (session, actor):
+    with _runtime.session() as (session, actor), progress_bar(SECTIONS, "report", least=1) as advance:
         report = book_report(
             session,
             actor,
@@ -63,6 +64,7 @@ def book(
             now=now(None),
             goals=parse_targets(settings.success_targets),
             first_value_event=settings.first_value_event,
+            progress=advance,
         )
     for path, render in ((html, render_html), (markdown, render_markdown)):
         if path:

@@ -5,6 +5,7 @@ Markdown), with the period and filters on its first page."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from cs_cli.services.metrics.success import SuccessMetric, success_metrics
 from cs_cli.services.reports import charts
 
 TEMPLATES = Path(__file__).parent / "templates"
+# The parts of the report computed one after the other (for progress).
+SECTIONS = 5
 
 
 @dataclass(frozen=True)
@@ -49,26 +52,39 @@ def book_report(
     goals: dict[str, float],
     first_value_event: str = "",
     renewal_months: int = 6,
+    progress: Callable[..., None] | None = None,
 ) -> BookReport:
+    """The report's figures; `progress(1, stage=...)` after each of its
+    SECTIONS (a large book takes a while)."""
+    step = progress or (lambda n, stage=None: None)
+    step(0, stage="retention")
     months, span = retention(session, actor, filters, start=start, end=end)
     cohort = sum(p.customers for p in months)
+    step(1, stage="NPS")
     nps_months, nps_span = nps_trend(session, actor, filters, start=start, end=end)
+    step(1, stage="success metrics")
+    success = success_metrics(
+        session, actor, filters, as_of=end, goals=goals, first_value_event=first_value_event
+    )
+    step(1, stage="renewals")
+    pipeline = renewals(session, actor, filters, as_of=end, months=renewal_months)
+    step(1, stage="health")
+    health = distribution(session, actor, filters, as_of=end)
+    step(1, stage="done")
     return BookReport(
         start=start,
         end=end,
         filters=filters,
         author=actor.name,
         made_at=now,
-        success=success_metrics(
-            session, actor, filters, as_of=end, goals=goals, first_value_event=first_value_event
-        ),
+        success=success,
         months=months,
         span=span,
         monthly_churn=sum(p.churned for p in months) / cohort if cohort else None,
         nps_months=nps_months,
         nps_span=nps_span,
-        renewals=renewals(session, actor, filters, as_of=end, months=renewal_months),
-        health=distribution(session, actor, filters, as_of=end),
+        renewals=pipeline,
+        health=health,
     )
 
 
