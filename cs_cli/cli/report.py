@@ -45,9 +45,9 @@ def book(
     Example: cs report book --html book.html --from 2026-01-01
     """
     from cs_cli.cli._options import now
+    from cs_cli.cli._output import progress_bar
     from cs_cli.domain.metrics import parse_targets
     from cs_cli.errors import BadInput
-    from cs_cli.cli._output import progress_bar
     from cs_cli.services.reports.book import SECTIONS, book_report, render_html, render_markdown
 
     if not html and not markdown:
