@@ -16,6 +16,7 @@ from cs_cli.enums import (
     PlaybookRunStatus,
     Priority,
     Role,
+    TaskOutcome,
     TaskStatus,
     TaskType,
 )
@@ -51,6 +52,11 @@ class BoardCard:
     health_overridden: bool = False
     # Snoozed to a later day (shown only when the board includes snoozed tasks).
     snoozed_until: dt.date | None = None
+    # What came of a completed task.
+    outcome: TaskOutcome | None = None
+    # The customer's ARR and next renewal.
+    arr: Decimal | None = None
+    renewal_date: dt.date | None = None
 
 
 @dataclass(frozen=True)

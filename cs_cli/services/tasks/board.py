@@ -19,6 +19,7 @@ from cs_cli.domain import (
     HealthStatus,
     Priority,
     Role,
+    TaskOutcome,
     TaskStatus,
     TaskType,
 )
@@ -111,6 +112,9 @@ def board_column(
             CSTask.blocked_reason,
             CSTask.completed_at,
             CSTask.snoozed_until,
+            CSTask.outcome,
+            Customer.arr,
+            Customer.renewal_date,
             sa.func.coalesce(override.c.overall_score, HealthScore.overall_score).label("health_score"),
             sa.func.coalesce(override.c.health_status, HealthScore.health_status).label("health_status"),
             override.c.customer_id.is_not(None).label("health_overridden"),
@@ -257,6 +261,7 @@ def _card(r, today: dt.date) -> BoardCard:
             "priority": Priority(fields["priority"]),
             "health_status": HealthStatus(health) if health else None,
             "health_overridden": bool(fields["health_overridden"]),
+            "outcome": TaskOutcome(fields["outcome"]) if fields["outcome"] else None,
         },
         overdue=fields["due_date"] is not None and fields["due_date"] < today and status in OPEN,
     )

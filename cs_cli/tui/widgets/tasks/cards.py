@@ -18,7 +18,7 @@ from textual.strip import Strip
 from textual.style import Style
 from textual.visual import RenderOptions, Visual
 
-from cs_cli.domain import BoardCard, HealthStatus, Priority, TaskStatus
+from cs_cli.domain import BoardCard, HealthStatus, Priority, TaskOutcome, TaskStatus
 
 PRIORITY_STYLE = {
     Priority.CRITICAL: "$error bold",
@@ -30,6 +30,10 @@ HEALTH_STYLE = {
     HealthStatus.HEALTHY: "$success",
     HealthStatus.AT_RISK: "$warning",
     HealthStatus.CRITICAL: "$error bold",
+}
+OUTCOME_STYLE = {
+    TaskOutcome.SUCCESSFUL: "$success",
+    TaskOutcome.UNSUCCESSFUL: "$error",
 }
 HEALTH_WORD = {HealthStatus.AT_RISK: "at risk", HealthStatus.INSUFFICIENT_DATA: "thin data"}
 # At most this many lines of title (and of a blocked reason); the last one ends in … when cut.
@@ -49,6 +53,37 @@ def health_badge(card: BoardCard) -> Content:
     word = HEALTH_WORD.get(status, status.value) if status else ""
     mark = "*" if card.health_overridden else ""
     return Content.styled(f"♥ {card.health_score}{mark} {word}".rstrip(), HEALTH_STYLE.get(status, ""))
+
+
+def money(value) -> str:
+    """ARR in few characters: 950, 12.5k, 1.2M."""
+    amount = float(value)
+    for size, unit in ((1e6, "M"), (1e3, "k")):
+        if amount >= size:
+            return f"{amount / size:.1f}".rstrip("0").rstrip(".") + unit
+    return f"{amount:.0f}"
+
+
+def account_line(card: BoardCard, today: dt.date) -> Content | None:
+    """The account's ARR and the days to its renewal (soon ones stand out)."""
+    parts: list = []
+    if card.arr is not None:
+        parts.append((f"ARR {money(card.arr)}", "$text-muted"))
+    if card.renewal_date is not None:
+        days = (card.renewal_date - today).days
+        if days >= 0:
+            style = "$error bold" if days <= 30 else "$warning" if days <= 90 else "$text-muted"
+            parts.append((f"renews in {days}d", style))
+        else:
+            parts.append((f"renewal {-days}d ago", "$warning"))
+    if not parts:
+        return None
+    out: list = []
+    for part in parts:
+        if out:
+            out.append(SEP)
+        out.append(part)
+    return Content.assemble(*out)
 
 
 def wrapped(text: str, width: int, lines: int = WRAP_LINES) -> list[str]:
@@ -112,7 +147,10 @@ def card_content(
         head.append(("✓ ", "$accent bold"))
     head += [(card.customer, "bold"), " ", card.customer_name]
     if card.status == TaskStatus.COMPLETED and card.completed_at is not None:
-        when: tuple[str, str] = (f"done {short_day(card.completed_at.date(), today)}", "$text-muted")
+        done = f"done {short_day(card.completed_at.date(), today)}"
+        if card.outcome is not None:
+            done += f", {card.outcome.value.replace('_', ' ')}"
+        when: tuple[str, str] = (done, OUTCOME_STYLE.get(card.outcome, "$text-muted"))
     elif card.due_date is None:
         when = ("no due date", "$text-muted")
     elif card.overdue:
@@ -127,6 +165,9 @@ def card_content(
         lines.append(Content.assemble(due, SEP, kind))
     else:
         lines += [due, kind]
+    account = account_line(card, today)
+    if account is not None and card.status != TaskStatus.COMPLETED:
+        lines.append(account)
     if card.snoozed_until is not None:
         lines.append(Content.styled(f"snoozed until {short_day(card.snoozed_until, today)}", "$text-muted"))
     if card.status == TaskStatus.BLOCKED and card.blocked_reason:
