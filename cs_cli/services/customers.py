@@ -222,3 +222,28 @@ def customer_detail(session: Session, actor: Actor, ref: str) -> CustomerDetail:
         open_tasks=open_tasks,
         latest_nps=latest_nps,
     )
+
+
+def customer_matches(session: Session, actor: Actor, text: str, *, limit: int = 40) -> list[tuple[str, str]]:
+    """(external id, name) of customers the actor may see whose name or
+    external id holds the characters of `text` in order (a fuzzy match,
+    as a finder wants: "acm" finds "Acme Corp" and "Academy of Music"),
+    best first: a plain substring before a scattered one, shorter names first."""
+    chars = [c for c in text.strip().lower() if not c.isspace()]
+    if not chars:
+        return []
+    escaped = ["\\" + c if c in "%_\\" else c for c in chars]
+    scattered = "%" + "%".join(escaped) + "%"
+    whole = "%" + "".join(escaped) + "%"
+    name, ext = sa.func.lower(Customer.name), sa.func.lower(Customer.external_id)
+    plain = sa.or_(name.like(whole, escape="\\"), ext.like(whole, escape="\\"))
+    rows = session.execute(
+        sa.select(Customer.external_id, Customer.name)
+        .where(
+            customer_scope(actor),
+            sa.or_(name.like(scattered, escape="\\"), ext.like(scattered, escape="\\")),
+        )
+        .order_by(sa.case((plain, 0), else_=1), sa.func.length(Customer.name), Customer.external_id)
+        .limit(limit)
+    ).all()
+    return [(e, n) for e, n in rows]

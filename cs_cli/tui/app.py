@@ -13,6 +13,7 @@ from cs_cli.tui.screens.alerts import AlertsScreen
 from cs_cli.tui.screens.board import BoardScreen
 from cs_cli.tui.screens.customer import CustomerScreen
 from cs_cli.tui.screens.dashboard import DashboardScreen
+from cs_cli.tui.screens.finder import CustomerFinder
 from cs_cli.tui.screens.help import HelpScreen
 
 __all__ = ["SCOPES", "BoardApp", "allowed_scopes", "default_scope"]
@@ -36,11 +37,14 @@ class BoardApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "cs board"
     MODES = {"board": BoardScreen, "dashboard": DashboardScreen, "alerts": AlertsScreen}
+    # The palette finds customers first, then the app's own commands.
+    COMMANDS = {CustomerFinder} | App.COMMANDS
     BINDINGS = [
         # One footer entry for the three screens ("1 2 3 Screens"); ? lists each.
         Binding("1", "switch_mode('board')", "Tasks", id="app.board", group=SCREENS),
         Binding("2", "switch_mode('dashboard')", "Dashboard", id="app.dashboard", group=SCREENS),
         Binding("3", "switch_mode('alerts')", "Alerts", id="app.alerts", group=SCREENS),
+        Binding("g", "command_palette", "Find", tooltip="Go to any customer you may see", id="app.find"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
