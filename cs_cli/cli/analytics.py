@@ -4,14 +4,28 @@ plan), in a table with bars, or as rows for scripts."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from cs_cli.cli import _runtime
-from cs_cli.cli._options import AsOfOpt, FormatOpt, parse_date, today
+from cs_cli.cli import _runtime, analytics_work
+from cs_cli.cli._options import AsOfOpt, FormatOpt, today
 from cs_cli.cli._output import OutputFormat, emit_rows, message, warn
+from cs_cli.cli.analytics_options import (
+    BAR,
+    CsmOpt,
+    FromOpt,
+    PlanOpt,
+    ScopeOpt,
+    SegmentOpt,
+    ToOpt,
+    bar,
+    filters_from,
+    interval_text,
+    month,
+    pct,
+    span,
+)
 
 app = typer.Typer(
     help="""Analytics: retention, NPS trends, the renewal pipeline and the
@@ -21,58 +35,6 @@ docs/analytics.md; shares come with their 95% interval, and a figure made of
 few observations says so.""",
     no_args_is_help=True,
 )
-
-ScopeOpt = Annotated[str, typer.Option("--scope", help="mine, team or all (what you may see).")]
-CsmOpt = Annotated[
-    str | None, typer.Option("--csm", help="Only this CSM's customers (email).", metavar="EMAIL")
-]
-SegmentOpt = Annotated[
-    str | None, typer.Option("--segment", help="Only the members of this segment.", metavar="NAME")
-]
-PlanOpt = Annotated[str | None, typer.Option("--plan", help="Only customers on this plan.", metavar="PLAN")]
-FromOpt = Annotated[
-    dt.date | None,
-    typer.Option("--from", parser=parse_date, metavar="DATE", help="First day (default: 12 months back)."),
-]
-ToOpt = Annotated[
-    dt.date | None, typer.Option("--to", parser=parse_date, metavar="DATE", help="Last day (default: today).")
-]
-BAR = 24
-
-
-def _filters(scope: str, csm: str | None, segment: str | None, plan: str | None):
-    from cs_cli.services.metrics.filters import Filters
-
-    return Filters(scope=scope, csm=csm, segment=segment, plan=plan)
-
-
-def _span(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
-    from cs_cli.services.metrics.filters import months_back
-
-    last = end or today(None)
-    return start or months_back(last, 12), last
-
-
-def bar(value: float | None, most: float, width: int = BAR) -> str:
-    """A bar of eighth blocks, `width` long for `most`."""
-    if not value or most <= 0:
-        return ""
-    eighths = round(8 * width * max(0.0, value) / most)
-    return "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
-
-
-def pct(value: float | None, digits: int = 1) -> str | None:
-    return None if value is None else f"{100 * value:.{digits}f}%"
-
-
-def _interval(interval: Any, scale: float = 100.0, digits: int = 1) -> str | None:
-    if interval is None:
-        return None
-    return f"{scale * interval.low:.{digits}f}..{scale * interval.high:.{digits}f}"
-
-
-def _month(day: dt.date) -> str:
-    return day.strftime("%Y-%m")
 
 
 @app.command()
@@ -94,14 +56,16 @@ def retention(
     from cs_cli.services.metrics.revenue import annualised
     from cs_cli.services.metrics.revenue import retention as compute
 
-    first, last = _span(start, end)
+    first, last = span(start, end)
     with _runtime.session() as (session, actor):
-        months, whole = compute(session, actor, _filters(scope, csm, segment, plan), start=first, end=last)
+        months, whole = compute(
+            session, actor, filters_from(scope, csm, segment, plan), start=first, end=last
+        )
     rows = []
     for p in [*months, whole]:
         rows.append(
             {
-                "period": _month(p.start) if p is not whole else "whole span",
+                "period": month(p.start) if p is not whole else "whole span",
                 "start": p.start,
                 "end": p.end,
                 "customers": p.customers,
@@ -127,7 +91,7 @@ def retention(
             "period": r["period"],
             "customers": r["customers"],
             "churned": r["churned"],
-            "logo churn (95%)": f"{pct(r['logo_churn'])} ({_interval(p.logo_churn_interval)})"
+            "logo churn (95%)": f"{pct(r['logo_churn'])} ({interval_text(p.logo_churn_interval)})"
             if r["logo_churn"] is not None
             else None,
             "GRR": pct(r["gross_retention"]),
@@ -169,13 +133,15 @@ def nps_trends(
     from cs_cli.services.metrics.filters import THIN
     from cs_cli.services.metrics.nps import nps_trend
 
-    first, last = _span(start, end)
+    first, last = span(start, end)
     with _runtime.session() as (session, actor):
-        months, whole = nps_trend(session, actor, _filters(scope, csm, segment, plan), start=first, end=last)
+        months, whole = nps_trend(
+            session, actor, filters_from(scope, csm, segment, plan), start=first, end=last
+        )
     periods = [*months, whole]
     rows = [
         {
-            "period": _month(p.start) if p is not whole else "whole span",
+            "period": month(p.start) if p is not whole else "whole span",
             "start": p.start,
             "end": p.end,
             "responses": p.responses,
@@ -198,7 +164,7 @@ def nps_trends(
             "responses": r["responses"],
             "NPS (95%)": None
             if r["nps"] is None
-            else f"{r['nps']:+.0f} ({_interval(p.interval, 1, 0)})" + (" thin" if p.thin else ""),
+            else f"{r['nps']:+.0f} ({interval_text(p.interval, 1, 0)})" + (" thin" if p.thin else ""),
             "": _nps_bar(p.nps) if p is not whole else "",
         }
         for r, p in zip(rows, periods, strict=True)
@@ -241,10 +207,10 @@ def renewals(
 
     day = today(as_of)
     with _runtime.session() as (session, actor):
-        rows = compute(session, actor, _filters(scope, csm, segment, plan), as_of=day, months=months)
+        rows = compute(session, actor, filters_from(scope, csm, segment, plan), as_of=day, months=months)
     data = [
         {
-            "month": _month(r.month),
+            "month": month(r.month),
             "customers": r.customers,
             "arr": round(r.arr, 2),
             "healthy_arr": round(r.healthy_arr, 2),
@@ -274,7 +240,7 @@ def renewals(
     total = sum(r.arr for r in rows)
     risky = sum(r.at_risk_arr + r.critical_arr for r in rows)
     message(
-        f"{sum(r.customers for r in rows):,} customers renew by {_month(rows[-1].month)}: "
+        f"{sum(r.customers for r in rows):,} customers renew by {month(rows[-1].month)}: "
         f"ARR {total:,.0f}, of which {risky:,.0f} ({pct(risky / total if total else None, 0)})"
         " at risk or critical"
     )
@@ -298,7 +264,7 @@ def health_distribution(
 
     day = today(as_of)
     with _runtime.session() as (session, actor):
-        shares = distribution(session, actor, _filters(scope, csm, segment, plan), as_of=day)
+        shares = distribution(session, actor, filters_from(scope, csm, segment, plan), as_of=day)
     rows = [
         {"status": s.status, "customers": s.customers, "share": round(s.share, 4), "arr": round(s.arr, 2)}
         for s in shares
@@ -352,7 +318,7 @@ def success_metrics(
         metrics = compute(
             session,
             actor,
-            _filters(scope, csm, segment, plan),
+            filters_from(scope, csm, segment, plan),
             as_of=day,
             goals=parse_targets(settings.success_targets),
             first_value_event=settings.first_value_event,
@@ -393,266 +359,5 @@ def _figure(value: float | None, unit: str) -> str | None:
     return f"{value:+.0f}"
 
 
-@app.command("playbook-performance")
-def playbook_performance(
-    start: FromOpt = None,
-    end: ToOpt = None,
-    scope: ScopeOpt = "all",
-    csm: CsmOpt = None,
-    segment: SegmentOpt = None,
-    plan: PlanOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
-) -> None:
-    """Each playbook's runs started in the period: completed, cancelled,
-    still active, the completion rate (completed of those ended), the
-    success rate (of completed runs judged) and their tasks done.
-
-    Example: cs analytics playbook-performance --from 2026-07-01
-    """
-    from cs_cli.services.metrics.performance import playbook_performance as compute
-
-    first, last = _span(start, end)
-    with _runtime.session() as (session, actor):
-        rows = compute(session, actor, _filters(scope, csm, segment, plan), start=first, end=last)
-    if fmt != OutputFormat.TABLE:
-        emit_rows([vars(r) for r in rows], _PLAYBOOK_COLUMNS, fmt)
-        return
-    table = [
-        {
-            "playbook": r.key,
-            "started": r.started,
-            "completed": r.completed,
-            "cancelled": r.cancelled,
-            "active": r.active,
-            "completion": pct(r.completion, 0),
-            "success": pct(r.success, 0),
-            "tasks done": f"{r.tasks_done}/{r.tasks}",
-        }
-        for r in rows
-    ]
-    emit_rows(table, _columns(table, ["playbook", "started", "completed", "cancelled", "active"]), fmt)
-    message(f"{sum(r.started for r in rows):,} runs started from {first} to {last}")
-
-
-_PLAYBOOK_COLUMNS = [
-    "key",
-    "name",
-    "started",
-    "completed",
-    "cancelled",
-    "active",
-    "completion",
-    "success",
-    "tasks",
-    "tasks_done",
-]
-
-
-def _columns(table: list[dict], default: list[str]) -> list[str]:
-    return list(table[0]) if table else default
-
-
-@app.command("journey-performance")
-def journey_performance(
-    journey: Annotated[
-        str | None,
-        typer.Option("--journey", help="Show this journey's step funnel instead.", metavar="KEY"),
-    ] = None,
-    start: FromOpt = None,
-    end: ToOpt = None,
-    scope: ScopeOpt = "all",
-    csm: CsmOpt = None,
-    segment: SegmentOpt = None,
-    plan: PlanOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
-) -> None:
-    """Each journey's enrollments that began in the period: completed,
-    exited, failed, active, and the success rate (of those ended, the share
-    that met the journey's success criteria). With --journey, its step
-    funnel: how many of them ran each step.
-
-    Example: cs analytics journey-performance --journey onboarding
-    """
-    from cs_cli.services.metrics import performance
-
-    first, last = _span(start, end)
-    filters = _filters(scope, csm, segment, plan)
-    with _runtime.session() as (session, actor):
-        if journey:
-            total, steps = performance.journey_funnel(
-                session, actor, filters, journey=journey, start=first, end=last
-            )
-        else:
-            rows = performance.journey_performance(session, actor, filters, start=first, end=last)
-    if journey:
-        data = [{"step": s.key, "name": s.name, "reached": s.reached, "share": s.share} for s in steps]
-        if fmt != OutputFormat.TABLE:
-            emit_rows(data, ["step", "name", "reached", "share"], fmt)
-            return
-        table = [
-            {
-                "step": d["step"],
-                "reached": d["reached"],
-                "share": pct(d["share"], 0),
-                "": bar(d["reached"], total, 20),
-            }
-            for d in data
-        ]
-        emit_rows(table, _columns(table, ["step", "reached", "share"]), fmt)
-        message(f"{total:,} enrollments in {journey} began from {first} to {last}")
-        return
-    if fmt != OutputFormat.TABLE:
-        emit_rows(
-            [vars(r) for r in rows],
-            ["key", "name", "enrolled", "completed", "exited", "failed", "active", "success"],
-            fmt,
-        )
-        return
-    table = [
-        {
-            "journey": r.key,
-            "enrolled": r.enrolled,
-            "completed": r.completed,
-            "exited": r.exited,
-            "failed": r.failed,
-            "active": r.active,
-            "success": pct(r.success, 0),
-        }
-        for r in rows
-    ]
-    emit_rows(table, _columns(table, ["journey", "enrolled", "completed", "exited", "failed", "active"]), fmt)
-    message(f"{sum(r.enrolled for r in rows):,} enrollments began from {first} to {last}")
-
-
-@app.command("csm-performance")
-def csm_performance(
-    start: FromOpt = None,
-    end: ToOpt = None,
-    scope: ScopeOpt = "all",
-    csm: CsmOpt = None,
-    segment: SegmentOpt = None,
-    plan: PlanOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
-) -> None:
-    """Each CSM's load on the period's last day (active accounts, ARR, ARR
-    at risk or critical) and output over the period (tasks completed, a
-    week's worth, time spent, share of outcomes successful), and their
-    overdue tasks.
-
-    Example: cs analytics csm-performance --from 2026-09-01 --scope team
-    """
-    from cs_cli.services.metrics.performance import csm_performance as compute
-
-    first, last = _span(start, end)
-    with _runtime.session() as (session, actor):
-        rows = compute(session, actor, _filters(scope, csm, segment, plan), start=first, end=last)
-    if fmt != OutputFormat.TABLE:
-        emit_rows(
-            [vars(r) for r in rows],
-            [
-                "csm",
-                "accounts",
-                "arr",
-                "at_risk_arr",
-                "tasks_done",
-                "tasks_a_week",
-                "minutes_spent",
-                "successful",
-                "overdue",
-            ],
-            fmt,
-        )
-        return
-    table = [
-        {
-            "csm": r.csm,
-            "accounts": r.accounts,
-            "ARR": round(r.arr),
-            "at risk": round(r.at_risk_arr),
-            "done/wk": f"{r.tasks_a_week:.1f}",
-            "hours": round(r.minutes_spent / 60),
-            "success": pct(r.successful, 0),
-            "overdue": r.overdue,
-        }
-        for r in rows
-    ]
-    emit_rows(table, _columns(table, ["csm", "accounts"]), fmt)
-    message(f"{len(rows)} CSMs, {first} to {last}")
-
-
-@app.command()
-def dashboard(
-    as_of: AsOfOpt = None,
-    scope: ScopeOpt = "all",
-    fmt: FormatOpt = OutputFormat.TABLE,
-) -> None:
-    """How the book is doing at a glance, as the board's dashboard shows it:
-    customers and ARR by health, tasks due and overdue, journeys, open
-    alerts, NPS, churn and time to value over 12 months, and the customers
-    most at risk.
-
-    Example: cs analytics dashboard --scope team
-    """
-    from cs_cli.cli._output import emit_object, stdout_console
-    from cs_cli.services.analytics import dashboard as compute
-
-    day = today(as_of)
-    settings = _runtime.STATE.settings()
-    with _runtime.session() as (session, actor):
-        board = compute(session, actor, as_of=day, scope=scope, first_value_event=settings.first_value_event)
-    m = board.metrics
-    if fmt != OutputFormat.TABLE:
-        from dataclasses import asdict
-
-        emit_object(asdict(board), fmt)
-        return
-    console = stdout_console()
-    arr = f", ARR {board.arr:,.0f}" if board.arr is not None else ""
-    console.print(f"[bold]{board.customers:,} customers[/]{arr} ({scope}, {day})", highlight=False)
-    most = max((s.customers for s in board.health), default=0)
-    rows = [
-        {
-            "health": s.status.value.replace("_", " "),
-            "customers": s.customers,
-            "ARR": None if s.arr is None else round(float(s.arr)),
-            "": bar(s.customers, most, 20),
-        }
-        for s in board.health
-    ]
-    rows.append(
-        {"health": "not scored", "customers": board.unscored, "ARR": None, "": bar(board.unscored, most, 20)}
-    )
-    emit_rows(rows, list(rows[0]), fmt)
-    alerts = ", ".join(f"{n} {kind}" for kind, n in board.open_alerts.items() if n) or "none"
-    lines = [
-        f"tasks: {board.tasks_due_today} due today, {board.tasks_due_week} this week,"
-        f" {board.tasks_overdue} overdue",
-        f"journeys: {board.active_enrollments} customers in {board.active_journeys} active journeys",
-        f"open alerts: {alerts}",
-        "NPS (12 months): "
-        + ("n/a" if m.nps is None else f"{m.nps:+d} ({m.nps_responses} responses, mean {m.nps_average})"),
-        "logo churn (12 months): "
-        + ("n/a" if m.churn_rate is None else f"{pct(m.churn_rate)} ({m.churned_12m} of {m.active_12m_ago})"),
-        "time to value: "
-        + (
-            "n/a"
-            if m.time_to_value_days is None
-            else f"{m.time_to_value_days:g} days (median of {m.time_to_value_customers})"
-        ),
-    ]
-    for line in lines:
-        console.print(line, markup=False, highlight=False)
-    if board.at_risk:
-        console.print("\n[bold]most at risk[/]", highlight=False)
-        risky = [
-            {
-                "customer": c.external_id,
-                "name": c.name,
-                "score": c.overall_score,
-                "30d": c.score_change_30d,
-                "ARR": None if c.arr is None else round(float(c.arr)),
-                "renewal": c.renewal_date,
-            }
-            for c in board.at_risk
-        ]
-        emit_rows(risky, list(risky[0]), fmt)
+# How the work goes (playbooks, journeys, CSMs) and the dashboard.
+analytics_work.register(app)

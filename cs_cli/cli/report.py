@@ -9,7 +9,16 @@ import typer
 from cs_cli.cli import _runtime
 from cs_cli.cli._options import AsOfOpt
 from cs_cli.cli._output import message, write_file
-from cs_cli.cli.analytics import CsmOpt, FromOpt, PlanOpt, ScopeOpt, SegmentOpt, ToOpt, _filters, _span
+from cs_cli.cli.analytics_options import (
+    CsmOpt,
+    FromOpt,
+    PlanOpt,
+    ScopeOpt,
+    SegmentOpt,
+    ToOpt,
+    filters_from,
+    span,
+)
 
 app = typer.Typer(
     help="""Reports as files to share: the book's management report (HTML with
@@ -52,13 +61,13 @@ def book(
 
     if not html and not markdown:
         raise BadInput("say where to write the report: --html FILE, --markdown FILE or both")
-    first, last = _span(start, end)
+    first, last = span(start, end)
     settings = _runtime.STATE.settings()
     with _runtime.session() as (session, actor), progress_bar(SECTIONS, "report", least=1) as advance:
         report = book_report(
             session,
             actor,
-            _filters(scope, csm, segment, plan),
+            filters_from(scope, csm, segment, plan),
             start=first,
             end=last,
             now=now(None),
