@@ -15,7 +15,7 @@ from cs_cli.db.base import UTCDateTime
 from cs_cli.db.models import CSTask, Customer, JourneyEnrollment, PlaybookRun, UsageEvent, User
 from cs_cli.domain import Actor, PlaybookRunStatus, Role, TaskStatus
 from cs_cli.domain.metrics import TARGETS
-from cs_cli.services.facts import day_end, facts_as_of
+from cs_cli.services.facts import day_end, day_start, facts_as_of
 from cs_cli.services.metrics.filters import Filters, condition, months_back
 from cs_cli.services.metrics.nps import nps_period
 from cs_cli.services.metrics.revenue import retention
@@ -147,22 +147,42 @@ def time_to_value(
     ]
     if filters.plan:
         wanted.append(facts.c.plan == filters.plan)
+    new = dialect.temp_table_from(
+        session,
+        "cs_new_customers",
+        sa.select(Customer.id.label("customer_id"), started.label("started"))
+        .select_from(sa.join(Customer, facts, facts.c.customer_id == Customer.id))
+        .where(*wanted),
+        key="customer_id",
+    )
+    # One pass over the events joined to the new customers, grouped: a
+    # lookup per customer reads all of each one's events (the index is on
+    # the customer alone), seconds on a large book.
     ev = UsageEvent.__table__
     first = (
-        sa.select(sa.func.min(ev.c.occurred_at))
+        sa.select(ev.c.customer_id, sa.func.min(ev.c.occurred_at).label("first_at"))
+        .select_from(ev.join(new, new.c.customer_id == ev.c.customer_id))
         .where(
-            ev.c.customer_id == Customer.id,
-            ev.c.occurred_at >= _midnight(session, started),
+            ev.c.occurred_at >= _midnight(session, new.c.started),
+            ev.c.occurred_at >= sa.literal(day_start(day - dt.timedelta(days=365)), UTCDateTime()),
             ev.c.occurred_at < sa.literal(day_end(day), UTCDateTime()),
             *([ev.c.event_name == event] if event else []),
         )
-        .scalar_subquery()
+        .group_by(ev.c.customer_id)
+        .subquery("first")
     )
-    rows = session.execute(
-        sa.select(started, dialect.utc_day(session, first))
-        .select_from(sa.join(Customer, facts, facts.c.customer_id == Customer.id))
-        .where(*wanted)
-    ).all()
+    # A scan of the events, not a walk of the customer index: each
+    # customer's events lie scattered over the table in arrival order.
+    dialect.for_whole_table_reads(session)
+    try:
+        rows = session.execute(
+            sa.select(new.c.started, dialect.utc_day(session, first.c.first_at)).select_from(
+                new.outerjoin(first, first.c.customer_id == new.c.customer_id)
+            )
+        ).all()
+    finally:
+        dialect.for_key_lookups(session)
+        new.drop(session.connection())
     days = []
     for start, reached in rows:
         if reached is None:
