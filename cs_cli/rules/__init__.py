@@ -5,7 +5,6 @@ condition. docs/segments.md is the reference."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -35,18 +34,14 @@ def parse_document(document: Any, *, where: str = "rules") -> Node:
 
 
 def read_rules_text(text: str) -> tuple[Any, Node]:
-    """Rules given inline (`--rules '{...}'`): JSON, or YAML for short forms."""
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        if text.lstrip().startswith(("{", "[")):
-            raise BadInput(f"--rules: invalid JSON at column {exc.colno}: {exc.msg}") from None
-        import yaml
+    """Rules given inline (`--rules '{...}'`): JSON, or YAML for short forms;
+    both read within the bounds of specs/documents.py."""
+    from cs_cli.specs.documents import load_json_text, load_yaml_text
 
-        try:
-            document = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise BadInput(f"--rules: invalid JSON at column {exc.colno}: {exc.msg}") from None
+    if text.lstrip().startswith(("{", "[")):
+        document = load_json_text(text, "--rules")
+    else:
+        document = load_yaml_text(text, "--rules")[0]
     return document, parse_document(document, where="--rules")
 
 
