@@ -47,10 +47,10 @@ def read_rules_text(text: str) -> tuple[Any, Node]:
 
 def read_rules_file(path: Path) -> tuple[Any, Node]:
     """Rules from a JSON or YAML file; errors name file:line and the rule path."""
-    from cs_cli.specs.loader import line_of, load_yaml
+    from cs_cli.specs.loader import load_yaml, position_of
 
     document, root = load_yaml(path)
     try:
         return document, parse(document)
     except RuleError as exc:
-        raise FileError(str(path), line_of(root, exc.path), None, str(exc)) from None
+        raise FileError(str(path), *position_of(root, exc.path), str(exc)) from None

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from cs_cli import dates
 from cs_cli.rules.fields import (
     ALIASES,
     ATTRIBUTE_KEY,
@@ -262,6 +263,10 @@ def _date(kind: Kind, value: Any, path: Path, name: str) -> dt.date | dt.datetim
             raise RuleError(path, f"{name} is a date; {value!r} is not one (use YYYY-MM-DD)") from None
     else:
         raise RuleError(path, f"{name} is a date; {value!r} is not one (use YYYY-MM-DD)")
+    # The compiler adds a day to a date and moves times to UTC: near year 1
+    # or 9999 that overflows.
+    if not dates.in_range(parsed):
+        raise RuleError(path, dates.out_of_range(value if isinstance(value, str) else value.isoformat()))
     # A plain date given for a date-and-time field stays a date: it means
     # that whole day (UTC), and the compiler turns it into a range.
     if isinstance(parsed, dt.datetime) and parsed.tzinfo is None:
