@@ -226,3 +226,24 @@ def test_deep_or_huge_jsonl_lines_are_refused_at_their_line(run_cli, engine, adm
         f"{huge}:2: a line longer than 1,048,576 characters"
     )
     nothing_written(engine, Customer)
+
+
+def test_a_jsonl_event_whose_reference_is_an_object_is_refused(run_cli, engine, customer, tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_text(
+        '{"customer_id": "C1", "event_name": "a", "occurred_at": "2026-01-01T10:00:00Z"}\n'
+        '{"customer_id": {}, "event_name": "a", "occurred_at": "2026-01-01T10:00:00Z"}\n'
+    )
+    assert one_error(run_cli("import", "events", path)) == (
+        f"{path}:2:customer_id: customer_id: expected text, not a JSON object or list"
+    )
+    nothing_written(engine, UsageEvent)
+
+
+def test_a_line_break_in_a_column_name_stays_on_one_line(run_cli, engine, admin, tmp_path):
+    path = tmp_path / "accounts.csv"
+    path.write_text('external_id,"a\rb","a\rb"\nC1,1,2\n')
+    assert one_error(run_cli("import", "customers", path)) == (
+        f"{path}:1:3: column 'a\\rb' appears twice (also column 2)"
+    )
+    nothing_written(engine, Customer)

@@ -46,6 +46,7 @@ COLUMNS = FIELDS  # the usage_events columns, in the same order
 MAX_NAME = 100
 _NULL = "\\N"
 _parse_time = dt.datetime.fromisoformat
+_NOT_TEXT = "expected text, not a JSON object or list"
 _FIRST_TIME = f"{dates.FIRST_DAY.isoformat()}T00:00:00Z"
 _LAST_TIME = f"{dates.LAST_DAY.isoformat()}T23:59:59Z"
 _CUSTOMERS = ("customers", "external_id")
@@ -272,6 +273,9 @@ def _encode(
     for k in indexes:
         row = rows[k]
         c_raw = row[ci]
+        if isinstance(c_raw, dict | list):  # from JSONL: not a key, and not hashable
+            fail(lines[k], customer_col, f"customer_id: {_NOT_TEXT}", records[k])
+            continue
         customer_id = customers.get(c_raw)
         if customer_id is None and isinstance(c_raw, str) and (problem := text_problem(c_raw)):
             fail(lines[k], customer_col, f"customer_id: {problem}", records[k])
@@ -289,6 +293,9 @@ def _encode(
         contact_id = None
         if cti is not None:
             ct_raw = row[cti]
+            if isinstance(ct_raw, dict | list):
+                fail(lines[k], contact_col, f"contact_id: {_NOT_TEXT}", records[k])
+                continue
             if ct_raw is not None and ct_raw != "":
                 contact_id = contacts.get(ct_raw) or contacts.get(_key(ct_raw))
                 if contact_id is None and isinstance(ct_raw, str) and (problem := text_problem(ct_raw)):
