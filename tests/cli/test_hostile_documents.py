@@ -130,3 +130,24 @@ def test_a_config_file_nested_too_deep_or_not_utf8_is_a_config_error(run_cli, tm
     latin.write_bytes(b"user = 'Jos\xe9'\n")
     result = run_cli("users", "list", env={"CS_CONFIG": str(latin)})
     assert one_error(result) == f"{latin}: not UTF-8 text (invalid continuation byte at byte 11)"
+
+
+@pytest.mark.parametrize(
+    ("expression", "column", "reason"),
+    [
+        ("m" + " + m" * 20_000, None, "longer than 1,000 characters"),
+        ("-" * 900 + "m", None, "nested deeper than 50 levels"),
+        ("m" + " + m" * 200, None, "nested deeper than 50 levels"),
+    ],
+    ids=["long", "deep-unary", "deep-sum"],
+)
+def test_a_computed_expression_too_long_or_deep_is_refused(
+    run_cli, engine, admin, tmp_path, expression, column, reason
+):
+    data = tmp_path / "accounts.csv"
+    data.write_text("id,m\nC1,1\n")
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text(f"columns:\n  id: external_id\ncomputed:\n  tier: {expression}\n")
+    result = run_cli("import", "customers", data, "--map", mapping)
+    assert one_error(result) == f"{mapping}:4: computed.tier: {reason}"
+    assert count(engine, Customer) == 0
