@@ -273,10 +273,11 @@ def _encode(
     for k in indexes:
         row = rows[k]
         c_raw = row[ci]
-        if isinstance(c_raw, dict | list):  # from JSONL: not a key, and not hashable
+        try:
+            customer_id = customers.get(c_raw)
+        except TypeError:  # from JSONL, an object or a list: not a key
             fail(lines[k], customer_col, f"customer_id: {_NOT_TEXT}", records[k])
             continue
-        customer_id = customers.get(c_raw)
         if customer_id is None and isinstance(c_raw, str) and (problem := text_problem(c_raw)):
             fail(lines[k], customer_col, f"customer_id: {problem}", records[k])
             continue
@@ -308,7 +309,14 @@ def _encode(
                         deferred.append(k)
                     continue
         name = row[ni]
-        if not name or not isinstance(name, str) or len(name) > MAX_NAME or text_problem(name):
+        if (
+            not name
+            or not isinstance(name, str)
+            or len(name) > MAX_NAME
+            # A NUL, or (only in non-ASCII text) a lone surrogate: no database keeps them.
+            or "\x00" in name
+            or (not name.isascii() and text_problem(name))
+        ):
             if not name:
                 reason = "a value is required"
             elif isinstance(name, str) and len(name) <= MAX_NAME:
@@ -324,7 +332,9 @@ def _encode(
             reason = "a value is required" if not at else f"{at!r} is not a date-time (use ISO 8601)"
             fail(lines[k], time_col, f"occurred_at: {reason}", records[k])
             continue
-        if not dates.in_range(when):  # before moving it to UTC, which would overflow
+        # Checked before moving it to UTC, which would overflow; a year well
+        # inside the range is inside whatever its offset.
+        if not 1900 < when.year < 2200 and not dates.in_range(when):
             fail(lines[k], time_col, f"occurred_at: {dates.out_of_range(at)}", records[k])
             continue
         q = row[qi] if qi is not None else None
