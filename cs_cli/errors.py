@@ -4,6 +4,10 @@ error boundary turns an error into a line on stderr."""
 from __future__ import annotations
 
 
+def _one_line(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 class CsError(Exception):
     """Base of every error a user can cause or meet. Exit code 1."""
 
@@ -11,7 +15,9 @@ class CsError(Exception):
     default_message = "the command failed"
 
     def __init__(self, message: str | None = None, *, hint: str | None = None) -> None:
-        super().__init__(message or self.default_message)
+        # One line on stderr, whatever a file or an option held: a name
+        # quoted in the message may carry a line break.
+        super().__init__(_one_line(message or self.default_message))
         self.hint = hint
 
     @property
@@ -38,6 +44,11 @@ class FileError(BadInput):
         *,
         hint: str | None = None,
     ) -> None:
+        # A column name quoted in a CSV header (or a JSONL key) may carry a
+        # line break: the reason goes to a rejects file's one cell too.
+        reason = _one_line(reason)
+        if isinstance(column, str):
+            column = _one_line(column)
         self.path = path
         self.line = line
         self.column = column

@@ -480,16 +480,25 @@ def config_file_path(environ: Mapping[str, str]) -> tuple[Path, bool]:
     return paths.user_config_dir() / "config.toml", False
 
 
+_MAX_CONFIG_BYTES = 1_000_000  # a config file is a few lines
+
+
 def _read_config_file(path: Path, explicit: bool) -> dict[str, Any]:
     if not path.exists():
         if explicit:
             raise ConfigError(f"{path}: config file not found (named by CS_CONFIG)")
         return {}
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
+        if path.stat().st_size > _MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: larger than {_MAX_CONFIG_BYTES:,} bytes")
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except RecursionError:
+        # tomllib recurses once per level of nested arrays and tables.
+        raise ConfigError(f"{path}: nested deeper than the config file allows") from None
     unknown = sorted(set(data) - set(SPEC_BY_NAME))
     if unknown:
         import difflib

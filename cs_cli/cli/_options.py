@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
 from cs_cli.cli._output import OutputFormat
+
+DateOrTime = TypeVar("DateOrTime", dt.date, dt.datetime)
 
 FormatOpt = Annotated[
     OutputFormat,
@@ -18,9 +20,19 @@ FormatOpt = Annotated[
 
 def parse_date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(f"'{text}' is not a date (use YYYY-MM-DD)") from None
+    return in_range(day, text)
+
+
+def in_range(value: DateOrTime, text: str) -> DateOrTime:
+    """`value` (read from `text`) if cs accepts its date, else the option's error."""
+    from cs_cli import dates
+
+    if not dates.in_range(value):
+        raise typer.BadParameter(dates.out_of_range(text))
+    return value
 
 
 def parse_days(text: str | int) -> int:

@@ -58,19 +58,12 @@ def emit(
 
       cs events emit invoice.paid_late -c C-00012 --data '{"days": 45}' --new-type
     """
-    import json
-
-    from cs_cli.errors import BadInput
     from cs_cli.services.automation.config import configured_rules
     from cs_cli.services.events import emit as emit_event
     from cs_cli.services.events import known_types
+    from cs_cli.specs.documents import load_json_text
 
-    document = None
-    if data is not None:
-        try:
-            document = json.loads(data)
-        except json.JSONDecodeError as exc:
-            raise BadInput(f"--data: invalid JSON at column {exc.colno}: {exc.msg}") from None
+    document = load_json_text(data, "--data") if data is not None else None
     with _runtime.session() as (session, actor):
         known = None
         if not new_type:

@@ -31,13 +31,16 @@ app = typer.Typer(
 
 def parse_moment(text: str) -> dt.datetime:
     """An ISO date-time (UTC unless it says otherwise), or a date (its last second)."""
+    from cs_cli.cli._options import in_range
+
     try:
         if len(text.strip()) == 10:
-            day = dt.date.fromisoformat(text.strip())
+            day = in_range(dt.date.fromisoformat(text.strip()), text)
             return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
         moment = dt.datetime.fromisoformat(text.strip())
     except ValueError:
         raise typer.BadParameter(f"'{text}' is not a time (use YYYY-MM-DDTHH:MM, or YYYY-MM-DD)") from None
+    moment = in_range(moment, text)
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 

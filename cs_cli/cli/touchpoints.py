@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cs_cli.cli import _runtime
-from cs_cli.cli._options import AllOpt, FormatOpt, LimitOpt, OffsetOpt, parse_date
+from cs_cli.cli._options import AllOpt, FormatOpt, LimitOpt, OffsetOpt, in_range, parse_date
 from cs_cli.cli._output import (
     OutputFormat,
     cell,
@@ -75,6 +75,7 @@ def parse_moment(text: str) -> dt.datetime:
         raise typer.BadParameter(
             f"'{text}' is not a date and time (use YYYY-MM-DDTHH:MM, UTC unless it has an offset)"
         ) from None
+    moment = in_range(moment, text)
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 

@@ -5,7 +5,6 @@ condition. docs/segments.md is the reference."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -35,27 +34,23 @@ def parse_document(document: Any, *, where: str = "rules") -> Node:
 
 
 def read_rules_text(text: str) -> tuple[Any, Node]:
-    """Rules given inline (`--rules '{...}'`): JSON, or YAML for short forms."""
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        if text.lstrip().startswith(("{", "[")):
-            raise BadInput(f"--rules: invalid JSON at column {exc.colno}: {exc.msg}") from None
-        import yaml
+    """Rules given inline (`--rules '{...}'`): JSON, or YAML for short forms;
+    both read within the bounds of specs/documents.py."""
+    from cs_cli.specs.documents import load_json_text, load_yaml_text
 
-        try:
-            document = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise BadInput(f"--rules: invalid JSON at column {exc.colno}: {exc.msg}") from None
+    if text.lstrip().startswith(("{", "[")):
+        document = load_json_text(text, "--rules")
+    else:
+        document = load_yaml_text(text, "--rules")[0]
     return document, parse_document(document, where="--rules")
 
 
 def read_rules_file(path: Path) -> tuple[Any, Node]:
     """Rules from a JSON or YAML file; errors name file:line and the rule path."""
-    from cs_cli.specs.loader import line_of, load_yaml
+    from cs_cli.specs.loader import load_yaml, position_of
 
     document, root = load_yaml(path)
     try:
         return document, parse(document)
     except RuleError as exc:
-        raise FileError(str(path), line_of(root, exc.path), None, str(exc)) from None
+        raise FileError(str(path), *position_of(root, exc.path), str(exc)) from None

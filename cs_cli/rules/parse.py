@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from cs_cli import dates
 from cs_cli.rules.fields import (
     ALIASES,
     ATTRIBUTE_KEY,
@@ -30,6 +31,7 @@ MAX_DAYS = 36_500
 MAX_DEPTH = 32
 MAX_INT = 2**63 - 1  # what a database integer holds
 _KEY = re.compile(rf"{ATTRIBUTE_KEY}(\.{ATTRIBUTE_KEY}){{0,7}}")
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.-]+")
 _DAY_OPS = ("within_last_days", "older_than_days", "within_next_days")
 
 
@@ -45,7 +47,10 @@ class RuleError(ValueError):
 def format_path(path: Path) -> str:
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+        if isinstance(part, str) and not _PLAIN_KEY.fullmatch(part):
+            text += f"[{part!r}]"  # a key no field has, shown as it is spelled
+        else:
+            text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
     return text
 
 
@@ -140,7 +145,7 @@ def _field(name: str, spec: Any, path: Path) -> list[Node]:
     else:
         field = FIELDS.get(ALIASES.get(name, name))
         if field is None:
-            raise RuleError(path, f"unknown field '{name}'{_suggest(name)}")
+            raise RuleError(path, f"unknown field {name!r}{_suggest(name)}")
     if isinstance(spec, dict):
         if not spec:
             raise RuleError(path, 'give an operator, e.g. {"eq": ...}')
@@ -262,6 +267,10 @@ def _date(kind: Kind, value: Any, path: Path, name: str) -> dt.date | dt.datetim
             raise RuleError(path, f"{name} is a date; {value!r} is not one (use YYYY-MM-DD)") from None
     else:
         raise RuleError(path, f"{name} is a date; {value!r} is not one (use YYYY-MM-DD)")
+    # The compiler adds a day to a date and moves times to UTC: near year 1
+    # or 9999 that overflows.
+    if not dates.in_range(parsed):
+        raise RuleError(path, dates.out_of_range(value if isinstance(value, str) else value.isoformat()))
     # A plain date given for a date-and-time field stays a date: it means
     # that whole day (UTC), and the compiler turns it into a range.
     if isinstance(parsed, dt.datetime) and parsed.tzinfo is None:

@@ -61,26 +61,20 @@ def position_of(root: yaml.Node | None, path: tuple[Any, ...]) -> tuple[int | No
 
 
 def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
-    """The data and its node tree (for line numbers)."""
-    where = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FileError(where, None, None, "no such file") from None
-    except UnicodeDecodeError:
-        raise FileError(where, None, None, "not UTF-8 text") from None
-    try:
-        return yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        raise FileError(where, line, col, f"invalid YAML: {exc.problem}") from None
+    """The data and its node tree (for line numbers), read within the
+    bounds of documents.py."""
+    from cs_cli.specs.documents import load_yaml_file
+
+    return load_yaml_file(path)
 
 
 def load_model(path: Path, model: type[M]) -> tuple[M, str]:
     """Parse and validate `path` as `model`; returns it and the file's text."""
-    data, root = load_yaml(path)
-    return validate(path, data, root, model), path.read_text(encoding="utf-8")
+    from cs_cli.specs.documents import load_yaml_text, read_text
+
+    text = read_text(path)
+    data, root = load_yaml_text(text, str(path))
+    return validate(path, data, root, model), text
 
 
 def validate(path: Path, data: Any, root: yaml.Node | None, model: type[M]) -> M:

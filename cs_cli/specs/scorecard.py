@@ -356,9 +356,9 @@ def scorecard_version(text: str) -> str:
 
 def scorecard_from_text(text: str) -> Scorecard:
     """A scorecard kept in the database (by version), parsed again."""
-    import yaml
+    from cs_cli.specs.documents import load_yaml_text
 
-    return Scorecard.model_validate(yaml.safe_load(text))
+    return Scorecard.model_validate(load_yaml_text(text, "(stored scorecard)")[0])
 
 
 # -- several scorecards, assigned to customers by rule

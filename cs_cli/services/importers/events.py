@@ -33,17 +33,22 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from cs_cli import dates
 from cs_cli.db import dialect
 from cs_cli.db.models import Contact, Customer, UsageEvent
 from cs_cli.services.importers.expressions import ExpressionError
 from cs_cli.services.importers.job import Column, ImportJob
 from cs_cli.services.importers.reading import Batch, Source, SourceFormat
+from cs_cli.specs.documents import text_problem
 
 FIELDS = ("customer_id", "contact_id", "event_name", "occurred_at", "quantity")
 COLUMNS = FIELDS  # the usage_events columns, in the same order
 MAX_NAME = 100
 _NULL = "\\N"
 _parse_time = dt.datetime.fromisoformat
+_NOT_TEXT = "expected text, not a JSON object or list"
+_FIRST_TIME = f"{dates.FIRST_DAY.isoformat()}T00:00:00Z"
+_LAST_TIME = f"{dates.LAST_DAY.isoformat()}T23:59:59Z"
 _CUSTOMERS = ("customers", "external_id")
 _CONTACTS = ("contacts", "external_id")
 # A reference table up to this size is read whole by a file of more than a
@@ -268,7 +273,14 @@ def _encode(
     for k in indexes:
         row = rows[k]
         c_raw = row[ci]
-        customer_id = customers.get(c_raw)
+        try:
+            customer_id = customers.get(c_raw)
+        except TypeError:  # from JSONL, an object or a list: not a key
+            fail(lines[k], customer_col, f"customer_id: {_NOT_TEXT}", records[k])
+            continue
+        if customer_id is None and isinstance(c_raw, str) and (problem := text_problem(c_raw)):
+            fail(lines[k], customer_col, f"customer_id: {problem}", records[k])
+            continue
         if customer_id is None:
             customer_id = customers.get(_key(c_raw))
             if customer_id is None:
@@ -282,8 +294,14 @@ def _encode(
         contact_id = None
         if cti is not None:
             ct_raw = row[cti]
+            if isinstance(ct_raw, dict | list):
+                fail(lines[k], contact_col, f"contact_id: {_NOT_TEXT}", records[k])
+                continue
             if ct_raw is not None and ct_raw != "":
                 contact_id = contacts.get(ct_raw) or contacts.get(_key(ct_raw))
+                if contact_id is None and isinstance(ct_raw, str) and (problem := text_problem(ct_raw)):
+                    fail(lines[k], contact_col, f"contact_id: {problem}", records[k])
+                    continue
                 if contact_id is None:
                     if final:
                         fail(lines[k], contact_col, f"unknown contact {ct_raw!r}", records[k])
@@ -291,8 +309,20 @@ def _encode(
                         deferred.append(k)
                     continue
         name = row[ni]
-        if not name or not isinstance(name, str) or len(name) > MAX_NAME:
-            reason = "a value is required" if not name else f"must be text of at most {MAX_NAME} characters"
+        if (
+            not name
+            or not isinstance(name, str)
+            or len(name) > MAX_NAME
+            # A NUL, or (only in non-ASCII text) a lone surrogate: no database keeps them.
+            or "\x00" in name
+            or (not name.isascii() and text_problem(name))
+        ):
+            if not name:
+                reason = "a value is required"
+            elif isinstance(name, str) and len(name) <= MAX_NAME:
+                reason = text_problem(name)
+            else:
+                reason = f"must be text of at most {MAX_NAME} characters"
             fail(lines[k], name_col, f"event_name: {reason}", records[k])
             continue
         at = row[ai]
@@ -301,6 +331,11 @@ def _encode(
         except (TypeError, ValueError):
             reason = "a value is required" if not at else f"{at!r} is not a date-time (use ISO 8601)"
             fail(lines[k], time_col, f"occurred_at: {reason}", records[k])
+            continue
+        # Checked before moving it to UTC, which would overflow; a year well
+        # inside the range is inside whatever its offset.
+        if not 1900 < when.year < 2200 and not dates.in_range(when):
+            fail(lines[k], time_col, f"occurred_at: {dates.out_of_range(at)}", records[k])
             continue
         q = row[qi] if qi is not None else None
         if q is None or q == "":
@@ -376,6 +411,8 @@ class _Columnar:
         lengths = list(map(len, names))
         if not (min(lengths) > 0 and max(lengths) <= MAX_NAME):
             return None
+        if "\x00" in "".join(names):  # no database keeps a NUL: the row path says where
+            return None
         if self._postgres:
             # COPY text: a name must not hold its separators or escapes.
             together = "\t".join(names)
@@ -392,6 +429,9 @@ class _Columnar:
             and joined[10::21] == "T" * n
             and joined[13::21] == joined[16::21] == ":" * n
             and joined[19::21] == "Z" * n
+            # Times of one shape in UTC compare as text: within the range cs accepts.
+            and min(times) >= _FIRST_TIME
+            and max(times) <= _LAST_TIME
         ):
             return None
         try:
@@ -431,6 +471,8 @@ class _Columnar:
         missing = set(keys).difference(known)
         if not missing:
             return ids  # the Nones are empty contacts (SQLite)
+        if any("\x00" in key for key in missing):
+            return None  # never sent to the database: the row path words the error
         customers = known is self._customers
         cache = self._job.ref_cache.get(_CUSTOMERS if customers else _CONTACTS, {})
         if any(cache.get(k, 0) is None for k in missing):

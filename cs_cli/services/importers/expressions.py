@@ -166,17 +166,41 @@ class Expression:
         return _tidy(_evaluate(self.tree, value_of))
 
 
+# An expression is a line of a map file: long or deeply nested ones are
+# refused before Python's parser and the evaluator recurse through them.
+MAX_LENGTH = 1_000
+MAX_DEPTH = 50
+
+
 def parse_expression(text: str) -> Expression:
     """Read and check an expression; ExpressionError says what is not allowed, and where."""
     if not isinstance(text, str) or not text.strip():
         raise ExpressionError("an expression is text, e.g. MonthlyCharges * 12")
+    if len(text.strip()) > MAX_LENGTH:
+        raise ExpressionError(f"longer than {MAX_LENGTH:,} characters")
     try:
         tree = ast.parse(text.strip(), mode="eval").body
     except SyntaxError as exc:
         raise ExpressionError(f"cannot read the expression: {exc.msg}", exc.offset) from None
+    except (RecursionError, MemoryError):  # the parser's own bound on nesting
+        raise ExpressionError(f"nested deeper than {MAX_DEPTH} levels") from None
+    if _depth(tree) > MAX_DEPTH:
+        raise ExpressionError(f"nested deeper than {MAX_DEPTH} levels")
     columns: list[str] = []
     _check(tree, columns)
     return Expression(text.strip(), tree, tuple(dict.fromkeys(columns)))
+
+
+def _depth(tree: ast.AST) -> int:
+    """How deep the tree nests (walked without recursion): checking and
+    evaluating it recurse once per level."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth <= MAX_DEPTH:
+            stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _check(node: ast.AST, columns: list[str]) -> None:

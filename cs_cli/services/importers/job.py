@@ -137,8 +137,13 @@ class ImportJob:
                 if raw is _FAILED:
                     return None
                 # Empty cells are nulls, and a null attribute is no attribute.
-                if not _blank(raw):
+                if _blank(raw):
+                    continue
+                try:
                     attrs[column.name] = attribute(raw)
+                except ValueError as exc:
+                    self.fail(line, column, f"{column.name}: {exc}", record)
+                    return None
             row["attributes"] = attrs
         key = self.spec.key
         if key is not None:

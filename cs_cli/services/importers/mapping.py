@@ -21,6 +21,7 @@ import yaml
 
 from cs_cli.errors import FileError
 from cs_cli.services.importers.expressions import Expression, ExpressionError, parse_expression
+from cs_cli.specs.documents import load_yaml_file
 
 _YES = ("true", "yes", "y", "on")
 _NO = ("false", "no", "n", "off")
@@ -67,14 +68,7 @@ def load_map(path: Path) -> ImportMap:
     where = str(path)
     if not path.is_file():
         raise FileError(where, None, None, "no such map file")
-    text = path.read_text(encoding="utf-8")
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        raise FileError(where, line, col, f"invalid YAML: {exc.problem}") from None
+    data, root = load_yaml_file(path)
     if data is None:
         return ImportMap()
     if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):

@@ -12,18 +12,25 @@ import hashlib
 import io
 import itertools
 import json
+import zlib
 from collections.abc import Iterator, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from cs_cli.errors import BadInput, FileError
+from cs_cli.services.importers.values import MAX_NESTING
+from cs_cli.specs.documents import text_problem
 
 
 class SourceFormat(StrEnum):
     CSV = "csv"
     JSONL = "jsonl"
 
+
+# A JSONL line (one record) is read whole: a line without an end would
+# otherwise be read into memory however long it is.
+MAX_JSONL_LINE = 1 << 20
 
 _SUFFIXES = {".csv": SourceFormat.CSV, ".jsonl": SourceFormat.JSONL, ".ndjson": SourceFormat.JSONL}
 
@@ -48,21 +55,41 @@ def file_sha256(path: Path) -> str:
 
 
 class _CountingReader(io.RawIOBase):
-    """A raw stream that counts the bytes read through it, for progress."""
+    """A raw stream that counts the bytes read through it, for progress. A
+    gzip stream's faults (not gzip, cut short, corrupt) surface at any read,
+    deep in a reader: they are said here, as bad input."""
 
-    def __init__(self, raw) -> None:
+    def __init__(self, raw, path: Path | None = None) -> None:
         self._raw = raw
+        self._gzip_path = path
         self.count = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:
-        data = self._raw.read(len(buffer))
+        if self._gzip_path is None:
+            data = self._raw.read(len(buffer))
+        else:
+            data = self._read_gzip(len(buffer))
         n = len(data)
         buffer[:n] = data
         self.count += n
         return n
+
+    def _read_gzip(self, size: int) -> bytes:
+        where = str(self._gzip_path)
+        try:
+            return self._raw.read(size)
+        except EOFError:
+            reason = "the gzip file is cut short (the compressed data ends early)"
+            raise FileError(where, None, None, reason) from None
+        except gzip.BadGzipFile as exc:
+            if str(exc).startswith("Not a gzipped file"):
+                raise FileError(where, None, None, "not a gzip file") from None
+            raise FileError(where, None, None, f"not a valid gzip file ({exc})") from None
+        except zlib.error as exc:
+            raise FileError(where, None, None, f"not a valid gzip file ({exc})") from None
 
     def close(self) -> None:
         self._raw.close()
@@ -88,6 +115,9 @@ class Source:
             if self._first is None:
                 raise FileError(str(path), 1, None, "the file is empty")
             self.columns = list(self._first[1].keys())
+            for name in self.columns:
+                if problem := text_problem(name):
+                    raise FileError(str(path), self._first[0], None, f"key {name[:40]!r}: {problem}")
 
     @property
     def bytes_read(self) -> int:
@@ -133,8 +163,10 @@ class Source:
 def open_source(path: Path, fmt: SourceFormat) -> Source:
     if not path.is_file():
         raise BadInput(f"{path}: no such file")
-    raw = gzip.open(path, "rb") if path.suffix.lower() == ".gz" else path.open("rb")
-    counter = _CountingReader(raw)
+    if path.suffix.lower() == ".gz":
+        counter = _CountingReader(gzip.open(path, "rb"), path)
+    else:
+        counter = _CountingReader(path.open("rb"))
     # utf-8-sig: spreadsheet exports often start with a byte-order mark.
     stream = io.TextIOWrapper(io.BufferedReader(counter, 1 << 16), encoding="utf-8-sig", newline="")
     try:
@@ -162,6 +194,8 @@ def _csv_header(path: Path, reader) -> list[str]:
     for index, name in enumerate(columns, start=1):
         if not name:
             raise FileError(str(path), 1, index, "empty column name in the header")
+        if problem := text_problem(name):
+            raise FileError(str(path), 1, index, f"column name: {problem}")
         if name in seen:
             raise FileError(str(path), 1, index, f"column '{name}' appears twice (also column {seen[name]})")
         seen[name] = index
@@ -312,17 +346,49 @@ def _drop_blank_lines(
 
 
 def _jsonl_records(path: Path, stream: io.TextIOWrapper) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The objects of a JSONL file with their line numbers, each line read
+    within bounds: its length, and the nesting of its values (json.loads
+    recurses once per level, and so would whatever reads a value later)."""
     loads = json.loads
+    where = str(path)
     try:
-        for line_no, line in enumerate(stream, start=1):
+        line_no = 0
+        while line := stream.readline(MAX_JSONL_LINE + 1):
+            line_no += 1
+            if len(line) > MAX_JSONL_LINE and not line.endswith("\n"):
+                raise FileError(where, line_no, None, f"a line longer than {MAX_JSONL_LINE:,} characters")
             if not line.strip():
                 continue
             try:
                 record = loads(line)
             except json.JSONDecodeError as exc:
-                raise FileError(str(path), line_no, exc.colno, f"invalid JSON: {exc.msg}") from None
+                raise FileError(where, line_no, exc.colno, f"invalid JSON: {exc.msg}") from None
+            except RecursionError:
+                raise FileError(where, line_no, None, f"nested deeper than {MAX_NESTING} levels") from None
+            except ValueError:  # Python reads integers of at most 4300 digits
+                reason = "invalid JSON: a number of more than 4300 digits"
+                raise FileError(where, line_no, None, reason) from None
             if not isinstance(record, dict):
-                raise FileError(str(path), line_no, 1, "expected a JSON object on each line")
+                raise FileError(where, line_no, 1, "expected a JSON object on each line")
+            # Only a line with a second brace or a bracket can nest: the walk
+            # is skipped for the flat records of big files.
+            if "[" in line or line.count("{") > 1:
+                for key, value in record.items():
+                    if isinstance(value, dict | list) and _too_deep(value):
+                        reason = f"{key}: nested deeper than {MAX_NESTING} levels"
+                        raise FileError(where, line_no, key, reason)
             yield line_no, record
     except UnicodeDecodeError as exc:
         raise _decode_error(path, exc) from None
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether a JSON value nests deeper than MAX_NESTING (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_NESTING:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False

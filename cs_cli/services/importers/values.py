@@ -8,23 +8,45 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+from cs_cli import dates
+from cs_cli.specs.documents import MAX_INT, json_problem, text_problem
+
 Converter = Callable[[Any], Any]
+
+# An Integer column holds 32 bits on PostgreSQL (SQLite would take 64 and
+# say nothing): a whole number field is checked against that unless told.
+INT32_MAX = 2**31 - 1
+# JSON values kept in attributes nest at most this deep.
+MAX_NESTING = 32
+_NON_FINITE = frozenset({"inf", "infinity", "nan"})
 
 _TRUE = frozenset({"true", "t", "yes", "y", "1", "on"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", "off"})
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
+def _plain(raw: Any) -> str:
+    """A value as text; a JSON object or list is not text, and text a
+    database cannot store (NUL, a lone surrogate) is refused here."""
+    if isinstance(raw, dict | list):
+        raise ValueError(f"expected text, not a JSON {'object' if isinstance(raw, dict) else 'list'}")
+    value = raw if isinstance(raw, str) else str(raw)
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
 def text(max_length: int) -> Converter:
     def convert(raw: Any) -> str:
-        value = raw if isinstance(raw, str) else str(raw)
-        value = value.strip()
+        value = _plain(raw).strip()
         if len(value) > max_length:
             raise ValueError(f"longer than {max_length} characters")
         return value
@@ -33,19 +55,19 @@ def text(max_length: int) -> Converter:
 
 
 def long_text(raw: Any) -> str:
-    return raw if isinstance(raw, str) else str(raw)
+    return _plain(raw)
 
 
 def email(raw: Any) -> str:
-    value = str(raw).strip()
+    value = _plain(raw).strip()
     if not _EMAIL.match(value) or len(value) > 320:
         raise ValueError(f"{value!r} is not an email address")
     return value.lower()
 
 
-def integer(minimum: int | None = None, maximum: int | None = None) -> Converter:
+def integer(minimum: int = -INT32_MAX - 1, maximum: int = INT32_MAX) -> Converter:
     def convert(raw: Any) -> int:
-        if isinstance(raw, bool):
+        if isinstance(raw, bool | dict | list):
             raise ValueError(f"{raw!r} is not a whole number")
         if isinstance(raw, int):
             value = raw
@@ -62,9 +84,9 @@ def integer(minimum: int | None = None, maximum: int | None = None) -> Converter
                 if not as_float.is_integer():
                     raise ValueError(f"{raw!r} is not a whole number") from None
                 value = int(as_float)
-        if minimum is not None and value < minimum:
+        if value < minimum:
             raise ValueError(f"{value} is less than {minimum}")
-        if maximum is not None and value > maximum:
+        if value > maximum:
             raise ValueError(f"{value} is more than {maximum}")
         return value
 
@@ -115,12 +137,15 @@ def boolean(raw: Any) -> bool:
 
 def date(raw: Any) -> dt.date:
     value = str(raw).strip()
+    if len(value) > 10:  # a timestamp where a date is wanted: keep its UTC date
+        return datetime(value).date()
     try:
-        if len(value) > 10:  # a timestamp where a date is wanted: keep its UTC date
-            return datetime(value).date()
-        return dt.date.fromisoformat(value)
+        parsed = dt.date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{value!r} is not a date (use YYYY-MM-DD)") from None
+    if not dates.in_range(parsed):
+        raise ValueError(dates.out_of_range(value))
+    return parsed
 
 
 def datetime(raw: Any) -> dt.datetime:
@@ -130,6 +155,9 @@ def datetime(raw: Any) -> dt.datetime:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{value!r} is not a date-time (use ISO 8601, e.g. 2024-05-01T13:45:00Z)") from None
+    # Checked before moving to UTC, which overflows near year 1 or 9999.
+    if not dates.in_range(parsed):
+        raise ValueError(dates.out_of_range(value))
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=dt.UTC)
     return parsed.astimezone(dt.UTC)
@@ -151,17 +179,17 @@ def choice(enum: type[StrEnum]) -> Converter:
 def string_list(raw: Any) -> list[str]:
     """A JSON list, or text separated by ; or |."""
     if isinstance(raw, list):
-        return [str(item) for item in raw]
-    text = str(raw).strip()
+        return [_plain(item) for item in raw]
+    text = _plain(raw).strip()
     if text.startswith("["):
         # A CSV cell holding a JSON list (as `cs export` writes one).
         try:
             parsed = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             parsed = None
         if isinstance(parsed, list):
-            return [str(item) for item in parsed]
-    return [part.strip() for part in re.split(r"[;|]", str(raw)) if part.strip()]
+            return [_plain(item) for item in parsed]
+    return [part.strip() for part in re.split(r"[;|]", text) if part.strip()]
 
 
 _NUMBER = re.compile(r"^[+-]?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$")
@@ -169,15 +197,31 @@ _NUMBER = re.compile(r"^[+-]?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$")
 
 def attribute(raw: Any) -> Any:
     """An extra column kept in `attributes`: numbers stay numbers, true/false
-    stay booleans; codes with leading zeros ("007") stay text."""
+    stay booleans; codes with leading zeros ("007") and whole numbers beyond
+    64 bits stay text. A number that is not finite is refused: stored as
+    JSON `Infinity` it breaks every attribute rule on SQLite, and
+    PostgreSQL refuses it."""
     if not isinstance(raw, str):
+        if isinstance(raw, Decimal):  # from a computed field
+            if not raw.is_finite() or not math.isfinite(float(raw)):
+                raise ValueError(f"{str(raw)!r} is not a finite number")
+            raw = float(raw) if raw != raw.to_integral_value() or abs(raw) > MAX_INT else int(raw)
+        problem = json_problem(raw, max_depth=MAX_NESTING)
+        if problem is not None:
+            raise ValueError(problem)
         return raw
-    value = raw.strip()
+    value = _plain(raw).strip()
     lowered = value.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
+    if lowered.lstrip("+-") in _NON_FINITE:
+        raise ValueError(f"{value!r} is not a finite number")
     if not _NUMBER.match(value):
         return value
     if "." in value or "e" in lowered:
-        return float(value)
-    return int(value)
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"{value!r} is not a finite number")
+        return number
+    whole = int(value) if len(value) <= 20 else None
+    return whole if whole is not None and -MAX_INT <= whole <= MAX_INT else value

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from cs_cli import dates
 from cs_cli.errors import BadInput
 
 _RELATIVE = re.compile(r"^\+(\d{1,4})([dw])$")
@@ -14,6 +15,13 @@ _RELATIVE = re.compile(r"^\+(\d{1,4})([dw])$")
 def parse_day(text: str, base: dt.date, option: str) -> dt.date:
     """A date as YYYY-MM-DD, +3d, +2w, today or tomorrow (from `base`);
     `option` names the field in the error."""
+    day = _read_day(text, base, option)
+    if not dates.in_range(day):
+        raise BadInput(f"{option}: {dates.out_of_range(text)}")
+    return day
+
+
+def _read_day(text: str, base: dt.date, option: str) -> dt.date:
     word = text.strip().lower()
     if word == "today":
         return base
