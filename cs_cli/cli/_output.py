@@ -172,13 +172,15 @@ def emit_rows(
     title: str | None = None,
     headers: dict[str, str] | None = None,
     chosen: Sequence[str] | None = None,
+    pickable: bool = False,
 ) -> int:
     """Write rows to stdout in the chosen format; returns how many.
 
     `columns` are in order of importance. A table shows those that fit the
     terminal (free text cut short first, then the least important columns
     left out, which a line on stderr names); `chosen` (from --columns) shows
-    exactly those, in the table and in CSV."""
+    exactly those, in the table and in CSV; `pickable`: the command has
+    --columns (the line says so)."""
     if chosen:
         columns = list(chosen)
     headers = headers or {}
@@ -223,7 +225,8 @@ def emit_rows(
         count += 1
     console.print(table)
     if left_out and count:
-        message(f"left out at {console.width} columns: {', '.join(left_out)} (--columns picks, or widen)")
+        how = "--columns picks, or widen" if pickable else "widen, or --format csv for every column"
+        message(f"left out at {console.width} columns: {', '.join(left_out)} ({how})")
     return count
 
 

@@ -120,7 +120,14 @@ def list_(
         )
     chosen = pick_columns(columns, COLUMNS)
     shown = TABLE_COLUMNS if fmt == OutputFormat.TABLE else COLUMNS
-    emit_rows(dataclass_rows(page.rows), shown, fmt, headers={"health_score": "health"}, chosen=chosen)
+    emit_rows(
+        dataclass_rows(page.rows),
+        shown,
+        fmt,
+        headers={"health_score": "health"},
+        chosen=chosen,
+        pickable=True,
+    )
     paging_note(fmt, offset=page.offset, shown=len(page.rows), total=page.total, noun="customers")
 
 

@@ -271,7 +271,7 @@ def list_(
             limit=rows_wanted(fmt, limit, all_rows),
         )
     shown = TABLE_COLUMNS if fmt == OutputFormat.TABLE else LIST_COLUMNS
-    emit_rows(dataclass_rows(page.rows), shown, fmt, headers=HEADERS, chosen=chosen)
+    emit_rows(dataclass_rows(page.rows), shown, fmt, headers=HEADERS, chosen=chosen, pickable=True)
     paging_note(
         fmt,
         offset=page.offset,

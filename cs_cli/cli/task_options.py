@@ -152,6 +152,6 @@ def _table_rows(rows) -> list[dict[str, Any]]:
 
 def emit_tasks(rows, fmt: OutputFormat, columns: list[str], chosen: list[str] | None = None) -> None:
     if fmt == OutputFormat.TABLE:
-        emit_rows(_table_rows(rows), columns, fmt, headers=HEADERS, chosen=chosen)
+        emit_rows(_table_rows(rows), columns, fmt, headers=HEADERS, chosen=chosen, pickable=True)
     else:
-        emit_rows(dataclass_rows(rows), CSV_COLUMNS, fmt, chosen=chosen)
+        emit_rows(dataclass_rows(rows), CSV_COLUMNS, fmt, chosen=chosen, pickable=True)

@@ -170,6 +170,10 @@ def test_success_metrics_against_their_targets(run_cli, dated_book, engine):
     assert (tuned["churn_monthly"]["target"], tuned["churn_monthly"]["met"]) == (0.1, True)
     assert tuned["nps"]["met"] is True
     assert tuned["time_to_value_days"]["value"] == 6
+    # At 80 columns the basis gives way, and the line says how to see it
+    # (this command has no --columns).
+    narrow = run_cli("analytics", "success-metrics", "--as-of", "2026-02-28", env={"COLUMNS": "80"})
+    assert "left out at 80 columns: basis (widen, or --format csv for every column)" in narrow.stderr
     bad = run_cli("analytics", "success-metrics", env={"CS_SUCCESS_TARGETS": "np=10"})
     assert bad.exit_code == 2
     assert "'np=10': use name=value with a name among churn_monthly" in bad.stderr

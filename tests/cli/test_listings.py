@@ -136,6 +136,7 @@ def test_listings_fit_the_terminal_most_important_columns_first(run_cli, demo, w
             assert column in header, (name, header)
         if width == "80":
             assert "left out at 80 columns:" in result.stderr, name
+            assert "(--columns picks, or widen)" in result.stderr, name
         assert result.stdout == snapshot(name=name)
     # Statuses in words and amounts grouped in the table; json keeps the values.
     rows, _ = _json(run_cli, "customers", "list", "--as-of", AS_OF, "--all")
