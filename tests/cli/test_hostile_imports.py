@@ -247,3 +247,29 @@ def test_a_line_break_in_a_column_name_stays_on_one_line(run_cli, engine, admin,
         f"{path}:1:3: column 'a\\rb' appears twice (also column 2)"
     )
     nothing_written(engine, Customer)
+
+
+@pytest.mark.parametrize(
+    ("contact", "reason"),
+    [
+        ("[]", "contact_id: expected text, not a JSON object or list"),
+        ('"\\u0000"', "contact_id: text cannot contain a NUL character"),
+    ],
+    ids=["list", "nul"],
+)
+def test_a_jsonl_event_with_a_bad_contact_on_the_deferred_path(
+    run_cli, engine, customer, tmp_path, contact, reason
+):
+    # Found by the long fuzz run: a line whose values all fail to parse is
+    # resolved with the deferred rows, where a list broke the reference set
+    # and a NUL reached PostgreSQL's lookup.
+    path = tmp_path / "events.jsonl"
+    path.write_text(
+        f'{{"customer_id": "1e999", "quantity": "1e999", "occurred_at": "1e999", "event_name": "x", '
+        f'"contact_id": {contact}}}\n'
+    )
+    result = run_cli("import", "events", path)
+    assert result.exit_code == 2, result
+    assert "\n" not in result.stderr.strip()
+    assert result.stderr.startswith(f"error: {path}:1:")
+    nothing_written(engine, UsageEvent)

@@ -231,7 +231,9 @@ def _key(value: Any) -> Any:
 def _resolve(job: ImportJob, positions: list[int | None], rows: list) -> None:
     """Fill the reference caches for these rows."""
     ci, cti = positions[0], positions[1]
-    _resolve_keys(job, {r[ci] for r in rows}, {r[cti] for r in rows} if cti is not None else ())
+    # As keys (text): a JSON line may give a list or an object here, which
+    # the row's own checks refuse later at its line.
+    _resolve_keys(job, {_key(r[ci]) for r in rows}, {_key(r[cti]) for r in rows} if cti is not None else ())
 
 
 def _resolve_keys(job: ImportJob, customers: Iterable[Any], contacts: Iterable[Any]) -> None:
@@ -241,6 +243,10 @@ def _resolve_keys(job: ImportJob, customers: Iterable[Any], contacts: Iterable[A
     for model, name, keys in ((Customer, _CUSTOMERS, customers), (Contact, _CONTACTS, contacts)):
         cache = job.ref_cache.setdefault(name, {})
         wanted = {_key(k) for k in keys} - cache.keys() - {None, ""}
+        # No database holds a NUL (PostgreSQL refuses to be asked): unknown.
+        for key in [k for k in wanted if "\x00" in k]:
+            cache[key] = None
+            wanted.discard(key)
         job._lookup(model, "external_id", wanted, cache)
         for missing in wanted - cache.keys():
             cache[missing] = None
