@@ -17,6 +17,7 @@ def book(engine):
     return write_book(engine, customers=90, churners=27)
 
 
+@pytest.mark.slow  # a whole training run (10-20 s): in the slow suite, which CI runs
 def test_train_then_predict_then_explain(run_cli, book):
     result = run_cli("churn", "train", *AS_OF, "--format", "json")
     assert result.exit_code == 0, result

@@ -12,10 +12,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from cs_cli.db.engine import make_engine
 from cs_cli.db.models import Customer, DomainEvent, ImportRun, UsageEvent
+
+# Real processes over files big enough to overlap: about 45 s of both
+# dialects, in the slow suite (which CI runs).
+pytestmark = pytest.mark.slow
 
 EVENTS = 150_000
 CUSTOMERS = 20_000  # enough for two imports to overlap and lock rows in opposite orders

@@ -21,6 +21,7 @@ def _fits(text: str) -> bool:
     return all(len(line) <= 80 for line in text.splitlines())
 
 
+@pytest.mark.slow  # a whole training run (10-20 s): in the slow suite, which CI runs
 def test_expansion_train_predict_explain(run_cli, book, tmp_path):
     trained = run_cli("expansion", "train", *AS_OF, "--share", "20%")
     assert trained.exit_code == 0, trained
@@ -54,6 +55,7 @@ def test_expansion_train_predict_explain(run_cli, book, tmp_path):
     assert "no active churn model" in counts["note"] and counts["expansion_predicted"] == with_arr
 
 
+@pytest.mark.slow  # a whole training run (10-20 s): in the slow suite, which CI runs
 def test_nps_train_show_predict(run_cli, book):
     trained = run_cli("nps", "train", *AS_OF)
     assert trained.exit_code == 0, trained
@@ -84,6 +86,7 @@ def test_refusals(run_cli, book, admin):
     assert run_cli("nps", "explain", "G001", *AS_OF).exit_code == 4
 
 
+@pytest.mark.slow  # a whole training run (10-20 s): in the slow suite, which CI runs
 def test_the_expansion_journey_enrolls_whom_the_model_picks(run_cli, book, engine):
     """The plan's loop closed: predicted expansion probabilities are what the
     shipped expansion journey's trigger reads."""

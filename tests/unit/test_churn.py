@@ -131,6 +131,7 @@ def test_the_model_learns_the_decline_and_beats_the_baselines(engine, admin, boo
         assert store.load(s).id == model_id
 
 
+@pytest.mark.slow  # a whole training run (10-20 s): in the slow suite, which CI runs
 def test_shuffled_labels_learn_nothing(engine, admin, book):
     with transaction(engine) as s:
         days, history = _days(s)
