@@ -241,8 +241,9 @@ def renewals(
     risky = sum(r.at_risk_arr + r.critical_arr for r in rows)
     message(
         f"{sum(r.customers for r in rows):,} customers renew by {month(rows[-1].month)}: "
-        f"ARR {total:,.0f}, of which {risky:,.0f} ({pct(risky / total if total else None, 0)})"
-        " at risk or critical"
+        f"ARR {total:,.0f}, of which {risky:,.0f}"
+        + (f" ({pct(risky / total, 0)})" if total else "")
+        + " at risk or critical"
     )
 
 
