@@ -21,6 +21,7 @@ from cs_cli.cli.analytics_options import (
     ToOpt,
     bar,
     filters_from,
+    for_scripts,
     interval_text,
     month,
     pct,
@@ -83,8 +84,7 @@ def retention(
                 "net_retention": p.net_retention,
             }
         )
-    if fmt != OutputFormat.TABLE:
-        emit_rows(rows, list(rows[0]), fmt)
+    if for_scripts(rows, list(rows[0]), fmt):
         return
     table = [
         {
@@ -155,8 +155,7 @@ def nps_trends(
         }
         for p in periods
     ]
-    if fmt != OutputFormat.TABLE:
-        emit_rows(rows, list(rows[0]), fmt)
+    if for_scripts(rows, list(rows[0]), fmt):
         return
     table = [
         {
@@ -221,8 +220,7 @@ def renewals(
         }
         for r in rows
     ]
-    if fmt != OutputFormat.TABLE:
-        emit_rows(data, list(data[0]), fmt)
+    if for_scripts(data, list(data[0]), fmt):
         return
     most = max((r.arr for r in rows), default=0)
     table = [
@@ -270,8 +268,7 @@ def health_distribution(
         {"status": s.status, "customers": s.customers, "share": round(s.share, 4), "arr": round(s.arr, 2)}
         for s in shares
     ]
-    if fmt != OutputFormat.TABLE:
-        emit_rows(rows, list(rows[0]), fmt)
+    if for_scripts(rows, list(rows[0]), fmt):
         return
     most = max((s.customers for s in shares), default=0)
     table = [
@@ -324,12 +321,11 @@ def success_metrics(
             goals=parse_targets(settings.success_targets),
             first_value_event=settings.first_value_event,
         )
-    if fmt != OutputFormat.TABLE:
-        emit_rows(
-            [vars(m) for m in metrics],
-            ["name", "value", "target", "met", "previous", "unit", "basis", "words"],
-            fmt,
-        )
+    if for_scripts(
+        [vars(m) for m in metrics],
+        ["name", "value", "target", "met", "previous", "unit", "basis", "words"],
+        fmt,
+    ):
         return
     table = [
         {

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from cs_cli.cli._options import parse_date, today
+from cs_cli.cli._output import OutputFormat, emit_rows
 
 ScopeOpt = Annotated[str, typer.Option("--scope", help="mine, team or all (what you may see).")]
 CsmOpt = Annotated[
@@ -66,3 +67,12 @@ def month(day: dt.date) -> str:
 def columns_of(table: list[dict], default: list[str]) -> list[str]:
     """A table's columns: its first row's keys (the default when it has none)."""
     return list(table[0]) if table else default
+
+
+def for_scripts(rows: list[dict], columns: list[str], fmt: OutputFormat) -> bool:
+    """json or csv: every row written, True (the command is done); for a
+    table, False: the command draws its own."""
+    if fmt == OutputFormat.TABLE:
+        return False
+    emit_rows(rows, columns, fmt)
+    return True

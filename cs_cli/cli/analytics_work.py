@@ -20,6 +20,7 @@ from cs_cli.cli.analytics_options import (
     bar,
     columns_of,
     filters_from,
+    for_scripts,
     pct,
     span,
 )
@@ -53,8 +54,7 @@ def playbook_performance(
     first, last = span(start, end)
     with _runtime.session() as (session, actor):
         rows = compute(session, actor, filters_from(scope, csm, segment, plan), start=first, end=last)
-    if fmt != OutputFormat.TABLE:
-        emit_rows([vars(r) for r in rows], _PLAYBOOK_COLUMNS, fmt)
+    if for_scripts([vars(r) for r in rows], _PLAYBOOK_COLUMNS, fmt):
         return
     table = [
         {
@@ -135,12 +135,11 @@ def journey_performance(
         emit_rows(table, columns_of(table, ["step", "reached", "share"]), fmt)
         message(f"{total:,} enrollments in {journey} began from {first} to {last}")
         return
-    if fmt != OutputFormat.TABLE:
-        emit_rows(
-            [vars(r) for r in rows],
-            ["key", "name", "enrolled", "completed", "exited", "failed", "active", "success"],
-            fmt,
-        )
+    if for_scripts(
+        [vars(r) for r in rows],
+        ["key", "name", "enrolled", "completed", "exited", "failed", "active", "success"],
+        fmt,
+    ):
         return
     table = [
         {
@@ -181,22 +180,21 @@ def csm_performance(
     first, last = span(start, end)
     with _runtime.session() as (session, actor):
         rows = compute(session, actor, filters_from(scope, csm, segment, plan), start=first, end=last)
-    if fmt != OutputFormat.TABLE:
-        emit_rows(
-            [vars(r) for r in rows],
-            [
-                "csm",
-                "accounts",
-                "arr",
-                "at_risk_arr",
-                "tasks_done",
-                "tasks_a_week",
-                "minutes_spent",
-                "successful",
-                "overdue",
-            ],
-            fmt,
-        )
+    if for_scripts(
+        [vars(r) for r in rows],
+        [
+            "csm",
+            "accounts",
+            "arr",
+            "at_risk_arr",
+            "tasks_done",
+            "tasks_a_week",
+            "minutes_spent",
+            "successful",
+            "overdue",
+        ],
+        fmt,
+    ):
         return
     table = [
         {
