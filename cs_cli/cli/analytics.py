@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cs_cli.cli import _runtime, analytics_work
+from cs_cli.cli import _runtime, analytics_risk, analytics_work
 from cs_cli.cli._options import AsOfOpt, FormatOpt, today
 from cs_cli.cli._output import OutputFormat, emit_rows, message, warn
 from cs_cli.cli.analytics_options import (
@@ -18,6 +18,7 @@ from cs_cli.cli.analytics_options import (
     PlanOpt,
     ScopeOpt,
     SegmentOpt,
+    TeamOpt,
     ToOpt,
     bar,
     filters_from,
@@ -29,9 +30,10 @@ from cs_cli.cli.analytics_options import (
 )
 
 app = typer.Typer(
-    help="""Analytics: retention, NPS trends, the renewal pipeline and the
-health distribution, for any past day (--as-of) and any part of the book
-(--scope, --csm, --segment, --plan). Every figure is defined once in
+    help="""Analytics: retention, NPS trends, the renewal pipeline, the
+health distribution, churn risk, time to value and how playbooks, journeys
+and CSMs perform, for any past day (--as-of) and any part of the book
+(--scope, --csm, --team, --segment, --plan). Every figure is defined once in
 docs/analytics.md; shares come with their 95% interval, and a figure made of
 few observations says so.""",
     no_args_is_help=True,
@@ -46,6 +48,7 @@ def retention(
     csm: CsmOpt = None,
     segment: SegmentOpt = None,
     plan: PlanOpt = None,
+    team: TeamOpt = None,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """Logo and ARR churn, gross and net revenue retention, month by month
@@ -60,7 +63,7 @@ def retention(
     first, last = span(start, end)
     with _runtime.session() as (session, actor):
         months, whole = compute(
-            session, actor, filters_from(scope, csm, segment, plan), start=first, end=last
+            session, actor, filters_from(scope, csm, segment, plan, team), start=first, end=last
         )
     rows = []
     for p in [*months, whole]:
@@ -123,6 +126,7 @@ def nps_trends(
     csm: CsmOpt = None,
     segment: SegmentOpt = None,
     plan: PlanOpt = None,
+    team: TeamOpt = None,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """NPS month by month (% promoters, 9-10, minus % detractors, 0-6, of the
@@ -136,7 +140,7 @@ def nps_trends(
     first, last = span(start, end)
     with _runtime.session() as (session, actor):
         months, whole = nps_trend(
-            session, actor, filters_from(scope, csm, segment, plan), start=first, end=last
+            session, actor, filters_from(scope, csm, segment, plan, team), start=first, end=last
         )
     periods = [*months, whole]
     rows = [
@@ -194,6 +198,7 @@ def renewals(
     csm: CsmOpt = None,
     segment: SegmentOpt = None,
     plan: PlanOpt = None,
+    team: TeamOpt = None,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """The renewal pipeline: active customers renewing in each of the next
@@ -206,7 +211,9 @@ def renewals(
 
     day = today(as_of)
     with _runtime.session() as (session, actor):
-        rows = compute(session, actor, filters_from(scope, csm, segment, plan), as_of=day, months=months)
+        rows = compute(
+            session, actor, filters_from(scope, csm, segment, plan, team), as_of=day, months=months
+        )
     data = [
         {
             "month": month(r.month),
@@ -252,6 +259,7 @@ def health_distribution(
     csm: CsmOpt = None,
     segment: SegmentOpt = None,
     plan: PlanOpt = None,
+    team: TeamOpt = None,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """The active customers by health status on a day (each one's latest
@@ -263,7 +271,7 @@ def health_distribution(
 
     day = today(as_of)
     with _runtime.session() as (session, actor):
-        shares = distribution(session, actor, filters_from(scope, csm, segment, plan), as_of=day)
+        shares = distribution(session, actor, filters_from(scope, csm, segment, plan, team), as_of=day)
     rows = [
         {"status": s.status, "customers": s.customers, "share": round(s.share, 4), "arr": round(s.arr, 2)}
         for s in shares
@@ -297,6 +305,7 @@ def success_metrics(
     csm: CsmOpt = None,
     segment: SegmentOpt = None,
     plan: PlanOpt = None,
+    team: TeamOpt = None,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """The plan's success metrics on a day: monthly logo churn, time to
@@ -316,7 +325,7 @@ def success_metrics(
         metrics = compute(
             session,
             actor,
-            filters_from(scope, csm, segment, plan),
+            filters_from(scope, csm, segment, plan, team),
             as_of=day,
             goals=parse_targets(settings.success_targets),
             first_value_event=settings.first_value_event,
@@ -356,5 +365,7 @@ def _figure(value: float | None, unit: str) -> str | None:
     return f"{value:+.0f}"
 
 
-# How the work goes (playbooks, journeys, CSMs) and the dashboard.
+# How the work goes (playbooks, journeys, CSMs) and the dashboard; churn
+# risk and time to value.
 analytics_work.register(app)
+analytics_risk.register(app)

@@ -19,6 +19,10 @@ SegmentOpt = Annotated[
     str | None, typer.Option("--segment", help="Only the members of this segment.", metavar="NAME")
 ]
 PlanOpt = Annotated[str | None, typer.Option("--plan", help="Only customers on this plan.", metavar="PLAN")]
+TeamOpt = Annotated[
+    str | None,
+    typer.Option("--team", help="Only the customers of this team's CSMs (cs users list).", metavar="NAME"),
+]
 FromOpt = Annotated[
     dt.date | None,
     typer.Option("--from", parser=parse_date, metavar="DATE", help="First day (default: 12 months back)."),
@@ -29,10 +33,10 @@ ToOpt = Annotated[
 BAR = 24
 
 
-def filters_from(scope: str, csm: str | None, segment: str | None, plan: str | None):
+def filters_from(scope: str, csm: str | None, segment: str | None, plan: str | None, team: str | None = None):
     from cs_cli.services.metrics.filters import Filters
 
-    return Filters(scope=scope, csm=csm, segment=segment, plan=plan)
+    return Filters(scope=scope, csm=csm, segment=segment, plan=plan, team=team)
 
 
 def span(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:

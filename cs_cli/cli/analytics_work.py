@@ -16,6 +16,7 @@ from cs_cli.cli.analytics_options import (
     PlanOpt,
     ScopeOpt,
     SegmentOpt,
+    TeamOpt,
     ToOpt,
     bar,
     columns_of,
@@ -41,6 +42,7 @@ def playbook_performance(
     csm: CsmOpt = None,
     segment: SegmentOpt = None,
     plan: PlanOpt = None,
+    team: TeamOpt = None,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """Each playbook's runs started in the period: completed, cancelled,
@@ -53,7 +55,7 @@ def playbook_performance(
 
     first, last = span(start, end)
     with _runtime.session() as (session, actor):
-        rows = compute(session, actor, filters_from(scope, csm, segment, plan), start=first, end=last)
+        rows = compute(session, actor, filters_from(scope, csm, segment, plan, team), start=first, end=last)
     if for_scripts([vars(r) for r in rows], _PLAYBOOK_COLUMNS, fmt):
         return
     table = [
@@ -98,6 +100,7 @@ def journey_performance(
     csm: CsmOpt = None,
     segment: SegmentOpt = None,
     plan: PlanOpt = None,
+    team: TeamOpt = None,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """Each journey's enrollments that began in the period: completed,
@@ -110,7 +113,7 @@ def journey_performance(
     from cs_cli.services.metrics import performance
 
     first, last = span(start, end)
-    filters = filters_from(scope, csm, segment, plan)
+    filters = filters_from(scope, csm, segment, plan, team)
     with _runtime.session() as (session, actor):
         if journey:
             total, steps = performance.journey_funnel(
@@ -166,6 +169,7 @@ def csm_performance(
     csm: CsmOpt = None,
     segment: SegmentOpt = None,
     plan: PlanOpt = None,
+    team: TeamOpt = None,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """Each CSM's load on the period's last day (active accounts, ARR, ARR
@@ -179,7 +183,7 @@ def csm_performance(
 
     first, last = span(start, end)
     with _runtime.session() as (session, actor):
-        rows = compute(session, actor, filters_from(scope, csm, segment, plan), start=first, end=last)
+        rows = compute(session, actor, filters_from(scope, csm, segment, plan, team), start=first, end=last)
     if for_scripts(
         [vars(r) for r in rows],
         [

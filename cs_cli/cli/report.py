@@ -15,6 +15,7 @@ from cs_cli.cli.analytics_options import (
     PlanOpt,
     ScopeOpt,
     SegmentOpt,
+    TeamOpt,
     ToOpt,
     filters_from,
     span,
@@ -44,6 +45,7 @@ def book(
     csm: CsmOpt = None,
     segment: SegmentOpt = None,
     plan: PlanOpt = None,
+    team: TeamOpt = None,
 ) -> None:
     """The management report of the book over a period: success metrics
     against their targets, retention by month (churn, GRR, NRR), NPS by
@@ -67,7 +69,7 @@ def book(
         report = book_report(
             session,
             actor,
-            filters_from(scope, csm, segment, plan),
+            filters_from(scope, csm, segment, plan, team),
             start=first,
             end=last,
             now=now(None),

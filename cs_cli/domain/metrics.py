@@ -163,3 +163,58 @@ class CsmPerformance:
     minutes_spent: int
     successful: float | None  # of completed tasks with an outcome, the share successful
     overdue: int  # open tasks due before the day
+
+
+@dataclass(frozen=True)
+class RiskBand:
+    """Active customers in one band of churn risk on a day: a band of
+    predicted churn probability, or, with no prediction, a health status."""
+
+    band: str
+    customers: int
+    arr: float
+    # The churn the model expects of them within its horizon (the sum of
+    # their probabilities, and of probability x ARR); None by health.
+    expected_churns: float | None
+    expected_arr: float | None
+
+
+@dataclass(frozen=True)
+class RiskyCustomer:
+    external_id: str
+    name: str
+    arr: float
+    churn_probability: float | None
+    health_status: str | None
+    overall_score: int | None
+    renewal_date: dt.date | None
+
+
+@dataclass(frozen=True)
+class ChurnRisk:
+    """The book's churn risk on a day. `source` is "model" when the active
+    customers carry a churn probability from that day's latest prediction,
+    else "health" (bands by health status)."""
+
+    as_of: dt.date
+    source: str
+    customers: int
+    predicted: int  # of them, with a churn probability
+    horizon_days: int | None  # the active model's, when by model
+    model_auc: float | None  # the active model's time-split test AUC
+    bands: list[RiskBand]
+    riskiest: list[RiskyCustomer]
+
+
+@dataclass(frozen=True)
+class ValueCohort:
+    """Customers whose contract started in one month, and how soon they
+    reached their first value."""
+
+    month: dt.date  # its first day
+    started: int
+    reached: int
+    within_target: int  # reached within the target days
+    median_days: float | None
+    p25_days: float | None
+    p75_days: float | None

@@ -140,7 +140,7 @@ def key_metrics(
     from cs_cli.services.metrics.filters import Filters
     from cs_cli.services.metrics.nps import nps_period
     from cs_cli.services.metrics.revenue import period
-    from cs_cli.services.metrics.success import time_to_value
+    from cs_cli.services.metrics.value import time_to_value
 
     filters = Filters(scope=scope)
     start = as_of - YEAR + dt.timedelta(days=1)

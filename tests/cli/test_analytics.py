@@ -12,6 +12,9 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from cs_cli.db.models import HealthScoreHistory
+from cs_cli.domain import HealthStatus
+
 
 def _rows(result) -> list[dict]:
     assert result.exit_code == 0, result.stderr
@@ -195,3 +198,97 @@ def test_the_dashboard_in_the_terminal_and_as_json(run_cli, dated_book):
 def _ok(result) -> str:
     assert result.exit_code == 0, result.stderr
     return result.stdout
+
+
+def test_churn_risk_by_predicted_probability_on_a_day(run_cli, dated_book):
+    result = run_cli("analytics", "churn-risk", "--as-of", "2026-03-01", "-f", "json")
+    bands = {b["band"]: b for b in _rows(result)}
+    # Active on the day: A, C, D, E (B churned). A's latest prediction is
+    # 0.4 at ARR 1,500, C's 0.1 at 2,000 (its 0.9 came after the day); D and
+    # E have none.
+    assert (bands["25-50%"]["customers"], bands["25-50%"]["arr"]) == (1, 1500)
+    assert bands["25-50%"]["expected_churns"] == pytest.approx(0.4)
+    assert bands["25-50%"]["expected_arr"] == pytest.approx(600)
+    assert (bands["10-25%"]["customers"], bands["10-25%"]["expected_arr"]) == (1, pytest.approx(200))
+    assert (bands["50% and over"]["customers"], bands["under 10%"]["customers"]) == (0, 0)
+    assert (bands["not predicted"]["customers"], bands["not predicted"]["arr"]) == (2, 4500)
+    assert bands["not predicted"]["expected_arr"] is None
+    every = _rows(run_cli("analytics", "churn-risk", "--as-of", "2026-03-01", "--customers", "-f", "json"))
+    # Riskiest first; the unpredicted after, the bigger ARR first.
+    assert [c["external_id"] for c in every] == ["A", "C", "E", "D"]
+    assert every[0]["churn_probability"] == 0.4 and every[0]["health_status"] == "at_risk"
+    table = run_cli("analytics", "churn-risk", "--as-of", "2026-03-01", "--top", "1", env={"COLUMNS": "80"})
+    assert table.exit_code == 0, table.stderr
+    assert all(len(line) <= 80 for line in table.stdout.splitlines())
+    assert "2 of 4 active customers predicted; the model expects 0.5 churns and ARR 800 lost" in table.stderr
+    assert "the 1 riskiest:" in table.stderr
+    assert "Alpha" in table.stdout and "Gamma" not in table.stdout
+
+
+def test_churn_risk_falls_back_to_health_and_filters_by_team(run_cli, dated_book, engine):
+    from cs_cli.db.models import Team, User
+
+    with engine.begin() as conn:
+        # E: critical on 2026-02-26, no prediction.
+        conn.execute(
+            sa.insert(HealthScoreHistory).values(
+                customer_id=dated_book["E"],
+                as_of=dt.date(2026, 2, 26),
+                overall_score=20,
+                health_status=HealthStatus.CRITICAL,
+                measures={},
+                calculated_at=dt.datetime(2026, 3, 6, tzinfo=dt.UTC),
+            )
+        )
+    args = ("analytics", "churn-risk", "--as-of", "2026-03-01")
+    enterprise = run_cli(*args, "--plan", "Enterprise")
+    assert enterprise.exit_code == 0, enterprise.stderr
+    assert "no churn prediction for these customers" in enterprise.stderr
+    bands = {b["band"]: b for b in _rows(run_cli(*args, "--plan", "Enterprise", "-f", "json"))}
+    assert (bands["critical"]["customers"], bands["critical"]["arr"]) == (1, 4000)
+    assert bands["critical"]["expected_churns"] is None
+    assert sum(b["customers"] for b in bands.values()) == 1
+    # ana's team: her customers only (A; B churned).
+    assert run_cli("users", "add", "bo@example.com", "--team", "East").exit_code == 0
+    with engine.begin() as conn:
+        east = conn.scalar(sa.select(Team.id).where(Team.name == "East"))
+        conn.execute(sa.update(User).where(User.email == "ana@example.com").values(team_id=east))
+    every = _rows(run_cli(*args, "--team", "east", "--customers", "-f", "json"))
+    assert [c["external_id"] for c in every] == ["A"]
+    missing = run_cli(*args, "--team", "West")
+    assert missing.exit_code == 4
+    assert "no team 'West'" in missing.stderr
+    assert missing.stdout == ""
+
+
+def test_time_to_value_by_month_of_start(run_cli, dated_book, engine):
+    from cs_cli.db.models import UsageEvent
+
+    with engine.begin() as conn:
+        # D (contract from 2026-02-10) first uses the product five days in,
+        # its first report_run six days in.
+        for name, day in (("login", 15), ("report_run", 16)):
+            conn.execute(
+                sa.insert(UsageEvent).values(
+                    customer_id=dated_book["D"],
+                    event_name=name,
+                    occurred_at=dt.datetime(2026, 2, day, 9, tzinfo=dt.UTC),
+                    quantity=1,
+                )
+            )
+    args = ("analytics", "time-to-value", "--as-of", "2026-02-28")
+    rows = _rows(run_cli(*args, "-f", "json"))
+    # Started in the year to the day: C (2025-03), B (2025-06), D (2026-02).
+    assert [(r["month"], r["started"], r["reached"]) for r in rows] == [
+        ("2025-03", 1, 0),
+        ("2025-06", 1, 0),
+        ("2026-02", 1, 1),
+    ]
+    assert (rows[2]["median_days"], rows[2]["within_target"]) == (5, 1)
+    assert rows[0]["median_days"] is None
+    named = _rows(run_cli(*args, "--event", "report_run", "--target", "5", "-f", "json"))
+    assert (named[2]["median_days"], named[2]["within_target"]) == (6, 0)
+    table = run_cli(*args)
+    assert table.exit_code == 0, table.stderr
+    assert "1 of 3 new customers reached their first use; 1 (33%) within 30 days" in table.stderr
+    assert "only 3 new customers" in table.stderr

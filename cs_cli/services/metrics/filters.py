@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from cs_cli.db.models import Customer, CustomerSegment, Segment, User
+from cs_cli.db.models import Customer, CustomerSegment, Segment, Team, User
 from cs_cli.domain import Actor, Interval
 from cs_cli.errors import BadInput, NotFound
 from cs_cli.services.facts import day_end
@@ -24,13 +24,14 @@ Z95 = 1.959964
 @dataclass(frozen=True)
 class Filters:
     """A part of the book: a scope (mine, team, all), one CSM, one segment,
-    one plan. The plan is the one in force on the day a figure starts from
+    one plan, one team's CSMs. The plan is the one in force on the day a figure starts from
     (see facts.py); the segment, membership at the end of that day."""
 
     scope: str = "all"
     csm: str | None = None
     segment: str | None = None
     plan: str | None = None
+    team: str | None = None
 
     def words(self) -> str:
         parts = [f"{name} {value}" for name, value in vars(self).items() if value and name != "scope"]
@@ -46,6 +47,11 @@ def condition(session: Session, actor: Actor, filters: Filters, *, on: dt.date) 
         if csm is None:
             raise NotFound(f"no user {filters.csm!r} (cs users list)")
         parts.append(Customer.csm_id == csm)
+    if filters.team:
+        team = session.scalar(sa.select(Team.id).where(sa.func.lower(Team.name) == filters.team.lower()))
+        if team is None:
+            raise NotFound(f"no team {filters.team!r} (cs users list shows each user's team)")
+        parts.append(Customer.csm_id.in_(sa.select(User.id).where(User.team_id == team)))
     if filters.segment:
         segment = session.scalar(sa.select(Segment.id).where(Segment.name == filters.segment))
         if segment is None:

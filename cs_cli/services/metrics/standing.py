@@ -39,7 +39,7 @@ def health_then(day: dt.date) -> sa.Subquery:
     return sa.select(ranked).where(ranked.c.pick == 1).subquery("health_then")
 
 
-def _book(session: Session, actor: Actor, filters: Filters, day: dt.date):
+def active_book(session: Session, actor: Actor, filters: Filters, day: dt.date):
     """The active customers of the filters on `day`: their facts and health then."""
     facts = facts_as_of(session, day)
     health = health_then(day)
@@ -54,7 +54,7 @@ def _book(session: Session, actor: Actor, filters: Filters, day: dt.date):
 
 def distribution(session: Session, actor: Actor, filters: Filters, *, as_of: dt.date) -> list[StatusShare]:
     """The active customers by health status on `as_of`, with their ARR."""
-    facts, health, source, wanted = _book(session, actor, filters, as_of)
+    facts, health, source, wanted = active_book(session, actor, filters, as_of)
     status = sa.func.coalesce(sa.type_coerce(health.c.health_status, sa.String), NOT_SCORED)
     rows = session.execute(
         sa.select(status, sa.func.count(), sa.func.sum(facts.c.arr))
@@ -82,7 +82,7 @@ def renewals(
     """The active customers whose renewal date (in force on `as_of`) falls
     from `as_of` to the end of the `months`-th month, by month, their ARR by
     health on `as_of`."""
-    facts, health, source, wanted = _book(session, actor, filters, as_of)
+    facts, health, source, wanted = active_book(session, actor, filters, as_of)
     last = as_of.replace(day=1)
     for _ in range(months):
         last = (last + dt.timedelta(days=32)).replace(day=1)

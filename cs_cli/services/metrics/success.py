@@ -4,22 +4,21 @@ target, whether it is met, and its value one period earlier (the trend)."""
 from __future__ import annotations
 
 import datetime as dt
-import statistics
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from cs_cli.db import dialect
 from cs_cli.db.base import UTCDateTime
-from cs_cli.db.models import CSTask, Customer, JourneyEnrollment, PlaybookRun, UsageEvent, User
+from cs_cli.db.models import CSTask, Customer, JourneyEnrollment, PlaybookRun, User
 from cs_cli.domain import Actor, PlaybookRunStatus, Role, TaskStatus
 from cs_cli.domain.metrics import TARGETS
-from cs_cli.services.facts import day_end, day_start, facts_as_of
+from cs_cli.services.facts import day_end
 from cs_cli.services.metrics.filters import Filters, condition, months_back
 from cs_cli.services.metrics.nps import nps_period
 from cs_cli.services.metrics.revenue import retention
 from cs_cli.services.metrics.standing import NOT_SCORED, distribution
+from cs_cli.services.metrics.value import time_to_value
 
 QUARTER = dt.timedelta(days=90)
 
@@ -129,74 +128,6 @@ def _time_to_value(session, actor, filters, day: dt.date, event: str) -> tuple[f
     median, reached, started = time_to_value(session, actor, filters, day, event)
     what = f"first {event}" if event else "first use"
     return median, f"{reached} of {started} new customers reached their {what}"
-
-
-def time_to_value(
-    session: Session, actor: Actor, filters: Filters, day: dt.date, event: str = ""
-) -> tuple[float | None, int, int]:
-    """Median days from contract start to the first `event` (any usage event
-    when none is named), of the customers whose contract started in the 365
-    days to `day` and reached it by then; how many reached it, of how many."""
-    facts = facts_as_of(session, day)
-    started = facts.c.contract_start
-    wanted = [
-        condition(session, actor, filters, on=day),
-        facts.c.is_customer,
-        started > day - dt.timedelta(days=365),
-        started <= day,
-    ]
-    if filters.plan:
-        wanted.append(facts.c.plan == filters.plan)
-    new = dialect.temp_table_from(
-        session,
-        "cs_new_customers",
-        sa.select(Customer.id.label("customer_id"), started.label("started"))
-        .select_from(sa.join(Customer, facts, facts.c.customer_id == Customer.id))
-        .where(*wanted),
-        key="customer_id",
-    )
-    # One pass over the events joined to the new customers, grouped: a
-    # lookup per customer reads all of each one's events (the index is on
-    # the customer alone), seconds on a large book.
-    ev = UsageEvent.__table__
-    first = (
-        sa.select(ev.c.customer_id, sa.func.min(ev.c.occurred_at).label("first_at"))
-        .select_from(ev.join(new, new.c.customer_id == ev.c.customer_id))
-        .where(
-            ev.c.occurred_at >= _midnight(session, new.c.started),
-            ev.c.occurred_at >= sa.literal(day_start(day - dt.timedelta(days=365)), UTCDateTime()),
-            ev.c.occurred_at < sa.literal(day_end(day), UTCDateTime()),
-            *([ev.c.event_name == event] if event else []),
-        )
-        .group_by(ev.c.customer_id)
-        .subquery("first")
-    )
-    # A scan of the events, not a walk of the customer index: each
-    # customer's events lie scattered over the table in arrival order.
-    dialect.for_whole_table_reads(session)
-    try:
-        rows = session.execute(
-            sa.select(new.c.started, dialect.utc_day(session, first.c.first_at)).select_from(
-                new.outerjoin(first, first.c.customer_id == new.c.customer_id)
-            )
-        ).all()
-    finally:
-        dialect.for_key_lookups(session)
-        new.drop(session.connection())
-    days = []
-    for start, reached in rows:
-        if reached is None:
-            continue
-        start, reached = (dt.date.fromisoformat(v) if isinstance(v, str) else v for v in (start, reached))
-        days.append((reached - start).days)
-    return (float(statistics.median(days)) if days else None), len(days), len(rows)
-
-
-def _midnight(session, day_column):
-    """A date column as the moment its day begins (UTC), to compare with times."""
-    if dialect.is_postgres(session):
-        return sa.cast(day_column, sa.DateTime(timezone=True))
-    return sa.func.datetime(day_column)
 
 
 def _efficiency(session, actor, filters, day: dt.date) -> tuple[float | None, str]:
