@@ -107,3 +107,16 @@ def test_your_own_template_sandboxed(run_cli, book, engine, tmp_path):
     assert refused.exit_code == 2
     assert "qbr.html" in refused.stderr
     assert path.read_text().startswith("<h1>")  # the old file is left whole
+
+
+def test_the_qbr_planning_playbook_points_at_the_pack(run_cli, book, engine):
+    assert run_cli("playbooks", "load").exit_code == 0
+    result = run_cli("playbooks", "trigger", "qbr_planning", "E-1")
+    assert result.exit_code == 0, result.stderr
+    with engine.connect() as conn:
+        first = conn.scalar(
+            sa.select(CSTask.description)
+            .join(Customer, Customer.id == CSTask.customer_id)
+            .where(Customer.external_id == "E-1", CSTask.title.like("%Gather Metrics%"))
+        )
+    assert "cs report qbr E-1 --html qbr-E-1.html" in first
