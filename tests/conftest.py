@@ -441,7 +441,8 @@ def smtp_server() -> Iterator[SmtpInbox]:
 
 
 class HttpInbox:
-    """What the test HTTP server received: (path, headers, body) per POST.
+    """What the test HTTP server received: (path, headers, body) per POST
+    (and per GET, with an empty body).
     `script` maps a path to the statuses of its successive answers (the last
     one repeats; 200 when unscripted); `delay` to seconds to wait first."""
 
@@ -487,6 +488,14 @@ def http_server() -> Iterator[HttpInbox]:
                 self.wfile.write(answer)
             except OSError:  # the client gave up waiting
                 pass
+
+        def do_GET(self) -> None:
+            # Recorded too: a test may check that nothing was fetched.
+            with inbox.lock:
+                inbox.requests.append((self.path, dict(self.headers.items()), b""))
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
         def log_message(self, *args) -> None:
             pass

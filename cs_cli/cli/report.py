@@ -23,7 +23,8 @@ from cs_cli.cli.analytics_options import (
 
 app = typer.Typer(
     help="""Reports as files to share: the book's management report (HTML with
-its charts inline, or Markdown). Self-contained: no script, nothing fetched
+its charts inline, Markdown, or PDF) and a customer's QBR pack.
+Self-contained: no script, nothing fetched
 from elsewhere; open it in a browser or attach it to an email.""",
     no_args_is_help=True,
 )
@@ -38,6 +39,10 @@ def book(
     markdown: Annotated[
         str | None,
         typer.Option("--markdown", help="Write the report as Markdown here (- for stdout).", metavar="FILE"),
+    ] = None,
+    pdf: Annotated[
+        str | None,
+        typer.Option("--pdf", help="Write the report as PDF here (needs the pdf extra).", metavar="FILE"),
     ] = None,
     start: FromOpt = None,
     end: ToOpt = None,
@@ -61,8 +66,10 @@ def book(
     from cs_cli.errors import BadInput
     from cs_cli.services.reports.book import SECTIONS, book_report, render_html, render_markdown
 
-    if not html and not markdown:
-        raise BadInput("say where to write the report: --html FILE, --markdown FILE or both")
+    if not html and not markdown and not pdf:
+        raise BadInput("say where to write the report: --html FILE, --markdown FILE, --pdf FILE")
+    if pdf:
+        _check_pdf()
     first, last = span(start, end)
     settings = _runtime.STATE.settings()
     with _runtime.session() as (session, actor), progress_bar(SECTIONS, "report", least=1) as advance:
@@ -77,9 +84,10 @@ def book(
             first_value_event=settings.first_value_event,
             progress=advance,
         )
-    for path, render in ((html, render_html), (markdown, render_markdown)):
+    for path, render in ((html, render_html), (markdown, render_markdown), (pdf, _pdf(render_html))):
         if path:
-            write_file(path, render(report).encode("utf-8"))
+            data = render(report)
+            write_file(path, data if isinstance(data, bytes) else data.encode("utf-8"))
             if path != "-":
                 message(f"wrote the book report for {first} to {last} to {path}")
 
@@ -88,8 +96,12 @@ def book(
 def qbr(
     customer: Annotated[str, typer.Argument(help="The customer (external id).", metavar="CUSTOMER")],
     html: Annotated[
-        str, typer.Option("--html", help="Write the pack as HTML here (- for stdout).", metavar="FILE")
-    ],
+        str | None, typer.Option("--html", help="Write the pack as HTML here (- for stdout).", metavar="FILE")
+    ] = None,
+    pdf: Annotated[
+        str | None,
+        typer.Option("--pdf", help="Write the pack as PDF here (needs the pdf extra).", metavar="FILE"),
+    ] = None,
     templates: Annotated[
         str | None,
         typer.Option(
@@ -107,16 +119,42 @@ def qbr(
     tasks as goals for the next quarter.
 
     Example: cs report qbr C-00107 --html qbr-C-00107.html
+    Example: cs report qbr C-00107 --pdf qbr-C-00107.pdf
     """
     from pathlib import Path
 
     from cs_cli.cli._options import now, today
+    from cs_cli.errors import BadInput
     from cs_cli.services.reports.qbr import qbr_context, render_qbr
 
+    if not html and not pdf:
+        raise BadInput("say where to write the pack: --html FILE, --pdf FILE or both")
+    if pdf:
+        _check_pdf()
     day = today(as_of)
     with _runtime.session() as (session, actor):
         context = qbr_context(session, actor, customer, as_of=day, now=now(as_of))
     text = render_qbr(context, templates=Path(templates).expanduser() if templates else None)
-    write_file(html, text.encode("utf-8"))
-    if html != "-":
-        message(f"wrote the QBR pack of {customer} for {context['quarter']['start']} to {day} to {html}")
+    for path, data in ((html, lambda: text.encode("utf-8")), (pdf, lambda: _to_pdf(text))):
+        if path:
+            write_file(path, data())
+            if path != "-":
+                start = context["quarter"]["start"]
+                message(f"wrote the QBR pack of {customer} for {start} to {day} to {path}")
+
+
+def _check_pdf() -> None:
+    """Fail before the work, not after it, when PDF cannot be made here."""
+    from cs_cli.services.reports.pdf import to_pdf
+
+    to_pdf("<p></p>")
+
+
+def _to_pdf(html: str) -> bytes:
+    from cs_cli.services.reports.pdf import to_pdf
+
+    return to_pdf(html)
+
+
+def _pdf(render_html):
+    return lambda report: _to_pdf(render_html(report))

@@ -120,3 +120,36 @@ def test_the_qbr_planning_playbook_points_at_the_pack(run_cli, book, engine):
             .where(Customer.external_id == "E-1", CSTask.title.like("%Gather Metrics%"))
         )
     assert "cs report qbr E-1 --html qbr-E-1.html" in first
+
+
+def test_a_qbr_pack_as_pdf_fetches_nothing(run_cli, book, engine, tmp_path, http_server):
+    import pypdf
+
+    _arrange(engine, book)
+    path = tmp_path / "qbr.pdf"
+    result = run_cli("report", "qbr", "E-1", "--pdf", path, "--as-of", AS_OF, user="ana")
+    assert result.exit_code == 0, result.stderr
+    text = " ".join(page.extract_text() for page in pypdf.PdfReader(path).pages)
+    assert "Quarterly business review" in text and "<script>alert(1)</script> Alpha" in text
+    # A template naming an image and a style sheet on a server and on disk:
+    # the PDF is made, and neither is fetched or read.
+    secret = tmp_path / "secret.css"
+    secret.write_text("body { color: red }")
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "qbr.html").write_text(
+        f'<link rel="stylesheet" href="{http_server.url("/style.css")}">'
+        f'<link rel="stylesheet" href="file://{secret}">'
+        f'<img src="{http_server.url("/logo.png")}"><h1>{{{{ customer.name }}}}</h1>\n'
+    )
+    mine = tmp_path / "mine.pdf"
+    result = run_cli("report", "qbr", "E-1", "--pdf", mine, "--templates", folder, "--as-of", AS_OF)
+    assert result.exit_code == 0, result.stderr
+    assert "Alpha" in pypdf.PdfReader(mine).pages[0].extract_text()
+    assert http_server.requests == []
+
+
+def test_a_qbr_pack_needs_a_file(run_cli, book):
+    result = run_cli("report", "qbr", "E-1")
+    assert result.exit_code == 2
+    assert "--html FILE, --pdf FILE or both" in result.stderr

@@ -75,4 +75,17 @@ def test_the_report_of_an_empty_book_renders(run_cli, admin, tmp_path):
 def test_a_report_needs_a_file(run_cli, admin):
     result = run_cli("report", "book")
     assert result.exit_code == 2
-    assert "--html FILE, --markdown FILE or both" in result.stderr
+    assert "--html FILE, --markdown FILE, --pdf FILE" in result.stderr
+
+
+def test_the_book_report_as_pdf(run_cli, dated_book, tmp_path):
+    import pypdf
+
+    path = tmp_path / "book.pdf"
+    result = run_cli("report", "book", "--from", "2026-01-01", "--to", "2026-02-28", "--pdf", path)
+    assert result.exit_code == 0, result.stderr
+    assert path.read_bytes().startswith(b"%PDF-")
+    text = " ".join(page.extract_text() for page in pypdf.PdfReader(path).pages)
+    assert "Book of business" in text
+    assert "2026-01-01" in text and "2026-02-28" in text
+    assert "Success metrics on 2026-02-28" in text
