@@ -3,6 +3,7 @@ row by row where the format allows), messages and progress to stderr."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
@@ -442,17 +443,25 @@ def write_file(path: str, data: bytes) -> None:
     """Write a whole file (`-`: stdout): into a temporary file beside it,
     then renamed over it, so a reader never sees half of it (a calendar
     subscribed to it, say) and a failure leaves the old one."""
+    if path == "-":
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    with replacing_file(path) as out:
+        out.write(data)
+
+
+@contextlib.contextmanager
+def replacing_file(path: str):
+    """A binary file to write `path` through, bit by bit: a temporary file
+    beside it, renamed over it when the block ends well, removed if not."""
     import os
     import tempfile
     from pathlib import Path
 
     from cs_cli.errors import BadInput
 
-    if path == "-":
-        sys.stdout.flush()
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
     target = Path(path).expanduser()
     if not target.parent.is_dir():
         raise BadInput(f"{path}: no directory {target.parent}")
@@ -464,7 +473,7 @@ def write_file(path: str, data: bytes) -> None:
         raise BadInput(f"{path}: cannot write there ({exc.strerror})") from None
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(data)
+            yield out
         os.chmod(scratch, 0o644)
         os.replace(scratch, target)
     except BaseException:

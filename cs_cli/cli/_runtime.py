@@ -31,6 +31,8 @@ class State:
 
 
 STATE = State()
+# The command line being run (`cs tasks complete 12`), for the audit trail.
+COMMAND_LINE: str | None = None
 
 
 def reset(flags: dict[str, Any], debug: bool) -> None:
@@ -86,7 +88,9 @@ def session(
     """One session for the whole command, committed once if it succeeds."""
     from cs_cli.db.engine import transaction
     from cs_cli.services.access import resolve_actor
+    from cs_cli.services.audit import COMMAND
 
+    COMMAND.set(COMMAND_LINE)
     eng = engine(create_if_empty=create_if_empty, any_empty_database=any_empty_database)
     try:
         with transaction(eng) as sess:

@@ -14,6 +14,7 @@ from cs_cli import __version__
 from cs_cli.cli import _complete, _help, _runtime
 from cs_cli.cli import alerts as alerts_cmd
 from cs_cli.cli import analytics as analytics_cmd
+from cs_cli.cli import audit as audit_cmd
 from cs_cli.cli import automation as automation_cmd
 from cs_cli.cli import board as board_cmd
 from cs_cli.cli import config as config_cmd
@@ -52,6 +53,9 @@ class _Boundary(TyperGroup):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         """Usage errors too become one line (and a hint), not a framed box."""
+        import shlex
+
+        _runtime.COMMAND_LINE = shlex.join(["cs", *map(str, sys.argv[1:] if args is None else args)])
         _help.install()
         _help.tidy(self)
         _complete.attach(self)
@@ -175,6 +179,7 @@ app.add_typer(automation_cmd.app, name="automation")
 app.add_typer(outbox_cmd.app, name="outbox")
 app.add_typer(events_cmd.app, name="events")
 app.add_typer(users_cmd.app, name="users")
+app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(jobs_cmd.app, name="jobs")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(config_cmd.app, name="config")

@@ -41,7 +41,10 @@ def upgrade(
     from cs_cli.services.access import resolve_actor
 
     eng = _engine()
+    _require_admin(eng, "migrating the schema")
     before, after = migrate.upgrade(eng, revision)
+    if before is not None and after != before and after == migrate.SCHEMA_REVISION:
+        _record(eng, "schema.upgraded", {"from": before, "to": after})
     if before is None and after is not None:
         with transaction(eng) as session:
             actor = resolve_actor(session, _runtime.STATE.settings().user)
@@ -55,13 +58,39 @@ def upgrade(
 @app.command()
 def downgrade(
     revision: Annotated[str, typer.Argument(help="Target revision, or 'base' to remove every table.")],
+    audit_export: Annotated[
+        str | None,
+        typer.Option(
+            "--audit-export",
+            metavar="FILE",
+            help="Write the whole audit trail here (JSON lines) first: needed to go to base.",
+        ),
+    ] = None,
     yes: YesOpt = False,
 ) -> None:
-    """Migrate the schema down to REVISION. Data in dropped tables is lost."""
+    """Migrate the schema down to REVISION. Data in dropped tables is lost.
+    Admins only. Going to base drops the audit trail too, so it needs
+    --audit-export FILE first (cs audit export reads the same).
+
+    Example: cs db downgrade base --audit-export audit.jsonl --yes
+    """
     from cs_cli.db import migrate
+    from cs_cli.errors import BadInput
 
     eng = _engine()
+    _require_admin(eng, "migrating the schema")
+    current = migrate.current_revision(eng)
+    if revision == "base" and current is not None and audit_export is None and _audit_entries(eng):
+        raise BadInput(
+            "going to base drops the audit trail: export it first",
+            hint=f"cs db downgrade base --audit-export FILE{' --yes' if yes else ''}",
+        )
     confirm_or_abort(f"downgrading {_where()} to {revision} loses the data in dropped tables", yes)
+    if current == migrate.SCHEMA_REVISION:
+        _record(eng, "schema.downgraded", {"from": current, "to": revision, "audit_export": audit_export})
+        if audit_export:
+            count = _export_audit(eng, audit_export)
+            message(f"wrote {count:,} audit entries to {audit_export}")
     before, after = migrate.downgrade(eng, revision)
     message(f"downgraded {_where()} from revision {before} to {after or 'base (empty)'}")
 
@@ -83,3 +112,69 @@ def current() -> None:
     )
     typer.echo(revision or "none")
     message(f"{_where()}: {state}")
+
+
+def _require_admin(eng, doing: str) -> None:
+    """Schema commands are for admins (a database without users yet: its
+    creator is about to become one). Read with plain SQL: the schema may be
+    older than this cs."""
+    import sqlalchemy as sa
+
+    from cs_cli.errors import NotPermitted
+
+    name = _runtime.STATE.settings().user
+    if name == "system":
+        return
+    with eng.connect() as conn:
+        if not sa.inspect(conn).has_table("api_users"):
+            return
+        users = conn.execute(sa.text("SELECT count(*) FROM api_users")).scalar()
+        role = conn.execute(
+            sa.text(
+                "SELECT role FROM api_users"
+                " WHERE is_active AND (login = :name OR lower(email) = lower(:name))"
+            ),
+            {"name": name},
+        ).scalar()
+    if users and role != "admin":
+        raise NotPermitted(f"{doing} is for admins; '{name}' is not one")
+
+
+def _audit_entries(eng) -> int:
+    import sqlalchemy as sa
+
+    with eng.connect() as conn:
+        if not sa.inspect(conn).has_table("cs_audit_log"):
+            return 0
+        return conn.execute(sa.text("SELECT count(*) FROM cs_audit_log")).scalar() or 0
+
+
+def _record(eng, action: str, details: dict) -> None:
+    """An audit entry for a schema change, in a transaction of its own."""
+    from cs_cli.db.base import utcnow
+    from cs_cli.db.engine import transaction
+    from cs_cli.services.access import resolve_actor
+    from cs_cli.services.audit import COMMAND, audit
+
+    COMMAND.set(_runtime.COMMAND_LINE)
+    with transaction(eng) as session:
+        actor = resolve_actor(session, _runtime.STATE.settings().user)
+        audit(session, actor, action, "schema", None, at=utcnow(), details=details)
+
+
+def _export_audit(eng, path: str) -> int:
+    """The whole audit trail as JSON lines at `path`, streamed into a file
+    beside it and renamed into place."""
+    import io
+
+    from cs_cli.cli._output import replacing_file
+    from cs_cli.db.engine import transaction
+    from cs_cli.services.access import resolve_actor
+    from cs_cli.services.audit_log import AuditFilter, every_entry, write_export
+
+    with transaction(eng) as session, replacing_file(path) as raw:
+        actor = resolve_actor(session, _runtime.STATE.settings().user)
+        text = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
+        count = write_export(text, every_entry(session, actor, AuditFilter()), "jsonl")
+        text.detach()
+    return count

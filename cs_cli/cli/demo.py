@@ -29,7 +29,9 @@ def demo(
     ] = 42,
     reset: Annotated[
         bool,
-        typer.Option("--reset", help="First delete ALL data in the database (you stay, as an admin)."),
+        typer.Option(
+            "--reset", help="First delete ALL data in the database but the audit trail (you stay, as an admin)."
+        ),
     ] = False,
     score: Annotated[
         bool,
@@ -63,7 +65,7 @@ def demo(
     from cs_cli.services.playbooks import catalog
 
     if reset:
-        confirm_or_abort("--reset deletes every row in the database", yes)
+        confirm_or_abort("--reset deletes every row in the database but the audit trail", yes)
     day = today(as_of)
     # The demo may set up any empty database, not only the embedded default.
     with _runtime.session(any_empty_database=True) as (session, actor), _progress() as progress:

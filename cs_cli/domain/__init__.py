@@ -127,6 +127,7 @@ _WHERE = {
     "AlertCheck": "automation",
     "AlertEntry": "automation",
     "AlertDetail": "automation",
+    "AuditRow": "audit",
     "ReminderRun": "automation",
 }
 

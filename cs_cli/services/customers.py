@@ -32,6 +32,7 @@ from cs_cli.domain import (
 )
 from cs_cli.errors import BadInput, NotFound
 from cs_cli.services.access import customer_scope
+from cs_cli.services.audit import record_read
 
 SORT_KEYS = {
     "name": Customer.name,
@@ -149,6 +150,7 @@ def find_customer(session: Session, actor: Actor, ref: str) -> Customer:
 def customer_detail(session: Session, actor: Actor, ref: str) -> CustomerDetail:
     """The customer card: the row, contacts, activity counts and latest signals."""
     customer = find_customer(session, actor, ref)
+    record_read(session, actor, "customer", customer_id=customer.id)
     row = CustomerRow(
         **session.execute(customer_row_query().where(Customer.id == customer.id)).one()._mapping
     )

@@ -204,6 +204,18 @@ def emit(
     dialect.before_writing_events(session)
     session.add(event)
     session.flush()
+    from cs_cli.services.audit import audit
+
+    audit(
+        session,
+        actor,
+        "event.emitted",
+        "event",
+        event.id,
+        at=now,
+        customer_id=target.id,
+        details={"event_type": event_type, "data": data},
+    )
     return EventRow(event.id, event_type, target.external_id, now, data, actor.name)
 
 

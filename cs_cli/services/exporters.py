@@ -23,6 +23,7 @@ from cs_cli.db.models import (
 from cs_cli.domain import Actor
 from cs_cli.errors import BadInput
 from cs_cli.services.access import customer_scope
+from cs_cli.services.audit import record_read
 from cs_cli.services.importers.entities import ENTITIES
 
 
@@ -111,6 +112,7 @@ def export_rows(
     name they were imported with.
     """
     export_columns(entity)
+    record_read(session, actor, "export", entity_type=entity, details={"filtered": only is not None})
     result = session.execute(_query(entity, actor, only).execution_options(yield_per=5_000))
     for row in result:
         record = dict(row._mapping)

@@ -23,7 +23,7 @@ from cs_cli.domain import (
 from cs_cli.errors import BadInput, NotFound
 from cs_cli.services import events
 from cs_cli.services.access import customer_scope
-from cs_cli.services.audit import audit
+from cs_cli.services.audit import audit, record_read
 from cs_cli.services.customers import find_customer
 from cs_cli.services.users import find_user
 
@@ -127,6 +127,7 @@ def timeline(
 ) -> tuple[str, Page]:
     """A customer's touchpoints, newest first, with their sentiment."""
     customer = find_customer(session, actor, customer_ref)
+    record_read(session, actor, "timeline", customer_id=customer.id)
     page = list_touchpoints(session, actor, TouchpointFilter(customer=customer.external_id), limit=limit)
     return customer.external_id, page
 
@@ -147,6 +148,7 @@ def touchpoint_detail(session: Session, actor: Actor, touchpoint_id: int) -> Tou
     if found is None:
         raise NotFound(f"touchpoint {touchpoint_id} not found")
     fields = dict(found._mapping)
+    record_read(session, actor, "touchpoint", entity_type="touchpoint", entity_id=touchpoint_id)
     row = TouchpointRow(**{k: fields.pop(k) for k in list(fields) if k in TouchpointRow.__dataclass_fields__})
     return TouchpointDetail(row=row, **fields)
 

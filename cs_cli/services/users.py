@@ -5,18 +5,22 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
+from cs_cli.db.base import utcnow
 from cs_cli.db.models import Team, User
 from cs_cli.domain import Actor, NotifyPreference, Role, UserView
 from cs_cli.errors import BadInput, NotFound
 from cs_cli.services.access import require_role
+from cs_cli.services.audit import audit
 
 
-def get_or_create_team(session: Session, name: str) -> Team:
+def get_or_create_team(session: Session, name: str, actor: Actor | None = None) -> Team:
     team = session.scalar(sa.select(Team).where(Team.name == name))
     if team is None:
         team = Team(name=name)
         session.add(team)
         session.flush()
+        if actor is not None:
+            audit(session, actor, "team.added", "team", team.id, at=utcnow(), details={"name": name})
     return team
 
 
@@ -51,7 +55,7 @@ def add_user(
     if clash is not None:
         raise BadInput(f"a user with email {email} or login {login} already exists")
     manager_user = find_user(session, manager) if manager else None
-    team_row = get_or_create_team(session, team) if team else None
+    team_row = get_or_create_team(session, team, actor) if team else None
     user = User(
         email=email,
         login=login,
@@ -62,7 +66,23 @@ def add_user(
     )
     session.add(user)
     session.flush()
-    return _view(session, user.id)
+    view = _view(session, user.id)
+    audit(
+        session,
+        actor,
+        "user.added",
+        "user",
+        user.id,
+        at=utcnow(),
+        details={
+            "email": email,
+            "login": login,
+            "role": Role(role).value,
+            "team": view.team,
+            "manager": manager,
+        },
+    )
+    return view
 
 
 def list_users(session: Session, actor: Actor) -> list[UserView]:
@@ -121,6 +141,15 @@ def set_notify(
         except ValueError as exc:
             raise BadInput(f"--timezone {exc}") from None
     session.flush()
+    audit(
+        session,
+        actor,
+        "user.notifications_set",
+        "user",
+        target.id,
+        at=utcnow(),
+        details={"preference": target.notify_preference.value, "timezone": target.timezone},
+    )
     return target.email, target.notify_preference, target.timezone
 
 

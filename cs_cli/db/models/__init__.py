@@ -5,7 +5,7 @@ from cs_cli.db.models.alerts import Alert
 from cs_cli.db.models.customers import Contact, Customer, CustomerHistory
 from cs_cli.db.models.health import HealthOverride, HealthScore, HealthScoreHistory, ScorecardVersion
 from cs_cli.db.models.journeys import Journey, JourneyEnrollment, JourneyStep, JourneyStepRun
-from cs_cli.db.models.ops import AuditEntry, DomainEvent, EventCursor, ImportRun, JobLease, JobRun
+from cs_cli.db.models.ops import AuditEntry, AuditHead, DomainEvent, EventCursor, ImportRun, JobLease, JobRun
 from cs_cli.db.models.outbox import OutboxMessage
 from cs_cli.db.models.people import Team, User
 from cs_cli.db.models.playbooks import Playbook, PlaybookRun, PlaybookStep
@@ -17,6 +17,7 @@ from cs_cli.db.models.touchpoints import Touchpoint
 __all__ = [
     "Alert",
     "AuditEntry",
+    "AuditHead",
     "CSTask",
     "Contact",
     "Customer",

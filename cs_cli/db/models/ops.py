@@ -27,20 +27,43 @@ class DomainEvent(CreatedAt, Base):
 
 
 class AuditEntry(Base):
+    """One change or read of customer data, by whom and when (plan 9.2).
+
+    Append-only and hash-chained: `seq` numbers the entries without gaps,
+    `hash` is the SHA-256 of the entry's content and the previous entry's
+    hash (services/audit.py), so `cs audit verify` finds an entry edited,
+    inserted or deleted behind cs's back. No foreign keys: an entry outlives
+    the user and the customer it names (a cascade would rewrite it)."""
+
     __tablename__ = "cs_audit_log"
     __table_args__ = (sa.Index(None, "entity_type", "entity_id"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    seq: Mapped[int | None] = mapped_column(sa.BigInteger, unique=True)
     occurred_at: Mapped[dt.datetime] = mapped_column(index=True)
-    actor_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_users.id", ondelete="SET NULL"))
+    actor_user_id: Mapped[int | None]
     actor_name: Mapped[str] = mapped_column(sa.String(200))
     action: Mapped[str] = mapped_column(sa.String(100))
     entity_type: Mapped[str] = mapped_column(sa.String(50))
     entity_id: Mapped[str | None] = mapped_column(sa.String(100))
-    customer_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("customers.id", ondelete="SET NULL"), index=True
-    )
+    customer_id: Mapped[int | None] = mapped_column(index=True)
     details: Mapped[dict[str, Any] | None]
+    # The command line that made it (`cs tasks complete 12`), where known.
+    command: Mapped[str | None] = mapped_column(sa.String(500))
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    hash: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class AuditHead(Base):
+    """The end of the audit chain: the last entry's number and hash. Its one
+    row is locked by each transaction that writes entries, so writers of
+    the chain take turns and no two entries follow the same one."""
+
+    __tablename__ = "cs_audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    last_hash: Mapped[str] = mapped_column(sa.String(64))
 
 
 class JobRun(Base):

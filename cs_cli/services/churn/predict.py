@@ -168,6 +168,11 @@ def explain(
     ).first()
     if found is None:
         raise NotFound(f"no customer {customer!r}")
+    from cs_cli.services.audit import record_read
+
+    record_read(
+        session, actor, f"{loaded.target}_explanation", customer_id=found.id, details={"as_of": as_of}
+    )
     frame = _frame(session, actor, loaded, as_of, customers=[found.id])
     if not len(frame):
         with_arr = " with ARR" if target == targets.EXPANSION.name else ""

@@ -27,6 +27,7 @@ from cs_cli.db.models import Customer, User
 from cs_cli.domain import Actor, Role
 from cs_cli.errors import BadInput
 from cs_cli.services.access import require_role
+from cs_cli.services.audit import audit
 from cs_cli.services.demo.activity import Activity
 from cs_cli.services.demo.alerts import write_alerts
 from cs_cli.services.demo.book import AT_RISK, CHURN_BOUND, CHURNED, Book
@@ -73,7 +74,8 @@ def load_demo(
     progress: Progress | None = None,
 ) -> DemoSummary:
     """Write a demo book of business (admins only). Refuses when customers exist,
-    unless `reset`, which first deletes every row but the acting user's."""
+    unless `reset`, which first deletes every row but the acting user's
+    and the audit trail's."""
     if not 1 <= customers <= MAX_CUSTOMERS:
         raise BadInput(f"--customers must be between 1 and {MAX_CUSTOMERS:,}, not {customers}")
     if not 1 <= months <= MAX_MONTHS:
@@ -117,6 +119,21 @@ def load_demo(
     moment = dt.datetime.combine(as_of, dt.time(12), tzinfo=dt.UTC)
     segments = write_segments(session, actor, as_of=as_of, now=moment)
 
+    audit(
+        session,
+        actor,
+        "demo.loaded",
+        "demo",
+        None,
+        at=moment,
+        details={
+            "customers": customers,
+            "months": months,
+            "seed": seed,
+            "reset": reset,
+            "rows_deleted": deleted,
+        },
+    )
     at_risk = [c for c in book.customers if c.fate in (AT_RISK, CHURN_BOUND)]
     spotlight = max(at_risk, key=lambda c: (c.arr, c.external_id), default=None)
     return DemoSummary(

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from cs_cli.db import dialect
 from cs_cli.db.base import Base
 from cs_cli.db.models import (
+    AuditEntry,
+    AuditHead,
     Contact,
     CSTask,
     Customer,
@@ -84,7 +86,8 @@ class Writer:
 
 
 def wipe(session: Session, actor: Actor) -> int:
-    """Delete every row, children first; the acting user stays, as an admin."""
+    """Delete every row, children first; the acting user stays, as an admin.
+    The audit trail stays whole: it is never deleted (docs/security.md)."""
     users = User.__table__
     if actor.user_id is not None:
         session.execute(
@@ -94,6 +97,8 @@ def wipe(session: Session, actor: Actor) -> int:
         )
     deleted = 0
     for table in reversed(Base.metadata.sorted_tables):
+        if table.name in (AuditEntry.__tablename__, AuditHead.__tablename__):
+            continue
         stmt = table.delete()
         if table is users and actor.user_id is not None:
             stmt = stmt.where(users.c.id != actor.user_id)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from cs_cli.db.models import HealthOverride
 from cs_cli.domain import Actor, CustomerStatus
 from cs_cli.errors import BadInput, NotFound
+from cs_cli.services.audit import audit
 from cs_cli.services.customers import find_customer
 
 if TYPE_CHECKING:
@@ -66,6 +67,22 @@ def set_override(
         )
     )
     session.flush()
+    details = {
+        "score": score,
+        "status": status.value,
+        "reason": reason.strip(),
+        "until": expires_on.isoformat(),
+    }
+    audit(
+        session,
+        actor,
+        "health.override_set",
+        "customer",
+        customer.id,
+        at=now,
+        customer_id=customer.id,
+        details=details,
+    )
     return {"customer": customer.external_id, "score": score, "status": status.value, "until": expires_on}
 
 
@@ -74,6 +91,7 @@ def clear_override(session: Session, actor: Actor, ref: str, *, now: dt.datetime
     customer = find_customer(session, actor, ref)
     if not _clear(session, customer.id, now):
         raise NotFound(f"{customer.external_id} has no override to clear")
+    audit(session, actor, "health.override_cleared", "customer", customer.id, at=now, customer_id=customer.id)
     return customer.external_id
 
 

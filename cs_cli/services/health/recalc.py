@@ -26,6 +26,7 @@ from cs_cli.domain import Actor, HealthStatus
 from cs_cli.enums import JUDGED_STATUSES
 from cs_cli.errors import BadInput
 from cs_cli.services.access import customer_scope
+from cs_cli.services.audit import audit
 from cs_cli.services.facts import customers_as_of, day_end, facts_as_of
 from cs_cli.services.health.measures import feature_count, measure_query
 from cs_cli.services.health.scoring_sql import scored_select
@@ -237,6 +238,24 @@ def recalc_days(
                 )
         if carried is not None:
             carried.write(session)
+    if not dry_run:
+        counts = status_counts(results)
+        audit(
+            session,
+            actor,
+            "health.recalculated",
+            "health",
+            None,
+            at=now,
+            details={
+                "from": days[0].isoformat(),
+                "to": days[-1].isoformat(),
+                "days": len(days),
+                "customers": len(ids) if named else None,
+                "scored": sum(r.scored for r in results),
+                "by_status": counts,
+            },
+        )
     return results
 
 

@@ -26,6 +26,7 @@ from cs_cli.domain import Actor, HealthDetail, HealthRow, HealthStatus, HistoryP
 from cs_cli.enums import UNJUDGED_STATUSES
 from cs_cli.errors import BadInput, NotFound
 from cs_cli.services.access import customer_scope
+from cs_cli.services.audit import record_read
 from cs_cli.services.customers import find_customer
 from cs_cli.services.health.overrides import active
 
@@ -138,6 +139,7 @@ def score_detail(
 ) -> HealthDetail:
     """The customer's current score (or the one of `as_of`) with its explanation."""
     customer = find_customer(session, actor, ref)
+    record_read(session, actor, "health", customer_id=customer.id, details={"as_of": as_of})
     current = session.scalar(sa.select(HealthScore).where(HealthScore.customer_id == customer.id))
     if as_of is None:
         if current is None:

@@ -23,6 +23,7 @@ from cs_cli.db.models import ImportRun
 from cs_cli.domain import Actor, Role
 from cs_cli.errors import BadInput, FileError
 from cs_cli.services.access import require_role
+from cs_cli.services.audit import audit
 from cs_cli.services.importers.entities import ENTITIES, EntitySpec
 from cs_cli.services.importers.events import load_events
 from cs_cli.services.importers.expressions import Expression
@@ -219,6 +220,23 @@ def import_file(
         )
     )
     session.flush()
+    audit(
+        session,
+        actor,
+        f"import.{entity}",
+        "import",
+        path.name,
+        at=now,
+        details={
+            "file": path.name,
+            "sha256": digest,
+            "read": counts.read,
+            "created": counts.created,
+            "updated": counts.updated,
+            "unchanged": counts.unchanged,
+            "rejected": counts.rejected,
+        },
+    )
     return ImportResult(
         entity=entity,
         file=str(path),

@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from cs_cli.domain import Actor, NpsPeriod, RenewalMonth, RetentionPeriod, StatusShare
+from cs_cli.services.audit import record_read
 from cs_cli.services.metrics.filters import Filters
 from cs_cli.services.metrics.nps import nps_trend
 from cs_cli.services.metrics.revenue import annualised, retention
@@ -57,6 +58,13 @@ def book_report(
     """The report's figures; `progress(1, stage=...)` after each of its
     SECTIONS (a large book takes a while)."""
     step = progress or (lambda n, stage=None: None)
+    record_read(
+        session,
+        actor,
+        "book_report",
+        entity_type="book",
+        details={"from": start, "to": end, "filters": filters.words()},
+    )
     step(0, stage="retention")
     months, span = retention(session, actor, filters, start=start, end=end)
     cohort = sum(p.customers for p in months)

@@ -20,6 +20,7 @@ from cs_cli.db.base import UTCDateTime
 from cs_cli.db.models import CSTask, Customer, Touchpoint, UsageEvent
 from cs_cli.domain import Actor, TaskStatus
 from cs_cli.errors import BadInput
+from cs_cli.services.audit import record_read
 from cs_cli.services.customer360 import customer_360
 from cs_cli.services.facts import day_end, day_start
 from cs_cli.services.reports import charts
@@ -38,6 +39,7 @@ def qbr_context(
     start = as_of - dt.timedelta(days=QUARTER_DAYS - 1)
     begin, end = sa.literal(day_start(start), UTCDateTime()), sa.literal(day_end(as_of), UTCDateTime())
     cid = session.scalar(sa.select(Customer.id).where(Customer.external_id == view.customer.external_id))
+    record_read(session, actor, "qbr", customer_id=cid, details={"as_of": as_of})
     quarter = [p for p in view.history if start <= p.as_of <= as_of]
     first, last = (quarter[0], quarter[-1]) if quarter else (None, None)
     moved = []

@@ -15,6 +15,7 @@ from cs_cli.domain import Actor, CustomerRow, MembershipChange, Page, SegmentTyp
 from cs_cli.errors import BadInput, NotFound
 from cs_cli.services import events
 from cs_cli.services.access import customer_scope, require_role
+from cs_cli.services.audit import audit_many
 from cs_cli.services.customers import customer_row_query
 from cs_cli.services.segments.definitions import EDITORS, find_segment
 from cs_cli.services.segments.refresh import ENTERED, EXITED, recount
@@ -31,6 +32,8 @@ def add_members(
     ids = _customer_ids(session, actor, customers)
     new = add_stays(session, actor, segment, ids, now=now)
     recount(session, [segment], as_of=as_of, now=now)
+    entries = [("segment.member_added", "segment", segment.id, cid, {"name": segment.name}) for cid in new]
+    audit_many(session, actor, entries, at=now)
     return len(new), len(ids) - len(new)
 
 
@@ -45,6 +48,10 @@ def remove_members(
     ids = _customer_ids(session, actor, customers)
     leaving = end_stays(session, actor, segment, ids, now=now)
     recount(session, [segment], as_of=as_of, now=now)
+    entries = [
+        ("segment.member_removed", "segment", segment.id, cid, {"name": segment.name}) for cid in leaving
+    ]
+    audit_many(session, actor, entries, at=now)
     return len(leaving), len(ids) - len(leaving)
 
 

@@ -25,6 +25,7 @@ from cs_cli.errors import BadInput
 from cs_cli.rules.compile import compile_rules, usage_facts, usage_keys
 from cs_cli.services import events
 from cs_cli.services.access import require_role
+from cs_cli.services.audit import audit_many
 from cs_cli.services.health.overrides import active
 from cs_cli.services.segments.definitions import EDITORS, find_segment, refresh_order
 
@@ -86,6 +87,21 @@ def refresh(
             # leave them to autovacuum's timing.
             dialect.analyze(session, CustomerSegment.__table__)
     members = recount(session, [s for s in ordered if s.id not in errors], as_of=as_of, now=now)
+    audit_many(
+        session,
+        actor,
+        [
+            (
+                "segment.refreshed",
+                "segment",
+                s.id,
+                None,
+                {"name": s.name, "entered": entered[s.id], "exited": exited[s.id], "error": errors.get(s.id)},
+            )
+            for s in ordered
+        ],
+        at=now,
+    )
     return [
         RefreshResult(
             s.name, members.get(s.id, s.customer_count or 0), entered[s.id], exited[s.id], errors.get(s.id)

@@ -20,11 +20,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cs_cli.db import dialect
-from cs_cli.db.models import AuditEntry, CSTask, Customer, Touchpoint
+from cs_cli.db.models import CSTask, Customer, Touchpoint
 from cs_cli.db.models.touchpoints import own_external_id
 from cs_cli.domain import Actor, Channel, Direction, Role, TaskChangeResult, TaskStatus, TaskType
 from cs_cli.errors import BadInput, NotFound, NotPermitted
 from cs_cli.services import events
+from cs_cli.services.audit import audit_many
 from cs_cli.services.playbooks import runs as playbook_runs
 from cs_cli.services.tasks.selection import CLOSED, TaskFilter, conditions
 
@@ -196,7 +197,7 @@ def apply(
 
 def _sql(value: Any) -> Any:
     """A value for a SELECT list: SQL as it is, Python values bound with a type."""
-    if isinstance(value, sa.ColumnElement) or hasattr(value, "__clause_element__"):
+    if _is_sql(value):
         return value
     if value is None:
         return sa.null()
@@ -220,24 +221,38 @@ def _json(session: Session, pairs: dict[str, Any]) -> sa.ColumnElement:
 def _audit(
     session: Session, actor: Actor, action: str, batch: list[int], change: Change, *, now: dt.datetime
 ) -> None:
-    """One audit entry per task (the audit service's rows, written set-based)."""
-    table = AuditEntry.__table__
-    details = {"from_status": CSTask.status, **change.data}
+    """One audit entry per task of the batch, in one statement (the hash
+    chain is made in Python: neither database hashes alike). Read before
+    the change: `from_status` and the change's column values are the old
+    ones."""
+    wanted = dict(change.data)
     if change.to:
-        details["to_status"] = change.values.get("status", change.to)
-    values = {
-        "occurred_at": sa.literal(now, table.c.occurred_at.type),
-        "actor_user_id": _sql(actor.user_id),
-        "actor_name": sa.literal(actor.name, sa.String),
-        "action": sa.literal(action, sa.String),
-        "entity_type": sa.literal("task", sa.String),
-        "entity_id": sa.cast(CSTask.id, sa.String),
-        "customer_id": CSTask.customer_id,
-        "details": _json(session, details),
-    }
-    session.execute(
-        sa.insert(table).from_select(list(values), sa.select(*values.values()).where(CSTask.id.in_(batch)))
-    )
+        wanted["to_status"] = change.values.get("status", change.to)
+    read = {k: v for k, v in wanted.items() if _is_sql(v)}
+    rows = session.execute(
+        sa.select(CSTask.id, CSTask.customer_id, CSTask.status, *(v.label(f"d_{k}") for k, v in read.items()))
+        .where(CSTask.id.in_(batch))
+        .order_by(CSTask.id)
+    ).all()
+    entries = []
+    for row in rows:
+        data = {k: (getattr(row, f"d_{k}") if k in read else v) for k, v in wanted.items()}
+        details = {"from_status": _plain(row.status), **{k: _plain(v) for k, v in data.items()}}
+        entries.append((action, "task", row.id, row.customer_id, details))
+    audit_many(session, actor, entries, at=now)
+
+
+def _is_sql(value: Any) -> bool:
+    return isinstance(value, sa.ColumnElement) or hasattr(value, "__clause_element__")
+
+
+def _plain(value: Any) -> Any:
+    """A value as the JSON of an audit entry holds it."""
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return value
 
 
 def _log_touchpoints(
