@@ -30,7 +30,8 @@ def demo(
     reset: Annotated[
         bool,
         typer.Option(
-            "--reset", help="First delete ALL data in the database but the audit trail (you stay, as an admin)."
+            "--reset",
+            help="First delete ALL data in the database but the audit trail (you stay, as an admin).",
         ),
     ] = False,
     score: Annotated[
