@@ -408,6 +408,36 @@ SPECS: tuple[SettingSpec, ...] = (
         lambda: dt.timedelta(days=90),
         parse=_retention,
     ),
+    SettingSpec(
+        "retention_touchpoints",
+        "CS_RETENTION_TOUCHPOINTS",
+        "`cs run retention` deletes touchpoints older than this (the plan: 7 years; or off).",
+        lambda: dt.timedelta(days=2557),
+        parse=_retention,
+    ),
+    SettingSpec(
+        "retention_health_history",
+        "CS_RETENTION_HEALTH_HISTORY",
+        "`cs run retention` deletes daily health scores older than this (the plan: 3 years; or off).",
+        lambda: dt.timedelta(days=1096),
+        parse=_retention,
+    ),
+    SettingSpec(
+        "retention_tasks",
+        "CS_RETENTION_TASKS",
+        "`cs run retention` deletes tasks completed or cancelled longer ago than this"
+        " (the plan: 2 years; or off).",
+        lambda: dt.timedelta(days=730),
+        parse=_retention,
+    ),
+    SettingSpec(
+        "retention_journeys",
+        "CS_RETENTION_JOURNEYS",
+        "`cs run retention` deletes journey enrollments (and their step runs) that ended longer ago"
+        " than this (the plan: 2 years; or off).",
+        lambda: dt.timedelta(days=730),
+        parse=_retention,
+    ),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 
@@ -449,6 +479,10 @@ class Settings:
     retention_outbox: dt.timedelta | None = dt.timedelta(days=90)
     retention_events: dt.timedelta | None = dt.timedelta(days=365)
     retention_job_runs: dt.timedelta | None = dt.timedelta(days=90)
+    retention_touchpoints: dt.timedelta | None = dt.timedelta(days=2557)
+    retention_health_history: dt.timedelta | None = dt.timedelta(days=1096)
+    retention_tasks: dt.timedelta | None = dt.timedelta(days=730)
+    retention_journeys: dt.timedelta | None = dt.timedelta(days=730)
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
 

@@ -72,6 +72,11 @@ def run(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Log only warnings and errors on stderr.")
     ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="With `retention` alone: show what it would delete, delete nothing."),
+    ] = False,
+    fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """Run scheduled jobs: `cs run due` from cron every minute, or one job by name.
 
@@ -88,6 +93,8 @@ def run(
       cs run health-refresh
 
       cs run due --log-format json --log-file /var/log/cs/jobs.log
+
+      cs run retention --dry-run
     """
     import signal
     import sys
@@ -106,6 +113,11 @@ def run(
     for name in jobs:
         if name != "due":
             registry.get(name)
+    if dry_run:
+        if jobs != ["retention"]:
+            raise BadInput("--dry-run goes with `cs run retention` alone")
+        _retention_preview(as_of, fmt)
+        return
     settings = _runtime.STATE.settings()
     registry.schedules(settings)  # a bad job_times is an error before anything runs
     level = "warning" if quiet else "info" if verbose or is_terminal() else "warning"
@@ -134,6 +146,20 @@ def run(
             handle.close()
     if any(o.result == "failed" for o in outcomes):
         raise typer.Exit(1)
+
+
+def _retention_preview(as_of: dt.datetime | None, fmt: OutputFormat) -> None:
+    """What `cs run retention` would delete now (or at --as-of), kind by kind."""
+    from cs_cli.services.retention import Cutoffs, preview
+
+    moment = as_of or dt.datetime.now(dt.UTC)
+    with _runtime.session() as (session, actor):
+        rows = preview(session, actor, Cutoffs.from_settings(moment, _runtime.STATE.settings()))
+    data = [{"kind": k, "older_than": cutoff, "rows": n} for k, cutoff, n in rows]
+    if fmt == OutputFormat.TABLE:
+        data = [{**d, "older_than": d["older_than"] or "kept (off)"} for d in data]
+    emit_rows(data, ["kind", "older_than", "rows"], fmt)
+    message(f"cs run retention would delete {sum(n for _, _, n in rows):,} rows; nothing was deleted")
 
 
 def _open_log(path: Path | None):

@@ -236,23 +236,19 @@ def outbox_deliver(ctx: JobContext) -> Counts:
 
 def retention(ctx: JobContext) -> Counts:
     """Delete what is past its retention: old delivered outbox messages,
-    domain events every consumer has read, finished job runs."""
+    domain events every consumer has read, finished job runs, and customer
+    data past the plan's periods (touchpoints, health history, closed tasks,
+    ended journey enrollments)."""
     from cs_cli.services import retention as service_
 
     settings = ctx.settings
-    cutoffs = service_.Cutoffs.of(
-        ctx.now,
-        outbox=settings.retention_outbox,
-        events=settings.retention_events,
-        job_runs=settings.retention_job_runs,
-        email_cap_period=settings.email_cap_period,
-    )
+    cutoffs = service_.Cutoffs.from_settings(ctx.now, settings)
     counts: Counts = {}
     for kind in service_.KINDS:
         deleted = 0
         while True:  # a batch per transaction: no long lock, and progress survives a kill
             with ctx.transaction() as session:
-                n = service_.purge(session, ctx.actor, kind, cutoffs, limit=settings.batch_size)
+                n = service_.purge(session, ctx.actor, kind, cutoffs, limit=settings.batch_size, now=ctx.now)
             deleted += n
             if n < settings.batch_size:
                 break

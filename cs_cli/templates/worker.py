@@ -17,8 +17,11 @@ not a fork: the parent may hold database connections and run threads (the
 lease heartbeat), which a forked child may not touch; and not
 multiprocessing's `spawn`, which imports the parent's main module again
 and so fails in any program that calls cs without a `__main__` guard.
-The two talk over a pair of pipes with multiprocessing's Connection
-(length-prefixed pickles: both ends are this program).
+The two talk over a pair of pipes with multiprocessing's Connection:
+requests as pickles (the parent is trusted, the worker reads them), replies
+as JSON (the worker runs templates a user wrote; were one ever to break out
+of the sandbox, the bytes it could send back are plain data, which the
+parent reads without building any object but strings and numbers).
 """
 
 from __future__ import annotations
@@ -81,7 +84,7 @@ def render(text: str, context: dict[str, Any], *, name: str) -> str:
                 raise TemplateError(
                     name, None, f"not allowed: it takes longer than {RENDER_SECONDS:g} s to render"
                 )
-            reply = worker.replies.recv()
+            reply = _reply(worker.replies.recv_bytes())
         except (EOFError, OSError):
             # The worker died under this render: the kernel refused it memory.
             _worker = None
@@ -95,7 +98,22 @@ def render(text: str, context: dict[str, Any], *, name: str) -> str:
     raise TemplateError(name, line, reason)
 
 
+def _reply(data: bytes) -> list:
+    """A reply of the worker: ["ok", text] or ["error", line, reason]."""
+    import json
+
+    reply = json.loads(data)
+    if (
+        isinstance(reply, list)
+        and ((len(reply) == 2 and reply[0] == "ok") or (len(reply) == 3 and reply[0] == "error"))
+        and all(isinstance(v, str | int | type(None)) for v in reply)
+    ):
+        return reply
+    raise OSError("a reply the template worker does not send")
+
+
 def _serve(requests: Any, replies: Any) -> None:
+    import json
     import resource
 
     from cs_cli import templates
@@ -114,7 +132,7 @@ def _serve(requests: Any, replies: Any) -> None:
             reply = ("error", None, "not allowed: it needs more memory than a template may use")
         except Exception as exc:
             reply = ("error", None, f"{type(exc).__name__}: {exc}")
-        replies.send(reply)
+        replies.send_bytes(json.dumps(reply).encode("utf-8"))
 
 
 if __name__ == "__main__":

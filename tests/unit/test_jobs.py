@@ -400,7 +400,15 @@ def test_retention_deletes_old_operational_rows_in_batches_and_keeps_the_rest(en
     settings = _settings(CS_BATCH_SIZE="2")
     ctx = JobContext(engine=engine, actor=admin, now=NOW, settings=settings)
     counts = registry.retention(ctx)
-    assert counts == {"outbox": 3, "events": 3, "job_runs": 1}
+    assert counts == {
+        "outbox": 3,
+        "events": 3,
+        "job_runs": 1,
+        "touchpoints": 0,
+        "health_history": 0,
+        "tasks": 0,
+        "journeys": 0,
+    }
     with transaction(engine) as session:
         assert sorted(session.scalars(sa.select(OutboxMessage.idempotency_key))) == ["k3", "k4"]
         assert session.scalar(sa.select(sa.func.min(DomainEvent.id))) == first_id + 3
