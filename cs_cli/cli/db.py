@@ -116,19 +116,43 @@ def current() -> None:
 
 def _require_admin(eng, doing: str) -> None:
     """Schema commands are for admins (a database without users yet: its
-    creator is about to become one). Read with plain SQL: the schema may be
-    older than this cs."""
+    creator is about to become one). On a current schema the actor is who
+    every command's actor is (services/access.py); on an older one, read
+    with plain SQL: the user named, or on PostgreSQL the database's owner."""
     import sqlalchemy as sa
 
+    from cs_cli.db import migrate
     from cs_cli.errors import NotPermitted
 
     name = _runtime.STATE.settings().user
-    if name == "system":
+    if migrate.current_revision(eng) == migrate.SCHEMA_REVISION:
+        from cs_cli.db.engine import transaction
+        from cs_cli.domain import Role
+        from cs_cli.services.access import resolve_actor
+
+        with transaction(eng) as session:
+            actor = resolve_actor(session, name)
+        if actor.role != Role.ADMIN:
+            raise NotPermitted(f"{doing} is for admins; '{actor.name}' is not one")
         return
     with eng.connect() as conn:
         if not sa.inspect(conn).has_table("api_users"):
             return
-        users = conn.execute(sa.text("SELECT count(*) FROM api_users")).scalar()
+        if not conn.execute(sa.text("SELECT count(*) FROM api_users")).scalar():
+            return
+        if (
+            eng.dialect.name == "postgresql"
+            and conn.execute(
+                sa.text(
+                    "SELECT r.rolsuper OR pg_has_role(session_user, d.datdba, 'MEMBER')"
+                    " FROM pg_roles r, pg_database d"
+                    " WHERE r.rolname = session_user AND d.datname = current_database()"
+                )
+            ).scalar()
+        ):
+            return
+        if name == "system" and eng.dialect.name != "postgresql":
+            return
         role = conn.execute(
             sa.text(
                 "SELECT role FROM api_users"
@@ -136,7 +160,7 @@ def _require_admin(eng, doing: str) -> None:
             ),
             {"name": name},
         ).scalar()
-    if users and role != "admin":
+    if role != "admin":
         raise NotPermitted(f"{doing} is for admins; '{name}' is not one")
 
 

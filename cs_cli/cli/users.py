@@ -13,7 +13,15 @@ from cs_cli.enums import NotifyPreference, Role
 
 app = typer.Typer(help="Add and list users (CSMs, managers, admins).", no_args_is_help=True)
 
-COLUMNS = ["id", "name", "email", "role", "team", "manager_email", "is_active"]
+COLUMNS = ["id", "name", "email", "role", "team", "manager_email", "is_active", "db_role"]
+DbRoleOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db-role",
+        metavar="ROLE",
+        help="PostgreSQL: the database login role whose connections are this user (docs/security.md).",
+    ),
+]
 
 
 @app.command("add")
@@ -26,6 +34,7 @@ def add(
     login: Annotated[
         str | None, typer.Option(help="Login name that CS_USER matches (default: the email's local part).")
     ] = None,
+    db_role: DbRoleOpt = None,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """Add a user. Admins only.
@@ -38,10 +47,50 @@ def add(
 
     with _runtime.session() as (session, actor):
         view = users.add_user(
-            session, actor, email=email, name=name, role=role, team=team, manager=manager, login=login
+            session,
+            actor,
+            email=email,
+            name=name,
+            role=role,
+            team=team,
+            manager=manager,
+            login=login,
+            db_role=db_role,
         )
     emit_rows(dataclass_rows([view]), COLUMNS, fmt)
     message(f"added {view.role.value} {view.email}")
+
+
+@app.command("set")
+def set_(
+    user: Annotated[str, typer.Argument(help="The user (email or login).", metavar="USER")],
+    role: Annotated[Role | None, typer.Option(help="Their new role.")] = None,
+    team: Annotated[str | None, typer.Option(help="Their team (created if new; '' for none).")] = None,
+    manager: Annotated[str | None, typer.Option(help="Their manager (email or login; '' for none).")] = None,
+    db_role: DbRoleOpt = None,
+    active: Annotated[
+        bool | None, typer.Option("--active/--inactive", help="Let them in, or deactivate them.")
+    ] = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Change a user's role, team, manager, database role, or deactivate
+    them. Admins only; each change is in the audit trail with its value
+    before.
+
+    Example: cs users set ana@example.com --role manager --team East
+    Example: cs users set bo@example.com --inactive
+    """
+    from cs_cli.errors import BadInput
+    from cs_cli.services import users
+
+    if all(v is None for v in (role, team, manager, db_role, active)):
+        raise BadInput("say what to change: --role, --team, --manager, --db-role, --active or --inactive")
+    with _runtime.session() as (session, actor):
+        view = users.update_user(
+            session, actor, user, role=role, team=team, manager=manager, db_role=db_role, active=active
+        )
+    emit_rows(dataclass_rows([view]), COLUMNS, fmt)
+    message(f"changed {view.email}")
 
 
 @app.command("list")

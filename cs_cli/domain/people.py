@@ -15,6 +15,9 @@ class Actor:
     role: Role
     user_id: int | None = None
     team_id: int | None = None
+    # Who really acts when they act as this user (an admin's --user, or a
+    # database owner's): the audit trail records both.
+    impersonated_by: str | None = None
 
     @property
     def is_system(self) -> bool:
@@ -34,3 +37,4 @@ class UserView:
     team: str | None
     manager_email: str | None
     is_active: bool
+    db_role: str | None = None

@@ -7,6 +7,8 @@ all of them.
 
 from __future__ import annotations
 
+import dataclasses
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -16,11 +18,59 @@ from cs_cli.errors import NotPermitted
 
 
 def resolve_actor(session: Session, name: str) -> Actor:
-    """The active user named by login or email.
+    """Who is acting. On SQLite (one person's file): the active user named by
+    login or email (`name`: --user, CS_USER, else the operating-system
+    login). On PostgreSQL the connection proves it: the user mapped to the
+    connecting database role (`db_role`) is the actor, and acting as anyone
+    else is impersonation, for admins only, recorded in the audit trail; a
+    connection as the database's owner (or a superuser) is its admin, who
+    may act as any user. A role mapped to no user gets nothing.
 
     On a database with no users yet, the person creating it becomes its first
     admin, so a fresh install needs no setup step.
     """
+    connected = _connected_role(session)
+    if connected is None:
+        return _named(session, name)
+    role, owns_database = connected
+    mapped = session.scalar(sa.select(User).where(User.db_role == role))
+    if mapped is not None:
+        if not mapped.is_active:
+            raise NotPermitted(f"user '{mapped.login or mapped.email}' (database role {role}) is deactivated")
+        real = _actor_of(mapped)
+        if not name or name in (mapped.login, mapped.email) or name.lower() == mapped.email.lower():
+            return real
+        if real.role != Role.ADMIN:
+            raise NotPermitted(
+                f"database role {role} is {real.name}; acting as '{name}' (--user, CS_USER) is for admins"
+            )
+        return dataclasses.replace(_named(session, name), impersonated_by=real.name)
+    if owns_database:
+        return dataclasses.replace(_named(session, name), impersonated_by=f"db:{role}")
+    raise NotPermitted(
+        f"database role '{role}' is not a cs user",
+        hint="an admin maps it: cs users add EMAIL --db-role ROLE (docs/security.md)",
+    )
+
+
+def _connected_role(session: Session) -> tuple[str, bool] | None:
+    """PostgreSQL: the role this session logged in as, and whether it owns
+    the database (or belongs to its owner's role, or is a superuser). None
+    on SQLite."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    row = session.execute(
+        sa.text(
+            "SELECT session_user, r.rolsuper OR pg_has_role(session_user, d.datdba, 'MEMBER')"
+            " FROM pg_roles r, pg_database d"
+            " WHERE r.rolname = session_user AND d.datname = current_database()"
+        )
+    ).one()
+    return str(row[0]), bool(row[1])
+
+
+def _named(session: Session, name: str) -> Actor:
+    """The active user named by login or email (`system`: the built-in admin)."""
     if name == "system":
         return Actor.system()
     named = sa.select(User).where(sa.or_(User.login == name, sa.func.lower(User.email) == name.lower()))
@@ -38,6 +88,10 @@ def resolve_actor(session: Session, name: str) -> Actor:
             )
     if not user.is_active:
         raise NotPermitted(f"user '{name}' is deactivated")
+    return _actor_of(user)
+
+
+def _actor_of(user: User) -> Actor:
     return Actor(name=user.login or user.email, role=user.role, user_id=user.id, team_id=user.team_id)
 
 

@@ -119,6 +119,7 @@ def audit_many(
             # As the database will give it back: JSON types only.
             "details": None if details is None else json.loads(json.dumps(details, default=str)),
             "command": _command(),
+            "impersonated_by": actor.impersonated_by,
             "prev_hash": last,
         }
         row["hash"] = last = entry_hash(row)
@@ -158,6 +159,10 @@ def entry_hash(row: dict[str, Any]) -> str:
     (sorted keys, UTC times to the microsecond), so the same entry read back
     from either database hashes the same."""
     content = [row["prev_hash"], *(_canonical(name, row[name]) for name in HASHED)]
+    # Added later: covered when present, so entries made before it hash
+    # as they did.
+    if row.get("impersonated_by") is not None:
+        content.append({"impersonated_by": row["impersonated_by"]})
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -218,7 +223,13 @@ def verify(session: Session, batch: int = 5_000) -> tuple[int, ChainBreak | None
 def _entries(session: Session, batch: int) -> Iterator[dict[str, Any]]:
     """Every entry, in chain order (entries without a number last), in batches."""
     table = AuditEntry.__table__
-    columns = [table.c.id, table.c.prev_hash, table.c.hash, *(table.c[name] for name in HASHED)]
+    columns = [
+        table.c.id,
+        table.c.prev_hash,
+        table.c.hash,
+        table.c.impersonated_by,
+        *(table.c[name] for name in HASHED),
+    ]
     last_seq = 0
     while True:
         rows = session.execute(

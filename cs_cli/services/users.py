@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
@@ -43,8 +45,10 @@ def add_user(
     team: str | None = None,
     manager: str | None = None,
     login: str | None = None,
+    db_role: str | None = None,
 ) -> UserView:
-    """Create a user (admins only); the team is created if it is new."""
+    """Create a user (admins only); the team is created if it is new.
+    `db_role`: the PostgreSQL login role whose connections are this user."""
     require_role(actor, Role.ADMIN, doing="adding users")
     if "@" not in email:
         raise BadInput(f"'{email}' is not an email address")
@@ -63,6 +67,7 @@ def add_user(
         role=role,
         team_id=team_row.id if team_row else (manager_user.team_id if manager_user else None),
         manager_id=manager_user.id if manager_user else None,
+        db_role=_db_role(session, db_role),
     )
     session.add(user)
     session.flush()
@@ -80,9 +85,69 @@ def add_user(
             "role": Role(role).value,
             "team": view.team,
             "manager": manager,
+            "db_role": view.db_role,
         },
     )
     return view
+
+
+def update_user(
+    session: Session,
+    actor: Actor,
+    ref: str,
+    *,
+    role: Role | None = None,
+    team: str | None = None,
+    manager: str | None = None,
+    db_role: str | None = None,
+    active: bool | None = None,
+) -> UserView:
+    """Change a user's role, team, manager, database role or whether they
+    are active (admins only); each change is audited with its value before.
+    An empty `db_role` or `manager` removes it."""
+    require_role(actor, Role.ADMIN, doing="changing users")
+    user = find_user(session, ref)
+    before = _view(session, user.id)
+    if role is not None:
+        user.role = role
+    if team is not None:
+        user.team_id = get_or_create_team(session, team, actor).id if team else None
+    if manager is not None:
+        user.manager_id = find_user(session, manager).id if manager else None
+    if db_role is not None:
+        user.db_role = _db_role(session, db_role, keep=user.id) if db_role else None
+    if active is not None:
+        if not active and user.id == actor.user_id:
+            raise BadInput("you cannot deactivate yourself")
+        user.is_active = active
+    session.flush()
+    after = _view(session, user.id)
+    changed = {
+        name: {"from": _plain(getattr(before, name)), "to": _plain(getattr(after, name))}
+        for name in ("role", "team", "manager_email", "db_role", "is_active")
+        if getattr(before, name) != getattr(after, name)
+    }
+    if changed:
+        audit(session, actor, "user.changed", "user", user.id, at=utcnow(), details=changed)
+    return after
+
+
+def _plain(value):
+    return getattr(value, "value", value)
+
+
+def _db_role(session: Session, name: str | None, *, keep: int | None = None) -> str | None:
+    """A database role name to map, checked: a PostgreSQL identifier no other
+    user has. (Whether the role exists is the database's business: it may be
+    made after the mapping.)"""
+    if name is None:
+        return None
+    if not re.fullmatch(r"[a-z_][a-z0-9_$]{0,62}", name):
+        raise BadInput(f"'{name}' is not a database role name (lower-case letters, digits, _ and $)")
+    taken = session.scalar(sa.select(User.email).where(User.db_role == name, User.id != (keep or -1)))
+    if taken is not None:
+        raise BadInput(f"database role {name} is already {taken}'s")
+    return name
 
 
 def list_users(session: Session, actor: Actor) -> list[UserView]:
@@ -109,6 +174,7 @@ def _to_view(row) -> UserView:
         team=team,
         manager_email=manager_email,
         is_active=user.is_active,
+        db_role=user.db_role,
     )
 
 

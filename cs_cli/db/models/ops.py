@@ -50,6 +50,8 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any] | None]
     # The command line that made it (`cs tasks complete 12`), where known.
     command: Mapped[str | None] = mapped_column(sa.String(500))
+    # Who really acted, when they acted as the actor (--user, CS_USER).
+    impersonated_by: Mapped[str | None] = mapped_column(sa.String(200))
     prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
     hash: Mapped[str | None] = mapped_column(sa.String(64))
 

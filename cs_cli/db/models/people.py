@@ -23,6 +23,9 @@ class User(Timestamps, Base):
     email: Mapped[str] = mapped_column(sa.String(320), unique=True)
     # The login name that CS_USER (or the operating system) names.
     login: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    # PostgreSQL: the database login role whose connections are this user
+    # (docs/security.md, "Identity").
+    db_role: Mapped[str | None] = mapped_column(sa.String(63), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     role: Mapped[Role] = mapped_column(enum_column(Role, "role"), default=Role.CSM)
     team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id", ondelete="SET NULL"), index=True)

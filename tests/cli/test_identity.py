@@ -1,0 +1,125 @@
+"""Who is acting, proven by the database on PostgreSQL: the cs user mapped
+to the connecting role; acting as someone else is for admins and is
+recorded as impersonation. On SQLite the name given is the actor (one
+person's file)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from cs_cli.db.models import AuditEntry
+
+
+@pytest.fixture
+def login_role(db_url: str, engine) -> Iterator[callable]:
+    """Make PostgreSQL login roles with the runtime's privileges on the test
+    database; returns the URL that connects as one. Dropped afterwards."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("database roles are PostgreSQL's; SQLite has no logins")
+    made: list[str] = []
+
+    def make() -> tuple[str, str]:
+        name = f"cs_test_{uuid.uuid4().hex[:10]}"
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"CREATE ROLE {name} LOGIN")
+            conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {name}")
+            conn.exec_driver_sql(
+                f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {name}"
+            )
+            conn.exec_driver_sql(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {name}")
+        made.append(name)
+        url = sa.engine.make_url(db_url).set(username=name, password=None)
+        return name, url.render_as_string(hide_password=False)
+
+    yield make
+    with engine.begin() as conn:
+        for name in made:
+            conn.exec_driver_sql(f"DROP OWNED BY {name}")
+            conn.exec_driver_sql(f"DROP ROLE {name}")
+
+
+def test_a_mapped_role_is_its_user_and_cannot_act_as_another(run_cli, book, engine, login_role):
+    role, url = login_role()
+    assert run_cli("users", "set", "ana", "--db-role", role).exit_code == 0
+    env = {"CS_DATABASE_URL": url}
+    mine = run_cli("customers", "list", "-f", "json", user="ana", env=env)
+    assert mine.exit_code == 0, mine.stderr
+    assert {c["external_id"] for c in json.loads(mine.stdout)} == {"E-1", "E-2", "E-3"}
+    # The name given does not matter when it is ana's; anyone else's is refused.
+    for other in ("mia", "admin", "system"):
+        refused = run_cli("customers", "list", user=other, env=env)
+        assert refused.exit_code == 3, other
+        assert f"database role {role} is ana; acting as '{other}' (--user, CS_USER) is for admins" in (
+            refused.stderr
+        )
+        assert refused.stdout == ""
+    schema = run_cli("db", "downgrade", "0011", "--yes", user="ana", env=env)
+    assert schema.exit_code == 3
+    assert "migrating the schema is for admins" in schema.stderr
+
+
+def test_an_admin_may_act_as_another_and_it_is_recorded(run_cli, book, engine, login_role):
+    role, url = login_role()
+    assert run_cli("users", "set", "admin", "--db-role", role).exit_code == 0
+    env = {"CS_DATABASE_URL": url}
+    shown = run_cli("customers", "show", "E-1", user="ana", env=env)
+    assert shown.exit_code == 0, shown.stderr
+    as_admin = run_cli("customers", "show", "W-1", user="admin", env=env)
+    assert as_admin.exit_code == 0, as_admin.stderr
+    with engine.connect() as conn:
+        reads = conn.execute(
+            sa.select(AuditEntry.actor_name, AuditEntry.impersonated_by)
+            .where(AuditEntry.action == "read.customer")
+            .order_by(AuditEntry.seq)
+        ).all()
+    assert reads == [("ana", "admin"), ("admin", None)]
+    assert run_cli("audit", "verify", env=env).exit_code == 0
+
+
+def test_an_unmapped_role_gets_nothing_and_the_owner_acts_as_anyone(run_cli, book, engine, login_role):
+    role, url = login_role()
+    refused = run_cli("customers", "list", user="admin", env={"CS_DATABASE_URL": url})
+    assert refused.exit_code == 3
+    assert f"database role '{role}' is not a cs user" in refused.stderr
+    # The tests connect as the database's owner: its admin, acting as anyone.
+    assert run_cli("customers", "show", "E-1", user="ana").exit_code == 0
+    with engine.connect() as conn:
+        who = conn.execute(
+            sa.select(AuditEntry.actor_name, AuditEntry.impersonated_by).where(
+                AuditEntry.action == "read.customer"
+            )
+        ).one()
+    user = sa.engine.make_url(str(engine.url)).username
+    assert who == ("ana", f"db:{user}")
+
+
+def test_a_deactivated_mapped_user_gets_nothing(run_cli, book, login_role):
+    role, url = login_role()
+    assert run_cli("users", "set", "bo", "--db-role", role, "--inactive").exit_code == 0
+    refused = run_cli("customers", "list", user="bo", env={"CS_DATABASE_URL": url})
+    assert refused.exit_code == 3
+    assert "is deactivated" in refused.stderr
+
+
+def test_users_set_changes_and_audits(run_cli, book, engine):
+    result = run_cli("users", "set", "bo", "--role", "manager", "--team", "North", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    view = json.loads(result.stdout)[0]
+    assert (view["role"], view["team"]) == ("manager", "North")
+    with engine.connect() as conn:
+        details = conn.scalar(sa.select(AuditEntry.details).where(AuditEntry.action == "user.changed"))
+    assert details["role"] == {"from": "csm", "to": "manager"}
+    assert details["team"]["to"] == "North"
+    bad = run_cli("users", "set", "bo", "--db-role", "Bad Name")
+    assert bad.exit_code == 2 and "is not a database role name" in bad.stderr
+    nothing = run_cli("users", "set", "bo")
+    assert nothing.exit_code == 2 and "say what to change" in nothing.stderr
+    csm = run_cli("users", "set", "bo", "--role", "admin", user="ana")
+    assert csm.exit_code == 3
+    self_off = run_cli("users", "set", "admin", "--inactive")
+    assert self_off.exit_code == 2 and "you cannot deactivate yourself" in self_off.stderr
