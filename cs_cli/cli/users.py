@@ -93,6 +93,32 @@ def set_(
     message(f"changed {view.email}")
 
 
+@app.command("grant-db")
+def grant_db(
+    user: Annotated[str, typer.Argument(help="The user (email or login).", metavar="USER")],
+    role: Annotated[
+        str, typer.Argument(help="Their database login role (created if missing).", metavar="ROLE")
+    ],
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """PostgreSQL: give a user a database login role of their own, with what
+    cs needs at run time, and map it to them: connecting as it is being
+    them, and row-level security shows it only their customers, in cs and
+    at a SQL prompt alike. Admins only (creating a role needs CREATEROLE).
+
+    Example: cs users grant-db ana@example.com ana
+    """
+    from cs_cli.services import users
+
+    with _runtime.session() as (session, actor):
+        view, created = users.grant_database_role(session, actor, user, role)
+    emit_rows(dataclass_rows([view]), COLUMNS, fmt)
+    message(
+        f"{'created' if created else 'granted'} database role {view.db_role} for {view.email}"
+        "; set how it logs in (a password, a certificate) in PostgreSQL"
+    )
+
+
 @app.command("list")
 def list_(fmt: FormatOpt = OutputFormat.TABLE) -> None:
     """List every user with role, team and manager."""

@@ -132,6 +132,50 @@ def update_user(
     return after
 
 
+def grant_database_role(session: Session, actor: Actor, ref: str, role: str) -> tuple[UserView, bool]:
+    """PostgreSQL: give a user a login role of their own. The role is created
+    when missing (LOGIN; how it authenticates is pg_hba.conf's business), is
+    granted what cs needs at run time on the tables and sequences of the
+    schema (now and those a later `cs db upgrade` makes), and is mapped to
+    the user. Admins only; the connection needs CREATEROLE to create a
+    role. Returns the user and whether the role was created."""
+    require_role(actor, Role.ADMIN, doing="granting database roles")
+    name = _db_role(session, role, keep=find_user(session, ref).id)
+    if session.get_bind().dialect.name != "postgresql":
+        raise BadInput("database roles are PostgreSQL's: on SQLite the file's owner is its user")
+    exists = session.scalar(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :n"), {"n": name}) is not None
+    schema = session.scalar(sa.text("SELECT current_schema()"))
+    quoted = f'"{schema}"'
+    statements = [] if exists else [f"CREATE ROLE {name} LOGIN"]
+    tables, sequences = "SELECT, INSERT, UPDATE, DELETE", "USAGE, SELECT, UPDATE"
+    later = f"ALTER DEFAULT PRIVILEGES IN SCHEMA {quoted} GRANT"
+    statements += [
+        f"GRANT USAGE ON SCHEMA {quoted} TO {name}",
+        f"GRANT {tables} ON ALL TABLES IN SCHEMA {quoted} TO {name}",
+        f"GRANT {sequences} ON ALL SEQUENCES IN SCHEMA {quoted} TO {name}",
+        f"{later} {tables} ON TABLES TO {name}",
+        f"{later} {sequences} ON SEQUENCES TO {name}",
+    ]
+    try:
+        with session.begin_nested():
+            for statement in statements:
+                session.execute(sa.text(statement))
+    except sa.exc.DBAPIError as exc:
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+        raise BadInput(f"cannot grant database role {name}: {reason}") from None
+    view = update_user(session, actor, ref, db_role=name)
+    audit(
+        session,
+        actor,
+        "user.db_role_granted",
+        "user",
+        view.id,
+        at=utcnow(),
+        details={"db_role": name, "created": not exists, "schema": schema},
+    )
+    return view, not exists
+
+
 def _plain(value):
     return getattr(value, "value", value)
 

@@ -16,12 +16,13 @@ from cs_cli.db.models import AuditEntry
 
 
 @pytest.fixture
-def login_role(db_url: str, engine) -> Iterator[callable]:
+def login_role(db_url: str, engine, run_cli) -> Iterator[callable]:
     """Make PostgreSQL login roles with the runtime's privileges on the test
     database; returns the URL that connects as one. Dropped afterwards."""
     if not db_url.startswith("postgresql"):
         pytest.skip("database roles are PostgreSQL's; SQLite has no logins")
     made: list[str] = []
+    assert run_cli("users", "add", "nobody@example.com").exit_code == 0
 
     def make() -> tuple[str, str]:
         name = f"cs_test_{uuid.uuid4().hex[:10]}"
@@ -39,6 +40,7 @@ def login_role(db_url: str, engine) -> Iterator[callable]:
     yield make
     with engine.begin() as conn:
         for name in made:
+            conn.exec_driver_sql(f"REASSIGN OWNED BY {name} TO CURRENT_USER")
             conn.exec_driver_sql(f"DROP OWNED BY {name}")
             conn.exec_driver_sql(f"DROP ROLE {name}")
 
@@ -123,3 +125,56 @@ def test_users_set_changes_and_audits(run_cli, book, engine):
     assert csm.exit_code == 3
     self_off = run_cli("users", "set", "admin", "--inactive")
     assert self_off.exit_code == 2 and "you cannot deactivate yourself" in self_off.stderr
+
+
+def test_row_level_security_holds_outside_cs(run_cli, book, engine, login_role):
+    """A CSM with a SQL prompt of their own sees exactly their customers."""
+    from cs_cli.db.engine import make_engine
+
+    csm_role, csm_url = login_role()
+    admin_role, admin_url = login_role()
+    assert run_cli("users", "set", "ana", "--db-role", csm_role).exit_code == 0
+    assert run_cli("users", "set", "admin", "--db-role", admin_role).exit_code == 0
+    assert run_cli("customers", "show", "W-1").exit_code == 0  # an audit entry on bo's customer
+    count = "SELECT count(*) FROM {}"
+    csm = make_engine(csm_url)
+    try:
+        with csm.connect() as conn:
+            customers = set(conn.exec_driver_sql("SELECT external_id FROM customers").scalars())
+            assert customers == {"E-1", "E-2", "E-3"}
+            assert conn.exec_driver_sql(count.format("cs_audit_log")).scalar() == 0
+            # Contacts of ana's customers only (the book's other contacts are Mia's and Bo's).
+            others = conn.exec_driver_sql(
+                "SELECT count(*) FROM contacts WHERE customer_id NOT IN (SELECT id FROM customers)"
+            ).scalar()
+            assert others == 0
+        with engine.connect() as conn:
+            w1 = conn.exec_driver_sql("SELECT id FROM customers WHERE external_id = 'W-1'").scalar()
+        with pytest.raises(sa.exc.DBAPIError, match="row-level security"), csm.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO nps_responses (external_id, customer_id, score, responded_at, created_at)"
+                f" VALUES ('N-x', {w1}, 1, now(), now())"
+            )
+        with csm.begin() as conn:  # out of sight: nothing to change
+            changed = conn.exec_driver_sql(f"UPDATE customers SET name = 'x' WHERE id = {w1}").rowcount
+        assert changed == 0
+    finally:
+        csm.dispose()
+    admin = make_engine(admin_url)
+    try:
+        with admin.connect() as conn:
+            assert conn.exec_driver_sql(count.format("customers")).scalar() == 7
+            assert conn.exec_driver_sql(count.format("cs_audit_log")).scalar() >= 3
+    finally:
+        admin.dispose()
+
+
+def test_grant_db_is_for_admins_and_postgres(run_cli, book, db_url):
+    refused = run_cli("users", "grant-db", "bo", "bo_role", user="ana")
+    assert refused.exit_code == 3
+    bad = run_cli("users", "grant-db", "bo", "Bo Role")
+    assert bad.exit_code == 2 and "is not a database role name" in bad.stderr
+    if not db_url.startswith("postgresql"):
+        sqlite = run_cli("users", "grant-db", "bo", "bo_role")
+        assert sqlite.exit_code == 2
+        assert "database roles are PostgreSQL's" in sqlite.stderr
