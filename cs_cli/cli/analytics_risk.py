@@ -23,7 +23,6 @@ from cs_cli.cli.analytics_options import (
     month,
     pct,
 )
-from cs_cli.services.metrics.filters import THIN
 
 
 def register(app: typer.Typer) -> None:
@@ -211,5 +210,7 @@ def time_to_value(
         f"as of {day}: {reached:,} of {started:,} new customers reached their {what}; "
         f"{within:,} ({pct(within / started, 0)}) within {target} days"
     )
+    from cs_cli.services.metrics.filters import THIN
+
     if started < THIN:
         warn(f"only {started} new customers: the shares move a lot with one customer")

@@ -86,8 +86,11 @@ def list_entries(
     """The entries, newest first: a page in a table, every one as json or
     csv (unless --limit).
 
-    Example: cs audit list --customer C-00107 --since 2026-11-01
-    Example: cs audit list --action task. --actor ana@example.com
+    Examples:
+
+      cs audit list --customer C-00107 --since 2026-11-01
+
+      cs audit list --action task. --actor ana@example.com
     """
     from cs_cli.services.audit_log import entries
 

@@ -118,8 +118,11 @@ def qbr(
     risks and churn drivers, renewal and expansion outlook, and the open
     tasks as goals for the next quarter.
 
-    Example: cs report qbr C-00107 --html qbr-C-00107.html
-    Example: cs report qbr C-00107 --pdf qbr-C-00107.pdf
+    Examples:
+
+      cs report qbr C-00107 --html qbr-C-00107.html
+
+      cs report qbr C-00107 --pdf qbr-C-00107.pdf
     """
     from pathlib import Path
 

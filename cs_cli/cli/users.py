@@ -77,8 +77,11 @@ def set_(
     them. Admins only; each change is in the audit trail with its value
     before.
 
-    Example: cs users set ana@example.com --role manager --team East
-    Example: cs users set bo@example.com --inactive
+    Examples:
+
+      cs users set ana@example.com --role manager --team East
+
+      cs users set bo@example.com --inactive
     """
     from cs_cli.errors import BadInput
     from cs_cli.services import users
@@ -101,10 +104,11 @@ def grant_db(
     ],
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
-    """PostgreSQL: give a user a database login role of their own, with what
-    cs needs at run time, and map it to them: connecting as it is being
-    them, and row-level security shows it only their customers, in cs and
-    at a SQL prompt alike. Admins only (creating a role needs CREATEROLE).
+    """PostgreSQL: give a user a database login role of their own, with the
+    privileges the tool needs at run time, and map it to them: connecting as
+    it is being them, and row-level security shows it only their customers,
+    here and at a SQL prompt alike. Admins only (creating a role needs
+    CREATEROLE).
 
     Example: cs users grant-db ana@example.com ana
     """

@@ -104,6 +104,10 @@ def test_verbose_and_json_logs_and_the_log_file(run_cli, admin, tmp_path):
         "outbox": 0,
         "events": 0,
         "job_runs": 0,
+        "touchpoints": 0,
+        "health_history": 0,
+        "tasks": 0,
+        "journeys": 0,
     }
     assert records[1]["slot"].startswith("manual ") and "ts" in records[1]
 
