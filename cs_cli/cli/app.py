@@ -161,6 +161,18 @@ def root(
         if value is not None and source is not None and source.name == "COMMANDLINE":
             flags[name] = value
     _runtime.reset(flags, debug)
+    if debug:
+        # What is kept out of messages (why a delivery failed) goes to stderr here.
+        import logging
+
+        logger = logging.getLogger("cs_cli")
+        for old in [h for h in logger.handlers if h.get_name() == "cs-debug"]:
+            logger.removeHandler(old)  # a command run before in the same process
+        handler = logging.StreamHandler(sys.stderr)
+        handler.set_name("cs-debug")
+        handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
 
 
 app.add_typer(customers_cmd.app, name="customers")
