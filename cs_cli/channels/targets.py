@@ -92,4 +92,5 @@ def resolve(url: str, allow: AllowList, resolver: Resolver = system_resolver) ->
         if why:
             said = f"{host} is {why}" if str(canonical(address)) == host else f"{host} resolves to {why}"
             raise Refused(f"{said}: refused (see outbound_allow)")
-    return Destination(url, scheme, host, port, addresses[0])
+    # An IPv4 address written as IPv6 (::ffff:a.b.c.d) was checked as IPv4: connect to that.
+    return Destination(url, scheme, host, port, canonical(addresses[0]))
