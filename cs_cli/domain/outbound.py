@@ -303,4 +303,11 @@ def mask_urls(text: str | None) -> str | None:
     """Every URL in a text masked (see mask_url)."""
     if not text or "://" not in text:
         return text
-    return _URL_IN_TEXT.sub(lambda m: mask_url(m.group(0)), text)
+
+    def masked(match: re.Match[str]) -> str:
+        # Punctuation after a URL ends the sentence, not the URL.
+        url = match.group(0)
+        core = url.rstrip(".,:;!?)")
+        return mask_url(core) + url[len(core) :]
+
+    return _URL_IN_TEXT.sub(masked, text)
