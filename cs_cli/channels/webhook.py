@@ -28,7 +28,7 @@ from typing import Any
 from cs_cli import __version__
 from cs_cli.channels import Envelope, Outcome, one_line
 from cs_cli.channels.targets import Resolver, Unresolved, resolve, system_resolver
-from cs_cli.domain.outbound import AllowList, Refused, where
+from cs_cli.domain.outbound import AllowList, Refused, mask_urls, where
 
 # The detail of a failed delivery (refused, timed out, reset, the answer's
 # status) is only logged: on the outbox row, where every CSM can read it, it
@@ -189,12 +189,12 @@ class SignedPoster:
             log.debug("%s: no answer within %g s", target.where, limit)
             return Outcome.retry(could_not_deliver(target.where))
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            return Outcome.dead(f"bad URL for {target.where}: {one_line(exc)}")
+            return Outcome.dead(f"bad URL for {target.where}: {mask_urls(one_line(exc))}")
         except httpx.TransportError as exc:
             log.debug("%s: %s", target.where, one_line(exc) or type(exc).__name__)
             return Outcome.retry(could_not_deliver(target.where))
         except (ValueError, UnicodeError) as exc:  # a header no HTTP request can carry
-            return Outcome.dead(f"cannot send: {one_line(exc)}")
+            return Outcome.dead(f"cannot send: {mask_urls(one_line(exc))}")
         outcome = classify(response.status_code, response.reason_phrase, response.text, response.headers, at)
         if outcome.kind in ("sent", "held"):
             return outcome
