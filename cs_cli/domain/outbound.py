@@ -193,7 +193,9 @@ class AllowEntry:
         """Whether the entry names this host or address itself (not a
         wildcard, not a wider network): what admits a metadata service."""
         if self.name is not None:
-            return self.name == host
+            # A name of yours that resolves to a metadata address is not
+            # the metadata service named: its DNS could be pointed there.
+            return self.name == host and host in METADATA_NAMES
         assert self.network is not None
         return self.network.num_addresses == 1 and address in self.network
 

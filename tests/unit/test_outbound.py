@@ -152,6 +152,19 @@ def test_metadata_services_only_when_named_exactly():
     with pytest.raises(Refused, match="cloud metadata"):
         resolve("http://[fd00:ec2::254]/latest/", parse_allow_list("fd00::/8"))
     assert resolve("http://169.254.169.254/x", parse_allow_list("169.254.169.254")).port == 80
+    # A name admitted by the allow-list does not admit the metadata address it may resolve to.
+    allow = parse_allow_list("hooks.internal")
+    assert allow.admits("hooks.internal", 80, ipaddress.ip_address("10.1.2.3")) is None
+    assert (
+        allow.admits("hooks.internal", 80, ipaddress.ip_address("169.254.169.254"))
+        == "a cloud metadata service"
+    )
+    assert (
+        parse_allow_list("metadata.google.internal").admits(
+            "metadata.google.internal", 80, ipaddress.ip_address("169.254.169.254")
+        )
+        is None
+    )
 
 
 @pytest.mark.parametrize(
