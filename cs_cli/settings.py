@@ -175,6 +175,23 @@ def _success_targets(text: str) -> str:
     return text.strip()
 
 
+def _outbound_allow(text: str) -> str:
+    from cs_cli.domain.outbound import parse_allow_list
+
+    parse_allow_list(text)
+    return text.strip()
+
+
+def _endpoint(text: str) -> str:
+    """An http(s) URL cs posts to, checked for its form (the allow-list is
+    checked at delivery, after resolving the host)."""
+    from cs_cli.domain.outbound import url_problem
+
+    if text.strip() and (problem := url_problem(text.strip())):
+        raise ValueError(problem)
+    return text.strip()
+
+
 SMTP_SECURITY = ("none", "starttls", "tls")
 
 
@@ -277,7 +294,19 @@ SPECS: tuple[SettingSpec, ...] = (
         parse=_seconds,
     ),
     SettingSpec(
-        "in_app_url", "CS_IN_APP_URL", "Endpoint that receives in-app messages (HTTP POST).", lambda: ""
+        "in_app_url",
+        "CS_IN_APP_URL",
+        "Endpoint that receives in-app messages (HTTP POST); no user:password@ in it.",
+        lambda: "",
+        parse=_endpoint,
+    ),
+    SettingSpec(
+        "outbound_allow",
+        "CS_OUTBOUND_ALLOW",
+        "Where webhooks and in-app messages may go: hosts, host:port, CIDRs and `public`, comma-separated;"
+        " empty: any public address, nothing internal.",
+        lambda: "",
+        parse=_outbound_allow,
     ),
     SettingSpec(
         "outbox_max_attempts",
@@ -461,6 +490,7 @@ class Settings:
     webhook_secret: str = ""
     webhook_timeout: float = 10.0
     in_app_url: str = ""
+    outbound_allow: str = ""
     outbox_max_attempts: int = 8
     outbox_connections: int = 4
     outbox_backoff: dt.timedelta = dt.timedelta(minutes=1)

@@ -19,13 +19,21 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from cs_cli import __version__
 from cs_cli.channels import Envelope, Outcome, one_line
+from cs_cli.channels.targets import Resolver, Unresolved, resolve, system_resolver
+from cs_cli.domain.outbound import AllowList, Refused, mask_urls, where
+
+# The detail of a failed delivery (refused, timed out, reset, the answer's
+# status) is only logged: on the outbox row, where every CSM can read it, it
+# would tell an open port from a closed one (`cs --debug` shows the log).
+log = logging.getLogger("cs_cli.outbound")
 
 SIGNATURE_VERSION = "v1"
 # Answers worth trying again: the receiver is overloaded, slow or down.
@@ -79,9 +87,18 @@ def encode(body: Any) -> bytes:
 class HttpConfig:
     secret: str
     timeout: float
+    # Where requests may go (the outbound_allow setting); empty: any public address.
+    allow: AllowList = field(default_factory=AllowList)
+    resolver: Resolver = system_resolver
 
     def __repr__(self) -> str:  # never show the secret
-        return f"HttpConfig(timeout={self.timeout})"
+        return f"HttpConfig(timeout={self.timeout}, allow={self.allow})"
+
+
+def could_not_deliver(place: str) -> str:
+    """The one reason every failed delivery to a reachable-looking place
+    gets: refused, timed out, reset, closed or answered with an error."""
+    return f"could not deliver to {place}"
 
 
 class SignedPoster:
@@ -89,29 +106,34 @@ class SignedPoster:
 
     def __init__(self, config: HttpConfig) -> None:
         self.config = config
-        self._client = None
-        # A delivery run posts from several threads; one client serves them all.
+        # One client per host name: requests go to an address, and a kept-alive
+        # TLS connection checked for one name must not carry another's.
+        self._clients: dict[str, Any] = {}
+        # A delivery run posts from several threads; the clients serve them all.
         self._lock = threading.Lock()
 
     def __enter__(self) -> SignedPoster:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-
-    def _http(self):
         with self._lock:
-            if self._client is None:
+            clients, self._clients = self._clients, {}
+        for client in clients.values():
+            client.close()
+
+    def _http(self, host: str):
+        with self._lock:
+            client = self._clients.get(host)
+            if client is None:
                 import httpx
 
-                self._client = httpx.Client(
+                client = self._clients[host] = httpx.Client(
                     timeout=httpx.Timeout(self.config.timeout),
                     follow_redirects=False,
+                    trust_env=False,  # no proxy from the environment: it would connect by name
                     headers={"User-Agent": f"cs/{__version__}"},
                 )
-            return self._client
+            return client
 
     def post(
         self,
@@ -121,14 +143,23 @@ class SignedPoster:
         at: dt.datetime,
         headers: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        refused: Callable[[str], Outcome] = Outcome.dead,
     ) -> Outcome:
-        """POST `body` signed; `timeout` (seconds) overrides the configured one."""
+        """POST `body` signed; `timeout` (seconds) overrides the configured one.
+        The URL is checked against the allow-list after resolving its host,
+        and the request goes to the address checked. `refused` makes the
+        outcome of a destination the allow-list refuses (dead by default)."""
         import httpx
 
         if not self.config.secret:
             return Outcome.held("no signing key: set webhook_secret (CS_WEBHOOK_SECRET)")
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            return Outcome.dead(f"not an http(s) URL: {one_line(url, 200)}")
+        try:
+            target = resolve(url, self.config.allow, self.config.resolver)
+        except Refused as exc:
+            return refused(f"destination refused: {exc}")
+        except Unresolved as exc:
+            log.debug("cannot resolve %s: %s", where(url), exc)
+            return Outcome.retry(could_not_deliver(where(url)))
         data = encode(body)
         timestamp = int(at.timestamp())
         sent_headers = {
@@ -136,26 +167,39 @@ class SignedPoster:
         }
         sent_headers.update(
             {
+                "Host": target.host_header(),
                 "Content-Type": "application/json",
                 "Webhook-Id": key,
                 "Webhook-Timestamp": str(timestamp),
                 "Webhook-Signature": sign(self.config.secret, key, timestamp, data),
             }
         )
+        # TLS checks the certificate against the name, not the address.
+        extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
         limit = self.config.timeout if timeout is None else float(timeout)
         try:
-            response = self._http().post(
-                url, content=data, headers=sent_headers, timeout=httpx.Timeout(limit)
+            response = self._http(target.host).post(
+                target.pinned_url(),
+                content=data,
+                headers=sent_headers,
+                timeout=httpx.Timeout(limit),
+                extensions=extensions,
             )
         except httpx.TimeoutException:
-            return Outcome.retry(f"no answer from {_host(url)} within {limit:g} s")
+            log.debug("%s: no answer within %g s", target.where, limit)
+            return Outcome.retry(could_not_deliver(target.where))
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            return Outcome.dead(f"bad URL {one_line(url, 200)}: {one_line(exc)}")
+            return Outcome.dead(f"bad URL for {target.where}: {mask_urls(one_line(exc))}")
         except httpx.TransportError as exc:
-            return Outcome.retry(f"cannot reach {_host(url)}: {one_line(exc) or type(exc).__name__}")
+            log.debug("%s: %s", target.where, one_line(exc) or type(exc).__name__)
+            return Outcome.retry(could_not_deliver(target.where))
         except (ValueError, UnicodeError) as exc:  # a header no HTTP request can carry
-            return Outcome.dead(f"cannot send: {one_line(exc)}")
-        return classify(response.status_code, response.reason_phrase, response.text, response.headers, at)
+            return Outcome.dead(f"cannot send: {mask_urls(one_line(exc))}")
+        outcome = classify(response.status_code, response.reason_phrase, response.text, response.headers, at)
+        if outcome.kind in ("sent", "held"):
+            return outcome
+        log.debug("%s: %s", target.where, outcome.reason)
+        return Outcome(outcome.kind, could_not_deliver(target.where), outcome.retry_after)
 
 
 def classify(status: int, phrase: str, text: str, headers: Mapping[str, str], at: dt.datetime) -> Outcome:
@@ -187,12 +231,6 @@ def _retry_after(value: str | None, at: dt.datetime) -> float | None:
             return None
         return None if when is None else max(0.0, (when - at).total_seconds())
     return max(0.0, seconds)
-
-
-def _host(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    return urlsplit(url).netloc or url
 
 
 class WebhookChannel(SignedPoster):

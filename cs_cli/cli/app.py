@@ -161,6 +161,31 @@ def root(
         if value is not None and source is not None and source.name == "COMMANDLINE":
             flags[name] = value
     _runtime.reset(flags, debug)
+    _debug_log(debug)
+
+
+def _debug_log(on: bool) -> None:
+    """With --debug, what is kept out of messages (why a delivery failed) is
+    logged on stderr; without, nothing is (a command run before in the same
+    process, as in tests, leaves no handler behind)."""
+    if not on and "logging" not in sys.modules:
+        return
+    import logging
+
+    class CurrentStderr(logging.StreamHandler):
+        def emit(self, record: logging.LogRecord) -> None:
+            self.stream = sys.stderr  # whatever stderr is now, not at set-up
+            super().emit(record)
+
+    logger = logging.getLogger("cs_cli")
+    for old in [h for h in logger.handlers if h.get_name() == "cs-debug"]:
+        logger.removeHandler(old)
+    logger.setLevel(logging.DEBUG if on else logging.NOTSET)
+    if on:
+        handler = CurrentStderr()
+        handler.set_name("cs-debug")
+        handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
+        logger.addHandler(handler)
 
 
 app.add_typer(customers_cmd.app, name="customers")

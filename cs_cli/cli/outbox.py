@@ -78,7 +78,10 @@ def deliver(
     hours and the email cap hold messages back until they may go; a failure
     is retried later with growing delays, and a message is dead after the
     last attempt (or at once when no retry can help, e.g. a 404). Several
-    deliverers may run at once on PostgreSQL.
+    deliverers may run at once on PostgreSQL. Webhooks and in-app messages go
+    only to public addresses unless outbound_allow (CS_OUTBOUND_ALLOW) admits
+    others; a failure says only "could not deliver to HOST:PORT" (--debug
+    logs why).
     Prints one line: sent, failed, held, dead. Run it from cron every minute.
 
     Examples:

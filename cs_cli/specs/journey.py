@@ -375,11 +375,13 @@ class WebhookStep(_Step):
     @field_validator("url")
     @classmethod
     def _http(cls, url: str) -> str:
-        from urllib.parse import urlsplit
+        from cs_cli.domain.outbound import url_problem
 
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("an http:// or https:// address")
+        # The allow-list is checked at delivery, after resolving the host;
+        # what no allow-list can admit is refused here, with file:line.
+        problem = url_problem(url)
+        if problem:
+            raise ValueError(f"an http:// or https:// address: {problem}")
         return url
 
 

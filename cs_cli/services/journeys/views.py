@@ -260,7 +260,9 @@ def step_in_words(config: dict[str, Any]) -> str:
             parts.append(facts_in_words(config["facts"]))
         return "if " + " and ".join(parts)
     if kind == "webhook":
-        return f"POST to {config['url']} (timeout {config.get('timeout_seconds', 10):g} s)"
+        from cs_cli.domain.outbound import mask_url
+
+        return f"POST to {mask_url(config['url'])} (timeout {config.get('timeout_seconds', 10):g} s)"
     if kind == "segment_update":
         parts = [f"add to '{n}'" for n in config.get("add", [])]
         parts += [f"remove from '{n}'" for n in config.get("remove", [])]

@@ -36,6 +36,7 @@ def open_channels(settings: Settings) -> Iterator[dict[OutboxChannel, Channel]]:
     from cs_cli.channels.email import SmtpChannel, SmtpConfig
     from cs_cli.channels.in_app import InAppChannel
     from cs_cli.channels.webhook import HttpConfig, WebhookChannel
+    from cs_cli.domain.outbound import parse_allow_list
 
     smtp = SmtpConfig(
         host=settings.smtp_host,
@@ -46,7 +47,11 @@ def open_channels(settings: Settings) -> Iterator[dict[OutboxChannel, Channel]]:
         sender=settings.smtp_from,
         timeout=settings.smtp_timeout,
     )
-    http = HttpConfig(secret=settings.webhook_secret, timeout=settings.webhook_timeout)
+    http = HttpConfig(
+        secret=settings.webhook_secret,
+        timeout=settings.webhook_timeout,
+        allow=parse_allow_list(settings.outbound_allow),
+    )
     with ExitStack() as stack:
         yield {
             OutboxChannel.EMAIL: stack.enter_context(SmtpChannel(smtp)),

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from cs_cli.db import dialect
 from cs_cli.db.models import OutboxMessage
 from cs_cli.domain import Enqueued, OutboxChannel, OutboxStatus
+from cs_cli.domain.outbound import url_problem
 from cs_cli.errors import BadInput
 
 # Printable ASCII without spaces: the key goes into a header as it is.
@@ -133,8 +134,9 @@ def _row(m: NewMessage, now: dt.datetime) -> dict[str, Any]:
         _check_email(what, recipient, subject, payload)
     elif channel == OutboxChannel.WEBHOOK:
         url = payload["url"]
-        if not isinstance(url, str) or not re.match(r"https?://[^\s/]+", url) or len(url) > 2000:
-            raise BadInput(f"{what}: 'url' must be an http:// or https:// URL")
+        if not isinstance(url, str) or len(url) > 2000 or (problem := url_problem(url)):
+            why = "longer than 2000 characters" if isinstance(url, str) and len(url) > 2000 else problem
+            raise BadInput(f"{what}: 'url' must be an http:// or https:// URL ({why or 'not text'})")
         timeout = payload.get("timeout")
         if timeout is not None and (
             isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 60

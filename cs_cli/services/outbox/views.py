@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from cs_cli.db.models import Contact, Customer, OutboxMessage
 from cs_cli.domain import Actor, OutboxChannel, OutboxDetail, OutboxRow, OutboxStatus, Page, Role
+from cs_cli.domain.outbound import mask_urls
 from cs_cli.errors import BadInput, NotFound
 from cs_cli.services.access import customer_scope
 from cs_cli.services.audit import audit
@@ -43,8 +44,33 @@ _ROW_COLUMNS = (
 )
 
 
+# Shown masked to everyone, admins too: a URL's user, password and query
+# (a token) are secrets, and a listing ends up in terminals and tickets.
+_MASKED = ("recipient", "last_error", "held_reason")
+
+
+def _fields(r: Any) -> dict[str, Any]:
+    fields = {c: getattr(r, c) for c in OutboxRow.__dataclass_fields__}
+    for name in _MASKED:
+        fields[name] = mask_urls(fields[name])
+    return fields
+
+
 def _row(r: Any) -> OutboxRow:
-    return OutboxRow(**{c: getattr(r, c) for c in OutboxRow.__dataclass_fields__})
+    return OutboxRow(**_fields(r))
+
+
+def _masked_payload(value: Any) -> Any:
+    """The payload with every URL in a `url` field masked (the webhook's
+    destination, an in-app message's link)."""
+    if isinstance(value, dict):
+        return {
+            k: mask_urls(v) if k == "url" and isinstance(v, str) else _masked_payload(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_masked_payload(v) for v in value]
+    return value
 
 
 def list_messages(
@@ -88,10 +114,10 @@ def message_detail(session: Session, actor: Actor, message_id: int) -> OutboxDet
     if r is None:
         raise NotFound(f"no outbox message {message_id}", hint="see `cs outbox list`")
     return OutboxDetail(
-        **{c: getattr(r, c) for c in OutboxRow.__dataclass_fields__},
+        **_fields(r),
         customer_name=r.customer_name,
         contact=r.contact,
-        payload=r.payload or {},
+        payload=_masked_payload(r.payload or {}),
     )
 
 
