@@ -193,7 +193,7 @@ def _standardized(book: BookFeatures, focus: str | None) -> tuple[list[str], np.
             continue  # e.g. no touchpoint carries a sentiment yet
         if f.log:
             x[known] = np.log1p(np.maximum(x[known], 0.0))
-        x[~known] = np.median(x[known])
+        x[~known] = np.median(x[known]) if f.neutral is None else f.neutral
         sd = x.std()
         if sd == 0:
             continue

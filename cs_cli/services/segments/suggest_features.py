@@ -37,6 +37,8 @@ class Feature:
     in_rules: bool  # a field of the rule language
     low: str  # the name's word for a cluster below the book
     high: str  # ... and above it
+    # What a missing value counts as when clustering: None, the book's median.
+    neutral: float | None = None
 
 
 FEATURES: tuple[Feature, ...] = (
@@ -53,6 +55,9 @@ FEATURES: tuple[Feature, ...] = (
         False,
         "unhappy",
         "happy",
+        # No analysed touchpoint says nothing either way: neutral, not the
+        # book's median (which a happy majority would make positive).
+        neutral=0.0,
     ),
 )
 BY_NAME = {f.name: f for f in FEATURES}
