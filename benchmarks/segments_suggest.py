@@ -39,8 +39,9 @@ def enrich(url: str) -> None:
     )
     with engine.begin() as conn:
         conn.exec_driver_sql(f"UPDATE customers SET contract_start = {start}")
+        mod = "%%" if postgres else "%"  # psycopg reads a lone % as a placeholder
         conn.exec_driver_sql(
-            "UPDATE cs_touchpoints SET sentiment_score = ((customer_id * 7919 + id) % 201 - 100) / 100.0"
+            f"UPDATE cs_touchpoints SET sentiment_score = ((customer_id * 7919 + id) {mod} 201 - 100) / 100.0"
         )
         if postgres:
             conn.exec_driver_sql("ANALYZE")
@@ -74,7 +75,7 @@ def main() -> None:
     if not args.reuse:
         print(f"building {args.customers:,} customers, {args.events:,} events ...", file=sys.stderr)
         build_book(url, args.customers, args.events)
-        enrich(url)
+    enrich(url)
     if not _scored(url):
         print("scoring ...", file=sys.stderr)
         print(cs(url, "recalc", "--as-of", AS_OF.isoformat())[2], file=sys.stderr)
