@@ -4,7 +4,8 @@
 
 Loads the demo (`cs demo`: its accounts are planted healthy, at risk or
 heading to churn, and some healthy ones expand) into a fresh SQLite file,
-runs `suggest` as `cs segments suggest` does, and prints the adjusted Rand
+runs `suggest` as `cs segments suggest` does (the demo loaded and
+scored by `cs demo`), and prints the adjusted Rand
 index between the planted groups of the active accounts and (a) the
 clusters, (b) the segments accepted from them once refreshed (a customer in
 several takes the first, one in none is a group of its own). The planted
@@ -16,6 +17,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -23,11 +27,9 @@ import sqlalchemy as sa
 from sklearn.metrics import adjusted_rand_score
 from sqlalchemy.orm import Session
 
-from cs_cli.db import migrate
 from cs_cli.db.engine import make_engine
 from cs_cli.db.models import Customer, CustomerSegment, Segment, User
 from cs_cli.domain import Actor, Role
-from cs_cli.services.demo import load_demo
 from cs_cli.services.demo.book import CHURNED, HEALTHY, Book
 from cs_cli.services.segments.refresh import refresh
 from cs_cli.services.segments.suggest import accept, suggest_with_members
@@ -54,17 +56,32 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=12)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'demo.db'}")
-        migrate.upgrade(engine)
+        url = f"sqlite:///{Path(tmp) / 'demo.db'}"
+        # As a user loads it: `cs demo` writes the book and scores its health.
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cs_cli",
+                "demo",
+                "--as-of",
+                AS_OF.isoformat(),
+                "--customers",
+                str(args.customers),
+                "--months",
+                str(args.months),
+                "--seed",
+                str(args.seed),
+            ],
+            env={**os.environ, "CS_DATABASE_URL": url, "CS_USER": "bench"},
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        engine = make_engine(url)
         with Session(engine) as session:
-            user = User(login="bench", name="Bench", email="bench@example.org", role=Role.ADMIN)
-            session.add(user)
-            session.flush()
-            actor = Actor(name="bench", role=Role.ADMIN, user_id=user.id)
-            load_demo(
-                session, actor, customers=args.customers, months=args.months, seed=args.seed, as_of=AS_OF
-            )
-            session.commit()
+            user_id = session.scalar(sa.select(User.id).where(User.login == "bench"))
+            actor = Actor(name="bench", role=Role.ADMIN, user_id=user_id)
             truth = planted(args.customers, args.seed, args.months)
             three = {e: ("healthy" if g == "expanding" else g) for e, g in truth.items()}
             two = {e: ("healthy" if g in ("healthy", "expanding") else "troubled") for e, g in truth.items()}

@@ -492,6 +492,8 @@ def _value(name: str, x: float) -> str:
 
 def _money(x: Decimal) -> str:
     v = float(x)
+    if abs(v) >= 1_000_000_000:
+        return f"{v / 1_000_000_000:.1f}B"
     if abs(v) >= 1_000_000:
         return f"{v / 1_000_000:.1f}M"
     if abs(v) >= 10_000:
