@@ -11,8 +11,8 @@ from sklearn.metrics import adjusted_rand_score
 
 from cs_cli import rules
 from cs_cli.db.engine import transaction
-from cs_cli.db.models import Customer, CustomerSegment, Segment
-from cs_cli.domain import SegmentType
+from cs_cli.db.models import Customer, CustomerSegment, HealthScoreHistory, Segment
+from cs_cli.domain import HealthStatus, SegmentType
 from cs_cli.errors import BadInput, CsError
 from cs_cli.services.segments.refresh import refresh
 from cs_cli.services.segments.suggest import accept, parse_k, suggest, suggest_with_members
@@ -119,3 +119,28 @@ def test_parse_k(text, expected):
 def test_parse_k_refuses(text):
     with pytest.raises(BadInput, match="--k is a number from 2 to 8 or 'auto'"):
         parse_k(text)
+
+
+def test_as_of_reads_the_scores_and_usage_of_that_day(engine, admin):
+    build_planted_book(engine)
+    earlier = AS_OF - dt.timedelta(days=30)
+    with transaction(engine) as s:
+        ids = s.scalars(sa.select(Customer.id).where(Customer.external_id != "X-1")).all()
+        s.add_all(
+            HealthScoreHistory(
+                customer_id=i, as_of=earlier, overall_score=50, health_status=HealthStatus.AT_RISK
+            )
+            for i in ids
+        )
+    with transaction(engine) as s:
+        then = suggest(s, admin, k=2, focus=None, as_of=earlier)
+        now = suggest(s, admin, k=2, focus=None, as_of=AS_OF)
+    # A month before, everyone scored 50 and no one had used the product
+    # yet: neither can tell customers apart, so neither is clustered on.
+    assert "health_score" not in then.features and "active_days_30" not in then.features
+    assert {x.profile["health_score"] for x in then.suggestions} == {50.0}
+    assert {x.profile["active_days_30"] for x in then.suggestions} == {0.0}
+    assert {x.churn_risk for x in then.suggestions} == {1.0}
+    # On the day, the current scores (newer than that history) count.
+    assert "health_score" in now.features
+    assert sorted(round(x.profile["health_score"]) for x in now.suggestions) == [34, 89]

@@ -113,14 +113,16 @@ def read_features(session: Session, as_of: dt.date) -> BookFeatures:
     churn = np.full(n, np.nan)
     troubled = np.zeros(n, dtype=bool)
     bad = {HealthStatus.AT_RISK, HealthStatus.CRITICAL}
-    for cid, score, status, probability in _health(session, as_of):
+    scored_on: dict[int, dt.date] = {}
+    for cid, day, score, status, probability in _health(session, as_of):
         k = at.get(cid)
-        if k is None or not np.isnan(values["health_score"][k]):
+        # The newest score by the day wins, from the history or the current row.
+        if k is None or (k in scored_on and scored_on[k] >= day):
             continue
+        scored_on[k] = day
         values["health_score"][k] = score
         troubled[k] = status in bad
-        if probability is not None:
-            churn[k] = probability
+        churn[k] = np.nan if probability is None else probability
 
     # A customer with no events in the window has 0 active days, as in a rule.
     values["active_days_30"][:] = 0.0
@@ -159,13 +161,15 @@ def read_features(session: Session, as_of: dt.date) -> BookFeatures:
 
 
 def _health(session: Session, as_of: dt.date):
-    """(customer id, overall score, status, churn probability): the score in
-    the history for the latest day by `as_of` first, then a current score
-    made by then for customers without history (scores written directly)."""
+    """(customer id, day, overall score, status, churn probability): each
+    customer's score in the history for the latest day by `as_of`, and its
+    current score when made by then (a current score without a day, written
+    directly, counts as of `as_of`)."""
     h = HealthScoreHistory.__table__
     ranked = (
         sa.select(
             h.c.customer_id,
+            h.c.as_of,
             h.c.overall_score,
             h.c.health_status,
             h.c.churn_probability,
@@ -176,12 +180,17 @@ def _health(session: Session, as_of: dt.date):
     )
     yield from session.execute(
         sa.select(
-            ranked.c.customer_id, ranked.c.overall_score, ranked.c.health_status, ranked.c.churn_probability
+            ranked.c.customer_id,
+            ranked.c.as_of,
+            ranked.c.overall_score,
+            ranked.c.health_status,
+            ranked.c.churn_probability,
         ).where(ranked.c.pick == 1)
     )
     c = HealthScore.__table__
-    yield from session.execute(
-        sa.select(c.c.customer_id, c.c.overall_score, c.c.health_status, c.c.churn_probability).where(
-            sa.or_(c.c.as_of.is_(None), c.c.as_of <= as_of)
-        )
-    )
+    for cid, day, score, status, probability in session.execute(
+        sa.select(
+            c.c.customer_id, c.c.as_of, c.c.overall_score, c.c.health_status, c.c.churn_probability
+        ).where(sa.or_(c.c.as_of.is_(None), c.c.as_of <= as_of))
+    ):
+        yield cid, day or as_of, score, status, probability
