@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import warnings
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -207,6 +208,7 @@ def _standardized(book: BookFeatures, focus: str | None) -> tuple[list[str], np.
 
 def _cluster(matrix: np.ndarray, k: int | None, step: Progress) -> tuple[np.ndarray, int, dict[int, float]]:
     from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import silhouette_score
 
     n = len(matrix)
@@ -216,7 +218,11 @@ def _cluster(matrix: np.ndarray, k: int | None, step: Progress) -> tuple[np.ndar
     best: tuple[float, int, np.ndarray] | None = None
     silhouettes: dict[int, float] = {}
     for c in candidates:
-        labels = KMeans(n_clusters=c, n_init=4, random_state=SEED).fit_predict(matrix)
+        with warnings.catch_warnings():
+            # Fewer distinct customers than clusters: k-means says so on
+            # stderr; the empty clusters are simply not suggested.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            labels = KMeans(n_clusters=c, n_init=4, random_state=SEED).fit_predict(matrix)
         picked = labels[sample]
         score = float(silhouette_score(matrix[sample], picked)) if len(set(picked.tolist())) > 1 else -1.0
         silhouettes[c] = round(score, 4)
