@@ -51,7 +51,15 @@ DEPTH = 3
 FOCUSES = ("churn", "expansion")
 # What a focus weighs up: churn, the risk signals; expansion, size and use.
 FOCUS_WEIGHTS = {
-    "churn": {"health_score": 2.0, "active_days_30": 2.0, "sentiment_90d": 2.0, "days_to_renewal": 1.5},
+    "churn": {
+        "health_score": 2.0,
+        "active_days_30": 2.0,
+        "sentiment_90d": 2.0,
+        "days_to_renewal": 1.5,
+        "relationship_score": 1.5,
+        "support_score": 1.5,
+        "financial_score": 1.5,
+    },
     "expansion": {"arr": 2.0, "active_days_30": 2.0, "health_score": 1.5, "tenure_days": 1.5},
 }
 

@@ -43,6 +43,17 @@ class Feature:
 
 FEATURES: tuple[Feature, ...] = (
     Feature("health_score", "health", True, False, True, "low health", "high health"),
+    Feature(
+        "relationship_score",
+        "relationship score",
+        True,
+        False,
+        True,
+        "weak relationships",
+        "strong relationships",
+    ),
+    Feature("support_score", "support score", True, False, True, "support trouble", "smooth support"),
+    Feature("financial_score", "financial score", True, False, True, "billing trouble", "sound billing"),
     Feature("active_days_30", f"active days in {USAGE_DAYS}", True, False, True, "little use", "heavy use"),
     Feature("arr", "ARR", False, True, True, "small ARR", "large ARR"),
     Feature("tenure_days", "days a customer", True, False, True, "new", "long-standing"),
@@ -61,6 +72,10 @@ FEATURES: tuple[Feature, ...] = (
     ),
 )
 BY_NAME = {f.name: f for f in FEATURES}
+# Health components that are features: the signals of trouble that usage and
+# the overall score blur (a champion gone, support trouble, late invoices).
+# Their rule fields and score columns have the same names.
+COMPONENTS = COMPONENT_COLUMNS = ("relationship_score", "support_score", "financial_score")
 
 
 @dataclass(frozen=True)
@@ -114,13 +129,15 @@ def read_features(session: Session, as_of: dt.date) -> BookFeatures:
     troubled = np.zeros(n, dtype=bool)
     bad = {HealthStatus.AT_RISK, HealthStatus.CRITICAL}
     scored_on: dict[int, dt.date] = {}
-    for cid, day, score, status, probability in _health(session, as_of):
+    for cid, day, score, status, probability, *parts in _health(session, as_of):
         k = at.get(cid)
         # The newest score by the day wins, from the history or the current row.
         if k is None or (k in scored_on and scored_on[k] >= day):
             continue
         scored_on[k] = day
         values["health_score"][k] = score
+        for name, part in zip(COMPONENTS, parts, strict=True):
+            values[name][k] = np.nan if part is None else part
         troubled[k] = status in bad
         churn[k] = np.nan if probability is None else probability
 
@@ -173,6 +190,7 @@ def _health(session: Session, as_of: dt.date):
             h.c.overall_score,
             h.c.health_status,
             h.c.churn_probability,
+            *(h.c[c] for c in COMPONENT_COLUMNS),
             sa.func.row_number().over(partition_by=h.c.customer_id, order_by=h.c.as_of.desc()).label("pick"),
         )
         .where(h.c.as_of <= as_of)
@@ -185,12 +203,18 @@ def _health(session: Session, as_of: dt.date):
             ranked.c.overall_score,
             ranked.c.health_status,
             ranked.c.churn_probability,
+            *(ranked.c[c] for c in COMPONENT_COLUMNS),
         ).where(ranked.c.pick == 1)
     )
     c = HealthScore.__table__
-    for cid, day, score, status, probability in session.execute(
+    for cid, day, *rest in session.execute(
         sa.select(
-            c.c.customer_id, c.c.as_of, c.c.overall_score, c.c.health_status, c.c.churn_probability
+            c.c.customer_id,
+            c.c.as_of,
+            c.c.overall_score,
+            c.c.health_status,
+            c.c.churn_probability,
+            *(c.c[col] for col in COMPONENT_COLUMNS),
         ).where(sa.or_(c.c.as_of.is_(None), c.c.as_of <= as_of))
     ):
-        yield cid, day or as_of, score, status, probability
+        yield (cid, day or as_of, *rest)
