@@ -542,7 +542,8 @@ def suggest(
     focus: Annotated[
         str | None,
         typer.Option(
-            help="churn: weigh health, usage, sentiment and renewal up and list the riskiest first; "
+            help="churn: weigh health (and its relationship, support and financial parts), usage, "
+            "sentiment and renewal up and list the riskiest first; "
             "expansion: weigh ARR, usage, health and tenure up and list the most grown first.",
             metavar="churn|expansion",
             show_default="none: largest first",
@@ -561,8 +562,9 @@ def suggest(
     as_of: AsOfOpt = None,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
-    """Suggest segments: cluster the active book on health, usage, ARR,
-    tenure, renewal and touchpoint sentiment, and propose for each cluster
+    """Suggest segments: cluster the active book on health (overall,
+    relationship, support, financial), usage, ARR, tenure, renewal and
+    touchpoint sentiment, and propose for each cluster
     rules in the rule language that select it, with their confidence (F1 of
     the rules' precision and recall against the cluster) and its profile in
     words. Saves nothing unless --accept. The same book and options always

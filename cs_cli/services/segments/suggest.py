@@ -1,15 +1,17 @@
 """Segments suggested from the book: cluster the active customers, then find
 rules in the segment rule language that describe each cluster.
 
-1. Features (suggest_features.py): health, usage, ARR (as log), tenure,
-   renewal and touchpoint sentiment, missing values filled with the book's
-   median, standardized and clipped at 3 standard deviations so that a few
-   huge accounts do not take a cluster of their own. `focus` weighs some
+1. Features (suggest_features.py): health and three of its components,
+   usage, ARR (as log), tenure, renewal and touchpoint sentiment, missing
+   values filled with the book's median (sentiment: neutral), standardized
+   and clipped at 3 standard deviations so that a few huge accounts do not
+   take a cluster of their own. `focus` weighs some
    features up (FOCUS_WEIGHTS).
 2. k-means, seeded, so the same book and options give the same clusters:
-   `--accept N` computes them again rather than storing them. With no k,
-   every k from 2 to MAX_K is tried and the one with the best silhouette on
-   a seeded sample of SAMPLE customers wins.
+   `--accept N` computes them again rather than storing them. Fitted on a
+   seeded sample of FIT_SAMPLE customers. With no k, every k from 2 to
+   MAX_K is tried and the one with the best silhouette on a seeded sample
+   of SAMPLE customers wins.
 3. Rules: per cluster, a decision tree of depth 3, the cluster against the
    rest, on the rule-language features only; the paths to the leaves where
    the cluster is the majority become `all` groups under one `any`; leaves
