@@ -100,7 +100,7 @@ def list_(
         rows = list_segments(session, include_inactive=include_inactive)
     columns = LIST_COLUMNS + (["is_active"] if include_inactive else [])
     if fmt != OutputFormat.TABLE:
-        columns = ["id", *columns, "description", "rules"]
+        columns = ["id", *columns, "description", "rules", "ai_confidence", "ai_reasoning"]
     emit_rows(dataclass_rows(rows), columns, fmt, headers=HEADERS)
     if fmt == OutputFormat.TABLE and not rows:
         message("no segments yet: create one with `cs segments create NAME --rules JSON`")
@@ -141,6 +141,10 @@ def _card(row) -> None:
     grid.add_row("total ARR", cell(row.total_arr) or "-")
     grid.add_row("avg health", cell(row.avg_health_score) or "-")
     grid.add_row("refreshed", cell(row.refreshed_at) if row.refreshed_at else "never")
+    if row.ai_confidence is not None:
+        grid.add_row("confidence", f"{row.ai_confidence:.2f} (F1 of its rules against the cluster found)")
+    if row.ai_reasoning:
+        grid.add_row("reasoning", text_cell(row.ai_reasoning))
     if row.rules:
         grid.add_row("rules", text_cell(json.dumps(row.rules, indent=2, ensure_ascii=False)))
     stdout_console(max_width=120).print(grid)
@@ -334,7 +338,10 @@ def _active_dynamic(session) -> int:
     from cs_cli.db.models import Segment
 
     return session.scalar(
-        sa.select(sa.func.count()).where(Segment.is_active, Segment.segment_type == SegmentType.DYNAMIC)
+        sa.select(sa.func.count()).where(
+            Segment.is_active,
+            Segment.segment_type.in_([SegmentType.DYNAMIC, SegmentType.AI_GENERATED]),
+        )
     )
 
 
@@ -516,3 +523,138 @@ def fields(fmt: FormatOpt = OutputFormat.TABLE) -> None:
         }
     )
     emit_rows(rows, ["field", "kind", "what", "operators"], fmt)
+
+
+SUGGEST_COLUMNS = ["number", "name", "customers", "total_arr", "churn_risk", "expansion_rate", "confidence"]
+SUGGEST_HEADERS = {"number": "#", "churn_risk": "churn", "expansion_rate": "grew", "confidence": "conf."}
+
+
+@app.command()
+def suggest(
+    k: Annotated[
+        str,
+        typer.Option(
+            "--k",
+            help="How many clusters: 2 to 8, or auto (the best silhouette on a sample of the book).",
+            metavar="N|auto",
+        ),
+    ] = "auto",
+    focus: Annotated[
+        str | None,
+        typer.Option(
+            help="churn: weigh health (and its relationship, support and financial parts), usage, "
+            "sentiment and renewal up and list the riskiest first; "
+            "expansion: weigh ARR, usage, health and tenure up and list the most grown first.",
+            metavar="churn|expansion",
+            show_default="none: largest first",
+        ),
+    ] = None,
+    accept: Annotated[
+        int | None,
+        typer.Option(
+            "--accept",
+            help="Save suggestion N (as numbered with the same --k, --focus and --as-of) as an "
+            "ai_generated segment; needs --name.",
+            metavar="N",
+        ),
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="The accepted segment's name.")] = None,
+    as_of: AsOfOpt = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Suggest segments: cluster the active book on health (overall,
+    relationship, support, financial), usage, ARR, tenure, renewal and
+    touchpoint sentiment, and propose for each cluster
+    rules in the rule language that select it, with their confidence (F1 of
+    the rules' precision and recall against the cluster) and its profile in
+    words. Saves nothing unless --accept. The same book and options always
+    give the same suggestions; docs/segments.md says how they are found.
+
+    Examples:
+
+      cs segments suggest
+
+      cs segments suggest --k 4 --focus churn --format json
+
+      cs segments suggest --focus churn --accept 1 --name "Quiet and renewing"
+
+    An accepted suggestion refreshes like a dynamic segment:
+    `cs segments refresh NAME`.
+    """
+    from cs_cli.errors import BadInput
+    from cs_cli.services.segments.suggest import accept as run_accept
+    from cs_cli.services.segments.suggest import parse_k
+    from cs_cli.services.segments.suggest import suggest as run_suggest
+
+    clusters = parse_k(k)
+    if (accept is None) != (name is None):
+        raise BadInput("--accept N and --name NAME go together")
+    if accept is not None:
+        with _runtime.session() as (session, actor):
+            row, chosen = run_accept(
+                session,
+                actor,
+                accept,
+                name=name or "",
+                k=clusters,
+                focus=focus,
+                as_of=today(as_of),
+                now=now(as_of),
+            )
+        message(
+            f"created ai_generated segment '{row.name}' from suggestion {chosen.number} "
+            f"({chosen.name}; confidence {chosen.confidence:.2f}); fill it with "
+            f'`cs segments refresh "{row.name}"`'
+        )
+        return
+    with _runtime.session() as (session, actor), progress_bar(100, "suggesting", least=1) as advance:
+        found = run_suggest(session, actor, k=clusters, focus=focus, as_of=today(as_of), progress=advance)
+    if fmt == OutputFormat.JSON:
+        emit_object(plain(found), fmt)
+        return
+    columns = [*SUGGEST_COLUMNS, "precision", "recall", "rules", "reasoning"]
+    rows = dataclass_rows(found.suggestions)
+    if fmt == OutputFormat.CSV:
+        emit_rows(rows, columns, fmt)
+        return
+    emit_rows(_percent(found.suggestions), SUGGEST_COLUMNS, fmt, headers=SUGGEST_HEADERS)
+    _explain(found)
+
+
+def _percent(suggestions) -> list[dict[str, Any]]:
+    rows = []
+    for row in dataclass_rows(suggestions):
+        for column in ("churn_risk", "expansion_rate"):
+            row[column] = "" if row[column] is None else f"{row[column]:.0%}"
+        row["confidence"] = f"{row['confidence']:.2f}"
+        rows.append(row)
+    return rows
+
+
+def _explain(found) -> None:
+    """Each suggestion's rules and reasoning under the table, wrapped to the terminal."""
+    import json
+    import textwrap
+
+    from cs_cli.cli._output import stdout_console
+
+    console = stdout_console(max_width=100)
+    width = max(40, console.width)
+    for s in found.suggestions:
+        console.print()
+        console.print(f"{s.number}. {s.name}", markup=False, highlight=False)
+        rules_text = json.dumps(s.rules, ensure_ascii=False)
+        for label, text in (("rules", rules_text), ("why", s.reasoning)):
+            lines = textwrap.wrap(text, width - 9, break_on_hyphens=False) or [""]
+            console.print(f"   {label:<5} {lines[0]}", markup=False, highlight=False, soft_wrap=True)
+            for line in lines[1:]:
+                console.print(f"         {line}", markup=False, highlight=False, soft_wrap=True)
+    chosen = (
+        f"k={found.k}, the best silhouette on a sample ({found.silhouette:.2f})"
+        if found.k_chosen_by == "silhouette"
+        else f"k={found.k}, as asked"
+    )
+    message(
+        f"{found.customers:,} active customers as of {found.as_of}; {chosen}. "
+        "Save one with --accept N --name NAME (and the same --k, --focus, --as-of)."
+    )

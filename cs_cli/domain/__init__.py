@@ -90,6 +90,8 @@ _WHERE = {
     "RefreshResult": "segments",
     "SegmentPreview": "segments",
     "MembershipChange": "segments",
+    "SegmentSuggestion": "segments",
+    "Suggestions": "segments",
     "PlaybookRow": "playbooks",
     "PlaybookStepView": "playbooks",
     "PlaybookDetail": "playbooks",

@@ -33,6 +33,8 @@ def segment_row(segment: Segment) -> SegmentRow:
         avg_health_score=segment.avg_health_score,
         is_active=segment.is_active,
         refreshed_at=segment.refreshed_at,
+        ai_confidence=segment.ai_confidence,
+        ai_reasoning=segment.ai_reasoning,
     )
 
 
@@ -66,8 +68,11 @@ def create_segment(
     description: str | None,
     document: dict[str, Any] | None,
     now: dt.datetime,
+    ai_confidence: float | None = None,
+    ai_reasoning: str | None = None,
 ) -> SegmentRow:
-    """Add a segment; a dynamic one needs rules, which are checked now."""
+    """Add a segment; a dynamic one needs rules, which are checked now. An
+    ai_generated one with rules refreshes like a dynamic one."""
     require_role(actor, *EDITORS, doing="creating a segment")
     name = _valid_name(name)
     if session.scalar(sa.select(Segment.id).where(Segment.name == name)) is not None:
@@ -83,6 +88,8 @@ def create_segment(
         segment_type=segment_type,
         description=description,
         rules=document,
+        ai_confidence=ai_confidence,
+        ai_reasoning=ai_reasoning,
         created_at=now,
     )
     session.add(segment)

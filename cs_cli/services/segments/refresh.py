@@ -32,6 +32,7 @@ from cs_cli.services.segments.definitions import EDITORS, find_segment, refresh_
 ENTERED = "segment.entered"
 EXITED = "segment.exited"
 BIG_CHANGE = 10_000
+RULED = (SegmentType.DYNAMIC, SegmentType.AI_GENERATED)
 
 
 def refresh(
@@ -44,7 +45,8 @@ def refresh(
     progress=None,
 ) -> list[RefreshResult]:
     """Re-evaluate the named segments (None: every active one), in dependency
-    order; static and AI-made segments only have their metrics recounted. A
+    order; static segments, and AI-made ones without rules, only have their
+    metrics recounted. A
     segment that cannot be evaluated keeps its members and comes back with
     its `error`; the others are refreshed."""
     require_role(actor, *EDITORS, doing="refreshing segments")
@@ -58,7 +60,9 @@ def refresh(
     errors: dict[int, str] = {}
     nodes: dict[int, rules.Node] = {}
     for s in ordered:
-        if s.segment_type == SegmentType.DYNAMIC and s.rules:
+        # An ai_generated segment with rules (`cs segments suggest --accept`)
+        # is a dynamic one whose rules a model wrote.
+        if s.segment_type in RULED and s.rules:
             try:
                 nodes[s.id] = rules.parse_document(s.rules, where="rules")
             except BadInput as exc:  # saved by an older cs, or edited by hand
