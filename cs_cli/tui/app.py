@@ -1,5 +1,5 @@
-"""The board application: three modes a key apart (tasks, dashboard, risk
-alerts), Customer 360 pushed over any of them, help on `?`."""
+"""The board application: five modes a key apart (tasks, dashboard, risk
+alerts, renewals, team), Customer 360 pushed over any of them, help on `?`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from cs_cli.tui.screens.customer import CustomerScreen
 from cs_cli.tui.screens.dashboard import DashboardScreen
 from cs_cli.tui.screens.finder import CustomerFinder
 from cs_cli.tui.screens.help import HelpScreen
+from cs_cli.tui.screens.renewals import RenewalsScreen
 
 __all__ = ["SCOPES", "BoardApp", "allowed_scopes", "default_scope"]
 
@@ -36,14 +37,20 @@ SCREENS = Binding.Group("Screens")
 class BoardApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "cs board"
-    MODES = {"board": BoardScreen, "dashboard": DashboardScreen, "alerts": AlertsScreen}
+    MODES = {
+        "board": BoardScreen,
+        "dashboard": DashboardScreen,
+        "alerts": AlertsScreen,
+        "renewals": RenewalsScreen,
+    }
     # The palette finds customers first, then the app's own commands.
     COMMANDS = {CustomerFinder} | App.COMMANDS
     BINDINGS = [
-        # One footer entry for the three screens ("1 2 3 Screens"); ? lists each.
+        # One footer entry for the screens ("1-4 Screens"); ? lists each.
         Binding("1", "switch_mode('board')", "Tasks", id="app.board", group=SCREENS),
         Binding("2", "switch_mode('dashboard')", "Dashboard", id="app.dashboard", group=SCREENS),
         Binding("3", "switch_mode('alerts')", "Alerts", id="app.alerts", group=SCREENS),
+        Binding("4", "switch_mode('renewals')", "Renewals", id="app.renewals", group=SCREENS),
         Binding("g", "command_palette", "Find", tooltip="Go to any customer you may see", id="app.find"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
