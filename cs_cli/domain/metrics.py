@@ -267,9 +267,10 @@ class CsmWorkload:
     csm: str  # email
     name: str
     login: str | None
-    accounts: int
-    arr: float
-    at_risk_arr: float
+    # Their book as `cs analytics csm-performance` reads it; None for someone who is not a CSM.
+    accounts: int | None
+    arr: float | None
+    at_risk_arr: float | None
     open: int
     overdue: int
     due_week: int

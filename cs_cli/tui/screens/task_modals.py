@@ -463,7 +463,13 @@ class FilterModal(FormModal[BoardFilter]):
     def back(self) -> None:
         self.dismiss(
             replace(
-                self.current, due=None, priority=None, task_type=None, playbook=None, include_snoozed=False
+                self.current,
+                owner=None,
+                due=None,
+                priority=None,
+                task_type=None,
+                playbook=None,
+                include_snoozed=False,
             )
         )
 
