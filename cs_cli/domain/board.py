@@ -102,6 +102,8 @@ class AlertRow:
     # The customer's current health (an override in force wins); None: not scored.
     health_score: int | None
     health_status: HealthStatus | None
+    # Who is to act on it (email); None: nobody named.
+    assigned_to: str | None = None
 
 
 @dataclass(frozen=True)

@@ -162,6 +162,22 @@ def board(
 def assignable_users(session: Session, actor: Actor, task_ids: list[int]) -> list[Assignee]:
     """Active users these tasks may be given to: for an admin anyone; else the
     actor, their team, and the customer's CSM when every task shares one."""
+    csms: set[int | None] = set()
+    if task_ids and actor.role != Role.ADMIN:
+        csms = set(
+            session.scalars(
+                sa.select(Customer.csm_id)
+                .join(CSTask, CSTask.customer_id == Customer.id)
+                .where(CSTask.id.in_(task_ids))
+                .distinct()
+            )
+        )
+    return assignable_to(session, actor, csms)
+
+
+def assignable_to(session: Session, actor: Actor, csms: set[int | None]) -> list[Assignee]:
+    """Active users work on customers with these CSMs may be given to: for an
+    admin anyone; else the actor, their team, and the CSM when there is one."""
     conds: list[sa.ColumnElement[bool]] = [User.is_active.is_(True)]
     if actor.role != Role.ADMIN:
         allowed: list[sa.ColumnElement[bool]] = []
@@ -169,17 +185,8 @@ def assignable_users(session: Session, actor: Actor, task_ids: list[int]) -> lis
             allowed.append(User.id == actor.user_id)
         if actor.team_id is not None:
             allowed.append(User.team_id == actor.team_id)
-        if task_ids:
-            csms = set(
-                session.scalars(
-                    sa.select(Customer.csm_id)
-                    .join(CSTask, CSTask.customer_id == Customer.id)
-                    .where(CSTask.id.in_(task_ids))
-                    .distinct()
-                )
-            )
-            if len(csms) == 1 and None not in csms:
-                allowed.append(User.id == next(iter(csms)))
+        if len(csms) == 1 and None not in csms:
+            allowed.append(User.id == next(iter(csms)))
         if not allowed:
             return []
         conds.append(sa.or_(*allowed))
