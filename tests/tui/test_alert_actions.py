@@ -36,6 +36,8 @@ def alerts(engine, book) -> dict[str, int]:
     with transaction(engine) as s:
         admin = resolve_actor(s, "admin")
         catalog.sync(s, admin, catalog.read(paths.playbooks_dir()), full=True, now=NOON)
+        # A name with Rich markup in it: the assign form shows it as typed.
+        s.execute(sa.update(User).where(User.login == "ana").values(name="Ana [b]Bold[/b]"))
         ids = dict(s.execute(sa.select(Customer.external_id, Customer.id)).all())
         made = {}
         for ext, title, severity, hours in (
@@ -100,6 +102,7 @@ def test_a_task_a_playbook_and_an_assignment_from_alerts(engine, alerts):
         # o: E-1's alert to Ana, the account's CSM.
         await pilot.press("down", "o")
         await until(pilot, lambda: isinstance(app.screen, AssignModal), "the assign form")
+        assert "Ana [b]Bold[/b] <ana@example.com> (csm)" in screen_text(app)
         pick(app, "ana@example.com")
         await pilot.press("enter")
         await until(pilot, lambda: "→ ana" in screen_text(app), "the assignee in the feed")

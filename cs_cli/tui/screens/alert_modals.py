@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.content import Content
 from textual.widgets import Label, OptionList, TextArea
 from textual.widgets.option_list import Option
 
@@ -66,8 +67,12 @@ class PlaybookModal(FormModal[PlaybookForm]):
         self.playbooks = [p for p in playbooks if p.is_active]
 
     def fields(self) -> ComposeResult:
+        # Content, not a str: a str prompt is read as markup, and names are data.
         options = [
-            Option(f"{p.name} ({p.key}) · {p.category.value.replace('_', ' ')} · {p.steps} steps", id=p.key)
+            Option(
+                Content(f"{p.name} ({p.key}) · {p.category.value.replace('_', ' ')} · {p.steps} steps"),
+                id=p.key,
+            )
             for p in self.playbooks
         ]
         yield OptionList(*options, id="playbooks")

@@ -363,7 +363,8 @@ class AssignModal(FormModal[AssignForm]):
         self.users = users
 
     def fields(self) -> ComposeResult:
-        options = [Option(f"{u.name} <{u.email}> ({u.role.value})", id=u.email) for u in self.users]
+        # Content, not a str: a str prompt is read as markup, and names are data.
+        options = [Option(Content(f"{u.name} <{u.email}> ({u.role.value})"), id=u.email) for u in self.users]
         yield OptionList(*options, id="users")
 
     def on_mount(self) -> None:
