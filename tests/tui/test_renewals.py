@@ -147,3 +147,13 @@ def test_a_csm_sees_only_their_renewals(engine, pipeline_book):
         assert "Renewals: keys" in text and "Open customer" in text and "Scope" not in text
 
     run(app, scenario, size=(80, 24))
+
+
+def test_snapshot_of_renewals_at_80x24(engine, pipeline_book, snap_compare):
+    app = _app(engine, "mia")
+
+    async def loaded(pilot) -> None:
+        await pilot.press("4")
+        await until(pilot, lambda: isinstance(app.screen, RenewalsScreen) and app.screen.pipeline, "renewals")
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=loaded)

@@ -127,3 +127,13 @@ def test_a_csm_sees_only_themselves(engine, team_book):
         assert {r.login for r in everyone} == {"ana", "mia", "bo"}
         with pytest.raises(Exception, match="not open to a csm"):
             team_workload(s, resolve_actor(s, "ana"), scope="team", today=DAY)
+
+
+def test_snapshot_of_the_team_at_160x48(engine, team_book, snap_compare):
+    app = _app(engine, "mia")
+
+    async def loaded(pilot) -> None:
+        await pilot.press("5")
+        await until(pilot, lambda: isinstance(app.screen, TeamScreen) and app.screen.rows is not None, "team")
+
+    assert snap_compare(app, terminal_size=(160, 48), run_before=loaded)
