@@ -43,7 +43,7 @@ class AlertsScreen(Screen[None]):
         Binding("r", "resolve", "Resolve", tooltip="with a note", id="alerts.resolve"),
         Binding("n", "task", "Task", tooltip="a task from the alert", id="alerts.task"),
         Binding("p", "playbook", "Playbook", tooltip="start one for the customer", id="alerts.playbook"),
-        Binding("o", "assign", "Assign", id="alerts.assign"),
+        Binding("o", "assign", "Assign", tooltip="name who is to act on it", id="alerts.assign"),
         # Listed on ? only, so the actions fit the footer.
         Binding(
             "enter", "open_customer", "Open customer", id="alerts.open_customer", priority=True, show=False

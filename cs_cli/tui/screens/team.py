@@ -37,7 +37,14 @@ class TeamScreen(Screen[None]):
     TITLE = "Team"
     CSS_PATH = "team.tcss"
     BINDINGS = [
-        Binding("enter", "show_tasks", "Their tasks", id="team.show_tasks", priority=True),
+        Binding(
+            "enter",
+            "show_tasks",
+            "Their tasks",
+            tooltip="on the task board",
+            id="team.show_tasks",
+            priority=True,
+        ),
         Binding("s", "scope", "Scope", id="team.scope"),
         Binding("f5", "reload", "Refresh", id="team.refresh", show=False),
     ]
