@@ -224,8 +224,8 @@ def dashboard(
 ) -> None:
     """How the book is doing at a glance, as the board's dashboard shows it:
     customers and ARR by health, tasks due and overdue, journeys, open
-    alerts, NPS, churn and time to value over 12 months, and the customers
-    most at risk.
+    alerts, NPS, churn and time to value over 12 months, what renews within
+    30, 60, 90 and 180 days, and the customers most at risk.
 
     Example: cs analytics dashboard --scope team
     """
@@ -275,6 +275,11 @@ def dashboard(
             if m.time_to_value_days is None
             else f"{m.time_to_value_days:g} days (median of {m.time_to_value_customers})"
         ),
+    ]
+    lines += [
+        f"renewals within {w.days} days: {w.customers} customers, ARR {w.arr:,.0f}"
+        f" ({w.at_risk_arr:,.0f} at risk or critical)"
+        for w in board.renewals
     ]
     for line in lines:
         console.print(line, markup=False, highlight=False)

@@ -30,8 +30,9 @@ def board(
     ] = None,
     as_of: AsOfOpt = None,
 ) -> None:
-    """Open the board: your tasks as a kanban, Customer 360, risk alerts and
-    the dashboard, all from the keyboard (? lists the keys; the mouse works).
+    """Open the board: your tasks as a kanban, Customer 360, risk alerts, the
+    dashboard, the renewal pipeline and the team's workload, all from the
+    keyboard (? lists the keys; the mouse works).
 
     Examples:
 

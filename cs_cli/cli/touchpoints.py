@@ -158,6 +158,7 @@ def _emit_detail(detail, fmt: OutputFormat) -> None:
         ("channel", r.channel),
         ("by", r.user),
         ("contact", r.contact),
+        ("attendees", ", ".join(detail.attendees)),
         ("sentiment", sentiment),
         ("minutes", r.duration_minutes),
         ("task", r.task_id),

@@ -24,6 +24,7 @@ from cs_cli.enums import (
 if TYPE_CHECKING:
     from cs_cli.domain.customers import ContactView, CustomerRow, Page
     from cs_cli.domain.health import HealthDetail, HistoryPoint
+    from cs_cli.domain.metrics import RenewalWindow
     from cs_cli.domain.predictions import ChurnDriver
     from cs_cli.domain.tasks import TaskPage
 
@@ -101,6 +102,8 @@ class AlertRow:
     # The customer's current health (an override in force wins); None: not scored.
     health_score: int | None
     health_status: HealthStatus | None
+    # Who is to act on it (email); None: nobody named.
+    assigned_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -256,3 +259,5 @@ class Dashboard:
     recent_alerts: list[AlertRow]
     metrics: KeyMetrics
     at_risk: list[AtRiskCustomer]
+    # The renewal pipeline's windows (30, 60, 90, 180 days), as the renewals screen shows them.
+    renewals: list[RenewalWindow] = field(default_factory=list)

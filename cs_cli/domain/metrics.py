@@ -218,3 +218,59 @@ class ValueCohort:
     median_days: float | None
     p25_days: float | None
     p75_days: float | None
+
+
+@dataclass(frozen=True)
+class RenewalWindow:
+    """The customers renewing from the as-of day to `days` days after it."""
+
+    days: int
+    customers: int
+    arr: float
+    at_risk_arr: float  # at risk or critical on the as-of day
+    churn_probability: float | None  # their mean, where predicted
+    renewal_tasks: int  # open renewal tasks of these customers
+
+
+@dataclass(frozen=True)
+class RenewingCustomer:
+    """One customer of the renewal pipeline, with its health on the as-of day."""
+
+    external_id: str
+    name: str
+    csm: str | None
+    renewal_date: dt.date
+    days: int  # from the as-of day to the renewal
+    arr: float
+    health_status: str  # a health status, or "not_scored"
+    health_score: int | None
+    churn_probability: float | None
+    renewal_tasks: int
+
+
+@dataclass(frozen=True)
+class RenewalPipeline:
+    """What renews in the next windows (30, 60, 90, 180 days): a summary per
+    window and the customers of the widest, soonest first."""
+
+    as_of: dt.date
+    windows: list[RenewalWindow]
+    customers: list[RenewingCustomer]
+    total: int  # customers in the widest window (more than `customers` when cut)
+
+
+@dataclass(frozen=True)
+class CsmWorkload:
+    """One CSM's load on a day: their open tasks, the overdue ones, those due
+    in the next seven days, and the ARR of their accounts at risk or critical."""
+
+    csm: str  # email
+    name: str
+    login: str | None
+    # Their book as `cs analytics csm-performance` reads it; None for someone who is not a CSM.
+    accounts: int | None
+    arr: float | None
+    at_risk_arr: float | None
+    open: int
+    overdue: int
+    due_week: int

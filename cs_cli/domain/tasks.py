@@ -108,3 +108,34 @@ class TouchpointDetail:
     key_topics: list[str] | None
     recording_url: str | None
     created_at: dt.datetime
+    # The customer's people who took part, by name (email when unnamed).
+    attendees: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ContactChoice:
+    """One of a customer's people, as a touchpoint's attendee to pick."""
+
+    id: int
+    name: str
+    email: str | None
+    title: str | None
+    left: bool  # no longer with the customer
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """The task a touchpoint calls for, logged with it."""
+
+    title: str
+    due_date: dt.date | None = None
+    task_type: TaskType = TaskType.FOLLOW_UP
+    priority: Priority = Priority.MEDIUM
+
+
+@dataclass(frozen=True)
+class LoggedTouchpoint:
+    """A touchpoint logged from the board, and its follow-up task if any."""
+
+    touchpoint: TouchpointDetail
+    follow_up: TaskDetail | None

@@ -29,7 +29,7 @@ SEVERITY_RANK = {AlertSeverity.CRITICAL: 0, AlertSeverity.WARNING: 1, AlertSever
 
 
 def _rows(as_of: dt.date) -> sa.Select:
-    acknowledger, resolver = aliased(User), aliased(User)
+    acknowledger, resolver, assignee = aliased(User), aliased(User), aliased(User)
     override = active(as_of)
     return (
         sa.select(
@@ -48,9 +48,11 @@ def _rows(as_of: dt.date) -> sa.Select:
             resolver.email.label("resolved_by"),
             sa.func.coalesce(override.c.overall_score, HealthScore.overall_score).label("health_score"),
             sa.func.coalesce(override.c.health_status, HealthScore.health_status).label("health_status"),
+            assignee.email.label("assigned_to"),
         )
         .join(Customer, Customer.id == Alert.customer_id)
         .outerjoin(acknowledger, acknowledger.id == Alert.acknowledged_by_user_id)
+        .outerjoin(assignee, assignee.id == Alert.assigned_to_user_id)
         .outerjoin(resolver, resolver.id == Alert.resolved_by_user_id)
         .outerjoin(HealthScore, HealthScore.customer_id == Customer.id)
         .outerjoin(override, override.c.customer_id == Customer.id)
@@ -92,7 +94,8 @@ def list_alerts(
     return Page(rows=rows, total=total, offset=offset, limit=limit)
 
 
-def _alert(session: Session, actor: Actor, alert_id: int) -> Alert:
+def locked_alert(session: Session, actor: Actor, alert_id: int) -> Alert:
+    """The alert of a customer the actor may see, locked for a change."""
     alert = session.scalar(
         sa.select(Alert)
         .join(Customer, Customer.id == Alert.customer_id)
@@ -104,14 +107,15 @@ def _alert(session: Session, actor: Actor, alert_id: int) -> Alert:
     return alert
 
 
-def _row(session: Session, alert_id: int, as_of: dt.date) -> AlertRow:
+def alert_row(session: Session, alert_id: int, as_of: dt.date) -> AlertRow:
+    """One alert as the feed shows it."""
     return AlertRow(**session.execute(_rows(as_of).where(Alert.id == alert_id)).one()._mapping)
 
 
 def acknowledge_alert(session: Session, actor: Actor, alert_id: int, *, now: dt.datetime) -> AlertRow:
     """Mark an open alert as seen and taken on by the actor (alert.acknowledged).
     An alert already acknowledged stays as it was."""
-    alert = _alert(session, actor, alert_id)
+    alert = locked_alert(session, actor, alert_id)
     if alert.status == AlertStatus.RESOLVED:
         raise BadInput(f"alert {alert_id} is already resolved")
     if alert.status == AlertStatus.OPEN:
@@ -133,7 +137,7 @@ def acknowledge_alert(session: Session, actor: Actor, alert_id: int, *, now: dt.
             details=data,
         )
         session.flush()
-    return _row(session, alert.id, now.date())
+    return alert_row(session, alert.id, now.date())
 
 
 def resolve_alert(
@@ -141,7 +145,7 @@ def resolve_alert(
 ) -> AlertRow:
     """Close an alert (alert.resolved); one never acknowledged counts as
     acknowledged by whoever resolves it."""
-    alert = _alert(session, actor, alert_id)
+    alert = locked_alert(session, actor, alert_id)
     if alert.status == AlertStatus.RESOLVED:
         raise BadInput(f"alert {alert_id} is already resolved")
     if alert.acknowledged_at is None:
@@ -168,7 +172,7 @@ def resolve_alert(
         details=data,
     )
     session.flush()
-    return _row(session, alert.id, now.date())
+    return alert_row(session, alert.id, now.date())
 
 
 def open_counts(session: Session, actor: Actor, *, scope: str = "all") -> dict[str, int]:

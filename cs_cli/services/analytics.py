@@ -45,8 +45,8 @@ def dashboard(
     first_value_event: str = "",
 ) -> Dashboard:
     """The dashboard of a scope (mine, team or all) on `as_of`: health
-    distribution, journeys, tasks due, alerts, key metrics and the
-    customers most at risk."""
+    distribution, journeys, tasks due, alerts, key metrics, the renewal
+    pipeline's windows and the customers most at risk."""
     in_scope = customers_in(actor, scope)
     override = active(as_of)
     score = sa.func.coalesce(override.c.overall_score, HealthScore.overall_score)
@@ -111,6 +111,10 @@ def dashboard(
         .limit(at_risk)
     ).all()
 
+    from cs_cli.services.metrics.filters import Filters
+    from cs_cli.services.metrics.standing import renewal_pipeline
+
+    pipeline = renewal_pipeline(session, actor, Filters(scope=scope), as_of=as_of, limit=0)
     return Dashboard(
         as_of=as_of,
         scope=scope,
@@ -129,6 +133,7 @@ def dashboard(
         at_risk=[
             AtRiskCustomer(**{**r._mapping, "health_status": HealthStatus(r.health_status)}) for r in top
         ],
+        renewals=pipeline.windows,
     )
 
 

@@ -4,15 +4,17 @@ touchpoints log`), by completing a call, meeting or email task, or by import."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from cs_cli.db.models import Contact, Customer, Touchpoint, User
+from cs_cli.db.models import Contact, Customer, Touchpoint, TouchpointAttendee, User
 from cs_cli.domain import (
     Actor,
     Channel,
+    ContactChoice,
     Direction,
     Page,
     Sentiment,
@@ -150,7 +152,13 @@ def touchpoint_detail(session: Session, actor: Actor, touchpoint_id: int) -> Tou
     fields = dict(found._mapping)
     record_read(session, actor, "touchpoint", entity_type="touchpoint", entity_id=touchpoint_id)
     row = TouchpointRow(**{k: fields.pop(k) for k in list(fields) if k in TouchpointRow.__dataclass_fields__})
-    return TouchpointDetail(row=row, **fields)
+    attendees = session.execute(
+        sa.select(sa.func.coalesce(Contact.name, Contact.email))
+        .join(TouchpointAttendee, TouchpointAttendee.contact_id == Contact.id)
+        .where(TouchpointAttendee.touchpoint_id == touchpoint_id)
+        .order_by(Contact.name, Contact.id)
+    ).scalars()
+    return TouchpointDetail(row=row, **fields, attendees=[a for a in attendees if a])
 
 
 def log_touchpoint(
@@ -167,9 +175,12 @@ def log_touchpoint(
     contact: str | None = None,
     sentiment: Sentiment | None = None,
     occurred_at: dt.datetime | None = None,
+    attendees: Sequence[int] = (),
     now: dt.datetime,
 ) -> TouchpointDetail:
-    """Record an interaction with a customer, by the actor; emits touchpoint.logged."""
+    """Record an interaction with a customer, by the actor, and who of the
+    customer's people took part (contact ids; the first is its contact when
+    none is named); emits touchpoint.logged."""
     customer = find_customer(session, actor, customer_ref)
     touchpoint_type = TouchpointType(touchpoint_type)
     subject = (subject or "").strip()
@@ -194,6 +205,17 @@ def log_touchpoint(
         )
         if contact_id is None:
             raise NotFound(f"{customer.external_id} has no contact '{contact}'")
+    attendees = list(dict.fromkeys(attendees))
+    if attendees:
+        theirs = set(
+            session.scalars(
+                sa.select(Contact.id).where(Contact.customer_id == customer.id, Contact.id.in_(attendees))
+            )
+        )
+        strangers = [a for a in attendees if a not in theirs]
+        if strangers:
+            raise NotFound(f"{customer.external_id} has no contact {strangers[0]}")
+        contact_id = contact_id or attendees[0]
     touchpoint = Touchpoint(
         customer_id=customer.id,
         touchpoint_type=touchpoint_type,
@@ -210,12 +232,17 @@ def log_touchpoint(
     )
     session.add(touchpoint)
     session.flush()
+    if attendees:
+        session.add_all(TouchpointAttendee(touchpoint_id=touchpoint.id, contact_id=c) for c in attendees)
+        session.flush()
     data = {
         "touchpoint_id": touchpoint.id,
         "touchpoint_type": touchpoint_type.value,
         "task_id": None,
         "sentiment": sentiment.value if sentiment else None,
     }
+    if attendees:
+        data["attendees"] = attendees
     events.record(session, actor, "touchpoint.logged", customer_id=customer.id, occurred_at=when, data=data)
     audit(
         session,
@@ -228,3 +255,29 @@ def log_touchpoint(
         details=data,
     )
     return touchpoint_detail(session, actor, touchpoint.id)
+
+
+def contact_choices(session: Session, actor: Actor, customer_ref: str) -> list[ContactChoice]:
+    """A customer's people to pick a touchpoint's attendees from: champions
+    and executive sponsors first, then by name; those who left last."""
+    customer = find_customer(session, actor, customer_ref)
+    rows = session.execute(
+        sa.select(Contact.id, Contact.name, Contact.email, Contact.title, Contact.left_at)
+        .where(Contact.customer_id == customer.id)
+        .order_by(
+            Contact.left_at.is_not(None),
+            sa.case((sa.or_(Contact.is_champion, Contact.is_exec_sponsor), 0), else_=1),
+            Contact.name,
+            Contact.id,
+        )
+    ).all()
+    return [
+        ContactChoice(
+            id=r.id,
+            name=r.name or r.email or f"contact {r.id}",
+            email=r.email,
+            title=r.title,
+            left=r.left_at is not None,
+        )
+        for r in rows
+    ]

@@ -1,5 +1,5 @@
-"""The board application: three modes a key apart (tasks, dashboard, risk
-alerts), Customer 360 pushed over any of them, help on `?`."""
+"""The board application: five modes a key apart (tasks, dashboard, risk
+alerts, renewals, team), Customer 360 pushed over any of them, help on `?`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from cs_cli.tui.screens.customer import CustomerScreen
 from cs_cli.tui.screens.dashboard import DashboardScreen
 from cs_cli.tui.screens.finder import CustomerFinder
 from cs_cli.tui.screens.help import HelpScreen
+from cs_cli.tui.screens.renewals import RenewalsScreen
+from cs_cli.tui.screens.team import TeamScreen
 
 __all__ = ["SCOPES", "BoardApp", "allowed_scopes", "default_scope"]
 
@@ -36,14 +38,22 @@ SCREENS = Binding.Group("Screens")
 class BoardApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "cs board"
-    MODES = {"board": BoardScreen, "dashboard": DashboardScreen, "alerts": AlertsScreen}
+    MODES = {
+        "board": BoardScreen,
+        "dashboard": DashboardScreen,
+        "alerts": AlertsScreen,
+        "renewals": RenewalsScreen,
+        "team": TeamScreen,
+    }
     # The palette finds customers first, then the app's own commands.
     COMMANDS = {CustomerFinder} | App.COMMANDS
     BINDINGS = [
-        # One footer entry for the three screens ("1 2 3 Screens"); ? lists each.
+        # One footer entry for the screens ("1-4 Screens"); ? lists each.
         Binding("1", "switch_mode('board')", "Tasks", id="app.board", group=SCREENS),
         Binding("2", "switch_mode('dashboard')", "Dashboard", id="app.dashboard", group=SCREENS),
         Binding("3", "switch_mode('alerts')", "Alerts", id="app.alerts", group=SCREENS),
+        Binding("4", "switch_mode('renewals')", "Renewals", id="app.renewals", group=SCREENS),
+        Binding("5", "switch_mode('team')", "Team", id="app.team", group=SCREENS),
         Binding("g", "command_palette", "Find", tooltip="Go to any customer you may see", id="app.find"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -63,6 +73,9 @@ class BoardApp(App[None]):
         self.first_value_event = first_value_event
         self.scope = scope or default_scope(db.actor.role)
         self.first_customer = customer
+        # The team view's pick, for the task board to take when it shows next:
+        # (owner, scope), or None.
+        self.owner_request: tuple[str, str] | None = None
         self.sub_title = f"{db.actor.name} ({db.actor.role.value})"
 
     def on_mount(self) -> None:
@@ -74,6 +87,11 @@ class BoardApp(App[None]):
         from cs_cli.tui.screens.help import key_sections
 
         self.push_screen(HelpScreen(self.screen.title or self.title, key_sections(self.screen)))
+
+    def show_owner(self, owner: str, scope: str) -> None:
+        """The task board, narrowed to one person's tasks (the team view's enter)."""
+        self.owner_request = (owner, scope)
+        self.switch_mode("board")
 
     def open_customer(self, customer: str) -> None:
         """Customer 360 over the current screen (escape goes back)."""

@@ -178,3 +178,32 @@ def test_grant_db_is_for_admins_and_postgres(run_cli, book, db_url):
         sqlite = run_cli("users", "grant-db", "bo", "bo_role")
         assert sqlite.exit_code == 2
         assert "database roles are PostgreSQL's" in sqlite.stderr
+
+
+def test_a_touchpoints_attendees_are_seen_with_it(run_cli, book, engine, login_role):
+    """The attendees of a touchpoint (a table without a customer_id) pass
+    row-level security with their touchpoint: ana sees those of her
+    customer's meeting, bo none."""
+    from cs_cli.db.engine import make_engine
+
+    with engine.begin() as conn:
+        e1 = conn.exec_driver_sql("SELECT id FROM customers WHERE external_id = 'E-1'").scalar()
+        tp = conn.exec_driver_sql(
+            "INSERT INTO cs_touchpoints (customer_id, touchpoint_type, subject, occurred_at, created_at)"
+            f" VALUES ({e1}, 'meeting', 'Kickoff', now(), now()) RETURNING id"
+        ).scalar()
+        conn.exec_driver_sql(
+            "INSERT INTO cs_touchpoint_attendees (touchpoint_id, contact_id)"
+            f" SELECT {tp}, id FROM contacts WHERE customer_id = {e1}"
+        )
+    seen = {}
+    for login in ("ana", "bo"):
+        role, url = login_role()
+        assert run_cli("users", "set", login, "--db-role", role).exit_code == 0
+        other = make_engine(url)
+        try:
+            with other.connect() as conn:
+                seen[login] = conn.exec_driver_sql("SELECT count(*) FROM cs_touchpoint_attendees").scalar()
+        finally:
+            other.dispose()
+    assert seen == {"ana": 2, "bo": 0}

@@ -1,5 +1,5 @@
 """The risk alerts screen driven with the pilot: acknowledge (a) and resolve
-(r) by key land in the database with their events, enter opens the customer,
+with a note (r) by key land in the database with their events, enter opens the customer,
 the interval refresh picks up an alert raised meanwhile, an empty book and
 a database that stops answering render without a traceback; a snapshot
 over the fixed demo book."""
@@ -10,6 +10,7 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
+from textual.widgets import TextArea
 
 from cs_cli.db import migrate
 from cs_cli.db.engine import make_engine, transaction
@@ -21,6 +22,7 @@ from cs_cli.specs.scorecard import load_scorecard
 from cs_cli.tui.app import BoardApp
 from cs_cli.tui.data import Database
 from cs_cli.tui.driving import notices, run, screen_text, until
+from cs_cli.tui.screens.alert_modals import ResolveModal
 from cs_cli.tui.screens.alerts import AlertsScreen
 from cs_cli.tui.screens.customer import CustomerScreen
 
@@ -69,7 +71,10 @@ def test_acknowledge_resolve_and_open_the_customer_by_key(engine, book):
         await pilot.press("a")  # the cursor is on the newest: M-1's
         await until(pilot, lambda: any("acknowledged" in r for r in _statuses(engine)), "the acknowledgement")
         await until(pilot, lambda: "ack mia" in screen_text(app), "the row to change")
-        await pilot.press("down", "r")  # E-1's
+        await pilot.press("down", "r")  # E-1's: resolve with a note of two lines
+        await until(pilot, lambda: isinstance(app.screen, ResolveModal), "the note form")
+        app.screen.query_one(TextArea).insert("Called Carla.\nUsage is back.")
+        await pilot.press("ctrl+s")
         await until(
             pilot, lambda: [r.id for r in screen.rows] == [m1], "the resolved alert to leave the feed"
         )
@@ -101,6 +106,7 @@ def test_acknowledge_resolve_and_open_the_customer_by_key(engine, book):
         NOON,
     )
     assert [(t, d["alert_id"]) for t, d in events] == [("alert.acknowledged", m1), ("alert.resolved", e1)]
+    assert events[1][1]["note"] == "Called Carla.\nUsage is back."
 
 
 def _statuses(engine) -> list[str]:

@@ -12,7 +12,7 @@ from cs_cli.db.models.playbooks import Playbook, PlaybookRun, PlaybookStep
 from cs_cli.db.models.predictions import PredictionModel
 from cs_cli.db.models.segments import CustomerSegment, Segment
 from cs_cli.db.models.tasks import CSTask
-from cs_cli.db.models.touchpoints import Touchpoint
+from cs_cli.db.models.touchpoints import Touchpoint, TouchpointAttendee
 
 __all__ = [
     "Alert",
@@ -47,6 +47,7 @@ __all__ = [
     "SupportTicket",
     "Team",
     "Touchpoint",
+    "TouchpointAttendee",
     "UsageEvent",
     "User",
 ]

@@ -45,3 +45,7 @@ class Alert(CreatedAt, Base):
     resolved_by_user_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("api_users.id", ondelete="SET NULL")
     )
+    # Who is to act on it (the board's assign); None: whoever owns the customer.
+    assigned_to_user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("api_users.id", ondelete="SET NULL")
+    )

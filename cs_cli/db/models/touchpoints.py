@@ -48,3 +48,18 @@ class Touchpoint(CreatedAt, Base):
     recording_url: Mapped[str | None] = mapped_column(sa.String(500))
 
     occurred_at: Mapped[dt.datetime]
+
+
+class TouchpointAttendee(Base):
+    """Who of the customer's people took part in a touchpoint (a meeting has
+    several); the touchpoint's contact_id stays the first of them."""
+
+    __tablename__ = "cs_touchpoint_attendees"
+
+    touchpoint_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("cs_touchpoints.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Indexed so that deleting contacts (a customer's deletion) does not scan every attendee.
+    contact_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -55,6 +55,8 @@ class BoardFilter:
     playbook, snoozed tasks too)."""
 
     scope: str = "mine"
+    # Only the tasks assigned to this user (login or email): the team view's pick.
+    owner: str | None = None
     search: str = ""
     due: str | None = None
     priority: Priority | None = None
@@ -66,6 +68,8 @@ class BoardFilter:
         """The filters in force, in words (scope and search left out)."""
         words = {"today": "due today", "week": "due this week", "overdue": "overdue"}
         out = []
+        if self.owner:
+            out.append(f"owner {self.owner}")
         if self.due:
             out.append(words.get(self.due, self.due))
         if self.priority:
@@ -158,6 +162,22 @@ def board(
 def assignable_users(session: Session, actor: Actor, task_ids: list[int]) -> list[Assignee]:
     """Active users these tasks may be given to: for an admin anyone; else the
     actor, their team, and the customer's CSM when every task shares one."""
+    csms: set[int | None] = set()
+    if task_ids and actor.role != Role.ADMIN:
+        csms = set(
+            session.scalars(
+                sa.select(Customer.csm_id)
+                .join(CSTask, CSTask.customer_id == Customer.id)
+                .where(CSTask.id.in_(task_ids))
+                .distinct()
+            )
+        )
+    return assignable_to(session, actor, csms)
+
+
+def assignable_to(session: Session, actor: Actor, csms: set[int | None]) -> list[Assignee]:
+    """Active users work on customers with these CSMs may be given to: for an
+    admin anyone; else the actor, their team, and the CSM when there is one."""
     conds: list[sa.ColumnElement[bool]] = [User.is_active.is_(True)]
     if actor.role != Role.ADMIN:
         allowed: list[sa.ColumnElement[bool]] = []
@@ -165,17 +185,8 @@ def assignable_users(session: Session, actor: Actor, task_ids: list[int]) -> lis
             allowed.append(User.id == actor.user_id)
         if actor.team_id is not None:
             allowed.append(User.team_id == actor.team_id)
-        if task_ids:
-            csms = set(
-                session.scalars(
-                    sa.select(Customer.csm_id)
-                    .join(CSTask, CSTask.customer_id == Customer.id)
-                    .where(CSTask.id.in_(task_ids))
-                    .distinct()
-                )
-            )
-            if len(csms) == 1 and None not in csms:
-                allowed.append(User.id == next(iter(csms)))
+        if len(csms) == 1 and None not in csms:
+            allowed.append(User.id == next(iter(csms)))
         if not allowed:
             return []
         conds.append(sa.or_(*allowed))
@@ -194,13 +205,33 @@ def playbook_keys(session: Session, actor: Actor) -> list[tuple[str, str]]:
 def _conditions(
     session: Session, actor: Actor, flt: BoardFilter, status: TaskStatus, *, today: dt.date
 ) -> list[sa.ColumnElement[bool]]:
+    conds = task_conditions(session, actor, flt, (status,), today=today)
+    if status == TaskStatus.COMPLETED:
+        since = dt.datetime.combine(today - dt.timedelta(days=RECENT_DAYS - 1), dt.time(), tzinfo=dt.UTC)
+        conds.append(CSTask.completed_at >= since)
+    return conds
+
+
+def task_conditions(
+    session: Session,
+    actor: Actor,
+    flt: BoardFilter,
+    statuses: tuple[TaskStatus, ...],
+    *,
+    today: dt.date,
+) -> list[sa.ColumnElement[bool]]:
+    """The board's conditions on tasks joined to customers: the scope the
+    role allows, the filters and the search, for these statuses (the
+    completed column adds its week). The team view counts with them, so its
+    numbers are the board's."""
     if flt.scope not in SCOPES:
         raise BadInput(f"the scope is one of {', '.join(SCOPES)}, not '{flt.scope}'")
     if flt.scope not in scopes_for(actor.role):
         raise NotPermitted(f"the {flt.scope} scope is not open to a {actor.role.value}")
     task_filter = TaskFilter(
         mine=flt.scope == "mine",
-        statuses=(status,),
+        assignee=flt.owner,
+        statuses=statuses,
         priorities=(flt.priority,) if flt.priority else (),
         types=(flt.task_type,) if flt.task_type else (),
         due=flt.due,
@@ -210,9 +241,6 @@ def _conditions(
     conds = conditions(session, actor, task_filter, today=today)
     if flt.scope == "team":
         conds.append(_team(actor))
-    if status == TaskStatus.COMPLETED:
-        since = dt.datetime.combine(today - dt.timedelta(days=RECENT_DAYS - 1), dt.time(), tzinfo=dt.UTC)
-        conds.append(CSTask.completed_at >= since)
     words = flt.search.split()
     for word in words:
         pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -1,5 +1,6 @@
-"""The one way people write a task's day: YYYY-MM-DD, +3d, +2w, today or
-tomorrow (the CLI's options and the board's forms)."""
+"""The one way people write a day: YYYY-MM-DD, +3d, +2w, today or tomorrow
+for a task's day, and -3d, -1w or yesterday for a day gone by (a
+touchpoint's); the CLI's options and the board's forms."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 from cs_cli import dates
 from cs_cli.errors import BadInput
 
-_RELATIVE = re.compile(r"^\+(\d{1,4})([dw])$")
+_RELATIVE = re.compile(r"^([+-])(\d{1,4})([dw])$")
 
 
 def parse_day(text: str, base: dt.date, option: str) -> dt.date:
@@ -27,10 +28,13 @@ def _read_day(text: str, base: dt.date, option: str) -> dt.date:
         return base
     if word == "tomorrow":
         return base + dt.timedelta(days=1)
+    if word == "yesterday":
+        return base - dt.timedelta(days=1)
     relative = _RELATIVE.match(word)
     if relative:
-        n = int(relative.group(1))
-        return base + dt.timedelta(days=n * (7 if relative.group(2) == "w" else 1))
+        sign = 1 if relative.group(1) == "+" else -1
+        n = int(relative.group(2))
+        return base + sign * dt.timedelta(days=n * (7 if relative.group(3) == "w" else 1))
     try:
         return dt.date.fromisoformat(word)
     except ValueError:

@@ -1,11 +1,14 @@
 """Risk alerts: a live feed of the alerts of the customers in the board's
 scope, refreshed on an interval by a worker thread (the UI never waits),
-coloured by severity. Acknowledge (a) and resolve (r) go through the
-alerts service, as `cs alerts` does; enter opens the customer."""
+coloured by severity. Acknowledge (a), resolve with a note (r), make a
+task from the alert (n), start a playbook for its customer (p) and assign
+it (o) go through the alerts, tasks and playbooks services, as the commands
+do; enter opens the customer."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -17,8 +20,10 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Static
 
-from cs_cli.domain import AlertRow, AlertStatus
+from cs_cli.domain import AlertRow, AlertStatus, Priority, TaskType
 from cs_cli.services.tasks.board import scopes_for
+from cs_cli.tui.screens.alert_modals import PlaybookForm, PlaybookModal, ResolveForm, ResolveModal
+from cs_cli.tui.screens.task_modals import AssignForm, AssignModal, NewTaskForm, NewTaskModal
 from cs_cli.tui.widgets.customer.format import (
     SEVERITY_MARK,
     SEVERITY_STYLE,
@@ -34,11 +39,19 @@ class AlertsScreen(Screen[None]):
     TITLE = "Risk alerts"
     CSS_PATH = "alerts.tcss"
     BINDINGS = [
-        Binding("a", "acknowledge", "Acknowledge", id="alerts.acknowledge"),
-        Binding("r", "resolve", "Resolve", id="alerts.resolve"),
-        Binding("enter", "open_customer", "Open customer", id="alerts.open_customer", priority=True),
-        Binding("h", "toggle_history", "Resolved too", id="alerts.history"),
-        Binding("s", "scope", "Scope", id="alerts.scope"),
+        # "Ack" (the feed's own word) so that every action and Quit fit 80 columns.
+        Binding("a", "acknowledge", "Ack", tooltip="acknowledge: seen, and on it", id="alerts.acknowledge"),
+        Binding("r", "resolve", "Resolve", tooltip="with a note", id="alerts.resolve"),
+        Binding("n", "task", "Task", tooltip="a task from the alert", id="alerts.task"),
+        Binding("p", "playbook", "Playbook", tooltip="start one for the customer", id="alerts.playbook"),
+        # Listed on ? only: with it the footer would push Quit off 80 columns.
+        Binding("o", "assign", "Assign", tooltip="name who is to act on it", id="alerts.assign", show=False),
+        # Listed on ? only, so the actions fit the footer.
+        Binding(
+            "enter", "open_customer", "Open customer", id="alerts.open_customer", priority=True, show=False
+        ),
+        Binding("h", "toggle_history", "Resolved too", id="alerts.history", show=False),
+        Binding("s", "scope", "Scope", id="alerts.scope", show=False),
         Binding("f5", "reload", "Refresh", id="alerts.refresh", show=False),
     ]
     # Seconds between two looks at the database for new alerts.
@@ -65,6 +78,13 @@ class AlertsScreen(Screen[None]):
             super().__init__()
             self.text = text
 
+    class Done(Message):
+        """An action that made something (a task, a playbook run): what to say."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[AlertRow] = []
@@ -84,7 +104,7 @@ class AlertsScreen(Screen[None]):
         yield Static("Loading alerts…", id="alerts-summary")
         yield DataTable(id="alerts-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="alert-detail")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one("#alerts-table", DataTable)
@@ -200,9 +220,11 @@ class AlertsScreen(Screen[None]):
     def _status(self, row: AlertRow):
         if row.status == AlertStatus.RESOLVED:
             return styled_text(self.app, "resolved", "$success")
+        if row.assigned_to:
+            # Who is to act says more than who saw it.
+            return styled_text(self.app, f"→ {_short(row.assigned_to)}", "bold")
         if row.status == AlertStatus.ACKNOWLEDGED:
-            who = (row.acknowledged_by or "").split("@")[0].split(".")[0]
-            return styled_text(self.app, f"ack {who}".strip(), "$text-muted")
+            return styled_text(self.app, f"ack {_short(row.acknowledged_by)}".strip(), "$text-muted")
         return styled_text(self.app, "open", "bold")
 
     def _summary(self) -> None:
@@ -239,6 +261,8 @@ class AlertsScreen(Screen[None]):
         ]
         if row.reason:
             lines.append(escape(row.reason))
+        if row.assigned_to:
+            lines.append(f"assigned to [b]{escape(row.assigned_to)}[/b]")
         if row.acknowledged_at:
             lines.append(
                 f"[$text-muted]acknowledged by {row.acknowledged_by or 'system'}"
@@ -290,28 +314,166 @@ class AlertsScreen(Screen[None]):
         if row is not None:
             self.change(row.id, "acknowledged")
 
-    def action_resolve(self) -> None:
+    def _unresolved(self) -> AlertRow | None:
+        """The alert under the cursor, if there is still something to do about it."""
         row = self._current()
-        if row is not None:
-            self.change(row.id, "resolved")
+        if row is not None and row.status == AlertStatus.RESOLVED:
+            self.notify("this alert is resolved already", severity="warning", markup=False)
+            return None
+        return row
+
+    def action_resolve(self) -> None:
+        row = self._unresolved()
+        if row is None:
+            return
+
+        def done(form: ResolveForm | None) -> None:
+            if form is not None:
+                self.change(row.id, "resolved", note=form.note)
+
+        self.app.push_screen(ResolveModal(_about(row)), done)
+
+    def action_task(self) -> None:
+        from cs_cli.services.alert_actions import PRIORITY_OF
+
+        row = self._unresolved()
+        if row is None:
+            return
+        db = self.app.db
+
+        def done(form: NewTaskForm | None) -> None:
+            if form is None:
+                return
+            from cs_cli.services.alert_actions import task_from_alert
+
+            def text(detail: Any) -> str:
+                return f"created task {detail.row.id} for {detail.row.customer}: {detail.row.title}"
+
+            self.act(
+                task_from_alert,
+                (row.id,),
+                dict(
+                    title=form.title,
+                    task_type=form.task_type,
+                    priority=form.priority,
+                    due_date=form.due,
+                    today=db.today(),
+                    now=db.now(),
+                ),
+                text,
+            )
+
+        self.app.push_screen(
+            NewTaskModal(
+                db.today(),
+                row.customer,
+                title=f"Follow up: {row.title}"[:200],
+                priority=PRIORITY_OF.get(row.severity.value, Priority.MEDIUM),
+                task_type=TaskType.FOLLOW_UP,
+                heading=f"A task from the alert on {_about(row)}",
+                fixed=True,
+            ),
+            done,
+        )
+
+    def action_playbook(self) -> None:
+        from cs_cli.services.playbooks.views import list_playbooks
+
+        row = self._unresolved()
+        if row is None:
+            return
+
+        def fetch() -> None:
+            try:
+                playbooks = self.app.db.call(list_playbooks)
+            except Exception as exc:
+                self.post_message(self.Failed(failure(exc)))
+                return
+            self.app.call_from_thread(self._pick_playbook, row, playbooks)
+
+        self.run_worker(fetch, thread=True, group="alerts-fetch")
+
+    def _pick_playbook(self, row: AlertRow, playbooks: list) -> None:
+        from cs_cli.services.alert_actions import playbook_from_alert
+
+        db = self.app.db
+
+        def text(started: Any) -> str:
+            n = len(started.tasks)
+            return (
+                f"started {started.run.playbook} for {started.run.customer}"
+                f" (run {started.run.id}, {n} task{'s' if n != 1 else ''})"
+            )
+
+        def done(form: PlaybookForm | None) -> None:
+            if form is not None:
+                self.act(playbook_from_alert, (row.id, form.key), dict(as_of=db.today(), now=db.now()), text)
+
+        self.app.push_screen(PlaybookModal(_about(row), playbooks), done)
+
+    def action_assign(self) -> None:
+        from cs_cli.services.alert_actions import alert_assignees
+
+        row = self._unresolved()
+        if row is None:
+            return
+
+        def fetch() -> None:
+            try:
+                users = self.app.db.call(alert_assignees, row.id)
+            except Exception as exc:
+                self.post_message(self.Failed(failure(exc)))
+                return
+            self.app.call_from_thread(self._pick_assignee, row, users)
+
+        self.run_worker(fetch, thread=True, group="alerts-fetch")
+
+    def _pick_assignee(self, row: AlertRow, users: list) -> None:
+        def done(form: AssignForm | None) -> None:
+            if form is not None:
+                self.change(row.id, "assigned", to=form.to)
+
+        self.app.push_screen(AssignModal(f"the alert on {_about(row)}", users), done)
 
     @work(thread=True, group="alerts-change")
-    def change(self, alert_id: int, verb: str) -> None:
+    def change(self, alert_id: int, verb: str, **kwargs: Any) -> None:
+        from cs_cli.services.alert_actions import assign_alert
         from cs_cli.services.alerts import acknowledge_alert, resolve_alert
 
         db = self.app.db
-        action = acknowledge_alert if verb == "acknowledged" else resolve_alert
+        action = {"acknowledged": acknowledge_alert, "resolved": resolve_alert, "assigned": assign_alert}[
+            verb
+        ]
         try:
-            row = db.call(action, alert_id, now=db.now())
+            row = db.call(action, alert_id, now=db.now(), **kwargs)
         except Exception as exc:
             self.post_message(self.Failed(failure(exc)))
             return
         self.post_message(self.Changed(row, verb))
 
+    @work(thread=True, group="alerts-change")
+    def act(self, fn: Callable[..., Any], args: tuple, kwargs: dict, text: Callable[[Any], str]) -> None:
+        """Run an action that makes something from an alert; say what it made."""
+        try:
+            made = self.app.db.call(fn, *args, **kwargs)
+        except Exception as exc:
+            self.post_message(self.Failed(failure(exc)))
+            return
+        self.post_message(self.Done(text(made)))
+
+    @on(Done)
+    def done(self, message: Done) -> None:
+        self.notify(message.text, title="Alert", markup=False)
+        self.loading = False
+        self.reload()
+
     @on(Changed)
     def changed(self, message: Changed) -> None:
         row = message.row
-        self.notify(f"{row.customer_name}: {row.title}", title=f"Alert {message.verb}", markup=False)
+        verb = message.verb
+        if verb == "assigned" and row.assigned_to:
+            verb = f"assigned to {row.assigned_to}"
+        self.notify(f"{row.customer_name}: {row.title}", title=f"Alert {verb}", markup=False)
         if row.status == AlertStatus.RESOLVED and not self.with_resolved:
             self.rows = [r for r in self.rows if r.id != row.id]
             self.total = max(0, self.total - 1)
@@ -320,3 +482,12 @@ class AlertsScreen(Screen[None]):
         self._render_rows()
         self.loading = False
         self.reload()
+
+
+def _short(email: str | None) -> str:
+    """ana.lopez@x.example -> ana: the status column is narrow."""
+    return (email or "").split("@")[0].split(".")[0]
+
+
+def _about(row: AlertRow) -> str:
+    return f"{row.customer_name} ({row.customer})"

@@ -121,7 +121,13 @@ class BoardScreen(Screen[None]):
         Binding("u", "unblock", "Unblock", id="board.unblock", show=False),
         Binding("x", "cancel_task", "Cancel", id="board.cancel", show=False),
         Binding("d", "due", "Due: any, today, this week, overdue", id="board.due", show=False),
-        Binding("escape", "clear", "Clear the selection, then the search", id="board.clear", show=False),
+        Binding(
+            "escape",
+            "clear",
+            "Clear the selection, then the search, then the owner",
+            id="board.clear",
+            show=False,
+        ),
         Binding("ctrl+r", "reload", "Reload", id="board.reload", show=False),
         Binding("left,h", "column(-1)", "Column to the left", id="board.left", show=False),
         Binding("right,l", "column(1)", "Column to the right", id="board.right", show=False),
@@ -156,7 +162,17 @@ class BoardScreen(Screen[None]):
         self.set_class(self.size.width < WIDE, "-narrow")
 
     def on_screen_resume(self) -> None:
-        if self.loaded:
+        request = self.app.owner_request  # type: ignore[attr-defined]
+        if request is not None:
+            # The team view picked a person: their tasks, in the scope it showed.
+            self.app.owner_request = None  # type: ignore[attr-defined]
+            owner, scope = request
+            if scope not in scopes_for(self.db.actor.role):
+                scope = self.board_filter.scope
+            self.board_filter = replace(self.board_filter, owner=owner, scope=scope)
+            self._status_line()
+            self.reload()
+        elif self.loaded:
             self.reload()
 
     @property
@@ -317,6 +333,8 @@ class BoardScreen(Screen[None]):
         elif search.value:
             search.value = ""
             self._set_filter(search="")
+        elif self.board_filter.owner:
+            self._set_filter(owner=None)
 
     def _focus_board(self) -> None:
         columns = self.columns()

@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Sparkline, Static
 
-from cs_cli.domain import Customer360, Page, TaskRow, TouchpointDetail, TouchpointRow
+from cs_cli.domain import Customer360, LoggedTouchpoint, Page, TaskRow, TouchpointRow
 from cs_cli.tui.widgets.customer import panels
 from cs_cli.tui.widgets.customer.format import failure, styled_text
 from cs_cli.tui.widgets.customer.log_touchpoint import LogTouchpointScreen, TouchpointDraft
@@ -56,9 +56,9 @@ class CustomerScreen(Screen[None]):
             self.page = page
 
     class Logged(Message):
-        def __init__(self, detail: TouchpointDetail) -> None:
+        def __init__(self, logged: LoggedTouchpoint) -> None:
             super().__init__()
-            self.detail = detail
+            self.logged = logged
 
     class Failed(Message):
         def __init__(self, text: str, *, fatal: bool = False) -> None:
@@ -303,9 +303,20 @@ class CustomerScreen(Screen[None]):
         if event.cursor_row >= event.data_table.row_count - 5:
             self.action_more_touchpoints()
 
+    @work(thread=True, group="c360-log")
     def action_log_touchpoint(self) -> None:
+        # The customer's people first, to pick who took part.
+        from cs_cli.services.touchpoints import contact_choices
+
+        db = self.app.db
+        try:
+            contacts = db.call(contact_choices, self.customer)
+        except Exception as exc:
+            self.post_message(self.Failed(failure(exc)))
+            return
         name = self.view.customer.name if self.view else self.customer
-        self.app.push_screen(LogTouchpointScreen(name), callback=self._log)
+        form = LogTouchpointScreen(name, db.today(), contacts)
+        self.app.call_from_thread(lambda: self.app.push_screen(form, callback=self._log))
 
     def _log(self, draft: TouchpointDraft | None) -> None:
         if draft is not None:
@@ -313,33 +324,37 @@ class CustomerScreen(Screen[None]):
 
     @work(thread=True, group="c360-log")
     def log_touchpoint(self, draft: TouchpointDraft) -> None:
-        from cs_cli.services.touchpoints import log_touchpoint
+        from cs_cli.services.touchpoint_log import log_interaction
 
         db = self.app.db
         try:
-            detail = db.call(
-                log_touchpoint,
+            logged = db.call(
+                log_interaction,
                 self.customer,
                 touchpoint_type=draft.touchpoint_type,
                 subject=draft.subject,
                 notes=draft.notes,
                 minutes=draft.minutes,
                 sentiment=draft.sentiment,
+                occurred_on=draft.occurred_on,
+                attendees=draft.attendees,
+                follow_up=draft.follow_up,
+                today=db.today(),
                 now=db.now(),
             )
         except Exception as exc:
             self.post_message(self.Failed(failure(exc)))
             return
-        self.post_message(self.Logged(detail))
+        self.post_message(self.Logged(logged))
 
     @on(Logged)
     def logged(self, message: Logged) -> None:
-        row = message.detail.row
-        self.notify(
-            f"Logged {row.touchpoint_type.value.replace('_', ' ')}: {row.subject}",
-            title="Touchpoint",
-            markup=False,
-        )
+        row = message.logged.touchpoint.row
+        text = f"Logged {row.touchpoint_type.value.replace('_', ' ')}: {row.subject}"
+        task = message.logged.follow_up
+        if task is not None:
+            text += f"; follow-up task {task.row.id}: {task.row.title}"
+        self.notify(text, title="Touchpoint", markup=False)
         self.load()
 
 

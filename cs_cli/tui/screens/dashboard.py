@@ -1,6 +1,7 @@
 """The success dashboard (plan 7.1) over the board's scope: health
-distribution, work due, journeys, alerts, key metrics and the customers
-most at risk (enter opens one). One service call on a worker thread; it
+distribution, work due, journeys, alerts, key metrics, the renewal
+pipeline (`r` opens the renewals screen) and the customers most at risk
+(enter opens one). One service call on a worker thread; it
 looks again whenever the screen comes back into view."""
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ class DashboardScreen(Screen[None]):
     CSS_PATH = "dashboard.tcss"
     BINDINGS = [
         Binding("enter", "open_customer", "Open customer", id="dashboard.open_customer", priority=True),
+        Binding("r", "app.switch_mode('renewals')", "Renewals", id="dashboard.renewals"),
         Binding("s", "scope", "Scope", id="dashboard.scope"),
-        Binding("f5", "reload", "Refresh", id="dashboard.refresh"),
+        Binding("f5", "reload", "Refresh", id="dashboard.refresh", show=False),
     ]
 
     class Loaded(Message):
@@ -57,7 +59,9 @@ class DashboardScreen(Screen[None]):
         with Horizontal(id="dash-bottom"):
             with Vertical(id="dash-risk-panel", classes="panel"):
                 yield DataTable(id="dash-at-risk", cursor_type="row", zebra_stripes=True)
-            yield Static("", id="dash-alerts", classes="panel")
+            with Vertical(id="dash-side"):
+                yield Static("", id="dash-renewals", classes="panel")
+                yield Static("", id="dash-alerts", classes="panel")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -66,6 +70,7 @@ class DashboardScreen(Screen[None]):
             "#dash-work": "Work",
             "#dash-metrics": "Key metrics",
             "#dash-risk-panel": "Top at-risk customers",
+            "#dash-renewals": "Renewals (r)",
             "#dash-alerts": "Recent alerts",
         }
         for selector, text in titles.items():
@@ -127,6 +132,7 @@ class DashboardScreen(Screen[None]):
         self.query_one("#dash-health", Static).update(bars.health_bars(board))
         self.query_one("#dash-work", Static).update(bars.work_lines(board))
         self.query_one("#dash-metrics", Static).update(bars.metric_lines(board.metrics))
+        self.query_one("#dash-renewals", Static).update(bars.renewal_lines(board.renewals))
         self.query_one("#dash-alerts", Static).update(
             bars.alert_lines(board.recent_alerts, self.app.db.now())
         )

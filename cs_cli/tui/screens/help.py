@@ -27,9 +27,9 @@ def key_sections(screen: Screen) -> list[Section]:
 
     def add(rows: dict[str, list[str]], binding: Binding) -> None:
         if binding.description:
-            rows.setdefault(binding.description, []).append(
-                binding.key_display or app.get_key_display(binding)
-            )
+            # The footer's word, and here what it means when it says more ("Task: a task from the alert").
+            text = f"{binding.description}: {binding.tooltip}" if binding.tooltip else binding.description
+            rows.setdefault(text, []).append(binding.key_display or app.get_key_display(binding))
 
     for key, found in active.items():
         binding = found.binding

@@ -363,7 +363,8 @@ class AssignModal(FormModal[AssignForm]):
         self.users = users
 
     def fields(self) -> ComposeResult:
-        options = [Option(f"{u.name} <{u.email}> ({u.role.value})", id=u.email) for u in self.users]
+        # Content, not a str: a str prompt is read as markup, and names are data.
+        options = [Option(Content(f"{u.name} <{u.email}> ({u.role.value})"), id=u.email) for u in self.users]
         yield OptionList(*options, id="users")
 
     def on_mount(self) -> None:
@@ -384,24 +385,40 @@ class AssignModal(FormModal[AssignForm]):
 
 
 class NewTaskModal(FormModal[NewTaskForm]):
+    """A new task; with `fixed` the customer is given (a task from an
+    alert) and the form starts on the title, filled with `title`."""
+
     OK = "Create"
 
-    def __init__(self, today: dt.date, customer: str = "") -> None:
-        super().__init__("New task")
+    def __init__(
+        self,
+        today: dt.date,
+        customer: str = "",
+        *,
+        title: str = "",
+        priority: Priority = Priority.MEDIUM,
+        task_type: TaskType = TaskType.CUSTOM,
+        heading: str = "New task",
+        fixed: bool = False,
+    ) -> None:
+        super().__init__(heading)
         self.today = today
         self.customer = customer
+        self.title = title
+        self.priority = priority
+        self.task_type = task_type
+        self.fixed = fixed
 
     def fields(self) -> ComposeResult:
-        yield Label("Customer (external id, required)")
-        yield Input(self.customer, placeholder="C-00107", id="customer")
+        if not self.fixed:
+            yield Label("Customer (external id, required)")
+            yield Input(self.customer, placeholder="C-00107", id="customer")
         yield Label("Title (required)")
-        yield Input(placeholder="Call about the renewal", id="title", max_length=200)
+        yield Input(self.title, placeholder="Call about the renewal", id="title", max_length=200)
         with Horizontal(classes="form-row"):
+            yield Select([(t.value, t) for t in TaskType], value=self.task_type, allow_blank=False, id="type")
             yield Select(
-                [(t.value, t) for t in TaskType], value=TaskType.CUSTOM, allow_blank=False, id="type"
-            )
-            yield Select(
-                [(p.value, p) for p in Priority], value=Priority.MEDIUM, allow_blank=False, id="priority"
+                [(p.value, p) for p in Priority], value=self.priority, allow_blank=False, id="priority"
             )
         yield Label(f"Due ({DATE_HINT}; optional)")
         yield Input(placeholder="+3d", id="due")
@@ -411,7 +428,8 @@ class NewTaskModal(FormModal[NewTaskForm]):
         self.query_one("#title" if self.customer else "#customer", Input).focus()
 
     def result(self) -> NewTaskForm:
-        customer, title, due_text = self.text("#customer"), self.text("#title"), self.text("#due")
+        customer = self.customer if self.fixed else self.text("#customer")
+        title, due_text = self.text("#title"), self.text("#due")
         if not customer:
             raise BadInput("name the customer (its external id)")
         if not title:
@@ -463,7 +481,13 @@ class FilterModal(FormModal[BoardFilter]):
     def back(self) -> None:
         self.dismiss(
             replace(
-                self.current, due=None, priority=None, task_type=None, playbook=None, include_snoozed=False
+                self.current,
+                owner=None,
+                due=None,
+                priority=None,
+                task_type=None,
+                playbook=None,
+                include_snoozed=False,
             )
         )
 

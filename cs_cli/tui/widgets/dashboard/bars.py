@@ -1,5 +1,5 @@
 """The dashboard's text: the health distribution as a bar chart, the work
-due, the key metrics and the recent alerts."""
+due, the key metrics, the renewal pipeline and the recent alerts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import datetime as dt
 from textual.content import Content
 from textual.markup import escape
 
-from cs_cli.domain import AlertRow, Dashboard, HealthStatus, KeyMetrics
+from cs_cli.domain import AlertRow, Dashboard, HealthStatus, KeyMetrics, RenewalWindow
 from cs_cli.tui.widgets.customer.format import (
     SEVERITY_MARK,
     SEVERITY_STYLE,
@@ -115,3 +115,21 @@ def alert_lines(alerts: list[AlertRow], now: dt.datetime) -> str:
             f" [$text-muted]{ago(a.raised_at, now)}[/]\n  {escape(a.title)}"
         )
     return "\n".join(lines)
+
+
+def renewal_lines(windows: list[RenewalWindow]) -> Content:
+    """What renews within each window: customers, ARR, and the ARR at risk
+    or critical (the renewals screen, key 4, has the rest)."""
+    if not windows:
+        return Content.styled("no renewals", "$text-muted")
+    lines = []
+    for w in windows:
+        lines.append(
+            Content.assemble(
+                (f"{f'{w.days} days':<9}", "$text-muted"),
+                (f"{w.customers:>5,}", "bold"),
+                f" {money(w.arr):>7}",
+                (f" {money(w.at_risk_arr):>7} at risk", "$warning" if w.at_risk_arr else "$text-muted"),
+            )
+        )
+    return Content("\n").join(lines)
