@@ -60,6 +60,7 @@ READS: dict[str, list[str]] = {
     "segments history": ["Picked"],
     "segments fields": [],
     "segments preview": ["--rules", EVERYONE],
+    "segments suggest": [],
     "playbooks list": [],
     "playbooks show": ["risk_response"],
     "playbooks runs": [],
