@@ -58,6 +58,7 @@ def test_admin_adds_a_user_with_team_and_manager(run_cli, engine, admin):
         "team": "East",
         "manager_email": "mia@example.com",
         "is_active": True,
+        "db_role": None,
     }
 
 
@@ -194,6 +195,7 @@ def test_users_list_json(run_cli, engine, admin):
         "team": None,
         "manager_email": None,
         "is_active": True,
+        "db_role": None,
     }
     assert by_email["bo@example.com"]["team"] == "West"
     assert by_email["bo@example.com"]["manager_email"] == "mia@example.com"
@@ -204,8 +206,8 @@ def test_users_list_csv(run_cli, engine, admin):
     result = run_cli("users", "list", "--format", "csv")
     assert result.exit_code == 0, result
     assert result.stdout.splitlines() == [
-        "id,name,email,role,team,manager_email,is_active",
-        f"{admin.user_id},Admin,admin@example.com,admin,,,true",
+        "id,name,email,role,team,manager_email,is_active,db_role",
+        f"{admin.user_id},Admin,admin@example.com,admin,,,true,",
     ]
 
 
