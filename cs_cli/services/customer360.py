@@ -62,12 +62,25 @@ QUIET_DAYS = 60
 
 
 def customer_360(
-    session: Session, actor: Actor, ref: str, *, as_of: dt.date, touchpoints: int = 50, tasks: int = 50
+    session: Session,
+    actor: Actor,
+    ref: str,
+    *,
+    as_of: dt.date,
+    touchpoints: int = 50,
+    tasks: int = 50,
+    record: bool = False,
 ) -> Customer360:
     """One customer as the board's Customer 360 shows it: health explained,
     trend, risks, contacts, journeys, playbook runs, the newest touchpoints
-    and the open tasks. NotFound for a customer the actor may not see."""
+    and the open tasks. NotFound for a customer the actor may not see.
+    `record`: an audit entry of the read (the board's first load of a 360,
+    not each refresh)."""
     customer = find_customer(session, actor, ref)
+    if record:
+        from cs_cli.services.audit import record_read
+
+        record_read(session, actor, "customer_360", customer_id=customer.id)
     ext = customer.external_id
     latest_nps = (
         sa.select(NpsResponse.score)
@@ -96,7 +109,7 @@ def customer_360(
     health: HealthDetail | None = None
     if scored:
         try:
-            health = score_detail(session, actor, ext, today=as_of)
+            health = score_detail(session, actor, ext, today=as_of, record=False)
         except NotFound:  # a score without its history row: shown unexplained
             health = None
     _, points = history(session, actor, ext, since=as_of - dt.timedelta(days=TREND_DAYS), until=as_of)

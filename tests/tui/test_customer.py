@@ -13,7 +13,7 @@ from textual.widgets import Select
 
 from cs_cli.db import migrate
 from cs_cli.db.engine import make_engine, transaction
-from cs_cli.db.models import Customer, DomainEvent, Touchpoint, User
+from cs_cli.db.models import AuditEntry, Customer, DomainEvent, Touchpoint, User
 from cs_cli.domain import Actor, Role, Sentiment, TouchpointType
 from cs_cli.services.demo import load_demo
 from cs_cli.services.health.recalc import recalc_day, target_ids
@@ -137,6 +137,11 @@ def test_the_form_refuses_an_empty_subject_and_escape_cancels(engine, book):
     run(app, scenario)
     with transaction(engine) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Touchpoint)) == 0
+        # Opening the 360 is a read on the audit trail; its reloads are not.
+        reads = session.execute(
+            sa.select(AuditEntry.actor_name, AuditEntry.action).where(AuditEntry.action.startswith("read."))
+        ).all()
+        assert reads == [("ana", "read.customer_360")]
 
 
 def test_on_an_80x24_terminal_the_panels_stack_health_and_risks_first(engine, book):

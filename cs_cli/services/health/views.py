@@ -135,11 +135,20 @@ def list_scores(
 
 
 def score_detail(
-    session: Session, actor: Actor, ref: str, *, as_of: dt.date | None = None, today: dt.date | None = None
+    session: Session,
+    actor: Actor,
+    ref: str,
+    *,
+    as_of: dt.date | None = None,
+    today: dt.date | None = None,
+    record: bool = True,
 ) -> HealthDetail:
-    """The customer's current score (or the one of `as_of`) with its explanation."""
+    """The customer's current score (or the one of `as_of`) with its
+    explanation; `record`: an audit entry of the read (not when a larger
+    read that records itself, the Customer 360, asks)."""
     customer = find_customer(session, actor, ref)
-    record_read(session, actor, "health", customer_id=customer.id, details={"as_of": as_of})
+    if record:
+        record_read(session, actor, "health", customer_id=customer.id, details={"as_of": as_of})
     current = session.scalar(sa.select(HealthScore).where(HealthScore.customer_id == customer.id))
     if as_of is None:
         if current is None:

@@ -146,7 +146,9 @@ class CustomerScreen(Screen[None]):
 
         db = self.app.db
         try:
-            view = db.call(customer_360, self.customer, as_of=db.today(), touchpoints=self.PAGE)
+            view = db.call(
+                customer_360, self.customer, as_of=db.today(), touchpoints=self.PAGE, record=self.view is None
+            )
         except Exception as exc:  # shown as one line, never a traceback
             self.post_message(self.Failed(failure(exc), fatal=self.view is None))
             return
