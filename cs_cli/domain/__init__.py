@@ -36,6 +36,7 @@ from cs_cli.enums import (  # noqa: F401  (re-exported: the domain's words)
     ScoreTrend,
     SegmentType,
     Sentiment,
+    SentimentSource,
     TaskOutcome,
     TaskStatus,
     TaskType,
