@@ -105,6 +105,7 @@ _WHERE = {
     "EnrollmentView": "board",
     "RunProgress": "board",
     "Customer360": "board",
+    "Theme": "text",
     "StatusCount": "board",
     "AtRiskCustomer": "board",
     "KeyMetrics": "board",

@@ -15,6 +15,7 @@ thousands, and for notes of a sentence or three the phrases are as good."""
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from cs_cli.services.text.language import MAX_CHARS
 
@@ -42,7 +43,8 @@ _STOP_WORDS = """a about above after again against all also am an and any are ar
     discussed discuss talked talk spoke asked asks ask wants want wanted going next last new
     follow follow-up followup up update updates quick good great bad well sent send let know
     think thinks thought told tell mentioned see seem seems lot lots bit around things thing
-    maybe sure yes okay ok re fwd fw note notes via etc"""
+    maybe sure yes okay ok re fwd fw note notes via etc opened following checking checked
+    check checks sharing shared reached reaching looking"""
 _STOP = frozenset(_STOP_WORDS.split())
 
 
@@ -56,14 +58,17 @@ def _fold(word: str) -> str:
     return word
 
 
-def key_topics(text: str | None, *, top: int = MAX_TOPICS) -> list[str] | None:
-    """The text's key phrases, best first, at most `top`; None when it has none."""
+def key_topics(text: str | None, *, top: int = MAX_TOPICS, exclude: Collection[str] = ()) -> list[str] | None:
+    """The text's key phrases, best first, at most `top`; None when it has
+    none. A phrase of one word in `exclude` is left out (it still cuts)."""
     if not text:
         return None
     phrases: list[tuple[str, ...]] = []
     for chunk in _SPLIT.split(text[:MAX_CHARS].lower().replace("\u2019", "'")):
         run: list[str] = []
         for word in _WORD.findall(chunk):
+            if word.endswith("'s"):
+                word = word[:-2]  # "customer's", "what's": the word itself
             if word in _STOP or len(word) < 2:
                 if run:
                     phrases.append(tuple(run))
@@ -85,6 +90,8 @@ def key_topics(text: str | None, *, top: int = MAX_TOPICS) -> list[str] | None:
             degree[word] = degree.get(word, 0) + len(phrase)
     scored: dict[str, float] = {}
     for phrase in phrases:
+        if len(phrase) == 1 and phrase[0] in exclude:
+            continue
         name = " ".join(phrase)[:MAX_TOPIC_CHARS]
         if name not in scored:
             scored[name] = sum(degree[w] / frequency[w] for w in phrase)

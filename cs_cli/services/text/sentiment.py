@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from cs_cli.enums import Sentiment
 from cs_cli.services.text.language import MAX_CHARS, readable
@@ -48,6 +49,11 @@ class Analyser:
 
         self.vader = SentimentIntensityAnalyzer()
         self.lexicon = lexicon
+        # VADER's general words of feeling ("happy", "great") say how, not
+        # what: a key topic is not one of them, unless the domain lexicon
+        # names it ("outage", "churn").
+        domain_words = {w for w, _ in lexicon.words} if lexicon is not None and domain else set()
+        self.feeling_words = frozenset(self.vader.lexicon) - domain_words
         self.phrases: re.Pattern[str] | None = None
         self.tokens: dict[str, str] = {}
         if lexicon is None or not domain:
@@ -70,8 +76,10 @@ class Analyser:
         if text is None:
             return None
         text = text[:MAX_CHARS]
-        if not readable(text):
-            return None
+        return self.score(text) if readable(text) else None
+
+    def score(self, text: str) -> Reading:
+        """The sentiment of text already found readable."""
         text = text.replace("\u2019", "'")
         if self.phrases is not None:
             text = self.phrases.sub(self._swap, text)
@@ -96,6 +104,12 @@ def _letters(n: int) -> str:
 def analyser_for(lexicon: Lexicon | None = None, *, domain: bool = True) -> Analyser:
     """The analyser for a lexicon (the shipped one when None), built once."""
     return Analyser(lexicon if lexicon is not None else load_lexicon(), domain=domain)
+
+
+def configured_analyser(path_setting: str = "") -> Analyser:
+    """The analyser with the lexicon file the text_lexicon setting names
+    laid over the shipped one (or the shipped one alone)."""
+    return analyser_for(load_lexicon(Path(path_setting).expanduser()) if path_setting else None)
 
 
 def combined_text(*parts: str | None) -> str | None:

@@ -313,10 +313,12 @@ class CustomerScreen(Screen[None]):
 
     @work(thread=True, group="c360-log")
     def log_touchpoint(self, draft: TouchpointDraft) -> None:
+        from cs_cli.services.text.sentiment import configured_analyser
         from cs_cli.services.touchpoints import log_touchpoint
 
         db = self.app.db
         try:
+            analyser = configured_analyser(getattr(self.app, "text_lexicon", ""))
             detail = db.call(
                 log_touchpoint,
                 self.customer,
@@ -326,6 +328,7 @@ class CustomerScreen(Screen[None]):
                 minutes=draft.minutes,
                 sentiment=draft.sentiment,
                 now=db.now(),
+                analyser=analyser,
             )
         except Exception as exc:
             self.post_message(self.Failed(failure(exc)))
