@@ -378,7 +378,7 @@ def topics(
 
       cs touchpoints topics
 
-      cs touchpoints topics --segment "Enterprise" --from 2026-10-01 --to 2026-12-31
+      cs touchpoints topics --segment Enterprise --from 2026-10-01
 
       cs touchpoints topics --format csv > themes.csv
     """
