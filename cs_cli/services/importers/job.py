@@ -228,7 +228,9 @@ class ImportJob:
         update = [c for c in rows[0] if c in self.updatable]
         if self.spec.name in TEXT_ENTITIES:
             rows = [self._read_text(r) for r in rows]
-            update += [c for c in TEXT_COLUMNS if c not in update]
+            # Who set a sentiment is written on insert only: an export of
+            # cs's own readings imported back changes nothing.
+            update += [c for c in TEXT_COLUMNS if c not in update and c != "sentiment_source"]
         key = self.spec.key
         if self.spec.name == "customers":
             rows = self._backdate(rows)
