@@ -106,6 +106,8 @@ _WHERE = {
     "RunProgress": "board",
     "Customer360": "board",
     "Theme": "text",
+    "Themes": "text",
+    "AnalyzeCount": "text",
     "StatusCount": "board",
     "AtRiskCustomer": "board",
     "KeyMetrics": "board",

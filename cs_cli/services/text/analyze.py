@@ -5,29 +5,18 @@ SELECT and one set-based UPDATE per batch, never a query per row."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cs_cli.db import dialect
 from cs_cli.db.models import SupportTicket, Touchpoint
-from cs_cli.domain import Actor, Role, SentimentSource
+from cs_cli.domain import Actor, AnalyzeCount, Role, SentimentSource
 from cs_cli.services.access import require_role
 from cs_cli.services.text.reading import COLUMNS, read_record
 from cs_cli.services.text.sentiment import Analyser
 
 KINDS = {"touchpoints": Touchpoint, "tickets": SupportTicket}
-
-
-@dataclass(frozen=True)
-class AnalyzeCount:
-    kind: str  # touchpoints or tickets
-    read: int = 0  # rows whose text was read
-    scored: int = 0  # rows that now have a score cs gave them
-    kept: int = 0  # rows whose given label was kept
-    unscored: int = 0  # rows without a score: no text, or not English
-    with_topics: int = 0  # rows with at least one key topic
 
 
 def pending_count(session: Session, kind: str, *, everything: bool) -> int:

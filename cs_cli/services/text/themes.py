@@ -8,7 +8,6 @@ One grouped query over the two tables' topic lists, unnested in SQL
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session
 from cs_cli.db import dialect
 from cs_cli.db.base import UTCDateTime
 from cs_cli.db.models import Customer, CustomerSegment, SupportTicket, Touchpoint
-from cs_cli.domain import Actor, Theme
+from cs_cli.domain import Actor, Theme, Themes
 from cs_cli.errors import BadInput
 from cs_cli.services.access import customer_scope
 from cs_cli.services.segments.definitions import find_segment
@@ -30,15 +29,6 @@ MAX_DAYS = 3_660
 RISE = 1.25
 FALL = 0.8
 MIN_CHANGE = 2
-
-
-@dataclass(frozen=True)
-class Themes:
-    start: dt.date
-    end: dt.date
-    previous_start: dt.date
-    segment: str | None
-    themes: list[Theme]
 
 
 def period(start: dt.date | None, end: dt.date | None, as_of: dt.date) -> tuple[dt.date, dt.date]:
