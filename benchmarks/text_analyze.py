@@ -2,7 +2,7 @@
 topics of N stored touchpoints, read and written back in batches, on one
 core (the target: 5,000 touchpoints a second or more).
 
-    python benchmarks/text_analyze.py --url sqlite:////tmp/cs_text.db [--touchpoints 1000000]
+    python benchmarks/text_analyze.py --url sqlite:///cs_text_bench.db [--touchpoints 1000000]
     python benchmarks/text_analyze.py --url postgresql+psycopg://postgres@127.0.0.1/cs_text_bench
 
 The database at --url is rebuilt: 1,000 customers and N touchpoints whose
