@@ -185,6 +185,15 @@ class Sentiment(StrEnum):
     NEGATIVE = "negative"
 
 
+class SentimentSource(StrEnum):
+    """Who set a sentiment: the source system or the person who logged it
+    (kept by `cs touchpoints analyze` unless --overwrite), or cs reading
+    the text."""
+
+    GIVEN = "given"
+    CS = "cs"
+
+
 class TicketPriority(StrEnum):
     LOW = "low"
     NORMAL = "normal"

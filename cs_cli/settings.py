@@ -235,6 +235,12 @@ SPECS: tuple[SettingSpec, ...] = (
         lambda: "",
     ),
     SettingSpec(
+        "text_lexicon",
+        "CS_TEXT_LEXICON",
+        "Your customer-success words and phrases for sentiment, over the shipped ones (docs/text.md).",
+        lambda: "",
+    ),
+    SettingSpec(
         "batch_size",
         "CS_BATCH_SIZE",
         "Rows per batch for imports and whole-book jobs.",
@@ -479,6 +485,7 @@ class Settings:
     batch_size: int
     playbooks: str = ""
     automation_rules: str = ""
+    text_lexicon: str = ""
     smtp_host: str = "localhost"
     smtp_port: int = 0
     smtp_security: str = "none"

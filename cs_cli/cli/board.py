@@ -66,6 +66,7 @@ def board(
             scope=scope.value if scope else None,
             customer=customer,
             first_value_event=_runtime.STATE.settings().first_value_event,
+            text_lexicon=_runtime.STATE.settings().text_lexicon,
         ).run()
     finally:
         engine.dispose()

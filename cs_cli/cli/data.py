@@ -109,6 +109,7 @@ def import_(
                 force=force,
                 progress=progress,
                 recorded_at=dt.datetime.now(dt.UTC),
+                analyser=_text_analyser(entity.value, settings.text_lexicon),
             )
             if skip_invalid and result.rows_read and result.rejected == result.rows_read:
                 # Raised inside the session: the import's record is not kept either.
@@ -172,6 +173,16 @@ class _RejectsFile:
     def close(self) -> None:
         if self._handle is not None:
             self._handle.close()
+
+
+def _text_analyser(entity: str, lexicon_setting: str):
+    """For touchpoints and tickets, the analyser with your lexicon (read
+    before the import starts, so a bad lexicon file stops it at once)."""
+    if entity not in ("touchpoints", "tickets"):
+        return None
+    from cs_cli.services.text.sentiment import configured_analyser
+
+    return configured_analyser(lexicon_setting)
 
 
 class _progress:

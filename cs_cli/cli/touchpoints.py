@@ -191,7 +191,10 @@ def log(
     contact: Annotated[
         str | None, typer.Option(help="The customer's contact you spoke with (their email).", metavar="EMAIL")
     ] = None,
-    sentiment: Annotated[Sentiment | None, typer.Option(help="How it felt.")] = None,
+    sentiment: Annotated[
+        Sentiment | None,
+        typer.Option(help="How it felt (default: read from the subject and notes; see docs/text.md)."),
+    ] = None,
     at: Annotated[
         dt.datetime | None,
         typer.Option(
@@ -209,8 +212,10 @@ def log(
 
       cs touchpoints log C-00107 --type call --subject Check-in --sentiment positive
     """
+    from cs_cli.services.text.sentiment import configured_analyser
     from cs_cli.services.touchpoints import log_touchpoint
 
+    analyser = configured_analyser(_runtime.STATE.settings().text_lexicon)
     with _runtime.session() as (session, actor):
         detail = log_touchpoint(
             session,
@@ -226,6 +231,7 @@ def log(
             sentiment=sentiment,
             occurred_at=at,
             now=dt.datetime.now(dt.UTC),
+            analyser=analyser,
         )
     if fmt != OutputFormat.TABLE:
         _emit_detail(detail, fmt)
@@ -262,3 +268,145 @@ def timeline(
         mood = ", ".join(f"{n} {s.value}" for s, n in moods.items() if n)
         more = f" (latest {len(page.rows)} of {page.total:,})" if page.total > len(page.rows) else ""
         message(f"{external_id}: {page.total:,} touchpoints{more}" + (f"; sentiment: {mood}" if mood else ""))
+
+
+@app.command()
+def analyze(
+    everything: Annotated[
+        bool, typer.Option("--all", help="Read every row again, not only those never read.")
+    ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace sentiment given by the source system or the person who logged it "
+            "(where cs can read the text).",
+        ),
+    ] = False,
+    only: Annotated[
+        str | None,
+        typer.Option("--only", help="Only touchpoints or only tickets.", metavar="touchpoints|tickets"),
+    ] = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Read the text of touchpoints and support tickets: sentiment and key topics.
+
+    Each row's subject and notes get a sentiment score (-1..1) and label,
+    and up to five key topics, read on this machine (nothing leaves it).
+    Empty or non-English text gets no score: NULL, not neutral. A label
+    that came with the row is kept unless --overwrite. New rows are read
+    when imported or logged; run this for rows stored before, or with
+    --all after changing your lexicon (the text_lexicon setting,
+    CS_TEXT_LEXICON). Needs the admin role. See docs/text.md.
+
+    Examples:
+
+      cs touchpoints analyze
+
+      cs touchpoints analyze --all --overwrite --format json
+    """
+    from cs_cli.cli._output import progress_bar
+    from cs_cli.services.text.analyze import KINDS, pending_count
+    from cs_cli.services.text.analyze import analyze as analyze_rows
+    from cs_cli.services.text.sentiment import configured_analyser
+
+    if only is not None and only not in KINDS:
+        raise typer.BadParameter(f"'{only}' is not touchpoints or tickets", param_hint="--only")
+    kinds = [only] if only else list(KINDS)
+    settings = _runtime.STATE.settings()
+    analyser = configured_analyser(settings.text_lexicon)
+    results = []
+    with _runtime.session() as (session, actor):
+        total = sum(pending_count(session, k, everything=everything) for k in kinds)
+        with progress_bar(total, "reading text") as advance:
+            for kind in kinds:
+                results.append(
+                    analyze_rows(
+                        session,
+                        actor,
+                        kind,
+                        analyser=analyser,
+                        everything=everything,
+                        overwrite=overwrite,
+                        batch_size=settings.batch_size,
+                        progress=advance,
+                    )
+                )
+    columns = ["kind", "read", "scored", "kept", "unscored", "with_topics"]
+    emit_rows(dataclass_rows(results), columns, fmt, headers={"with_topics": "with topics"})
+    if fmt == OutputFormat.TABLE:
+        read = sum(r.read for r in results)
+        if not read:
+            message("nothing to read: every row has been read (--all reads them again)")
+        else:
+            message(
+                f"read {read:,} rows; scored: cs's reading; kept: a given label; "
+                "unscored: no text, or not English"
+            )
+
+
+THEME_COLUMNS = ["topic", "mentions", "customers", "mean_sentiment", "negative", "previous", "trend"]
+
+
+@app.command()
+def topics(
+    segment: Annotated[
+        str | None, typer.Option("--segment", "-s", help="Only this segment's members.", metavar="NAME")
+    ] = None,
+    start: Annotated[
+        dt.date | None,
+        typer.Option(
+            "--from", parser=parse_date, metavar="DATE", help="First day (default: 30 days before --to)."
+        ),
+    ] = None,
+    end: Annotated[
+        dt.date | None,
+        typer.Option("--to", parser=parse_date, metavar="DATE", help="Last day (default: today)."),
+    ] = None,
+    limit: LimitOpt = None,
+    all_rows: AllOpt = False,
+    fmt: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """The themes of your book: key topics of touchpoints and tickets over a period.
+
+    For each topic: how many touchpoints and tickets mention it (and of how
+    many customers), their mean sentiment (-1..1), how many were negative,
+    the mentions in the period just before of the same length, and the
+    trend: new, rising, steady, falling or gone (docs/text.md). Most
+    mentioned first; a table shows the top 50, json and csv every topic.
+
+    Examples:
+
+      cs touchpoints topics
+
+      cs touchpoints topics --segment Enterprise --from 2026-10-01
+
+      cs touchpoints topics --format csv > themes.csv
+    """
+    from cs_cli.cli._options import today
+    from cs_cli.services.text.themes import book_themes, period
+
+    first, last = period(start, end, today(None))
+    with _runtime.session() as (session, actor):
+        result = book_themes(session, actor, start=first, end=last, segment=segment)
+    wanted = rows_wanted(fmt, limit, all_rows)
+    shown = result.themes if wanted is None else result.themes[:wanted]
+    emit_rows(
+        dataclass_rows(shown),
+        THEME_COLUMNS,
+        fmt,
+        headers={"mean_sentiment": "sentiment", "negative": "neg", "previous": "before"},
+    )
+    if fmt == OutputFormat.TABLE:
+        if not result.themes:
+            message(
+                f"no topics from {first} to {last}; touchpoints and tickets get them when "
+                "imported or logged, or by `cs touchpoints analyze`"
+            )
+            return
+        message(
+            f"{first} to {last}"
+            + (f", segment {segment}" if segment else "")
+            + f"; before: {result.previous_start} to {first - dt.timedelta(days=1)}"
+        )
+    paging_note(fmt, offset=0, shown=len(shown), total=len(result.themes), noun="topics", pageable=False)

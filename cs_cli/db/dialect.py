@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import os
 from collections.abc import Iterable, Sequence
 from enum import Enum
@@ -591,3 +592,40 @@ def _sqlite_path(key: str | tuple[str, ...]) -> str:
 def json_key(key: str) -> str:
     """A key quoted for an SQLite JSON path."""
     return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def update_by_id(
+    session: Session, table: sa.Table, columns: Sequence[str], rows: list[dict[str, Any]]
+) -> int:
+    """Set `columns` of many rows, each found by its `id`, in a fixed number
+    of statements: COPY into a scratch table and one UPDATE ... FROM on
+    Postgres; one prepared executemany through the driver on SQLite."""
+    if not rows:
+        return 0
+    if is_postgres(session):
+        stage = _stage(session, table, ["id", *columns], rows)
+        session.execute(
+            sa.update(table)
+            .where(table.c.id == stage.c.id)
+            .values({c: stage.c[c] for c in columns})
+            .execution_options(synchronize_session=False)
+        )
+        return len(rows)
+    json_columns = {c for c in columns if isinstance(table.c[c].type, sa.JSON)}
+
+    def stored(column: str, value: Any) -> Any:
+        if value is None:
+            return None
+        if column in json_columns:
+            return json.dumps(value)
+        if isinstance(value, Enum):
+            return value.value
+        return _sqlite_value(value)
+
+    assignments = ", ".join(f"{c} = ?" for c in columns)
+    driver = session.connection().connection.driver_connection
+    driver.executemany(
+        f"UPDATE {table.name} SET {assignments} WHERE id = ?",
+        ([*(stored(c, row[c]) for c in columns), row["id"]] for row in rows),
+    )
+    return len(rows)

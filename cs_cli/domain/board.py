@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from cs_cli.domain.metrics import RenewalWindow
     from cs_cli.domain.predictions import ChurnDriver
     from cs_cli.domain.tasks import TaskPage
+    from cs_cli.domain.text import Theme
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,9 @@ class Customer360:
     alerts: list[AlertRow]
     # What moves the churn probability most (from the active model), biggest first.
     churn_drivers: list[ChurnDriver] = field(default_factory=list)
+    # What the customer's touchpoints and tickets of the last 90 days were
+    # about, most mentioned first (services/text/themes.py Theme).
+    topics: list[Theme] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,9 @@ from cs_cli.db.models import (
     HealthOverride,
     HealthScore,
     Segment,
+    SupportTicket,
     Team,
+    Touchpoint,
     UsageEvent,
     User,
 )
@@ -168,6 +170,10 @@ def _is_day(value: Any) -> bool:
     return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
 
 
+# `key_topics contains` looks at this many days of touchpoints and tickets.
+TOPIC_DAYS = 90
+
+
 def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
@@ -209,6 +215,8 @@ class _Compiler:
             if node.attribute is not None:
                 return self.attribute(node)
             assert node.field is not None
+            if node.field.source == Source.TOPICS:
+                return self.topics(str(node.value))
             expr, value = self.expression(node.field), node.value
             if node.field.source == Source.CSM:  # emails match whatever their case
                 expr, value = sa.func.lower(expr), _lower(value)
@@ -432,6 +440,41 @@ class _Compiler:
         return sa.exists(
             sa.select(sa.literal(1)).select_from(each).where(each.c.value == sa.bindparam(None, value))
         )
+
+    # -- key topics
+
+    def topics(self, needle: str) -> sa.ColumnElement[bool]:
+        """A touchpoint or ticket of the customer's, in the TOPIC_DAYS days
+        up to as_of, with a key topic containing `needle` (any case): one
+        pass over the window's topic lists, unnested in SQL."""
+        low = sa.bindparam(
+            None, _day_start(self.as_of - dt.timedelta(days=TOPIC_DAYS - 1)), type_=UTCDateTime()
+        )
+        high = sa.bindparam(None, _day_start(self.as_of + dt.timedelta(days=1)), type_=UTCDateTime())
+        pattern = "%" + needle.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        selects = []
+        for table, at in (
+            (Touchpoint.__table__, "occurred_at"),
+            (SupportTicket.__table__, "opened_at"),
+        ):
+            if self.pg:
+                each = (
+                    sa.func.jsonb_array_elements_text(table.c.key_topics).table_valued("value").alias("topic")
+                )
+            else:
+                each = sa.func.json_each(table.c.key_topics).table_valued("value").alias("topic")
+            selects.append(
+                sa.select(table.c.customer_id)
+                .select_from(table)
+                .join(each, sa.true())
+                .where(
+                    table.c[at] >= low,
+                    table.c[at] < high,
+                    table.c.key_topics.is_not(None),
+                    sa.func.lower(each.c.value).like(sa.bindparam(None, pattern), escape="\\"),
+                )
+            )
+        return self.customers.c.id.in_(sa.union(*selects))
 
     # -- usage and membership
 

@@ -18,6 +18,7 @@ class Kind(StrEnum):
     DATETIME = "datetime"
     BOOL = "bool"
     ENUM = "enum"
+    TOPICS = "topics"  # a list of key topics; `contains` matches one of them
 
 
 class Source(StrEnum):
@@ -30,6 +31,7 @@ class Source(StrEnum):
     TEAM = "team"
     DERIVED = "derived"
     USAGE = "usage"  # a table of usage aggregates computed once for many rules
+    TOPICS = "topics"  # key topics of the customer's recent touchpoints and tickets
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,14 @@ _FIELDS = [
         "days since the last usage event (as of the last recalc, counted on to today)",
     ),
     Field("tenure_days", Kind.INTEGER, Source.DERIVED, "tenure_days", "today minus contract_start"),
+    # What the customer's touchpoints and tickets were about (docs/text.md).
+    Field(
+        "key_topics",
+        Kind.TOPICS,
+        Source.TOPICS,
+        "key_topics",
+        "key topics of touchpoints and tickets of the last 90 days (contains: part of a topic)",
+    ),
 ]
 
 # The plan's own spelling and the column names are accepted too.
@@ -154,6 +164,7 @@ OPERATORS_BY_KIND: dict[Kind, tuple[str, ...]] = {
         "within_next_days",
     ),
 }
+OPERATORS_BY_KIND[Kind.TOPICS] = ("contains",)
 OPERATORS_BY_KIND[Kind.INTEGER] = OPERATORS_BY_KIND[Kind.NUMBER]
 OPERATORS_BY_KIND[Kind.DATETIME] = OPERATORS_BY_KIND[Kind.DATE]
 

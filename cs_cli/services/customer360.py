@@ -48,6 +48,7 @@ from cs_cli.services.customers import customer_row_query, find_customer
 from cs_cli.services.health.views import history, score_detail
 from cs_cli.services.tasks.selection import TaskFilter
 from cs_cli.services.tasks.views import list_tasks
+from cs_cli.services.text.themes import customer_topics
 from cs_cli.services.touchpoints import TouchpointFilter, list_touchpoints
 from cs_cli.specs.scorecard import MEASURES
 
@@ -166,6 +167,7 @@ def customer_360(
         tasks=open_tasks,
         alerts=alerts,
         churn_drivers=_churn_drivers(session, actor, ext, churn, as_of),
+        topics=customer_topics(session, customer.id, as_of=as_of),
     )
 
 

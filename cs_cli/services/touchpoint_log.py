@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from cs_cli.domain import Actor, FollowUp, LoggedTouchpoint, Sentiment, TouchpointType
 from cs_cli.errors import BadInput
 from cs_cli.services.tasks.lifecycle import create_task
+from cs_cli.services.text.sentiment import Analyser
 from cs_cli.services.touchpoints import log_touchpoint
 
 # A touchpoint logged for a past day is put at noon UTC of it: the day is what
@@ -35,6 +36,7 @@ def log_interaction(
     follow_up: FollowUp | None = None,
     today: dt.date,
     now: dt.datetime,
+    analyser: Analyser | None = None,
 ) -> LoggedTouchpoint:
     """Log a touchpoint with a customer on `occurred_on` (today: now), its
     attendees (the customer's contact ids), and create the follow-up task
@@ -58,6 +60,7 @@ def log_interaction(
         occurred_at=when,
         attendees=attendees,
         now=now,
+        analyser=analyser,
     )
     task = None
     if follow_up is not None:

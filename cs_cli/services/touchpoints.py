@@ -18,6 +18,7 @@ from cs_cli.domain import (
     Direction,
     Page,
     Sentiment,
+    SentimentSource,
     TouchpointDetail,
     TouchpointRow,
     TouchpointType,
@@ -27,6 +28,8 @@ from cs_cli.services import events
 from cs_cli.services.access import customer_scope
 from cs_cli.services.audit import audit, record_read
 from cs_cli.services.customers import find_customer
+from cs_cli.services.text.reading import read_record
+from cs_cli.services.text.sentiment import Analyser, analyser_for
 from cs_cli.services.users import find_user
 
 SUBJECT_MAX = 255
@@ -177,10 +180,12 @@ def log_touchpoint(
     occurred_at: dt.datetime | None = None,
     attendees: Sequence[int] = (),
     now: dt.datetime,
+    analyser: Analyser | None = None,
 ) -> TouchpointDetail:
-    """Record an interaction with a customer, by the actor, and who of the
-    customer's people took part (contact ids; the first is its contact when
-    none is named); emits touchpoint.logged."""
+    """Record an interaction with a customer, by the actor, with the
+    sentiment and key topics of its text, and who of the customer's people
+    took part (contact ids; the first is its contact when none is named);
+    emits touchpoint.logged."""
     customer = find_customer(session, actor, customer_ref)
     touchpoint_type = TouchpointType(touchpoint_type)
     subject = (subject or "").strip()
@@ -216,6 +221,14 @@ def log_touchpoint(
         if strangers:
             raise NotFound(f"{customer.external_id} has no contact {strangers[0]}")
         contact_id = contact_id or attendees[0]
+    # The sentiment the person logging gives wins over cs's reading.
+    text = read_record(
+        analyser or analyser_for(),
+        subject,
+        notes,
+        label=sentiment,
+        source=SentimentSource.GIVEN if sentiment else None,
+    )
     touchpoint = Touchpoint(
         customer_id=customer.id,
         touchpoint_type=touchpoint_type,
@@ -225,7 +238,7 @@ def log_touchpoint(
         channel=channel or DEFAULT_CHANNEL.get(touchpoint_type),
         contact_id=contact_id,
         user_id=actor.user_id,
-        sentiment_label=sentiment,
+        **text,
         duration_minutes=minutes,
         occurred_at=when,
         created_at=now,
@@ -239,7 +252,7 @@ def log_touchpoint(
         "touchpoint_id": touchpoint.id,
         "touchpoint_type": touchpoint_type.value,
         "task_id": None,
-        "sentiment": sentiment.value if sentiment else None,
+        "sentiment": text["sentiment_label"].value if text["sentiment_label"] else None,
     }
     if attendees:
         data["attendees"] = attendees

@@ -66,9 +66,12 @@ class BoardApp(App[None]):
         scope: str | None = None,
         customer: str | None = None,
         first_value_event: str = "",
+        text_lexicon: str = "",
     ) -> None:
         super().__init__()
         self.db = db
+        # Your lexicon for the sentiment of touchpoints logged here (the text_lexicon setting).
+        self.text_lexicon = text_lexicon
         # The time-to-value metric's event (the first_value_event setting).
         self.first_value_event = first_value_event
         self.scope = scope or default_scope(db.actor.role)

@@ -9,8 +9,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cs_cli.db.base import Base, CreatedAt, Money, Timestamps, UTCDateTime, enum_column
-from cs_cli.enums import TicketPriority, TicketStatus
+from cs_cli.db.base import Base, CreatedAt, JSONType, Money, Timestamps, UTCDateTime, enum_column
+from cs_cli.enums import Sentiment, SentimentSource, TicketPriority, TicketStatus
 
 
 class UsageEvent(Base):
@@ -58,6 +58,16 @@ class SupportTicket(Timestamps, Base):
     satisfaction: Mapped[int | None] = mapped_column(
         sa.SmallInteger, sa.CheckConstraint("satisfaction BETWEEN 1 AND 5", name="satisfaction_range")
     )
+    # What the customer wrote, and what cs reads in it (docs/text.md): the
+    # same three columns a touchpoint has.
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    sentiment_score: Mapped[float | None]
+    sentiment_label: Mapped[Sentiment | None] = mapped_column(enum_column(Sentiment, "sentiment_label"))
+    sentiment_source: Mapped[SentimentSource | None] = mapped_column(
+        enum_column(SentimentSource, "sentiment_source")
+    )
+    # NULL until cs has read the text; [] when it found no topic in it.
+    key_topics: Mapped[list[str] | None] = mapped_column(JSONType)
 
 
 class Invoice(Timestamps, Base):

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cs_cli.db.base import Base, CreatedAt, JSONType, enum_column
-from cs_cli.enums import Channel, Direction, Sentiment, TouchpointType
+from cs_cli.enums import Channel, Direction, Sentiment, SentimentSource, TouchpointType
 
 
 def own_external_id() -> str:
@@ -39,6 +39,10 @@ class Touchpoint(CreatedAt, Base):
 
     sentiment_score: Mapped[float | None]
     sentiment_label: Mapped[Sentiment | None] = mapped_column(enum_column(Sentiment, "sentiment_label"))
+    sentiment_source: Mapped[SentimentSource | None] = mapped_column(
+        enum_column(SentimentSource, "sentiment_source")
+    )
+    # NULL until cs has read the text; [] when it found no topic in it.
     key_topics: Mapped[list[str] | None] = mapped_column(JSONType)
 
     # Indexed so that deleting tasks (retention) does not scan every touchpoint.

@@ -34,6 +34,8 @@ from cs_cli.services.demo.book import AT_RISK, CHURN_BOUND, CHURNED, Book
 from cs_cli.services.demo.segments import write_segments
 from cs_cli.services.demo.words import DEMO_DOMAIN, FEATURES
 from cs_cli.services.demo.writing import Writer, wipe, write_accounts, write_people
+from cs_cli.services.text import analyze as text_analysis
+from cs_cli.services.text.sentiment import analyser_for
 
 __all__ = ["DEMO_DOMAIN", "FEATURES", "MAX_CUSTOMERS", "MAX_MONTHS", "DemoSummary", "Progress", "load_demo"]
 
@@ -115,6 +117,11 @@ def load_demo(
         if progress is not None and (i + 1 == total or (i + 1) % step == 0):
             progress("activity", i + 1, total)
     writer.flush_all()
+    # Read the text as an import would have: the demo's own sentiment
+    # (where it gives one) stays, everything else is scored and topics found.
+    analyser = analyser_for()
+    for kind in text_analysis.KINDS:
+        text_analysis.analyze(session, actor, kind, analyser=analyser, everything=True)
     alerts = write_alerts(session, book, user_ids, customer_ids)
     moment = dt.datetime.combine(as_of, dt.time(12), tzinfo=dt.UTC)
     segments = write_segments(session, actor, as_of=as_of, now=moment)

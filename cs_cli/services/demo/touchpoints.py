@@ -8,7 +8,7 @@ import datetime as dt
 import hashlib
 
 from cs_cli.db.models import Touchpoint
-from cs_cli.domain import Channel, Direction, Sentiment, TouchpointType
+from cs_cli.domain import Channel, Direction, Sentiment, SentimentSource, TouchpointType
 from cs_cli.services.demo.book import AT_RISK, CHURN_BOUND, CHURNED, HEALTHY, ContactPlan
 from cs_cli.services.demo.dates import add_months
 from cs_cli.services.demo.timeline import Timeline
@@ -77,6 +77,7 @@ class Touchpoints(Timeline):
                 "user_id": user_id or self.csm_id,
                 "sentiment_score": sentiment[0] if sentiment else None,
                 "sentiment_label": sentiment[1] if sentiment else None,
+                "sentiment_source": SentimentSource.GIVEN if sentiment else None,
                 "key_topics": topics,
                 "task_id": None,
                 "duration_minutes": duration,

@@ -189,12 +189,16 @@ TICKETS = EntitySpec(
         Field("opened_at", v.datetime, required=True),
         Field("contact_id", v.text(100), ref=CONTACT_REF),
         Field("subject", v.text(500)),
+        Field("description", v.long_text),
         Field("priority", v.choice(TicketPriority)),
         Field("status", v.choice(TicketStatus)),
         Field("closed_at", v.datetime),
         Field("escalated", v.boolean),
         Field("escalated_at", v.datetime),
         Field("satisfaction", v.integer(1, 5)),
+        Field("sentiment_score", v.number(-1.0, 1.0)),
+        Field("sentiment_label", v.choice(Sentiment)),
+        Field("key_topics", v.string_list),
     ),
 )
 

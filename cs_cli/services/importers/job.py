@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from cs_cli.db import dialect
 from cs_cli.db.models import Team, User
-from cs_cli.domain import Actor
+from cs_cli.domain import Actor, SentimentSource
 from cs_cli.errors import FileError
 from cs_cli.services import events
 from cs_cli.services.access import is_placeholder_email
@@ -28,6 +28,11 @@ from cs_cli.services.importers.expressions import ExpressionError
 from cs_cli.services.importers.implied import implied_events, prior_values
 from cs_cli.services.importers.reading import SourceFormat
 from cs_cli.services.importers.values import attribute
+from cs_cli.services.text.reading import COLUMNS as TEXT_COLUMNS
+from cs_cli.services.text.reading import read_record
+from cs_cli.services.text.sentiment import Analyser, analyser_for
+
+TEXT_ENTITIES = ("touchpoints", "tickets")
 
 _FAILED = object()  # a value that could not be read: the row is rejected
 # Keys looked up per statement when resolving references (well under every
@@ -93,6 +98,9 @@ class ImportJob:
     managers: list[tuple[int, str, str, str]] = field(default_factory=list)
     # The file's own column names, so that a rejected CSV row keeps them.
     header: list[str] = field(default_factory=list)
+    # Reads the text of touchpoints and tickets (docs/text.md); the shipped
+    # lexicon's when the caller gives none.
+    analyser: Analyser | None = None
 
     # -- errors -------------------------------------------------------------
 
@@ -218,6 +226,11 @@ class ImportJob:
         table = self.spec.model.__table__
         rows = [self._insert_values(p.row) for p in batch]
         update = [c for c in rows[0] if c in self.updatable]
+        if self.spec.name in TEXT_ENTITIES:
+            rows = [self._read_text(r) for r in rows]
+            # Who set a sentiment is written on insert only: an export of
+            # cs's own readings imported back changes nothing.
+            update += [c for c in TEXT_COLUMNS if c not in update and c != "sentiment_source"]
         key = self.spec.key
         if self.spec.name == "customers":
             rows = self._backdate(rows)
@@ -242,6 +255,22 @@ class ImportJob:
             customer_facts.after_upsert(self.session, keys, moment=self.now, recorded_at=self.recorded_at)
         implied = implied_events(self.session, self.spec.name, table, key, rows, prior, changed, now=self.now)
         events.record_rows(self.session, self.actor, implied)
+
+    def _read_text(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The row with its sentiment and key topics; what the file gives wins."""
+        label, score = row.get("sentiment_label"), row.get("sentiment_score")
+        given = label is not None or score is not None
+        values = read_record(
+            self.analyser or analyser_for(),
+            row.get("subject"),
+            row.get("description"),
+            label=label,
+            score=score,
+            source=SentimentSource.GIVEN if given else None,
+        )
+        if row.get("key_topics") is not None:
+            values["key_topics"] = row["key_topics"]
+        return row | values
 
     def _backdate(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Customers whose facts are known from after this import's moment

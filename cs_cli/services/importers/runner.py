@@ -30,6 +30,7 @@ from cs_cli.services.importers.expressions import Expression
 from cs_cli.services.importers.job import Column, ImportJob, Pending, Reject
 from cs_cli.services.importers.mapping import ImportMap
 from cs_cli.services.importers.reading import SourceFormat, detect_format, file_sha256, open_source
+from cs_cli.services.text.sentiment import Analyser
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,7 @@ def import_file(
     force: bool = False,
     progress: Callable[[int], None] | None = None,
     recorded_at: dt.datetime | None = None,
+    analyser: Analyser | None = None,
 ) -> ImportResult:
     """Validate and write one file of `entity` rows; upsert by natural key,
     or append (events). Writes nothing when a row is bad, unless skip_invalid.
@@ -188,6 +190,7 @@ def import_file(
             actor,
             recorded_at or now,
             header=list(source.columns),
+            analyser=analyser,
         )
         if spec.key is None:
             load_events(job, source, batch_size, progress)

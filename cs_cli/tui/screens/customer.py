@@ -326,10 +326,12 @@ class CustomerScreen(Screen[None]):
 
     @work(thread=True, group="c360-log")
     def log_touchpoint(self, draft: TouchpointDraft) -> None:
+        from cs_cli.services.text.sentiment import configured_analyser
         from cs_cli.services.touchpoint_log import log_interaction
 
         db = self.app.db
         try:
+            analyser = configured_analyser(getattr(self.app, "text_lexicon", ""))
             logged = db.call(
                 log_interaction,
                 self.customer,
@@ -343,6 +345,7 @@ class CustomerScreen(Screen[None]):
                 follow_up=draft.follow_up,
                 today=db.today(),
                 now=db.now(),
+                analyser=analyser,
             )
         except Exception as exc:
             self.post_message(self.Failed(failure(exc)))

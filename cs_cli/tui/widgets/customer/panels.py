@@ -176,7 +176,29 @@ def journey_lines(view: Customer360) -> Content:
                 (f"  since {r.started_at.date()}", "$text-muted"),
             )
         )
+    lines.append(topic_line(view))
     return Content("\n").join(lines)
+
+
+def topic_line(view: Customer360) -> Content:
+    """What the last 90 days' touchpoints and tickets were about, each topic
+    with its mentions, coloured by their mean sentiment."""
+    if not view.topics:
+        return Content.assemble(("topics ", "bold"), ("none in 90 days", "$text-muted"))
+    parts: list = [("topics ", "bold")]
+    for i, t in enumerate(view.topics):
+        mood = t.mean_sentiment
+        style = (
+            "$text-muted"
+            if mood is None
+            else "$error"
+            if mood <= -0.05
+            else "$success"
+            if mood >= 0.05
+            else ""
+        )
+        parts.append((("· " if i else "") + f"{t.topic} {t.mentions} ", style))
+    return Content.assemble(*parts)
 
 
 def short_day(day: dt.date, today: dt.date) -> str:
