@@ -3,6 +3,9 @@ command makes before it touches data."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -49,7 +52,7 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
     from alembic.util import CommandError
 
     try:
-        with engine.begin() as conn:
+        with _migrating(engine) as conn:
             # Two upgrades at once (a deploy on two machines): the second
             # waits, then finds the schema current.
             take_turn(conn, "cs db upgrade")
@@ -57,9 +60,41 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
             if before is not None and before not in known_revisions():
                 raise _unknown_revision(before)
             command.upgrade(alembic_config(conn), revision)
+            _check_foreign_keys(conn)
     except CommandError as exc:
         raise BadInput(f"cannot upgrade to {revision!r}: {exc}") from None
     return before, current_revision(engine)
+
+
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """A transaction to migrate in. On SQLite with foreign keys off: batch
+    mode rebuilds a table by copying it and dropping the old one, and with
+    them on, that drop deletes (ON DELETE CASCADE) every row that points at
+    the table, such as a touchpoint's attendees. The pragma only takes
+    effect outside a transaction, so it is set on the driver's connection
+    before one begins, and set back after."""
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        if sqlite:
+            driver.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            if sqlite:
+                driver.execute("PRAGMA foreign_keys=ON")
+
+
+def _check_foreign_keys(conn: Connection) -> None:
+    """SQLite: with foreign keys off while migrating, make sure the result
+    still holds them (a row pointing nowhere rolls the migration back)."""
+    if conn.dialect.name != "sqlite":
+        return
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+    if broken is not None:
+        raise SchemaOutOfDate(f"the migration would leave a row of {broken[0]} pointing at no {broken[2]}")
 
 
 def _revision(conn: Connection) -> str | None:
@@ -81,10 +116,11 @@ def downgrade(engine: Engine, revision: str) -> tuple[str | None, str | None]:
     from alembic.util import CommandError
 
     try:
-        with engine.begin() as conn:
+        with _migrating(engine) as conn:
             take_turn(conn, "cs db upgrade")
             before = _revision(conn)
             command.downgrade(alembic_config(conn), revision)
+            _check_foreign_keys(conn)
     except CommandError as exc:
         raise BadInput(f"cannot downgrade to {revision!r}: {exc}") from None
     return before, current_revision(engine)

@@ -266,3 +266,33 @@ def test_json_none_is_stored_as_sql_null(engine: sa.Engine):
             sa.select(Alert.title).where(Alert.details.is_(None)).order_by(Alert.title)
         ).all()
     assert null_titles == ["explicit", "omitted"]
+
+
+def test_a_table_rebuilt_on_sqlite_keeps_the_rows_pointing_at_it(tmp_path):
+    """Batch mode copies cs_touchpoints (0016) and drops the old table: with
+    foreign keys on, that drop would cascade to the touchpoint's attendees."""
+    from cs_cli.db import migrate
+    from cs_cli.db.engine import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate.upgrade(engine, "0015")
+    with engine.begin() as conn:
+        day = "'2026-01-01'"
+        conn.exec_driver_sql(
+            "INSERT INTO customers (external_id, name, status, attributes, created_at, updated_at)"
+            f" VALUES ('A', 'A', 'active', '{{}}', {day}, {day})"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO contacts (customer_id, external_id, name, email, is_champion, is_exec_sponsor,"
+            f" created_at, updated_at) VALUES (1, 'c1', 'C', 'c@example.com', 0, 0, {day}, {day})"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO cs_touchpoints (external_id, customer_id, touchpoint_type, direction, subject,"
+            f" occurred_at, created_at) VALUES ('t1', 1, 'call', 'inbound', 's', {day}, {day})"
+        )
+        conn.exec_driver_sql("INSERT INTO cs_touchpoint_attendees (touchpoint_id, contact_id) VALUES (1, 1)")
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM cs_touchpoint_attendees").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
