@@ -23,9 +23,10 @@ from cs_cli.db.models import (
     NpsResponse,
     PredictionModel,
     SupportTicket,
+    Touchpoint,
     UsageEvent,
 )
-from cs_cli.domain import CustomerStatus
+from cs_cli.domain import CustomerStatus, TouchpointType
 from cs_cli.errors import BadInput, NotFound
 from cs_cli.services.churn import features as feats
 from cs_cli.services.churn import snapshot, store
@@ -93,9 +94,34 @@ def test_features_as_of_a_day_ignore_what_came_after_it(engine, admin, book):
                 due_on=day - dt.timedelta(days=10),
             )
         )
+        # Touchpoint sentiment: +0.6 sixty days before the day, -0.4 and
+        # -0.2 in its last 30 days: 90-day mean 0, trend -0.3 - 0.6 = -0.9.
+        # A ticket opened in the 90 days at -0.5.
+        for n, (days_before, score) in enumerate(((60, 0.6), (20, -0.4), (5, -0.2))):
+            s.add(
+                Touchpoint(
+                    external_id=f"tp{n}",
+                    customer_id=first,
+                    touchpoint_type=TouchpointType.CALL,
+                    subject="s",
+                    sentiment_score=score,
+                    occurred_at=day_end(day) - dt.timedelta(days=days_before),
+                )
+            )
+        s.add(
+            SupportTicket(
+                external_id="t0",
+                customer_id=first,
+                opened_at=day_end(day) - dt.timedelta(days=10),
+                sentiment_score=-0.5,
+            )
+        )
     before = columns()
     row = int(np.flatnonzero(before.customer == first)[0])
     assert before.columns["late_invoices_180d"][row] == 1 and before.columns["overdue_invoices"][row] == 1
+    assert before.columns["sentiment_90d"][row] == pytest.approx(0.0)
+    assert before.columns["sentiment_trend"][row] == pytest.approx(-0.9)
+    assert before.columns["ticket_sentiment_90d"][row] == pytest.approx(-0.5)
     later = day_end(day) + dt.timedelta(hours=1)
     with transaction(engine) as s:
         s.execute(sa.update(Invoice).values(paid_on=day + dt.timedelta(days=7)))

@@ -56,11 +56,13 @@ FIXED: dict[str, tuple[str, bool]] = {
     "open_tickets": ("open support tickets", True),
     "escalations_90d": ("escalated tickets in 90 days", True),
     "csat_90d": ("average CSAT in 90 days", False),
+    "ticket_sentiment_90d": ("sentiment of tickets opened in 90 days", False),
     "nps_last": ("last NPS response", False),
     "nps_change": ("NPS change since the response before", False),
     "days_since_nps": ("days since the last NPS response", True),
     "touchpoints_90d": ("calls and meetings in 90 days", True),
     "sentiment_90d": ("touchpoint sentiment in 90 days", False),
+    "sentiment_trend": ("touchpoint sentiment in 30 days against the 60 before", False),
     "days_since_touchpoint": ("days since the last touchpoint", True),
     "champion": ("a champion in place", False),
     "exec_sponsor": ("an executive sponsor in place", False),
@@ -103,12 +105,15 @@ _GROUP_OF = {
         ),
         "usage",
     ),
-    **dict.fromkeys(("tickets_90d", "open_tickets", "escalations_90d", "csat_90d"), "support"),
+    **dict.fromkeys(
+        ("tickets_90d", "open_tickets", "escalations_90d", "csat_90d", "ticket_sentiment_90d"), "support"
+    ),
     **dict.fromkeys(("nps_last", "nps_change", "days_since_nps"), "nps"),
     **dict.fromkeys(
         (
             "touchpoints_90d",
             "sentiment_90d",
+            "sentiment_trend",
             "days_since_touchpoint",
             "champion",
             "exec_sponsor",

@@ -142,6 +142,7 @@ def day_frame(
             sa.func.avg(t.satisfaction)
             .filter(t.closed_at >= since(LOOK_BACK_DAYS), t.closed_at < end)
             .label("csat"),
+            sa.func.avg(t.sentiment_score).filter(t.opened_at >= since(LOOK_BACK_DAYS)).label("sentiment"),
         )
         .where(t.opened_at < end, *mine(t.customer_id))
         .group_by(t.customer_id)
@@ -178,6 +179,11 @@ def day_frame(
             tp.customer_id.label("customer_id"),
             sa.func.count().filter(recent, tp.touchpoint_type.in_(HUMAN_TOUCHPOINTS)).label("human"),
             sa.func.avg(tp.sentiment_score).filter(recent).label("sentiment"),
+            # The trend: the last 30 days against the 60 before them.
+            sa.func.avg(tp.sentiment_score).filter(tp.occurred_at >= since(30)).label("sentiment_30"),
+            sa.func.avg(tp.sentiment_score)
+            .filter(recent, tp.occurred_at < since(30))
+            .label("sentiment_before"),
             sa.func.max(tp.occurred_at).label("last"),
         )
         .where(tp.occurred_at < end, *mine(tp.customer_id))
@@ -254,6 +260,8 @@ def day_frame(
         "days_since_nps": days_since(nps.c.at),
         "touchpoints_90d": sa.func.coalesce(touch.c.human, 0),
         "sentiment_90d": sa.cast(touch.c.sentiment, sa.Float),
+        "sentiment_trend": sa.cast(touch.c.sentiment_30 - touch.c.sentiment_before, sa.Float),
+        "ticket_sentiment_90d": sa.cast(support.c.sentiment, sa.Float),
         "days_since_touchpoint": days_since(touch.c.last),
         "champion": sa.func.coalesce(people.c.champion, 0),
         "exec_sponsor": sa.func.coalesce(people.c.sponsor, 0),
