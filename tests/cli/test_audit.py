@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from cs_cli.db.engine import transaction
+from cs_cli.db.migrate import SCHEMA_REVISION
 from cs_cli.db.models import AuditEntry, AuditHead
 from cs_cli.domain import Actor, Role
 from cs_cli.services.audit import audit, audit_many, verify
@@ -178,14 +179,17 @@ def test_going_to_base_needs_an_export_and_an_admin(run_cli, book, engine, tmp_p
     with engine.connect() as conn:
         assert sa.inspect(conn).has_table("cs_audit_log")
     path = tmp_path / "audit.jsonl"
-    done = run_cli("db", "downgrade", "base", "--yes", "--audit-export", path)
-    assert done.exit_code == 0, done.stderr
-    lines = [json.loads(line) for line in path.read_text().splitlines()]
-    assert [e["action"] for e in lines] == ["user.added", "schema.downgraded"]
-    assert lines[1]["details"] == {"from": "0012", "to": "base", "audit_export": str(path)}
-    with engine.connect() as conn:
-        assert not sa.inspect(conn).has_table("cs_audit_log")
-    assert run_cli("db", "upgrade").exit_code == 0
+    try:
+        done = run_cli("db", "downgrade", "base", "--yes", "--audit-export", path)
+        assert done.exit_code == 0, done.stderr
+        lines = [json.loads(line) for line in path.read_text().splitlines()]
+        assert [e["action"] for e in lines] == ["user.added", "schema.downgraded"]
+        assert lines[1]["details"] == {"from": SCHEMA_REVISION, "to": "base", "audit_export": str(path)}
+        with engine.connect() as conn:
+            assert not sa.inspect(conn).has_table("cs_audit_log")
+    finally:
+        # The database is shared by the tests that follow: whole again.
+        assert run_cli("db", "upgrade").exit_code == 0
 
 
 def test_demo_reset_keeps_the_trail(run_cli, admin, engine):
