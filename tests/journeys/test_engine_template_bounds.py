@@ -53,9 +53,12 @@ def test_a_bomb_behind_an_if_fails_that_message_alone_and_the_tick_goes_on(kit, 
     enrollments = kit.enrollments("bombed")
     failed = enrollments["X-1"]
     assert (failed.status, failed.success) == ("failed", False)
-    assert failed.exit_reason == (
+    # The memory cap stops it, or, on a machine busy enough to slow the
+    # bomb down, the render deadline first: either way that message alone.
+    assert failed.exit_reason in (
         "step hello: template emails/hello.txt.j2, line 2: not allowed:"
-        " it needs more memory than a template may use"
+        " it needs more memory than a template may use",
+        "step hello: template emails/hello.txt.j2: not allowed: it takes longer than 2 s to render",
     )
     assert [e.status for k, e in sorted(enrollments.items()) if k != "X-1"] == ["completed", "completed"]
     assert kit.count(OutboxMessage) == 2
