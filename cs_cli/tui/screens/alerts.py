@@ -21,8 +21,8 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Static
 
 from cs_cli.domain import AlertRow, AlertStatus, Priority, TaskType
-from cs_cli.services.tasks.board import scopes_for
 from cs_cli.tui.screens.alert_modals import PlaybookForm, PlaybookModal, ResolveForm, ResolveModal
+from cs_cli.tui.screens.scoped import ScopeSwitch
 from cs_cli.tui.screens.task_modals import AssignForm, AssignModal, NewTaskForm, NewTaskModal
 from cs_cli.tui.widgets.customer.format import (
     SEVERITY_MARK,
@@ -35,7 +35,7 @@ from cs_cli.tui.widgets.customer.format import (
 )
 
 
-class AlertsScreen(Screen[None]):
+class AlertsScreen(ScopeSwitch, Screen[None]):
     TITLE = "Risk alerts"
     CSS_PATH = "alerts.tcss"
     BINDINGS = [
@@ -279,16 +279,8 @@ class AlertsScreen(Screen[None]):
     def action_reload(self) -> None:
         self.reload()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # A CSM has one scope: no use showing the switch.
-        if action == "scope":
-            return len(scopes_for(self.app.db.actor.role)) > 1
-        return True
-
     def action_scope(self) -> None:
-        scopes = scopes_for(self.app.db.actor.role)
-        now = self.app.scope
-        self.app.scope = scopes[(scopes.index(now) + 1) % len(scopes)] if now in scopes else scopes[0]
+        self.app.scope = self.next_scope()
         self.loading = False
         self.reload()
 

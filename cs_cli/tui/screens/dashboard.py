@@ -16,12 +16,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from cs_cli.domain import Dashboard
-from cs_cli.services.tasks.board import scopes_for
+from cs_cli.tui.screens.scoped import ScopeSwitch
 from cs_cli.tui.widgets.customer.format import STATUS_STYLE, failure, money, status_word, styled_text
 from cs_cli.tui.widgets.dashboard import bars
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(ScopeSwitch, Screen[None]):
     TITLE = "Dashboard"
     CSS_PATH = "dashboard.tcss"
     BINDINGS = [
@@ -84,12 +84,6 @@ class DashboardScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         if self.board is not None:
             self.reload()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # A CSM has one scope: no use showing the switch.
-        if action == "scope":
-            return len(scopes_for(self.app.db.actor.role)) > 1
-        return True
 
     # -- loading
 
@@ -163,9 +157,7 @@ class DashboardScreen(Screen[None]):
         self.reload()
 
     def action_scope(self) -> None:
-        scopes = scopes_for(self.app.db.actor.role)
-        now = self.app.scope
-        self.app.scope = scopes[(scopes.index(now) + 1) % len(scopes)] if now in scopes else scopes[0]
+        self.app.scope = self.next_scope()
         self.loading = False
         self.reload()
 

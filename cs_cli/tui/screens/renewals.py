@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from cs_cli.domain import HealthStatus, RenewalPipeline, RenewingCustomer
-from cs_cli.services.tasks.board import scopes_for
+from cs_cli.tui.screens.scoped import ScopeSwitch
 from cs_cli.tui.widgets.customer.format import STATUS_STYLE, failure, money, status_word, styled_text
 
 # Within this many days a renewal is drawn as urgent, within the second as near.
@@ -55,7 +55,7 @@ def window_lines(pipeline: RenewalPipeline, chosen: int | None = None) -> Conten
     return Content("\n").join(lines)
 
 
-class RenewalsScreen(Screen[None]):
+class RenewalsScreen(ScopeSwitch, Screen[None]):
     TITLE = "Renewals"
     CSS_PATH = "renewals.tcss"
     BINDINGS = [
@@ -129,12 +129,6 @@ class RenewalsScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         if self.pipeline is not None:
             self.reload()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # A CSM has one scope: no use showing the switch.
-        if action == "scope":
-            return len(scopes_for(self.app.db.actor.role)) > 1
-        return True
 
     # -- loading
 
@@ -265,9 +259,7 @@ class RenewalsScreen(Screen[None]):
         self._draw()
 
     def action_scope(self) -> None:
-        scopes = scopes_for(self.app.db.actor.role)
-        now = self.app.scope
-        self.app.scope = scopes[(scopes.index(now) + 1) % len(scopes)] if now in scopes else scopes[0]
+        self.app.scope = self.next_scope()
         self.busy = False
         self.reload()
 

@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from cs_cli.domain import CsmWorkload
-from cs_cli.services.tasks.board import scopes_for
+from cs_cli.tui.screens.scoped import ScopeSwitch
 from cs_cli.tui.widgets.customer.format import failure, money, styled_text
 
 # The load bar's cells, and from how many columns the table has room for it.
@@ -33,7 +33,7 @@ def load_bar(app, n: int, most: int, width: int = BAR) -> Text:
     return text
 
 
-class TeamScreen(Screen[None]):
+class TeamScreen(ScopeSwitch, Screen[None]):
     TITLE = "Team"
     CSS_PATH = "team.tcss"
     BINDINGS = [
@@ -89,12 +89,6 @@ class TeamScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         if self.rows is not None:
             self.reload()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # A CSM has one scope: no use showing the switch.
-        if action == "scope":
-            return len(scopes_for(self.app.db.actor.role)) > 1
-        return True
 
     def _columns(self) -> None:
         """The person takes what the numbers leave; the bar only where it fits."""
@@ -208,9 +202,7 @@ class TeamScreen(Screen[None]):
         self.reload()
 
     def action_scope(self) -> None:
-        scopes = scopes_for(self.app.db.actor.role)
-        now = self.app.scope
-        self.app.scope = scopes[(scopes.index(now) + 1) % len(scopes)] if now in scopes else scopes[0]
+        self.app.scope = self.next_scope()
         self.busy = False
         self.reload()
 

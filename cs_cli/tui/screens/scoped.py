@@ -1,0 +1,21 @@
+"""What the screens that show one scope of the book share (the dashboard,
+alerts, renewals, team): the scope switch, and hiding it from those who
+have only one scope."""
+
+from __future__ import annotations
+
+from cs_cli.services.tasks.board import scopes_for
+
+
+class ScopeSwitch:
+    """A mixin for a Screen of the board app."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # A CSM has one scope: no use showing the switch.
+        return not (action == "scope" and len(scopes_for(self.app.db.actor.role)) == 1)  # type: ignore[attr-defined]
+
+    def next_scope(self) -> str:
+        """The scope after the app's current one, in the order the role has them."""
+        scopes = scopes_for(self.app.db.actor.role)  # type: ignore[attr-defined]
+        now = self.app.scope  # type: ignore[attr-defined]
+        return scopes[(scopes.index(now) + 1) % len(scopes)] if now in scopes else scopes[0]
