@@ -14,13 +14,14 @@ import sqlalchemy as sa
 
 from cs_cli.db.models import AuditEntry
 
+# Database login roles are PostgreSQL's; SQLite has none.
+POSTGRES_ONLY = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+
 
 @pytest.fixture
 def login_role(db_url: str, engine, run_cli) -> Iterator[callable]:
     """Make PostgreSQL login roles with the runtime's privileges on the test
     database; returns the URL that connects as one. Dropped afterwards."""
-    if not db_url.startswith("postgresql"):
-        pytest.skip("database roles are PostgreSQL's; SQLite has no logins")
     made: list[str] = []
     assert run_cli("users", "add", "nobody@example.com").exit_code == 0
 
@@ -45,6 +46,7 @@ def login_role(db_url: str, engine, run_cli) -> Iterator[callable]:
             conn.exec_driver_sql(f"DROP ROLE {name}")
 
 
+@POSTGRES_ONLY
 def test_a_mapped_role_is_its_user_and_cannot_act_as_another(run_cli, book, engine, login_role):
     role, url = login_role()
     assert run_cli("users", "set", "ana", "--db-role", role).exit_code == 0
@@ -65,6 +67,7 @@ def test_a_mapped_role_is_its_user_and_cannot_act_as_another(run_cli, book, engi
     assert "migrating the schema is for admins" in schema.stderr
 
 
+@POSTGRES_ONLY
 def test_an_admin_may_act_as_another_and_it_is_recorded(run_cli, book, engine, login_role):
     role, url = login_role()
     assert run_cli("users", "set", "admin", "--db-role", role).exit_code == 0
@@ -83,6 +86,7 @@ def test_an_admin_may_act_as_another_and_it_is_recorded(run_cli, book, engine, l
     assert run_cli("audit", "verify", env=env).exit_code == 0
 
 
+@POSTGRES_ONLY
 def test_an_unmapped_role_gets_nothing_and_the_owner_acts_as_anyone(run_cli, book, engine, login_role):
     role, url = login_role()
     refused = run_cli("customers", "list", user="admin", env={"CS_DATABASE_URL": url})
@@ -100,6 +104,7 @@ def test_an_unmapped_role_gets_nothing_and_the_owner_acts_as_anyone(run_cli, boo
     assert who == ("ana", f"db:{user}")
 
 
+@POSTGRES_ONLY
 def test_a_deactivated_mapped_user_gets_nothing(run_cli, book, login_role):
     role, url = login_role()
     assert run_cli("users", "set", "bo", "--db-role", role, "--inactive").exit_code == 0
@@ -127,6 +132,7 @@ def test_users_set_changes_and_audits(run_cli, book, engine):
     assert self_off.exit_code == 2 and "you cannot deactivate yourself" in self_off.stderr
 
 
+@POSTGRES_ONLY
 def test_row_level_security_holds_outside_cs(run_cli, book, engine, login_role):
     """A CSM with a SQL prompt of their own sees exactly their customers."""
     from cs_cli.db.engine import make_engine
@@ -180,6 +186,7 @@ def test_grant_db_is_for_admins_and_postgres(run_cli, book, db_url):
         assert "database roles are PostgreSQL's" in sqlite.stderr
 
 
+@POSTGRES_ONLY
 def test_a_touchpoints_attendees_are_seen_with_it(run_cli, book, engine, login_role):
     """The attendees of a touchpoint (a table without a customer_id) pass
     row-level security with their touchpoint: ana sees those of her
