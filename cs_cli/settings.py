@@ -524,6 +524,12 @@ class Settings:
     sources: Mapping[str, str] = field(default_factory=dict)
 
     @property
+    def user_given(self) -> bool:
+        """Whether the acting user was named (flag, environment, file), not
+        taken from the login name."""
+        return self.sources.get("user", "default") != "default"
+
+    @property
     def is_default_database(self) -> bool:
         return self.sources.get("database_url") == "default"
 

@@ -81,20 +81,27 @@ def engine(*, create_if_empty: bool = True, any_empty_database: bool = False) ->
     return eng
 
 
+def resolve(session: Session) -> Actor:
+    """Who is acting, from the settings' user (see access.resolve_actor)."""
+    from cs_cli.services.access import resolve_actor
+
+    settings = STATE.settings()
+    return resolve_actor(session, settings.user, given=settings.user_given)
+
+
 @contextmanager
 def session(
     *, create_if_empty: bool = True, any_empty_database: bool = False
 ) -> Iterator[tuple[Session, Actor]]:
     """One session for the whole command, committed once if it succeeds."""
     from cs_cli.db.engine import transaction
-    from cs_cli.services.access import resolve_actor
     from cs_cli.services.audit import COMMAND
 
     COMMAND.set(COMMAND_LINE)
     eng = engine(create_if_empty=create_if_empty, any_empty_database=any_empty_database)
     try:
         with transaction(eng) as sess:
-            actor = resolve_actor(sess, STATE.settings().user)
+            actor = resolve(sess)
             yield sess, actor
     finally:
         eng.dispose()

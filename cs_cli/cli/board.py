@@ -50,8 +50,9 @@ def board(
     from cs_cli.tui.data import Database
 
     engine = _runtime.engine()
+    settings = _runtime.STATE.settings()
     try:
-        db = Database(engine, _runtime.STATE.settings().user, as_of=as_of)
+        db = Database(engine, settings.user, as_of=as_of, user_given=settings.user_given)
         actor = db.connect()
         # Wrong input is said before anything is drawn, with its exit code.
         if scope is not None and scope.value not in allowed_scopes(actor.role):

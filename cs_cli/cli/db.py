@@ -38,7 +38,6 @@ def upgrade(
     """
     from cs_cli.db import migrate
     from cs_cli.db.engine import transaction
-    from cs_cli.services.access import resolve_actor
 
     eng = _engine()
     _require_admin(eng, "migrating the schema")
@@ -47,7 +46,7 @@ def upgrade(
         _record(eng, "schema.upgraded", {"from": before, "to": after})
     if before is None and after is not None:
         with transaction(eng) as session:
-            actor = resolve_actor(session, _runtime.STATE.settings().user)
+            actor = _runtime.resolve(session)
         message(f"created the cs schema (revision {after}) in {_where()}; {actor.name} is its first admin")
     elif before == after:
         message(f"{_where()} is already at revision {after}")
@@ -128,10 +127,9 @@ def _require_admin(eng, doing: str) -> None:
     if migrate.current_revision(eng) == migrate.SCHEMA_REVISION:
         from cs_cli.db.engine import transaction
         from cs_cli.domain import Role
-        from cs_cli.services.access import resolve_actor
 
         with transaction(eng) as session:
-            actor = resolve_actor(session, name)
+            actor = _runtime.resolve(session)
         if actor.role != Role.ADMIN:
             raise NotPermitted(f"{doing} is for admins; '{actor.name}' is not one")
         return
@@ -177,12 +175,11 @@ def _record(eng, action: str, details: dict) -> None:
     """An audit entry for a schema change, in a transaction of its own."""
     from cs_cli.db.base import utcnow
     from cs_cli.db.engine import transaction
-    from cs_cli.services.access import resolve_actor
     from cs_cli.services.audit import COMMAND, audit
 
     COMMAND.set(_runtime.COMMAND_LINE)
     with transaction(eng) as session:
-        actor = resolve_actor(session, _runtime.STATE.settings().user)
+        actor = _runtime.resolve(session)
         audit(session, actor, action, "schema", None, at=utcnow(), details=details)
 
 
@@ -193,11 +190,10 @@ def _export_audit(eng, path: str) -> int:
 
     from cs_cli.cli._output import replacing_file
     from cs_cli.db.engine import transaction
-    from cs_cli.services.access import resolve_actor
     from cs_cli.services.audit_log import AuditFilter, every_entry, write_export
 
     with transaction(eng) as session, replacing_file(path) as raw:
-        actor = resolve_actor(session, _runtime.STATE.settings().user)
+        actor = _runtime.resolve(session)
         text = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
         count = write_export(text, every_entry(session, actor, AuditFilter()), "jsonl")
         text.detach()

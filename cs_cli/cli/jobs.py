@@ -104,7 +104,7 @@ def run(
     from cs_cli.errors import BadInput
     from cs_cli.jobs import registry, runner
     from cs_cli.jobs.log import JobLog
-    from cs_cli.services.access import require_role, resolve_actor
+    from cs_cli.services.access import require_role
 
     if "due" in jobs and len(jobs) > 1:
         raise BadInput("`due` runs every job that is due; name jobs or say due, not both")
@@ -129,7 +129,7 @@ def run(
     try:
         engine = _runtime.engine()
         with transaction(engine) as session:
-            actor = resolve_actor(session, settings.user)
+            actor = _runtime.resolve(session)
             require_role(actor, Role.ADMIN, doing="running jobs")
         moment = as_of or dt.datetime.now(dt.UTC)
         if jobs == ["due"]:

@@ -412,7 +412,7 @@ def tick(
     from cs_cli.cli._output import progress_bar
     from cs_cli.db.engine import transaction
     from cs_cli.domain import Role
-    from cs_cli.services.access import require_role, resolve_actor
+    from cs_cli.services.access import require_role
     from cs_cli.services.journeys.engine import tick as run_tick
 
     settings = _runtime.STATE.settings()
@@ -420,7 +420,7 @@ def tick(
     now = as_of or dt.datetime.now(dt.UTC)
     try:
         with transaction(engine) as session:
-            actor = resolve_actor(session, settings.user)
+            actor = _runtime.resolve(session)
             require_role(actor, Role.ADMIN, doing="ticking journeys")
             due = _due_count(session, now)
         with progress_bar(due) as advance:

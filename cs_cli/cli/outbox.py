@@ -94,13 +94,13 @@ def deliver(
     """
     from cs_cli.db.engine import transaction
     from cs_cli.domain import Role
-    from cs_cli.services.access import require_role, resolve_actor
+    from cs_cli.services.access import require_role
 
     settings = _runtime.STATE.settings()
     engine = _runtime.engine()
     try:
         with transaction(engine) as session:
-            actor = resolve_actor(session, settings.user)
+            actor = _runtime.resolve(session)
             require_role(actor, Role.ADMIN, doing="delivering the outbox")
         report = deliver_with_settings(engine, settings, as_of=as_of, limit=limit, batch=batch)
     finally:

@@ -17,7 +17,7 @@ from cs_cli.domain import Actor, Role
 from cs_cli.errors import NotPermitted
 
 
-def resolve_actor(session: Session, name: str) -> Actor:
+def resolve_actor(session: Session, name: str, *, given: bool = True) -> Actor:
     """Who is acting. On SQLite (one person's file): the active user named by
     login or email (`name`: --user, CS_USER, else the operating-system
     login). On PostgreSQL the connection proves it: the user mapped to the
@@ -25,6 +25,10 @@ def resolve_actor(session: Session, name: str) -> Actor:
     else is impersonation, for admins only, recorded in the audit trail; a
     connection as the database's owner (or a superuser) is its admin, who
     may act as any user. A role mapped to no user gets nothing.
+
+    `given`: the name was asked for (--user, CS_USER, the config file), not
+    the login name taken by default, which a mapped role's own user
+    overrides: connecting as your role is being you, whoever you log in as.
 
     On a database with no users yet, the person creating it becomes its first
     admin, so a fresh install needs no setup step.
@@ -38,7 +42,8 @@ def resolve_actor(session: Session, name: str) -> Actor:
         if not mapped.is_active:
             raise NotPermitted(f"user '{mapped.login or mapped.email}' (database role {role}) is deactivated")
         real = _actor_of(mapped)
-        if not name or name in (mapped.login, mapped.email) or name.lower() == mapped.email.lower():
+        named_self = name in (mapped.login, mapped.email) or name.lower() == mapped.email.lower()
+        if not given or not name or named_self:
             return real
         if real.role != Role.ADMIN:
             raise NotPermitted(

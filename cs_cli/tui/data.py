@@ -18,9 +18,13 @@ T = TypeVar("T")
 
 
 class Database:
-    def __init__(self, engine: Engine, user: str, *, as_of: dt.date | None = None) -> None:
+    def __init__(
+        self, engine: Engine, user: str, *, as_of: dt.date | None = None, user_given: bool = True
+    ) -> None:
         self.engine = engine
         self.user = user
+        # Named by the user, not their login name (see access.resolve_actor).
+        self.user_given = user_given
         # A fixed day for replays and tests; None: today, asked at each call.
         self.fixed_day = as_of
         self._actor: Actor | None = None
@@ -46,7 +50,7 @@ class Database:
 
         check_connection(self.engine)
         with transaction(self.engine) as session:
-            self._actor = resolve_actor(session, self.user)
+            self._actor = resolve_actor(session, self.user, given=self.user_given)
         return self._actor
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

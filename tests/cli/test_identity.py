@@ -68,6 +68,17 @@ def test_a_mapped_role_is_its_user_and_cannot_act_as_another(run_cli, book, engi
 
 
 @POSTGRES_ONLY
+def test_a_mapped_role_needs_no_name(run_cli, book, login_role):
+    """With no --user or CS_USER, the login name is only a default: the
+    role's own user acts, whoever is logged in to the machine."""
+    role, url = login_role()
+    assert run_cli("users", "set", "ana", "--db-role", role).exit_code == 0
+    mine = run_cli("customers", "list", "-f", "json", env={"CS_DATABASE_URL": url, "CS_USER": None})
+    assert mine.exit_code == 0, mine.stderr
+    assert {c["external_id"] for c in json.loads(mine.stdout)} == {"E-1", "E-2", "E-3"}
+
+
+@POSTGRES_ONLY
 def test_an_admin_may_act_as_another_and_it_is_recorded(run_cli, book, engine, login_role):
     role, url = login_role()
     assert run_cli("users", "set", "admin", "--db-role", role).exit_code == 0
