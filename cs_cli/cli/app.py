@@ -3,37 +3,17 @@ error boundary that turns errors into a single line and an exit code."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
-from typing import Annotated
+from collections.abc import Callable, Collection
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from cs_cli import __version__
 from cs_cli.cli import _complete, _help, _runtime
-from cs_cli.cli import alerts as alerts_cmd
-from cs_cli.cli import analytics as analytics_cmd
-from cs_cli.cli import audit as audit_cmd
-from cs_cli.cli import automation as automation_cmd
-from cs_cli.cli import board as board_cmd
-from cs_cli.cli import config as config_cmd
-from cs_cli.cli import customers as customers_cmd
-from cs_cli.cli import data as data_cmd
-from cs_cli.cli import db as db_cmd
-from cs_cli.cli import demo as demo_cmd
-from cs_cli.cli import events as events_cmd
-from cs_cli.cli import health as health_cmd
-from cs_cli.cli import jobs as jobs_cmd
-from cs_cli.cli import journeys as journeys_cmd
-from cs_cli.cli import outbox as outbox_cmd
-from cs_cli.cli import playbooks as playbooks_cmd
-from cs_cli.cli import predictions as predictions_cmd
-from cs_cli.cli import report as report_cmd
-from cs_cli.cli import segments as segments_cmd
-from cs_cli.cli import tasks as tasks_cmd
-from cs_cli.cli import touchpoints as touchpoints_cmd
-from cs_cli.cli import users as users_cmd
 
 HELP = """\
 Customer-success operations for enterprise and VIP accounts.
@@ -107,7 +87,7 @@ class _Boundary(TyperGroup):
             _fail(f"unexpected {type(exc).__name__}: {first}", "run again with --debug for a traceback", 1)
 
 
-app = typer.Typer(
+_app = typer.Typer(
     name="cs",
     cls=_Boundary,
     help=HELP,
@@ -124,7 +104,7 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@_app.callback()
 def root(
     ctx: typer.Context,
     database_url: Annotated[
@@ -188,34 +168,74 @@ def _debug_log(on: bool) -> None:
         logger.addHandler(handler)
 
 
-app.add_typer(customers_cmd.app, name="customers")
-app.add_typer(health_cmd.app, name="health")
-for _name, _app in predictions_cmd.APPS.items():
-    app.add_typer(_app, name=_name)
-app.add_typer(segments_cmd.app, name="segments")
-app.add_typer(playbooks_cmd.app, name="playbooks")
-app.add_typer(journeys_cmd.app, name="journeys")
-app.add_typer(tasks_cmd.app, name="tasks")
-app.add_typer(touchpoints_cmd.app, name="touchpoints")
-app.add_typer(alerts_cmd.app, name="alerts")
-app.add_typer(analytics_cmd.app, name="analytics")
-app.add_typer(report_cmd.app, name="report")
-app.add_typer(automation_cmd.app, name="automation")
-app.add_typer(outbox_cmd.app, name="outbox")
-app.add_typer(events_cmd.app, name="events")
-app.add_typer(users_cmd.app, name="users")
-app.add_typer(audit_cmd.app, name="audit")
-app.add_typer(jobs_cmd.app, name="jobs")
-app.add_typer(db_cmd.app, name="db")
-app.add_typer(config_cmd.app, name="config")
-app.command("import")(data_cmd.import_)
-app.command("export")(data_cmd.export)
-app.command("demo")(demo_cmd.demo)
-app.command("recalc")(health_cmd.recalc)
-app.command("enroll")(journeys_cmd.enroll)
-app.command("board")(board_cmd.board)
-app.command("run")(jobs_cmd.run)
-app.command("calendar")(tasks_cmd.calendar)
+def _part(module: str, attribute: str = "app", key: str | None = None) -> Callable[[], Any]:
+    """What loads one group or command: its module is imported only then."""
+
+    def load() -> Any:
+        found = getattr(importlib.import_module(f"cs_cli.cli.{module}"), attribute)
+        return found[key] if key is not None else found
+
+    return load
+
+
+# The command groups and the commands of the root, in the order help lists
+# them. A command line imports only the module of the one it runs.
+GROUPS: dict[str, Callable[[], Any]] = {
+    "customers": _part("customers"),
+    "health": _part("health"),
+    **{name: _part("predictions", "APPS", name) for name in ("churn", "expansion", "nps")},
+    "segments": _part("segments"),
+    "playbooks": _part("playbooks"),
+    "journeys": _part("journeys"),
+    "tasks": _part("tasks"),
+    "touchpoints": _part("touchpoints"),
+    "alerts": _part("alerts"),
+    "analytics": _part("analytics"),
+    "report": _part("report"),
+    "automation": _part("automation"),
+    "outbox": _part("outbox"),
+    "events": _part("events"),
+    "users": _part("users"),
+    "audit": _part("audit"),
+    "jobs": _part("jobs"),
+    "db": _part("db"),
+    "config": _part("config"),
+}
+COMMANDS: dict[str, Callable[[], Any]] = {
+    "import": _part("data", "import_"),
+    "export": _part("data", "export"),
+    "demo": _part("demo", "demo"),
+    "recalc": _part("health", "recalc"),
+    "enroll": _part("journeys", "enroll"),
+    "board": _part("board", "board"),
+    "run": _part("jobs", "run"),
+    "calendar": _part("tasks", "calendar"),
+}
+
+
+def _register(names: Collection[str] | None = None) -> typer.Typer:
+    """Add the groups and commands named (all of them with None) to the
+    root, once each."""
+    groups = {g.name for g in _app.registered_groups}
+    commands = {c.name for c in _app.registered_commands}
+    for name, load in GROUPS.items():
+        if (names is None or name in names) and name not in groups:
+            _app.add_typer(load(), name=name)
+    for name, load in COMMANDS.items():
+        if (names is None or name in names) and name not in commands:
+            _app.command(name)(load())
+    # The listed order, whatever order they were added in.
+    _app.registered_groups.sort(key=lambda g: list(GROUPS).index(g.name))
+    _app.registered_commands.sort(key=lambda c: list(COMMANDS).index(c.name))
+    return _app
+
+
+def __getattr__(name: str) -> Any:
+    # `app`: the whole tree, for whoever imports it (tests, documentation).
+    if name == "app":
+        globals()["app"] = _register()
+        return globals()["app"]
+    raise AttributeError(name)
 
 
 def main() -> None:
@@ -229,9 +249,9 @@ def main() -> None:
     # (_runtime.engine), with start-up's objects frozen out of its sight.
     gc.disable()
     _runtime.collect_garbage_later()
-    _only_what_runs(sys.argv[1:])
+    root_app = _only_what_runs(sys.argv[1:])
     try:
-        app(prog_name="cs")
+        root_app(prog_name="cs")
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
         sys.exit(130)
@@ -243,16 +263,18 @@ def main() -> None:
 _VALUED = ("--database-url", "--user", "--config")
 
 
-def _only_what_runs(argv: list[str]) -> None:
-    """Keep only the command group (or command) this process runs.
+def _only_what_runs(argv: list[str]) -> typer.Typer:
+    """The root with only the command group (or command) this process runs.
 
     Typer builds the whole tree of commands, every option of every command,
     before it runs one: a tenth of a second, most of it for commands that will
-    not run. The first word that is not a root option names what runs;
-    anything else (no command, an unknown one, shell completion) keeps the
-    whole tree, so help and errors list every command as before."""
+    not run, and importing every command's module costs as much again. The
+    first word that is not a root option names what runs; anything else (no
+    command, an unknown one, shell completion) gets the whole tree, so help
+    and errors list every command as before."""
+    globals()["app"] = _app
     if any(name.endswith("_COMPLETE") and name.startswith("_") for name in os.environ):
-        return
+        return _register()
     words = iter(argv)
     first = None
     for word in words:
@@ -263,13 +285,12 @@ def _only_what_runs(argv: list[str]) -> None:
         else:
             first = word
             break
-    if first is None:
-        return
-    groups = [g for g in app.registered_groups if g.name == first]
-    commands = [c for c in app.registered_commands if c.name == first]
-    if groups or commands:
-        app.registered_groups = groups
-        app.registered_commands = commands
+    if first is None or (first not in GROUPS and first not in COMMANDS):
+        return _register()
+    _register([first])
+    _app.registered_groups = [g for g in _app.registered_groups if g.name == first]
+    _app.registered_commands = [c for c in _app.registered_commands if c.name == first]
+    return _app
 
 
 def _is_bad_value(exc: Exception) -> bool:
