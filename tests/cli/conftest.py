@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -77,3 +79,31 @@ def dated_book(run_cli, tmp_path, engine, admin):
                 )
             )
     return ids
+
+
+@pytest.fixture
+def login_role(db_url: str, engine, run_cli) -> Iterator[callable]:
+    """Make PostgreSQL login roles with the runtime's privileges on the test
+    database; returns the URL that connects as one. Dropped afterwards."""
+    made: list[str] = []
+    assert run_cli("users", "add", "nobody@example.com").exit_code == 0
+
+    def make() -> tuple[str, str]:
+        name = f"cs_test_{uuid.uuid4().hex[:10]}"
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"CREATE ROLE {name} LOGIN")
+            conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {name}")
+            conn.exec_driver_sql(
+                f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {name}"
+            )
+            conn.exec_driver_sql(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {name}")
+        made.append(name)
+        url = sa.engine.make_url(db_url).set(username=name, password=None)
+        return name, url.render_as_string(hide_password=False)
+
+    yield make
+    with engine.begin() as conn:
+        for name in made:
+            conn.exec_driver_sql(f"REASSIGN OWNED BY {name} TO CURRENT_USER")
+            conn.exec_driver_sql(f"DROP OWNED BY {name}")
+            conn.exec_driver_sql(f"DROP ROLE {name}")

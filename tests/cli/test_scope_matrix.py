@@ -365,3 +365,30 @@ def test_unknown_and_deactivated_users_get_nothing(run_cli, world, engine, user)
     assert [(p[0], p[1]) for p in problems] == []
     assert _fingerprint(engine) == before
     assert json.dumps(before)  # the fingerprint itself is plain data
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_on_her_own_database_role_every_command_answers_as_through_cs(run_cli, world, login_role):
+    """Connected as her own login role, where row-level security filters
+    every table, ana gets from each read what cs gives her when the owner
+    acts for her, and no command meets a row-level security error: a
+    policy that refuses what cs does on her behalf (adding to the audit
+    trail she may not read, say) shows here."""
+    role, url = login_role()
+    assert run_cli("users", "set", "ana", "--db-role", role).exit_code == 0
+    own = {"CS_DATABASE_URL": url, "CS_USER": None}
+    problems = []
+    for command, args in READS.items():
+        full = [*command.split(), *_args(args, world)]
+        through_cs = run_cli(*full, user="ana")
+        direct = run_cli(*full, env=own)
+        if direct.exit_code != through_cs.exit_code or "unexpected" in direct.stderr:
+            problems.append((full, through_cs.exit_code, direct.exit_code, direct.stderr[-300:]))
+    for command, args in WRITES.items():
+        if command.startswith(("db ", "users ", "demo")):
+            continue  # the owner's and admins' work: refused (exit 3) either way
+        full = [*command.split(), *_args(args, world)]
+        direct = run_cli(*full, env=own)
+        if direct.exit_code not in (0, 1, 2, 3, 4) or "unexpected" in direct.stderr:
+            problems.append((full, direct.exit_code, direct.stderr[-300:]))
+    assert problems == []

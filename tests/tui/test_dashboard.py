@@ -160,3 +160,33 @@ def test_snapshot_of_the_dashboard(demo_url, snap_compare):
         assert snap_compare(app, terminal_size=(120, 40), run_before=loaded)
     finally:
         engine.dispose()
+
+
+def test_at_80x24_the_panels_stack_and_every_one_is_reachable(demo_url):
+    """A small terminal stacks the panels in one column, the customers at
+    risk first; ctrl+down scrolls the rest into view, each panel in turn."""
+    engine = make_engine(demo_url)
+    db = Database(engine, "admin", as_of=dt.date(2025, 3, 14))
+    db.connect()
+    app = BoardApp(db)
+
+    async def scenario(pilot) -> None:
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen) and app.screen.board, "loaded")
+        await pilot.pause()
+        screen = dashboard_of(app)
+        assert screen.has_class("-narrow")
+        first = screen_text(app)
+        assert "Top at-risk customers" in first and "Key metrics" not in first
+        seen = {t for t in ("Health distribution", "Work", "Key metrics", "Recent alerts") if t in first}
+        for _ in range(12):
+            await pilot.press("ctrl+down")
+            await pilot.pause()
+            text = screen_text(app)
+            seen |= {t for t in ("Health distribution", "Work", "Key metrics", "Recent alerts") if t in text}
+        assert seen == {"Health distribution", "Work", "Key metrics", "Recent alerts"}
+
+    try:
+        run(app, scenario, size=(80, 24))
+    finally:
+        engine.dispose()

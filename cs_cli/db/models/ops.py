@@ -36,7 +36,10 @@ class AuditEntry(Base):
     the user and the customer it names (a cascade would rewrite it)."""
 
     __tablename__ = "cs_audit_log"
-    __table_args__ = (sa.Index(None, "entity_type", "entity_id"),)
+    # No RETURNING of the new id: on PostgreSQL a user who may add entries
+    # but not read them (row-level security, migration 0013) would have the
+    # insert refused for returning a row they cannot see.
+    __table_args__ = (sa.Index(None, "entity_type", "entity_id"), {"implicit_returning": False})
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     seq: Mapped[int | None] = mapped_column(sa.BigInteger, unique=True)

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
@@ -21,6 +21,12 @@ from cs_cli.tui.widgets.customer.format import STATUS_STYLE, failure, money, sta
 from cs_cli.tui.widgets.dashboard import bars
 
 
+# Below this many columns (or rows) the panels stack in one scrolling column:
+# side by side they need about 120 columns and 30 rows.
+NARROW = 120
+SHORT = 30
+
+
 class DashboardScreen(ScopeSwitch, Screen[None]):
     TITLE = "Dashboard"
     CSS_PATH = "dashboard.tcss"
@@ -29,6 +35,9 @@ class DashboardScreen(ScopeSwitch, Screen[None]):
         Binding("r", "app.switch_mode('renewals')", "Renewals", id="dashboard.renewals"),
         Binding("s", "scope", "Scope", id="dashboard.scope"),
         Binding("f5", "reload", "Refresh", id="dashboard.refresh", show=False),
+        # Stacked (a small terminal), the panels below the first screenful.
+        Binding("ctrl+down", "scroll_body(1)", "Scroll the panels down", id="dashboard.down", show=False),
+        Binding("ctrl+up", "scroll_body(-1)", "Scroll the panels up", id="dashboard.up", show=False),
     ]
 
     class Loaded(Message):
@@ -52,17 +61,34 @@ class DashboardScreen(ScopeSwitch, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Loading the dashboard…", id="dash-title")
-        with Horizontal(id="dash-top"):
-            yield Static("", id="dash-health", classes="panel")
-            yield Static("", id="dash-work", classes="panel")
-            yield Static("", id="dash-metrics", classes="panel")
-        with Horizontal(id="dash-bottom"):
-            with Vertical(id="dash-risk-panel", classes="panel"):
-                yield DataTable(id="dash-at-risk", cursor_type="row", zebra_stripes=True)
-            with Vertical(id="dash-side"):
-                yield Static("", id="dash-renewals", classes="panel")
-                yield Static("", id="dash-alerts", classes="panel")
+        # Side by side where there is room; one column that scrolls below
+        # NARROW columns or SHORT rows (see dashboard.tcss).
+        with VerticalScroll(id="dash-body", can_focus=False):
+            with Horizontal(id="dash-top"):
+                yield Static("", id="dash-health", classes="panel")
+                yield Static("", id="dash-work", classes="panel")
+                yield Static("", id="dash-metrics", classes="panel")
+            with Horizontal(id="dash-bottom"):
+                with Vertical(id="dash-risk-panel", classes="panel"):
+                    yield DataTable(id="dash-at-risk", cursor_type="row", zebra_stripes=True)
+                with Vertical(id="dash-side"):
+                    yield Static("", id="dash-renewals", classes="panel")
+                    yield Static("", id="dash-alerts", classes="panel")
         yield Footer()
+
+    def on_resize(self) -> None:
+        narrow = self.size.width < NARROW or self.size.height < SHORT
+        if narrow == self.has_class("-narrow"):
+            return
+        self.set_class(narrow, "-narrow")
+        # Stacked, the customers at risk (where the cursor is) come first.
+        body = self.query_one("#dash-body", VerticalScroll)
+        top, bottom = self.query_one("#dash-top"), self.query_one("#dash-bottom")
+        if narrow:
+            body.move_child(bottom, before=top)
+        else:
+            body.move_child(top, before=bottom)
+        body.scroll_home(animate=False)
 
     def on_mount(self) -> None:
         titles = {
@@ -80,6 +106,13 @@ class DashboardScreen(ScopeSwitch, Screen[None]):
             table.add_column(label, width=width)
         table.focus()
         self.reload()
+
+    def action_scroll_body(self, direction: int) -> None:
+        body = self.query_one("#dash-body", VerticalScroll)
+        if direction > 0:
+            body.scroll_page_down()
+        else:
+            body.scroll_page_up()
 
     def on_screen_resume(self) -> None:
         if self.board is not None:
