@@ -20,7 +20,6 @@ from cs_cli.tui.screens.scoped import ScopeSwitch
 from cs_cli.tui.widgets.customer.format import STATUS_STYLE, failure, money, status_word, styled_text
 from cs_cli.tui.widgets.dashboard import bars
 
-
 # Below this many columns (or rows) the panels stack in one scrolling column:
 # side by side they need about 120 columns and 30 rows.
 NARROW = 120
