@@ -83,9 +83,16 @@ def cs(url: str, *args: str, user: str | None = "bench", audit: bool = True) -> 
     return seconds
 
 
-def median(runs: int, url: str, *args: str, **kwargs) -> float:
-    cs(url, *args, **kwargs)  # warm the cache
-    return statistics.median(cs(url, *args, **kwargs) for _ in range(runs))
+def medians(runs: int, variants: dict[str, tuple[str, dict]], argv: list[str]) -> dict[str, float]:
+    """Each variant (url, cs keywords) run `runs` times, taking turns so a
+    change in the machine's load falls on all of them alike; the median of each."""
+    for url, kwargs in variants.values():
+        cs(url, *argv, **kwargs)  # warm the cache
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(runs):
+        for name, (url, kwargs) in variants.items():
+            times[name].append(cs(url, *argv, **kwargs))
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main() -> None:
@@ -93,7 +100,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--url", required=True)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
     prepare(args.url)
     as_csm = make_url(args.url).set(username=ROLE).render_as_string(hide_password=False)
@@ -107,13 +114,12 @@ def main() -> None:
     rows = []
     for name, (argv, user) in commands.items():
         runs = 3 if argv[0] == "recalc" else args.runs
-        shipped = median(runs, args.url, *argv, user=user)
-        bare = median(runs, args.url, *argv, user=user, audit=False)
-        rls = None
+        variants = {"shipped": (args.url, {"user": user}), "bare": (args.url, {"user": user, "audit": False})}
         if user != "bench":
             # Connected as the CSM's own role: the identity is the role's user.
-            rls = median(runs, as_csm, *argv, user=None)
-        rows.append((name, bare, shipped, rls))
+            variants["rls"] = (as_csm, {"user": None})
+        got = medians(runs, variants, argv)
+        rows.append((name, got["bare"], got["shipped"], got.get("rls")))
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
     print(f"{stamp}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
     print("| command | no audit s | shipped s | audit cost | own role (RLS) s | RLS cost |")
