@@ -16,6 +16,8 @@ when known, is not after D.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -58,27 +60,9 @@ def facts_as_of(session: Session, as_of: dt.date) -> sa.Subquery:
     `started_on` (the day it became a customer, when known) and
     `tenure_days` (days a customer, the as-of day included; NULL when the
     start is unknown). One pass over the history, whatever the book's size."""
-    h = CustomerHistory.__table__
     c = Customer.__table__
     end = sa.literal(day_end(as_of), UTCDateTime())
-    in_force = h.c.effective_at < end
-    # The version in force first (the latest, and of two at the same moment
-    # the one recorded last); with none in force, the first version.
-    order = (
-        sa.case((in_force, 0), else_=1),
-        sa.case((in_force, h.c.effective_at)).desc(),
-        h.c.effective_at,
-        sa.case((in_force, h.c.id), else_=-h.c.id).desc(),
-    )
-    ranked = sa.select(
-        h.c.customer_id,
-        h.c.effective_at,
-        h.c.recorded_at,
-        *(h.c[name] for name in FACTS),
-        sa.func.row_number().over(partition_by=h.c.customer_id, order_by=order).label("pick"),
-        sa.func.min(h.c.effective_at).over(partition_by=h.c.customer_id).label("first_at"),
-    ).subquery("ranked")
-    v = sa.select(ranked).where(ranked.c.pick == 1).subquery("version")
+    v = _version(session, end)
     has_version = v.c.customer_id.is_not(None)
 
     def fact(name: str) -> sa.ColumnElement[Any]:
@@ -129,6 +113,74 @@ def facts_as_of(session: Session, as_of: dt.date) -> sa.Subquery:
         .select_from(c.outerjoin(v, v.c.customer_id == c.c.id))
         .subquery("facts")
     )
+
+
+# The session.info key of the versions' validity ranges (see fact_versions).
+_VERSIONS = "cs_fact_versions"
+
+
+def _version(session: Session, end: sa.ColumnElement) -> sa.Subquery:
+    """Each customer's version of its facts in force at `end`: the latest
+    before it (of two at the same moment, the one recorded last); with none
+    in force, the first version. Columns: customer_id, effective_at,
+    recorded_at, the FACTS and first_at (its first version's moment)."""
+    ranges = session.info.get(_VERSIONS)
+    if ranges is not None:
+        r = ranges.c
+        in_force = sa.and_(r.effective_at < end, sa.or_(r.next_at.is_(None), r.next_at >= end))
+        first_later = sa.and_(r.is_first, r.effective_at >= end)
+        columns = [r.customer_id, r.effective_at, r.recorded_at, *(r[name] for name in FACTS), r.first_at]
+        return sa.select(*columns).where(sa.or_(in_force, first_later)).subquery("version")
+    h = CustomerHistory.__table__
+    in_force = h.c.effective_at < end
+    order = (
+        sa.case((in_force, 0), else_=1),
+        sa.case((in_force, h.c.effective_at)).desc(),
+        h.c.effective_at,
+        sa.case((in_force, h.c.id), else_=-h.c.id).desc(),
+    )
+    ranked = sa.select(
+        h.c.customer_id,
+        h.c.effective_at,
+        h.c.recorded_at,
+        *(h.c[name] for name in FACTS),
+        sa.func.row_number().over(partition_by=h.c.customer_id, order_by=order).label("pick"),
+        sa.func.min(h.c.effective_at).over(partition_by=h.c.customer_id).label("first_at"),
+    ).subquery("ranked")
+    return sa.select(ranked).where(ranked.c.pick == 1).subquery("version")
+
+
+@contextmanager
+def fact_versions(session: Session) -> Iterator[None]:
+    """Inside the block, facts_as_of reads each version's validity range
+    (from its moment to the next version's) from a scratch table made once,
+    instead of ranking the whole history again for every day: work over
+    many days (a backfill, a report's months) pays for the ranking once.
+    The customers' history must not change inside the block."""
+    if session.info.get(_VERSIONS) is not None:
+        yield  # an enclosing block's table serves
+        return
+    h = CustomerHistory.__table__
+    order = (h.c.effective_at, h.c.id)
+    ranges = sa.select(
+        h.c.customer_id,
+        h.c.effective_at,
+        h.c.recorded_at,
+        *(h.c[name] for name in FACTS),
+        # The next version by moment (of two at the same moment, the one
+        # recorded later is next): this one is in force until then.
+        sa.func.lead(h.c.effective_at).over(partition_by=h.c.customer_id, order_by=order).label("next_at"),
+        (sa.func.row_number().over(partition_by=h.c.customer_id, order_by=order) == 1).label("is_first"),
+        sa.func.min(h.c.effective_at).over(partition_by=h.c.customer_id).label("first_at"),
+    )
+    table = dialect.temp_table_from(session, "cs_fact_versions", ranges)
+    dialect.analyze(session, table)
+    session.info[_VERSIONS] = table
+    try:
+        yield
+    finally:
+        session.info.pop(_VERSIONS, None)
+        table.drop(session.connection(), checkfirst=True)
 
 
 def customers_as_of(session: Session, as_of: dt.date) -> sa.Subquery:

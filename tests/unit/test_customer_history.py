@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from cs_cli.db.engine import transaction
 from cs_cli.db.models import Customer, CustomerHistory
 from cs_cli.domain import CustomerStatus
-from cs_cli.services.facts import facts_as_of
+from cs_cli.services.facts import fact_versions, facts_as_of
 from cs_cli.services.importers import import_file
 
 HEADER = "external_id,name,arr,seats,status,contract_start,Contract\n"
@@ -31,12 +31,22 @@ def snapshot(engine, admin, tmp_path: Path, day: str, rows: str):
 
 
 def facts(engine, day: str) -> dict[str, dict]:
-    with transaction(engine) as session:
+    """The facts as of `day`, read both ways: ranking the history for the
+    day, and from the versions' validity ranges (fact_versions); the same."""
+
+    def read(session) -> dict[str, dict]:
         f = facts_as_of(session, dt.date.fromisoformat(day))
         rows = session.execute(
             sa.select(Customer.external_id, f).join(f, f.c.customer_id == Customer.id)
         ).all()
-    return {r.external_id: r._mapping for r in rows}
+        return {r.external_id: dict(r._mapping) for r in rows}
+
+    with transaction(engine) as session:
+        ranked = read(session)
+        with fact_versions(session):
+            from_ranges = read(session)
+    assert from_ranges == ranked
+    return ranked
 
 
 def versions(engine, external_id: str) -> list[tuple]:
@@ -142,3 +152,25 @@ def test_a_renewal_learned_later_is_taken_back_to_the_one_then_in_force(engine, 
     now = facts(engine, "2026-06-02")
     assert now["A"]["renewal_date"] == dt.date(2027, 3, 1)
     assert now["B"]["renewal_date"] == dt.date(2028, 1, 1)
+
+
+def test_of_two_versions_at_one_moment_the_later_recorded_is_in_force(engine, admin, tmp_path):
+    snapshot(engine, admin, tmp_path, "2026-01-31", "A,Alpha,1000,10,active,2025-01-01,\n")
+    with transaction(engine) as session:
+        a = session.scalar(sa.select(Customer.id))
+        first = session.scalar(sa.select(CustomerHistory.effective_at))
+        # A correction recorded at the same moment (ids tell which came later).
+        session.execute(
+            sa.insert(CustomerHistory).values(
+                customer_id=a,
+                effective_at=first,
+                recorded_at=first,
+                arr=Decimal("1100.00"),
+                seats=10,
+                status="active",
+            )
+        )
+    assert facts(engine, "2026-02-01")["A"]["arr"] == Decimal("1100.00")
+    # Before both: the first recorded of the first moment.
+    assert facts(engine, "2025-06-01")["A"]["arr"] == Decimal("1000.00")
+    assert facts(engine, "2026-01-31")["A"]["arr"] == Decimal("1100.00")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -27,7 +27,7 @@ from cs_cli.enums import JUDGED_STATUSES
 from cs_cli.errors import BadInput
 from cs_cli.services.access import customer_scope
 from cs_cli.services.audit import audit
-from cs_cli.services.facts import customers_as_of, day_end, facts_as_of
+from cs_cli.services.facts import customers_as_of, day_end, fact_versions, facts_as_of
 from cs_cli.services.health.measures import feature_count, measure_query
 from cs_cli.services.health.scoring_sql import scored_select
 from cs_cli.services.health.usage import UsageRange, usage_range
@@ -216,7 +216,9 @@ def recalc_days(
     carried = None
     if len(days) > 1 and not dry_run and not any(reads_health(a.node) for a in plan.assigned):
         carried = Carried(session, now)
-    with usage_range(session, cards, days) as usage:
+    # Over several days the facts' versions are ranked once (see fact_versions).
+    versions = fact_versions(session) if len(days) > 1 else nullcontext()
+    with usage_range(session, cards, days) as usage, versions:
         for day in days:
             for group in scorecard_groups(session, actor, plan, ids, as_of=day, named=named):
                 results.append(
