@@ -27,6 +27,7 @@ from cs_cli.domain import (
     StatusCount,
 )
 from cs_cli.services.alerts import list_alerts, open_counts
+from cs_cli.services.facts import over_many_days
 from cs_cli.services.health.overrides import active
 from cs_cli.services.scopes import customers_in, tasks_in
 from cs_cli.services.tasks.selection import OPEN
@@ -34,6 +35,7 @@ from cs_cli.services.tasks.selection import OPEN
 YEAR = dt.timedelta(days=365)
 
 
+@over_many_days
 def dashboard(
     session: Session,
     actor: Actor,

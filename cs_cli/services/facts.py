@@ -16,9 +16,10 @@ when known, is not after D.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -181,6 +182,24 @@ def fact_versions(session: Session) -> Iterator[None]:
     finally:
         session.info.pop(_VERSIONS, None)
         table.drop(session.connection(), checkfirst=True)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def over_many_days(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run `fn(session, ...)` inside fact_versions: for work that reads the
+    facts of many days (reports, training, backtests)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        session = args[0]
+        assert isinstance(session, Session)
+        with fact_versions(session):
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def customers_as_of(session: Session, as_of: dt.date) -> sa.Subquery:

@@ -38,6 +38,7 @@ from cs_cli.services.churn import features as feats
 from cs_cli.services.churn import labels as labelling
 from cs_cli.services.churn import learn, snapshot, targets
 from cs_cli.services.churn.targets import CHURN, EXPANSION_SHARE, Target
+from cs_cli.services.facts import over_many_days
 from cs_cli.services.health.backtest import first_day, snapshot_days
 from cs_cli.services.health.usage import usage_range
 from cs_cli.specs.scorecard import LoadedScorecard
@@ -203,6 +204,7 @@ def plan_days(
     return days, True
 
 
+@over_many_days
 def train(
     session: Session,
     actor: Actor,

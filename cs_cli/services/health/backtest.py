@@ -44,7 +44,7 @@ from cs_cli.domain import (
 from cs_cli.errors import BadInput
 from cs_cli.services import ranking
 from cs_cli.services.access import customer_scope
-from cs_cli.services.facts import day_end, day_start
+from cs_cli.services.facts import day_end, day_start, over_many_days
 from cs_cli.services.health.history import stored_day
 from cs_cli.services.health.recalc import score_day
 from cs_cli.services.health.scoring import band_score
@@ -123,6 +123,7 @@ def churn_moments(session: Session, actor: Actor) -> dict[int, dt.datetime]:
     )
 
 
+@over_many_days
 def backtest(
     session: Session,
     actor: Actor,

@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 from cs_cli.db import dialect
 from cs_cli.db.models import Customer
 from cs_cli.domain import Actor, RetentionPeriod
-from cs_cli.services.facts import facts_as_of
+from cs_cli.services.facts import facts_as_of, over_many_days
 from cs_cli.services.metrics.filters import Filters, condition, months, share, wilson
 
 
+@over_many_days
 def retention(
     session: Session, actor: Actor, filters: Filters, *, start: dt.date, end: dt.date
 ) -> tuple[list[RetentionPeriod], RetentionPeriod]:

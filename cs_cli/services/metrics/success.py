@@ -13,7 +13,7 @@ from cs_cli.db.base import UTCDateTime
 from cs_cli.db.models import CSTask, Customer, JourneyEnrollment, PlaybookRun, User
 from cs_cli.domain import Actor, PlaybookRunStatus, Role, TaskStatus
 from cs_cli.domain.metrics import TARGETS
-from cs_cli.services.facts import day_end
+from cs_cli.services.facts import day_end, over_many_days
 from cs_cli.services.metrics.filters import Filters, condition, months_back
 from cs_cli.services.metrics.nps import nps_period
 from cs_cli.services.metrics.revenue import retention
@@ -35,6 +35,7 @@ class SuccessMetric:
     basis: str  # what it is made of, in words
 
 
+@over_many_days
 def success_metrics(
     session: Session,
     actor: Actor,

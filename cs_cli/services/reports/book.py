@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from cs_cli.domain import Actor, NpsPeriod, RenewalMonth, RetentionPeriod, StatusShare
 from cs_cli.services.audit import record_read
+from cs_cli.services.facts import over_many_days
 from cs_cli.services.metrics.filters import Filters
 from cs_cli.services.metrics.nps import nps_trend
 from cs_cli.services.metrics.revenue import annualised, retention
@@ -42,6 +43,7 @@ class BookReport:
     health: list[StatusShare]
 
 
+@over_many_days
 def book_report(
     session: Session,
     actor: Actor,
