@@ -203,7 +203,11 @@ def complete(
         raise BadInput(f"completing a task needs --outcome ({choices})")
     flt = task_filter(mine, assignee, customer, status, priority, task_type, due, playbook, include_snoozed)
 
+    lexicon = _runtime.STATE.settings().text_lexicon
+
     def call(session, actor, target):
+        from cs_cli.services.text.sentiment import configured_analyser
+
         return complete_tasks(
             session,
             actor,
@@ -213,6 +217,8 @@ def complete(
             minutes=minutes,
             today=today(as_of),
             now=now(as_of),
+            # The touchpoints completed calls become are read with your lexicon.
+            analyser=configured_analyser(lexicon) if lexicon else None,
         )
 
     change(

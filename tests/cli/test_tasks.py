@@ -352,3 +352,31 @@ def test_garbage_collection_is_back_on_once_a_command_opens_its_database(run_cli
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+def test_a_completed_call_is_read_like_a_touchpoint_logged_by_hand(run_cli, book, engine, tmp_path):
+    """The touchpoint a completed call becomes gets its sentiment and key
+    topics at once, with the text_lexicon of the settings."""
+    calm = _create(run_cli, "E-1", "Quarterly check-in", "--type", "call")
+    angry = _create(run_cli, "E-3", "Outage follow-up", "--type", "call")
+    notes = "Furious about the outage; the CFO threatens to cancel the contract."
+    assert run_cli("tasks", "complete", str(angry), "--outcome", "successful", "--notes", notes).exit_code == 0
+    lexicon = tmp_path / "lexicon.yaml"
+    lexicon.write_text("words:\n  check-in: -3.5\n", encoding="utf-8")
+    done = run_cli(
+        "tasks", "complete", str(calm), "--outcome", "successful", env={"CS_TEXT_LEXICON": str(lexicon)}
+    )
+    assert done.exit_code == 0, done.stderr
+    with transaction(engine) as s:
+        read = {
+            t.task_id: (t.sentiment_label, t.sentiment_source, t.key_topics)
+            for t in s.scalars(sa.select(Touchpoint))
+        }
+        logged = s.scalars(
+            sa.select(DomainEvent.data).where(DomainEvent.event_type == "touchpoint.logged")
+        ).all()
+    label, source, topics = read[angry]
+    assert (str(label), str(source)) == ("negative", "cs") and "outage" in " ".join(topics)
+    # Your lexicon, not only the shipped one: a check-in reads as bad news here.
+    assert str(read[calm][0]) == "negative"
+    assert sorted(e["sentiment"] for e in logged) == ["negative", "negative"]

@@ -289,14 +289,38 @@ def _log_touchpoints(
     logged = session.execute(
         sa.insert(table)
         .from_select(list(values), source)
-        .returning(table.c.id, table.c.customer_id, table.c.touchpoint_type, table.c.task_id)
+        .returning(
+            table.c.id,
+            table.c.customer_id,
+            table.c.touchpoint_type,
+            table.c.task_id,
+            table.c.subject,
+            table.c.description,
+        )
     ).all()
+    texts: list[dict[str, Any]] = []
     if logged:
+        from cs_cli.services.text.reading import read_record
+        from cs_cli.services.text.sentiment import analyser_for
+
+        # Read as a touchpoint logged by hand is: its sentiment and key topics now.
+        analyser = spec.get("analyser") or analyser_for()
+        texts = [read_record(analyser, r.subject, r.description) for r in logged]
         session.execute(
             sa.update(table)
             .where(table.c.id == sa.bindparam("touchpoint"))
-            .values(external_id=sa.bindparam("own_id")),
-            [{"touchpoint": r.id, "own_id": own_external_id()} for r in logged],
+            .values(
+                external_id=sa.bindparam("own_id"),
+                **{column: sa.bindparam(f"text_{column}") for column in texts[0]},
+            ),
+            [
+                {
+                    "touchpoint": r.id,
+                    "own_id": own_external_id(),
+                    **{f"text_{column}": value for column, value in text.items()},
+                }
+                for r, text in zip(logged, texts, strict=True)
+            ],
         )
     events.record_many(
         session,
@@ -305,9 +329,14 @@ def _log_touchpoints(
         [
             (
                 r.customer_id,
-                {"touchpoint_id": r.id, "touchpoint_type": str(r.touchpoint_type), "task_id": r.task_id},
+                {
+                    "touchpoint_id": r.id,
+                    "touchpoint_type": str(r.touchpoint_type),
+                    "task_id": r.task_id,
+                    "sentiment": text["sentiment_label"].value if text["sentiment_label"] else None,
+                },
             )
-            for r in logged
+            for r, text in zip(logged, texts, strict=True)
         ],
         occurred_at=now,
     )

@@ -14,6 +14,7 @@ audit entry; see docs/tasks.md.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -36,6 +37,9 @@ from cs_cli.services.tasks.bulk import Change, Plan, Target, apply, check_assign
 from cs_cli.services.tasks.selection import OPEN
 from cs_cli.services.tasks.views import task_detail
 from cs_cli.services.users import find_user
+
+if TYPE_CHECKING:
+    from cs_cli.services.text.sentiment import Analyser
 
 P, W, B = TaskStatus.PENDING, TaskStatus.IN_PROGRESS, TaskStatus.BLOCKED
 TITLE_MAX = 200
@@ -139,9 +143,11 @@ def complete(
     minutes: int | None = None,
     today: dt.date,
     now: dt.datetime,
+    analyser: Analyser | None = None,
 ) -> TaskChangeResult:
     """Close tasks as done with an outcome; a call, meeting or email also
-    becomes a touchpoint, and a playbook run whose tasks are all closed may end."""
+    becomes a touchpoint (its text read by `analyser`, the shipped lexicon's
+    when None), and a playbook run whose tasks are all closed may end."""
     outcome = TaskOutcome(outcome)
     if minutes is not None and minutes < 0:
         raise BadInput(f"--minutes must be zero or more, not {minutes}")
@@ -164,7 +170,7 @@ def complete(
         values,
         "task.completed",
         data=data,
-        touchpoint={"notes": notes or None, "minutes": minutes},
+        touchpoint={"notes": notes or None, "minutes": minutes, "analyser": analyser},
         settle=True,
     )
     return apply(session, actor, target, change, today=today, now=now)
