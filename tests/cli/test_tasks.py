@@ -360,7 +360,8 @@ def test_a_completed_call_is_read_like_a_touchpoint_logged_by_hand(run_cli, book
     calm = _create(run_cli, "E-1", "Quarterly check-in", "--type", "call")
     angry = _create(run_cli, "E-3", "Outage follow-up", "--type", "call")
     notes = "Furious about the outage; the CFO threatens to cancel the contract."
-    assert run_cli("tasks", "complete", str(angry), "--outcome", "successful", "--notes", notes).exit_code == 0
+    completed = run_cli("tasks", "complete", str(angry), "--outcome", "successful", "--notes", notes)
+    assert completed.exit_code == 0, completed.stderr
     lexicon = tmp_path / "lexicon.yaml"
     lexicon.write_text("words:\n  check-in: -3.5\n", encoding="utf-8")
     done = run_cli(
