@@ -23,8 +23,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cs_cli.errors import BadInput
-from cs_cli.services.health.recalc import COMPONENT_COLUMNS
 from cs_cli.services.health.usage import UsageRange
+from cs_cli.services.health.writes import COMPONENT_COLUMNS
 
 # How far back the features look; the usage read for a day covers this.
 LOOK_BACK_DAYS = 90

@@ -29,8 +29,8 @@ from cs_cli.services.churn.features import (
 from cs_cli.services.facts import day_end, facts_as_of
 from cs_cli.services.health.history import day_health
 from cs_cli.services.health.measures import HUMAN_TOUCHPOINTS
-from cs_cli.services.health.recalc import COMPONENT_COLUMNS
 from cs_cli.services.health.usage import UsageRange, usage_day
+from cs_cli.services.health.writes import COMPONENT_COLUMNS
 from cs_cli.specs.scorecard import LoadedScorecard
 
 # A snapshot day's health may come from stored history up to this many days

@@ -13,8 +13,9 @@ from cs_cli.db import dialect
 from cs_cli.db.models import Customer, HealthScoreHistory
 from cs_cli.domain import Actor
 from cs_cli.services.access import customer_scope
-from cs_cli.services.health.recalc import COMPONENT_COLUMNS, score_day
+from cs_cli.services.health.recalc import score_day
 from cs_cli.services.health.usage import UsageRange
+from cs_cli.services.health.writes import COMPONENT_COLUMNS
 from cs_cli.specs.scorecard import LoadedScorecard
 
 

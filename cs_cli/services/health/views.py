@@ -165,8 +165,8 @@ def score_detail(
         )
     # Scoring and scorecards are imported where a score is explained: a
     # listing does without them (a fifth of its start-up).
-    from cs_cli.services.health.recalc import COMPONENT_COLUMNS
     from cs_cli.services.health.scoring import explain
+    from cs_cli.services.health.writes import COMPONENT_COLUMNS
 
     components = {c: getattr(h, col) for c, col in COMPONENT_COLUMNS.items()}
     is_current = current is not None and current.as_of == h.as_of
