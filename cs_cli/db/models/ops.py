@@ -36,7 +36,10 @@ class AuditEntry(Base):
     the user and the customer it names (a cascade would rewrite it)."""
 
     __tablename__ = "cs_audit_log"
-    __table_args__ = (sa.Index(None, "entity_type", "entity_id"),)
+    # No RETURNING on insert: on PostgreSQL a runtime role may add entries
+    # but not read them back (row-level security, 0013), and an INSERT that
+    # returns the new id must pass the read policy too.
+    __table_args__ = (sa.Index(None, "entity_type", "entity_id"), {"implicit_returning": False})
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     seq: Mapped[int | None] = mapped_column(sa.BigInteger, unique=True)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from cs_cli.db.models import (
     CSTask,
@@ -423,33 +423,34 @@ def _customer_conditions(
             segment: sa.ColumnElement | int = _segment(session, flt.segment)
         else:
             segment = sa.select(Segment.id).where(Segment.name == flt.segment).scalar_subquery()
+        stay = aliased(CustomerSegment)
         conds.append(
-            sa.exists().where(
-                CustomerSegment.customer_id == CSTask.customer_id,
-                CustomerSegment.segment_id == segment,
-                CustomerSegment.exited_at.is_(None),
+            sa.exists()
+            .where(
+                stay.customer_id == CSTask.customer_id, stay.segment_id == segment, stay.exited_at.is_(None)
             )
+            .correlate(CSTask)
         )
     return conds
 
 
 def _health_condition(health: str, today: dt.date) -> sa.ColumnElement[bool]:
     """The customer's current health is `health`: an override in force wins
-    over the score, as on the card's badge."""
-    o = HealthOverride
+    over the score, as on the card's badge. Aliases correlated to the task
+    only: the board's own statement joins the score and the override too."""
+    o, hs = aliased(HealthOverride), aliased(HealthScore)
+
+    def exists(*where: sa.ColumnElement[bool]) -> sa.Exists:
+        return sa.exists().where(*where).correlate(CSTask)
+
     in_force = (o.customer_id == CSTask.customer_id, o.cleared_at.is_(None), o.expires_on >= today)
-    scored = sa.exists().where(HealthScore.customer_id == CSTask.customer_id)
+    scored = (hs.customer_id == CSTask.customer_id,)
     if health == NOT_SCORED:
-        return sa.and_(~sa.exists().where(*in_force), ~scored)
+        return sa.and_(~exists(*in_force), ~exists(*scored))
     status = HealthStatus(health)
     return sa.or_(
-        sa.exists().where(*in_force, o.health_status == status),
-        sa.and_(
-            ~sa.exists().where(*in_force),
-            sa.exists().where(
-                HealthScore.customer_id == CSTask.customer_id, HealthScore.health_status == status
-            ),
-        ),
+        exists(*in_force, o.health_status == status),
+        sa.and_(~exists(*in_force), exists(*scored, hs.health_status == status)),
     )
 
 

@@ -162,7 +162,7 @@ class ViewsModal(FormModal[ViewsChoice]):
         super().__init__("Saved views")
         self.views = views
         self.current = current
-        self.name = name
+        self.view_name = name
 
     def fields(self) -> ComposeResult:
         options = [
@@ -176,7 +176,7 @@ class ViewsModal(FormModal[ViewsChoice]):
             yield Static(Content("No saved views yet."), classes="views-empty")
         yield Label(Content(f"Save the board as it is ({self.current}) under the name"))
         with Horizontal(classes="form-row"):
-            yield Input(self.name, placeholder="e.g. Renewals at risk", id="view-name", max_length=100)
+            yield Input(self.view_name, placeholder="e.g. Renewals at risk", id="view-name", max_length=100)
             yield Button("Save", id="save")
         if options:
             yield Button("Delete", id="delete", variant="error")
