@@ -79,6 +79,13 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _poll_seconds(text: str) -> float:
+    """Seconds between looks, or 0 (or `off`) for none."""
+    if text.strip().lower() in ("off", "0"):
+        return 0.0
+    return _seconds(text)
+
+
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -239,6 +246,13 @@ SPECS: tuple[SettingSpec, ...] = (
         "CS_TEXT_LEXICON",
         "Your customer-success words and phrases for sentiment, over the shipped ones (docs/text.md).",
         lambda: "",
+    ),
+    SettingSpec(
+        "board_poll",
+        "CS_BOARD_POLL",
+        "Seconds between the task board's looks for changes made elsewhere (0 or off: none).",
+        lambda: 3.0,
+        parse=_poll_seconds,
     ),
     SettingSpec(
         "batch_size",
@@ -486,6 +500,7 @@ class Settings:
     playbooks: str = ""
     automation_rules: str = ""
     text_lexicon: str = ""
+    board_poll: float = 3.0
     smtp_host: str = "localhost"
     smtp_port: int = 0
     smtp_security: str = "none"

@@ -200,6 +200,7 @@ GROUPS: dict[str, Callable[[], Any]] = {
     "jobs": _part("jobs"),
     "db": _part("db"),
     "config": _part("config"),
+    "board": _part("board"),
 }
 COMMANDS: dict[str, Callable[[], Any]] = {
     "import": _part("data", "import_"),
@@ -207,7 +208,6 @@ COMMANDS: dict[str, Callable[[], Any]] = {
     "demo": _part("demo", "demo"),
     "recalc": _part("health", "recalc"),
     "enroll": _part("journeys", "enroll"),
-    "board": _part("board", "board"),
     "run": _part("jobs", "run"),
     "calendar": _part("tasks", "calendar"),
 }

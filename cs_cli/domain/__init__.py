@@ -111,6 +111,8 @@ _WHERE = {
     "BoardCard": "board",
     "BoardColumn": "board",
     "Assignee": "board",
+    "FilterChoices": "board",
+    "BoardView": "board",
     "AlertRow": "board",
     "MeasureView": "board",
     "ComponentView": "board",

@@ -74,6 +74,31 @@ class BoardColumn:
 
 
 @dataclass(frozen=True)
+class FilterChoices:
+    """What the board's filter form offers to pick from."""
+
+    # (key, name) of each playbook.
+    playbooks: list[tuple[str, str]]
+    # (email, name) of each person whose tasks may be picked.
+    owners: list[tuple[str, str]]
+    # Segment names.
+    segments: list[str]
+
+
+@dataclass(frozen=True)
+class BoardView:
+    """A saved view of the board: a name and the filters (scope included)
+    as JSON, with those filters in words."""
+
+    id: int
+    name: str
+    filters: dict
+    described: str
+    created_at: dt.datetime
+    updated_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
 class Assignee:
     """A user tasks can be given to."""
 

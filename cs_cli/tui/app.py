@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.app import App
 from textual.binding import Binding
 
-from cs_cli.domain import Role
+from cs_cli.domain import BoardView, Role
 from cs_cli.services.tasks.board import SCOPES, scopes_for
 from cs_cli.tui.data import Database
 from cs_cli.tui.screens.alerts import AlertsScreen
@@ -65,11 +65,18 @@ class BoardApp(App[None]):
         *,
         scope: str | None = None,
         customer: str | None = None,
+        view: BoardView | None = None,
+        poll: float = 0.0,
         first_value_event: str = "",
         text_lexicon: str = "",
     ) -> None:
         super().__init__()
         self.db = db
+        # The saved view the task board starts on (`--view`).
+        self.first_view = view
+        # Seconds between the task board's looks for changes made elsewhere
+        # (the board_poll setting); 0: none (the default, as in tests).
+        self.poll = poll
         # Your lexicon for the sentiment of touchpoints logged here (the text_lexicon setting).
         self.text_lexicon = text_lexicon
         # The time-to-value metric's event (the first_value_event setting).

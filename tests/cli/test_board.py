@@ -73,3 +73,66 @@ def test_an_unreachable_server_is_one_line_without_the_password(run_cli):
     line = _one_line(result)
     assert line.startswith("error: cannot reach") and "'nodb'" in line
     assert "secretpw" not in result.stderr
+
+
+def _save(engine, login: str, name: str, filters: dict) -> None:
+    import datetime as dt
+
+    from cs_cli.db.engine import transaction
+    from cs_cli.services.access import resolve_actor
+    from cs_cli.services.tasks.board import BoardFilter
+    from cs_cli.services.tasks.saved_views import save_view
+
+    with transaction(engine) as s:
+        actor = resolve_actor(s, login)
+        save_view(s, actor, name, BoardFilter.from_json(filters), now=dt.datetime(2025, 1, 10, tzinfo=dt.UTC))
+
+
+def test_an_unknown_view_is_one_line_before_anything_is_drawn(run_cli, book, engine):
+    result = run_cli("board", "--view", "NOPE", user="ana")
+    assert result.exit_code == 4, result
+    assert _one_line(result) == "error: no saved view 'NOPE' (you have none)"
+    _save(engine, "ana", "Renewals", {"renewal_within": 30})
+    _save(engine, "bo", "Bo's", {})
+    # Another user's view is as unknown as one that does not exist.
+    result = run_cli("board", "--view", "Bo's", user="ana")
+    assert result.exit_code == 4, result
+    assert _one_line(result) == "error: no saved view 'Bo's' (yours: Renewals)"
+    # A known view: only the missing terminal stops it.
+    result = run_cli("board", "--view", "Renewals", user="ana")
+    assert result.exit_code == 2 and "needs a terminal" in _one_line(result)
+
+
+def test_views_are_listed_and_deleted_from_the_shell(run_cli, book, engine):
+    import json
+
+    _save(engine, "ana", "Top", {"segment": "Top", "arr_min": 100000, "scope": "mine"})
+    _save(engine, "ana", "At risk", {"health": "at_risk"})
+    _save(engine, "bo", "Bo's", {"owner": "bo"})
+    listed = run_cli("board", "views", "list", "--format", "json", user="ana")
+    assert listed.exit_code == 0, listed
+    rows = json.loads(listed.stdout)
+    assert [(r["name"], r["filters"]) for r in rows] == [
+        ("At risk", {"health": "at_risk"}),
+        ("Top", {"arr_min": 100000, "segment": "Top"}),
+    ]
+    assert rows[1]["described"] == "scope: mine · ARR 100k+ · segment Top"
+    csv = run_cli("board", "views", "list", "--format", "csv", user="ana")
+    assert csv.stdout.splitlines()[0] == "name,filters,described,created_at,updated_at"
+    table = run_cli("board", "views", "list", user="ana")
+    assert "health at risk" in table.stdout and "Bo's" not in table.stdout
+
+    deleted = run_cli("board", "views", "delete", "Top", user="ana")
+    assert deleted.exit_code == 0 and deleted.stderr == "deleted view 'Top'\n"
+    assert [
+        r["name"] for r in json.loads(run_cli("board", "views", "list", "-f", "json", user="ana").stdout)
+    ] == ["At risk"]
+    refused = run_cli("board", "views", "delete", "Bo's", user="ana")
+    assert refused.exit_code == 4 and "no saved view 'Bo's'" in refused.stderr
+    with engine.connect() as conn:
+        audit = conn.execute(
+            sa.text("SELECT action, details FROM cs_audit_log WHERE entity_type = 'board_view' ORDER BY seq")
+        ).all()
+    assert [a.action for a in audit] == ["board_view.save"] * 3 + ["board_view.delete"]
+    last = audit[-1].details if isinstance(audit[-1].details, dict) else json.loads(audit[-1].details)
+    assert last["name"] == "Top"

@@ -213,3 +213,43 @@ def test_a_touchpoints_attendees_are_seen_with_it(run_cli, book, engine, login_r
         finally:
             other.dispose()
     assert seen == {"ana": 2, "bo": 0}
+
+
+@POSTGRES_ONLY
+def test_a_runtime_role_sees_and_writes_only_its_users_views(run_cli, book, engine, login_role):
+    """board_views has no customer_id: row-level security on its user keeps
+    each role to its own views; the role may save and delete them."""
+    import datetime as dt
+
+    from cs_cli.db.engine import make_engine, transaction
+    from cs_cli.services.access import resolve_actor
+    from cs_cli.services.tasks.board import BoardFilter
+    from cs_cli.services.tasks.saved_views import save_view
+
+    when = dt.datetime(2025, 1, 10, tzinfo=dt.UTC)
+    with transaction(engine) as s:
+        save_view(s, resolve_actor(s, "bo"), "Bo's", BoardFilter(), now=when)
+    role, url = login_role()
+    assert run_cli("users", "set", "ana", "--db-role", role).exit_code == 0
+    other = make_engine(url)
+    try:
+        with transaction(other) as s:
+            save_view(s, resolve_actor(s, "ana"), "Mine", BoardFilter(health="critical"), now=when)
+        with other.connect() as conn:
+            assert conn.exec_driver_sql("SELECT name FROM board_views").scalars().all() == ["Mine"]
+            bo = conn.exec_driver_sql("SELECT id FROM api_users WHERE login = 'bo'").scalar()
+        with pytest.raises(sa.exc.ProgrammingError, match="row-level security"), other.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO board_views (user_id, name, filters, created_at)"
+                f" VALUES ({bo}, 'Planted', '{{}}', now())"
+            )
+    finally:
+        other.dispose()
+    env = {"CS_DATABASE_URL": url}
+    listed = run_cli("board", "views", "list", "-f", "json", user="ana", env=env)
+    assert listed.exit_code == 0, listed.stderr
+    assert [v["name"] for v in json.loads(listed.stdout)] == ["Mine"]
+    assert run_cli("board", "views", "delete", "Bo's", user="ana", env=env).exit_code == 4
+    assert run_cli("board", "views", "delete", "Mine", user="ana", env=env).exit_code == 0
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT name FROM board_views").scalars().all() == ["Bo's"]

@@ -18,7 +18,7 @@ import typer
 
 from cs_cli.cli.app import app
 from cs_cli.db.base import Base
-from cs_cli.db.models import Alert, AuditEntry, AuditHead, Customer, OutboxMessage, User
+from cs_cli.db.models import Alert, AuditEntry, AuditHead, BoardView, Customer, OutboxMessage, User
 from cs_cli.domain import AlertSeverity, OutboxChannel
 
 pytestmark = pytest.mark.slow
@@ -104,6 +104,7 @@ READS: dict[str, list[str]] = {
     "jobs history": [],
     "db current": [],
     "calendar": ["{dir}"],
+    "board views list": [],
 }
 # Commands that change things, aimed at W-1 or its rows: refused or not
 # found, and nothing changes.
@@ -165,6 +166,7 @@ WRITES: dict[str, list[str]] = {
     "users set-notify": ["none", "--user", "bo"],
     "db upgrade": [],
     "db downgrade": ["0001", "--yes"],
+    "board views delete": ["Bo's view"],
 }
 # Commands anyone who can open the database may run: they show no customer
 # data (the schema's revision; the fields segment rules may use).
@@ -224,6 +226,16 @@ def world(run_cli, book, engine, tmp_path) -> dict[str, str]:
         assert result.exit_code == 0, (args, result.stderr)
     with engine.begin() as conn:
         w1 = conn.scalar(sa.select(Customer.id).where(Customer.external_id == "W-1"))
+        bo = conn.scalar(sa.select(User.id).where(User.login == "bo"))
+        # A view of bo's naming his customer: nobody else lists or deletes it.
+        conn.execute(
+            sa.insert(BoardView).values(
+                user_id=bo,
+                name="Bo's view",
+                filters={"search": "Delta Dynamics"},
+                created_at=dt.datetime(2025, 1, 15, tzinfo=dt.UTC),
+            )
+        )
         conn.execute(
             sa.insert(Alert).values(
                 customer_id=w1,

@@ -296,3 +296,49 @@ def test_a_table_rebuilt_on_sqlite_keeps_the_rows_pointing_at_it(tmp_path):
         assert conn.exec_driver_sql("SELECT count(*) FROM cs_touchpoint_attendees").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_0017_grants_board_views_to_the_roles_already_mapped(empty_pg_url):
+    """A role mapped before 0017 (`cs users grant-db` run by another role
+    than the one upgrading, so no default privileges apply) may use the new
+    table and its sequence, and sees only its own user's views."""
+    import uuid
+
+    eng = make_engine(empty_pg_url)
+    role = f"cs_test_{uuid.uuid4().hex[:10]}"
+    try:
+        migrate.upgrade(eng, "0016")
+        with eng.begin() as conn:
+            conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN")
+            conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {role}")
+            conn.exec_driver_sql(
+                f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"
+            )
+            conn.exec_driver_sql(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {role}")
+            for login, db_role in (("ana", f"'{role}'"), ("bo", "NULL")):
+                conn.exec_driver_sql(
+                    "INSERT INTO api_users (email, login, name, role, is_active, notify_preference, db_role,"
+                    f" created_at) VALUES ('{login}@example.com', '{login}', '{login}', 'csm', true,"
+                    f" 'none', {db_role}, now())"
+                )
+        migrate.upgrade(eng)
+        with eng.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO board_views (user_id, name, filters, created_at)"
+                " SELECT id, 'Bo''s', '{}', now() FROM api_users WHERE login = 'bo'"
+            )
+        as_role = make_engine(sa.engine.make_url(empty_pg_url).set(username=role, password=None))
+        try:
+            with as_role.begin() as conn:
+                conn.exec_driver_sql(
+                    "INSERT INTO board_views (user_id, name, filters, created_at)"
+                    " SELECT id, 'Mine', '{}', now() FROM api_users WHERE login = 'ana'"
+                )
+                assert conn.exec_driver_sql("SELECT name FROM board_views").scalars().all() == ["Mine"]
+        finally:
+            as_role.dispose()
+    finally:
+        with eng.begin() as conn:
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")
+            conn.exec_driver_sql(f"DROP ROLE {role}")
+        eng.dispose()

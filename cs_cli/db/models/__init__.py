@@ -7,7 +7,7 @@ from cs_cli.db.models.health import HealthOverride, HealthScore, HealthScoreHist
 from cs_cli.db.models.journeys import Journey, JourneyEnrollment, JourneyStep, JourneyStepRun
 from cs_cli.db.models.ops import AuditEntry, AuditHead, DomainEvent, EventCursor, ImportRun, JobLease, JobRun
 from cs_cli.db.models.outbox import OutboxMessage
-from cs_cli.db.models.people import Team, User
+from cs_cli.db.models.people import BoardView, Team, User
 from cs_cli.db.models.playbooks import Playbook, PlaybookRun, PlaybookStep
 from cs_cli.db.models.predictions import PredictionModel
 from cs_cli.db.models.segments import CustomerSegment, Segment
@@ -18,6 +18,7 @@ __all__ = [
     "Alert",
     "AuditEntry",
     "AuditHead",
+    "BoardView",
     "CSTask",
     "Contact",
     "Customer",

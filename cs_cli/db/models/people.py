@@ -1,6 +1,9 @@
-"""Teams and the people who work the book (the plan's `api_users`)."""
+"""Teams, the people who work the book (the plan's `api_users`) and the
+views of the board they save."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -35,3 +38,16 @@ class User(Timestamps, Base):
         enum_column(NotifyPreference, "notify_preference"), default=NotifyPreference.IMMEDIATE
     )
     timezone: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class BoardView(Timestamps, Base):
+    """A view of the board a user saved: a name and the board's filters
+    (scope included) as JSON."""
+
+    __tablename__ = "board_views"
+    __table_args__ = (sa.UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("api_users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    filters: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -5,17 +5,29 @@ task may be given to. Changes go through lifecycle, as from the CLI."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
+from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from cs_cli.db.models import CSTask, Customer, HealthScore, Playbook, User
+from cs_cli.db.models import (
+    CSTask,
+    Customer,
+    CustomerSegment,
+    HealthOverride,
+    HealthScore,
+    Playbook,
+    Segment,
+    User,
+)
 from cs_cli.domain import (
     Actor,
     Assignee,
     BoardCard,
     BoardColumn,
+    FilterChoices,
     HealthStatus,
     Priority,
     Role,
@@ -23,7 +35,7 @@ from cs_cli.domain import (
     TaskStatus,
     TaskType,
 )
-from cs_cli.errors import BadInput, NotPermitted
+from cs_cli.errors import BadInput, NotFound, NotPermitted
 from cs_cli.services.health.overrides import active as active_overrides
 from cs_cli.services.tasks.selection import OPEN, TaskFilter, conditions
 
@@ -48,11 +60,39 @@ def scopes_for(role: Role) -> tuple[str, ...]:
     return ("mine",)
 
 
+# The health filter's choices: a status of the customer's current health (an
+# override in force wins), or no score at all.
+NOT_SCORED = "not_scored"
+HEALTH_CHOICES = (
+    HealthStatus.HEALTHY.value,
+    HealthStatus.AT_RISK.value,
+    HealthStatus.CRITICAL.value,
+    HealthStatus.ONBOARDING.value,
+    HealthStatus.INSUFFICIENT_DATA.value,
+    HealthStatus.CHURNED.value,
+    NOT_SCORED,
+)
+
+
+def health_words(value: str) -> str:
+    """A health filter value as people say it: 'at risk', 'not scored'."""
+    return value.replace("_", " ")
+
+
+def money_words(amount: int) -> str:
+    """An ARR bound in few characters: 125000 -> 125k, 2500000 -> 2.5m."""
+    for unit, size in (("m", 1_000_000), ("k", 1_000)):
+        if amount >= size and amount % (size // 10) == 0:
+            return f"{amount / size:g}{unit}"
+    return f"{amount:,}"
+
+
 @dataclass(frozen=True)
 class BoardFilter:
     """What the board shows: whose tasks (scope), a search over customer and
-    title, and the filters of `cs tasks list` (due window, priority, type,
-    playbook, snoozed tasks too)."""
+    title, the filters of `cs tasks list` (due window, priority, type,
+    playbook, snoozed tasks too), and the customer's side: owner, health,
+    renewal within days, an ARR band and a segment."""
 
     scope: str = "mine"
     # Only the tasks assigned to this user (login or email): the team view's pick.
@@ -63,6 +103,15 @@ class BoardFilter:
     task_type: TaskType | None = None
     playbook: str | None = None
     include_snoozed: bool = False
+    # One of HEALTH_CHOICES.
+    health: str | None = None
+    # The customer renews today or in the next N days.
+    renewal_within: int | None = None
+    # The customer's ARR, both bounds included (whole currency units).
+    arr_min: int | None = None
+    arr_max: int | None = None
+    # A segment the customer is in now (by name).
+    segment: str | None = None
 
     def describe(self) -> list[str]:
         """The filters in force, in words (scope and search left out)."""
@@ -78,9 +127,72 @@ class BoardFilter:
             out.append(f"type {self.task_type.value}")
         if self.playbook:
             out.append(f"playbook {self.playbook}")
+        if self.health:
+            out.append(f"health {health_words(self.health)}")
+        if self.renewal_within is not None:
+            out.append(f"renewing within {self.renewal_within}d")
+        if self.arr_min is not None and self.arr_max is not None:
+            out.append(f"ARR {money_words(self.arr_min)}-{money_words(self.arr_max)}")
+        elif self.arr_min is not None:
+            out.append(f"ARR {money_words(self.arr_min)}+")
+        elif self.arr_max is not None:
+            out.append(f"ARR up to {money_words(self.arr_max)}")
+        if self.segment:
+            out.append(f"segment {self.segment}")
         if self.include_snoozed:
             out.append("snoozed included")
         return out
+
+    def cleared(self) -> BoardFilter:
+        """The same scope and search, without any filter."""
+        return BoardFilter(scope=self.scope, search=self.search)
+
+    def to_json(self) -> dict[str, Any]:
+        """The filter as JSON (what a saved view keeps): only what is set."""
+        out: dict[str, Any] = {}
+        default = BoardFilter()
+        for name, value in asdict(self).items():
+            if value != getattr(default, name):
+                out[name] = getattr(value, "value", value)
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BoardFilter:
+        """A filter from its JSON, checked; unknown keys (a newer cs wrote
+        them) are left out."""
+        kinds = {f.name: f.type for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in kinds}
+        for name, value in values.items():
+            want = (bool,) if "bool" in kinds[name] else (int,) if "int" in kinds[name] else (str,)
+            if value is not None and (
+                not isinstance(value, want) or (want == (int,) and isinstance(value, bool))
+            ):
+                raise BadInput(f"a saved filter's {name} is not a {want[0].__name__}: {value!r}")
+        try:
+            if values.get("priority") is not None:
+                values["priority"] = Priority(values["priority"])
+            if values.get("task_type") is not None:
+                values["task_type"] = TaskType(values["task_type"])
+        except ValueError as exc:
+            raise BadInput(f"a saved filter has {exc}") from None
+        flt = cls(**values)
+        check_filter(flt)
+        return flt
+
+
+def check_filter(flt: BoardFilter) -> None:
+    """Raise BadInput for a filter no board can show."""
+    if flt.scope not in SCOPES:
+        raise BadInput(f"the scope is one of {', '.join(SCOPES)}, not '{flt.scope}'")
+    if flt.health is not None and flt.health not in HEALTH_CHOICES:
+        raise BadInput(f"health is one of {', '.join(HEALTH_CHOICES)}, not '{flt.health}'")
+    if flt.renewal_within is not None and not 0 <= flt.renewal_within <= 3660:
+        raise BadInput("renewal within is a number of days from 0 to 3660")
+    for bound in (flt.arr_min, flt.arr_max):
+        if bound is not None and bound < 0:
+            raise BadInput("an ARR bound must not be negative")
+    if flt.arr_min is not None and flt.arr_max is not None and flt.arr_min > flt.arr_max:
+        raise BadInput(f"the ARR band is upside down: {flt.arr_min} > {flt.arr_max}")
 
 
 def board_column(
@@ -202,6 +314,35 @@ def playbook_keys(session: Session, actor: Actor) -> list[tuple[str, str]]:
     return [(r.key, r.name) for r in rows]
 
 
+def filter_choices(session: Session, actor: Actor) -> FilterChoices:
+    """What the board's filter form offers: the playbooks, the people whose
+    tasks the actor may pick (as for assigning) and the active segments."""
+    segments = session.scalars(
+        sa.select(Segment.name).where(Segment.is_active.is_(True)).order_by(Segment.name)
+    )
+    return FilterChoices(
+        playbooks=playbook_keys(session, actor),
+        owners=[(u.email, u.name) for u in assignable_to(session, actor, set())],
+        segments=list(segments),
+    )
+
+
+def board_stamp(session: Session, actor: Actor, flt: BoardFilter, *, today: dt.date) -> tuple:
+    """A cheap fingerprint of the tasks the board shows under `flt`: for each
+    column its count, latest change and newest id, in one statement. It
+    differs whenever a card is added, removed, moved or changed."""
+    conds = task_conditions(session, actor, flt, COLUMNS, today=today, lookups=False)
+    since = dt.datetime.combine(today - dt.timedelta(days=RECENT_DAYS - 1), dt.time(), tzinfo=dt.UTC)
+    conds.append(sa.or_(CSTask.status != TaskStatus.COMPLETED, CSTask.completed_at >= since))
+    rows = session.execute(
+        sa.select(CSTask.status, sa.func.count(), sa.func.max(CSTask.updated_at), sa.func.max(CSTask.id))
+        .join(Customer, Customer.id == CSTask.customer_id)
+        .where(*conds)
+        .group_by(CSTask.status)
+    )
+    return tuple(sorted((str(r[0]), r[1], str(r[2]), r[3]) for r in rows))
+
+
 def _conditions(
     session: Session, actor: Actor, flt: BoardFilter, status: TaskStatus, *, today: dt.date
 ) -> list[sa.ColumnElement[bool]]:
@@ -219,28 +360,36 @@ def task_conditions(
     statuses: tuple[TaskStatus, ...],
     *,
     today: dt.date,
+    lookups: bool = True,
 ) -> list[sa.ColumnElement[bool]]:
     """The board's conditions on tasks joined to customers: the scope the
     role allows, the filters and the search, for these statuses (the
     completed column adds its week). The team view counts with them, so its
-    numbers are the board's."""
-    if flt.scope not in SCOPES:
-        raise BadInput(f"the scope is one of {', '.join(SCOPES)}, not '{flt.scope}'")
+    numbers are the board's. Named things (owner, playbook, segment) are
+    looked up first, so an unknown one is NotFound; without `lookups` they
+    are subqueries of the one statement (an unknown one matches nothing)."""
+    check_filter(flt)
     if flt.scope not in scopes_for(actor.role):
         raise NotPermitted(f"the {flt.scope} scope is not open to a {actor.role.value}")
     task_filter = TaskFilter(
         mine=flt.scope == "mine",
-        assignee=flt.owner,
+        assignee=flt.owner if lookups else None,
         statuses=statuses,
         priorities=(flt.priority,) if flt.priority else (),
         types=(flt.task_type,) if flt.task_type else (),
         due=flt.due,
-        playbook=flt.playbook,
+        playbook=flt.playbook if lookups else None,
         include_snoozed=flt.include_snoozed,
     )
     conds = conditions(session, actor, task_filter, today=today)
+    if not lookups:
+        if flt.owner:
+            conds.append(CSTask.assigned_to_user_id == _user_id(flt.owner))
+        if flt.playbook:
+            conds.append(CSTask.playbook_id == _playbook_id(flt.playbook))
     if flt.scope == "team":
         conds.append(_team(actor))
+    conds += _customer_conditions(session, flt, today=today, lookups=lookups)
     words = flt.search.split()
     for word in words:
         pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -252,6 +401,85 @@ def task_conditions(
             )
         )
     return conds
+
+
+def _customer_conditions(
+    session: Session, flt: BoardFilter, *, today: dt.date, lookups: bool
+) -> list[sa.ColumnElement[bool]]:
+    """Health, renewal, ARR and segment: conditions on the task's customer,
+    as correlated subqueries (no query per card, and none before the one
+    statement)."""
+    conds: list[sa.ColumnElement[bool]] = []
+    if flt.health:
+        conds.append(_health_condition(flt.health, today))
+    if flt.renewal_within is not None:
+        conds.append(Customer.renewal_date.between(today, today + dt.timedelta(days=flt.renewal_within)))
+    if flt.arr_min is not None:
+        conds.append(Customer.arr >= Decimal(flt.arr_min))
+    if flt.arr_max is not None:
+        conds.append(Customer.arr <= Decimal(flt.arr_max))
+    if flt.segment:
+        if lookups:
+            segment: sa.ColumnElement | int = _segment(session, flt.segment)
+        else:
+            segment = sa.select(Segment.id).where(Segment.name == flt.segment).scalar_subquery()
+        stay = aliased(CustomerSegment)
+        conds.append(
+            sa.exists()
+            .where(
+                stay.customer_id == CSTask.customer_id, stay.segment_id == segment, stay.exited_at.is_(None)
+            )
+            .correlate(CSTask)
+        )
+    return conds
+
+
+def _health_condition(health: str, today: dt.date) -> sa.ColumnElement[bool]:
+    """The customer's current health is `health`: an override in force wins
+    over the score, as on the card's badge. Aliases correlated to the task
+    only: the board's own statement joins the score and the override too."""
+    o, hs = aliased(HealthOverride), aliased(HealthScore)
+
+    def exists(*where: sa.ColumnElement[bool]) -> sa.Exists:
+        return sa.exists().where(*where).correlate(CSTask)
+
+    in_force = (o.customer_id == CSTask.customer_id, o.cleared_at.is_(None), o.expires_on >= today)
+    scored = (hs.customer_id == CSTask.customer_id,)
+    if health == NOT_SCORED:
+        return sa.and_(~exists(*in_force), ~exists(*scored))
+    status = HealthStatus(health)
+    return sa.or_(
+        exists(*in_force, o.health_status == status),
+        sa.and_(~exists(*in_force), exists(*scored, hs.health_status == status)),
+    )
+
+
+def _segment(session: Session, name: str) -> int:
+    found = session.scalar(sa.select(Segment.id).where(Segment.name == name))
+    if found is None:
+        raise NotFound(f"no segment '{name}'", hint="see `cs segments list`")
+    return found
+
+
+def _user_id(ref: str) -> sa.ScalarSelect:
+    """The user a login or email names, as find_user finds them."""
+    return (
+        sa.select(User.id)
+        .where(sa.or_(sa.func.lower(User.email) == ref.lower(), User.login == ref))
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _playbook_id(ref: str) -> sa.ScalarSelect:
+    """The playbook a key or name names, as the task filter finds it."""
+    return (
+        sa.select(Playbook.id)
+        .where(sa.or_(Playbook.key == ref, sa.func.lower(Playbook.name) == ref.lower()))
+        .order_by(Playbook.id)
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def _team(actor: Actor) -> sa.ColumnElement[bool]:

@@ -5,6 +5,11 @@ Every read and every change runs on a worker thread through the task
 services the CLI uses (so events, audit entries and touchpoints happen the
 same way) and comes back as a message; the screen then reloads. A change on
 several selected cards is one bulk change.
+
+Changes made elsewhere (another shell, cron) show without a key: every few
+seconds a worker reads a cheap stamp of the tasks under the filter and the
+board reloads only when it changed, redrawing only the columns whose cards
+did (docs/board.md, "Live updates").
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, OptionList, Static
 
-from cs_cli.domain import BoardCard, BoardColumn, TaskChangeResult, TaskStatus
+from cs_cli.domain import BoardCard, BoardColumn, BoardView, TaskChangeResult, TaskStatus
 from cs_cli.services.tasks.board import COLUMNS, PAGE, BoardFilter, scopes_for
+from cs_cli.tui.screens.board_filters import FilterModal, ViewsChoice, ViewsModal
 from cs_cli.tui.screens.task_modals import (
     AssignForm,
     AssignModal,
@@ -36,7 +42,6 @@ from cs_cli.tui.screens.task_modals import (
     CompleteModal,
     EditForm,
     EditModal,
-    FilterModal,
     NewTaskForm,
     NewTaskModal,
     RescheduleForm,
@@ -69,10 +74,39 @@ SEARCH_DELAY = 0.3
 
 
 class BoardLoaded(Message):
-    def __init__(self, generation: int, columns: list[BoardColumn]) -> None:
+    def __init__(self, generation: int, columns: list[BoardColumn], stamp: tuple | None = None) -> None:
         super().__init__()
         self.generation = generation
         self.columns = columns
+        self.stamp = stamp
+
+
+class StampRead(Message):
+    """The live poll's stamp of the tasks under the filter."""
+
+    def __init__(self, generation: int, stamp: tuple) -> None:
+        super().__init__()
+        self.generation = generation
+        self.stamp = stamp
+
+
+class ViewsRead(Message):
+    """The user's saved views (for the list, or to count them)."""
+
+    def __init__(self, views: list[BoardView], open_list: bool) -> None:
+        super().__init__()
+        self.views = views
+        self.open_list = open_list
+
+
+class ViewChanged(Message):
+    """A view was saved or deleted."""
+
+    def __init__(self, text: str, saved: BoardView | None = None, deleted: str | None = None) -> None:
+        super().__init__()
+        self.text = text
+        self.saved = saved
+        self.deleted = deleted
 
 
 class PageLoaded(Message):
@@ -91,11 +125,13 @@ class Changed(Message):
 
 
 class Failed(Message):
-    """A read or change failed: its one-line message."""
+    """A read or change failed: its one-line message. A refused change
+    reloads the board: the task may have changed underneath."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, reload: bool = False) -> None:
         super().__init__()
         self.text = text
+        self.reload = reload
 
 
 class BoardScreen(Screen[None]):
@@ -111,6 +147,7 @@ class BoardScreen(Screen[None]):
         Binding("n", "new_task", "New", id="board.new"),
         Binding("slash", "search", "Search", id="board.search"),
         Binding("f", "filters", "Filters", id="board.filters"),
+        Binding("v", "views", "Saved views: apply, save, delete", id="board.views", show=False),
         Binding("question_mark", "app.help", "Help", id="board.help"),
         Binding("s", "scope", "Scope", id="board.scope"),
         Binding("space", "toggle", "Select (for a change to several cards)", id="board.toggle", show=False),
@@ -140,6 +177,12 @@ class BoardScreen(Screen[None]):
         self.generation = 0
         self.loaded = False
         self._search_timer: Timer | None = None
+        # The view applied last (the status line names it), the user's views,
+        # and the stamp of what is drawn (the live poll compares with it).
+        self.view: BoardView | None = None
+        self.views: list[BoardView] | None = None
+        self.stamp: tuple | None = None
+        self._polling = False
 
     # -- layout and loading
 
@@ -155,8 +198,17 @@ class BoardScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.board_filter = BoardFilter(scope=self.app.scope)  # type: ignore[attr-defined]
+        view = self.app.first_view  # type: ignore[attr-defined]
+        if view is not None:
+            self._apply_view(view, reload=False)
+        else:
+            # Saved views are offered in the status line (v opens them).
+            self.run_worker(partial(self._read_views, False), thread=True, group="board-views")
         self._status_line()
         self.reload()
+        poll = self.app.poll  # type: ignore[attr-defined]
+        if poll > 0:
+            self.set_interval(poll, self.poll)
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < WIDE, "-narrow")
@@ -182,37 +234,83 @@ class BoardScreen(Screen[None]):
     def columns(self) -> list[TaskColumn]:
         return list(self.query(TaskColumn))
 
-    def reload(self) -> None:
-        """Load the first page of every column again (in a worker)."""
+    def reload(self, *, live: bool = False) -> None:
+        """Load the first page of every column again (in a worker). Live: as
+        many cards as each column holds, so the cursor's card stays loaded."""
         self.generation += 1
+        limits = [max(PAGE, len(c.cards)) if live else PAGE for c in self.columns()]
         self.run_worker(
-            partial(self._load, self.generation, self.board_filter),
+            partial(self._load, self.generation, self.board_filter, limits),
             thread=True,
             exclusive=True,
             group="board-load",
         )
 
-    def _load(self, generation: int, flt: BoardFilter) -> None:
-        from cs_cli.services.tasks.board import board
+    def _load(self, generation: int, flt: BoardFilter, limits: list[int]) -> None:
+        from cs_cli.services.tasks.board import board_column, board_stamp
 
         db = self.db
+        today = db.today()
+
+        def read(session: Any, actor: Any) -> tuple[tuple, list[BoardColumn]]:
+            # The stamp first: a change landing in between is seen by the next poll.
+            stamp = board_stamp(session, actor, flt, today=today)
+            columns = [
+                board_column(session, actor, flt, status, today=today, limit=limit)
+                for status, limit in zip(COLUMNS, limits, strict=True)
+            ]
+            return stamp, columns
+
         try:
-            columns = db.call(board, flt, today=db.today(), limit=PAGE)
+            stamp, columns = db.call(read)
         except Exception as exc:
             self._fail(exc)
             return
-        self.post_message(BoardLoaded(generation, columns))
+        self.post_message(BoardLoaded(generation, columns, stamp))
 
-    def _fail(self, exc: BaseException) -> None:
+    def _fail(self, exc: BaseException, *, reload: bool = False) -> None:
         text = one_line(exc)
         if text is None:
             raise exc
-        self.post_message(Failed(text))
+        self.post_message(Failed(text, reload=reload))
+
+    # -- live updates
+
+    def poll(self) -> None:
+        """Look for changes made elsewhere, unless something is on top of the
+        board (a form, another screen) or a look or a load is under way."""
+        if self._polling or not self.loaded or self.app.screen is not self:
+            return
+        if any(w.group == "board-load" and not w.is_finished for w in self.workers):
+            return
+        self._polling = True
+        self.run_worker(
+            partial(self._read_stamp, self.generation, self.board_filter), thread=True, group="board-poll"
+        )
+
+    def _read_stamp(self, generation: int, flt: BoardFilter) -> None:
+        from cs_cli.services.tasks.board import board_stamp
+
+        db = self.db
+        try:
+            stamp = db.call(board_stamp, flt, today=db.today())
+        except Exception:
+            # The next look tries again; a reload or an action says what is wrong.
+            stamp = None
+        self.post_message(StampRead(generation, stamp))  # type: ignore[arg-type]
+
+    def on_stamp_read(self, message: StampRead) -> None:
+        self._polling = False
+        if message.generation != self.generation or message.stamp is None:
+            return
+        if message.stamp != self.stamp:
+            self.reload(live=True)
 
     def on_board_loaded(self, message: BoardLoaded) -> None:
         if message.generation != self.generation:
             return
         self.loaded = True
+        self.stamp = message.stamp
         today = self.db.today()
         shown: set[int] = set()
         for widget, column in zip(self.columns(), message.columns, strict=True):
@@ -265,6 +363,8 @@ class BoardScreen(Screen[None]):
         for column in self.columns():
             column.loading = False
         self.notify(message.text, severity="error", timeout=8, markup=False)
+        if message.reload:
+            self.reload(live=True)
 
     def on_changed(self, message: Changed) -> None:
         self.notify(message.text, markup=False)
@@ -273,7 +373,11 @@ class BoardScreen(Screen[None]):
 
     def _status_line(self) -> None:
         flt = self.board_filter
-        parts = [f"scope: {flt.scope}", *flt.describe()]
+        parts = [f"scope: {flt.scope}"]
+        if self.view is not None:
+            same = self.view.filters == flt.to_json()
+            parts.append(f"view {self.view.name}" + ("" if same else " (changed)"))
+        parts += flt.describe()
         if flt.search:
             parts.append(f"search '{flt.search}'")
         if self.selected:
@@ -282,6 +386,10 @@ class BoardScreen(Screen[None]):
         if self.loaded and not any(c.cards for c in self.columns()):
             hint = "nothing here: n new task, s scope, f filters" if flt.scope == "mine" else "nothing here"
             line = Content.assemble(line, "  ", (hint, "$warning"))
+        elif self.view is None and self.views:
+            count = len(self.views)
+            hint = f"v: your {count} saved view{'s' if count != 1 else ''}"
+            line = Content.assemble(line, "  ", (hint, "$accent"))
         self.query_one("#status-line", Static).update(line, layout=False)
 
     # -- moving around
@@ -391,26 +499,115 @@ class BoardScreen(Screen[None]):
         self._set_filter(due=DUE_CYCLE[(DUE_CYCLE.index(now) + 1) % len(DUE_CYCLE)])
 
     def action_filters(self) -> None:
-        from cs_cli.services.tasks.board import playbook_keys
+        from cs_cli.services.tasks.board import filter_choices
 
         def fetch() -> None:
             try:
-                playbooks = self.db.call(playbook_keys)
+                choices = self.db.call(filter_choices)
             except Exception as exc:
                 self._fail(exc)
                 return
-            self.app.call_from_thread(self._open_filters, playbooks)
+            self.app.call_from_thread(self._open_filters, choices)
 
         self.run_worker(fetch, thread=True, group="board-fetch")
 
-    def _open_filters(self, playbooks: list[tuple[str, str]]) -> None:
+    def _open_filters(self, choices: Any) -> None:
         def done(flt: BoardFilter | None) -> None:
             if flt is not None and flt != self.board_filter:
                 self.board_filter = flt
                 self._status_line()
                 self.reload()
 
-        self.app.push_screen(FilterModal(self.board_filter, playbooks), done)
+        self.app.push_screen(FilterModal(self.board_filter, choices), done)
+
+    # -- saved views
+
+    def action_views(self) -> None:
+        self.run_worker(partial(self._read_views, True), thread=True, group="board-views")
+
+    def _read_views(self, open_list: bool) -> None:
+        from cs_cli.services.tasks.saved_views import list_views
+
+        try:
+            views = self.db.call(list_views)
+        except Exception as exc:
+            if open_list:
+                self._fail(exc)
+            return
+        self.post_message(ViewsRead(views, open_list))
+
+    def on_views_read(self, message: ViewsRead) -> None:
+        self.views = message.views
+        self._status_line()
+        if message.open_list:
+            self._open_views()
+
+    def _open_views(self) -> None:
+        views = self.views or []
+        by_name = {v.name: v for v in views}
+
+        def done(choice: ViewsChoice | None) -> None:
+            if choice is None:
+                return
+            if choice.action == "apply":
+                self._apply_view(by_name[choice.name])
+            else:
+                self.run_worker(partial(self._write_view, choice), thread=True, group="board-views")
+
+        current = " · ".join([f"scope: {self.board_filter.scope}", *self.board_filter.describe()])
+        name = self.view.name if self.view else ""
+        self.app.push_screen(ViewsModal(views, current, name), done)
+
+    def _apply_view(self, view: BoardView, *, reload: bool = True) -> None:
+        from cs_cli.errors import BadInput
+        from cs_cli.services.tasks.saved_views import view_filter
+
+        try:
+            flt = view_filter(view)
+        except BadInput as exc:
+            self.notify(f"view {view.name}: {exc.message}", severity="error", markup=False)
+            return
+        scopes = scopes_for(self.db.actor.role)
+        if flt.scope not in scopes:
+            self.notify(
+                f"view {view.name} is for the {flt.scope} scope, not open to a "
+                f"{self.db.actor.role.value}: shown in {self.board_filter.scope}",
+                severity="warning",
+                markup=False,
+            )
+            flt = replace(flt, scope=self.board_filter.scope)
+        self.view = view
+        self.app.scope = flt.scope  # type: ignore[attr-defined]
+        self.query_one("#search", Input).value = flt.search
+        self.board_filter = flt
+        self._status_line()
+        if reload:
+            self.reload()
+
+    def _write_view(self, choice: ViewsChoice) -> None:
+        from cs_cli.services.tasks.saved_views import delete_view, save_view
+
+        db = self.db
+        try:
+            if choice.action == "save":
+                saved = db.call(save_view, choice.name, self.board_filter, now=db.now())
+                message = ViewChanged(f"saved view {saved.name}: {saved.described}", saved=saved)
+            else:
+                gone = db.call(delete_view, choice.name, now=db.now())
+                message = ViewChanged(f"deleted view {gone.name}", deleted=gone.name)
+        except Exception as exc:
+            self._fail(exc)
+            return
+        self.post_message(message)
+
+    def on_view_changed(self, message: ViewChanged) -> None:
+        self.notify(message.text, markup=False)
+        if message.saved is not None:
+            self.view = message.saved
+        elif self.view is not None and self.view.name == message.deleted:
+            self.view = None
+        self.run_worker(partial(self._read_views, False), thread=True, group="board-views")
+        self._status_line()
 
     def action_reload(self) -> None:
         self.reload()
@@ -570,7 +767,8 @@ class BoardScreen(Screen[None]):
         try:
             result = db.call(getattr(lifecycle, verb), target, today=db.today(), now=db.now(), **kwargs)
         except Exception as exc:
-            self._fail(exc)
+            # Refused: the card may be stale (changed elsewhere); show it as it is now.
+            self._fail(exc, reload=True)
             return
         text = summary(verb, result, single=len(ids) == 1)
         if verb == "snooze" and result.changed:

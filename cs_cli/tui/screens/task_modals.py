@@ -5,7 +5,7 @@ can (a required outcome, a readable date); the services check the rest."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from textual.app import ComposeResult
@@ -15,7 +15,6 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import (
     Button,
-    Checkbox,
     Input,
     Label,
     OptionList,
@@ -28,7 +27,6 @@ from textual.widgets.option_list import Option
 
 from cs_cli.domain import Assignee, BoardCard, Priority, TaskOutcome, TaskType
 from cs_cli.errors import BadInput
-from cs_cli.services.tasks.board import BoardFilter
 from cs_cli.services.tasks.dates import parse_day
 
 T = TypeVar("T")
@@ -102,6 +100,8 @@ class FormModal(ModalScreen[T | None], Generic[T]):
     OK = "OK"
     OK_VARIANT = "primary"
     BACK = "Back"
+    # Fewer lines than this: the form is drawn compact.
+    SHORT_BELOW = SHORT
 
     def __init__(self, heading: str) -> None:
         super().__init__()
@@ -122,7 +122,7 @@ class FormModal(ModalScreen[T | None], Generic[T]):
     def on_resize(self) -> None:
         # On a short terminal (80x24) the fields drop their borders and
         # spacing so the whole form, buttons included, stays on screen.
-        short = self.size.height < SHORT
+        short = self.size.height < self.SHORT_BELOW
         self.set_class(short, "-short")
         for widget in self.query("Input, Select, RadioSet, Button"):
             widget.compact = short  # type: ignore[attr-defined]
@@ -441,68 +441,6 @@ class NewTaskModal(FormModal[NewTaskForm]):
             task_type=self.query_one("#type", Select).value,  # type: ignore[arg-type]
             priority=self.query_one("#priority", Select).value,  # type: ignore[arg-type]
             due=due,
-        )
-
-
-DUE_CHOICES = [("due today", "today"), ("due this week", "week"), ("overdue", "overdue")]
-
-
-class FilterModal(FormModal[BoardFilter]):
-    """Due window, priority, type and playbook (blank means any), and whether
-    snoozed tasks show too."""
-
-    OK = "Apply"
-    BACK = "Clear all"
-
-    def __init__(self, current: BoardFilter, playbooks: list[tuple[str, str]]) -> None:
-        super().__init__("Filters (blank: any)")
-        self.current = current
-        self.playbooks = playbooks
-
-    def fields(self) -> ComposeResult:
-        c = self.current
-
-        def value(v: Any) -> Any:
-            return Select.NULL if v is None else v
-
-        yield Label("Due")
-        yield Select(DUE_CHOICES, value=value(c.due), prompt="any day", id="due")
-        yield Label("Priority")
-        yield Select([(p.value, p) for p in Priority], value=value(c.priority), prompt="any", id="priority")
-        yield Label("Type")
-        yield Select([(t.value, t) for t in TaskType], value=value(c.task_type), prompt="any", id="type")
-        yield Label("Playbook")
-        choices = [(f"{name} ({key})", key) for key, name in self.playbooks]
-        known = {key for key, _ in self.playbooks}
-        playbook = c.playbook if c.playbook in known else None
-        yield Select(choices, value=value(playbook), prompt="any", id="playbook")
-        yield Checkbox("Snoozed tasks too", c.include_snoozed, id="snoozed")
-
-    def back(self) -> None:
-        self.dismiss(
-            replace(
-                self.current,
-                owner=None,
-                due=None,
-                priority=None,
-                task_type=None,
-                playbook=None,
-                include_snoozed=False,
-            )
-        )
-
-    def result(self) -> BoardFilter:
-        def chosen(selector: str) -> Any:
-            v = self.query_one(selector, Select).value
-            return None if v == Select.NULL else v
-
-        return replace(
-            self.current,
-            due=chosen("#due"),
-            priority=chosen("#priority"),
-            task_type=chosen("#type"),
-            playbook=chosen("#playbook"),
-            include_snoozed=self.query_one("#snoozed", Checkbox).value,
         )
 
 

@@ -66,6 +66,9 @@ class TaskColumn(Vertical):
         self.loading = False
         self.today = dt.date.today()
         self.show_assignee = False
+        # The ids drawn with the selection mark (so a reload can tell the
+        # cards on screen are already the ones to draw).
+        self.marked: set[int] = set()
 
     def compose(self) -> ComposeResult:
         yield Static(TITLES[self.status], classes="column-title")
@@ -98,13 +101,23 @@ class TaskColumn(Vertical):
         show_assignee: bool = False,
     ) -> None:
         """Replace the cards; the cursor stays on card `keep` if it is still
-        here, else on the same place in the column."""
+        here, else on the same place in the column. The same cards drawn the
+        same way are left as they are: nothing is measured or drawn again."""
         cards = self.card_list
         index = cards.highlighted
+        marked = {c.id for c in column.cards} & selected
+        self.loading = False
+        if (
+            list(column.cards) == self.cards
+            and (column.total, column.total_exact) == (self.total, self.total_exact)
+            and (today, show_assignee) == (self.today, self.show_assignee)
+            and marked == self.marked
+        ):
+            return
         self.today, self.show_assignee = today, show_assignee
         self.cards = list(column.cards)
         self.total, self.total_exact = column.total, column.total_exact
-        self.loading = False
+        self.marked = marked
         cards.set_options(self._options(self.cards, selected))
         if self.cards:
             ids = [c.id for c in self.cards]
@@ -128,6 +141,7 @@ class TaskColumn(Vertical):
         # Appending (never removing) keeps the option list's line cache: only
         # the new cards are measured, however many are loaded already.
         self.card_list.add_options(self._options(new, selected))
+        self.marked |= {c.id for c in new} & selected
         self._retitle()
 
     def redraw(self, task_id: int, selected: set[int]) -> None:
@@ -135,6 +149,7 @@ class TaskColumn(Vertical):
         for index, card in enumerate(self.cards):
             if card.id == task_id:
                 self.card_list.replace_option_prompt_at_index(index, self._content(card, card.id in selected))
+                self.marked = (self.marked - {task_id}) | ({task_id} & selected)
                 return
 
     def _content(self, card: BoardCard, selected: bool) -> Card:
