@@ -277,6 +277,7 @@ class CustomerScreen(Screen[None]):
     def _fill_tickets(self, rows: list[TicketRow]) -> None:
         table = self.query_one("#tickets", DataTable)
         table.clear()
+        self.query_one("#tickets-panel").border_title = f"Tickets ({len(rows)}, open first)"
         if not rows:
             table.add_row("", styled_text(self.app, "none", "$text-muted"), "", "")
             return
