@@ -176,6 +176,13 @@ def test_o_opens_the_360_escape_keeps_the_card_and_brackets_show_as_typed(engine
         assert "Customer" in footer and "Complete" in footer and "Help" in footer
         body = app.screen.query_one("#task-body")
         assert body.has_focus and body.max_scroll_y > 0
+        # ? lists every key of the detail, those not in the footer too.
+        await pilot.press("question_mark")
+        table = app.screen.query_one("DataTable")
+        keys = {str(table.get_row_at(i)[1]): str(table.get_row_at(i)[0]) for i in range(table.row_count)}
+        assert keys["Customer"] == "o" and keys["Reschedule"] == "r" and keys["Cancel"] == "x"
+        assert keys["Edit title, type, priority, due"] == "e" and keys["Back"] == "esc"
+        await pilot.press("escape")
         await pilot.press("end")
         await pilot.pause()
         assert "History" in screen_text(app)
