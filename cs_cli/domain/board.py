@@ -22,11 +22,11 @@ from cs_cli.enums import (
 )
 
 if TYPE_CHECKING:
-    from cs_cli.domain.customers import ContactView, CustomerRow, Page
+    from cs_cli.domain.customers import ContactView, CustomerRow, Page, TicketRow
     from cs_cli.domain.health import HealthDetail, HistoryPoint
     from cs_cli.domain.metrics import RenewalWindow
     from cs_cli.domain.predictions import ChurnDriver
-    from cs_cli.domain.tasks import TaskPage
+    from cs_cli.domain.tasks import TaskPage, TouchpointDetail
     from cs_cli.domain.text import Theme
 
 
@@ -59,6 +59,42 @@ class BoardCard:
     # The customer's ARR and next renewal.
     arr: Decimal | None = None
     renewal_date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class TaskHistoryEntry:
+    """One change to a task, from its audit trail: when, who, and what in words."""
+
+    at: dt.datetime
+    actor: str | None
+    action: str
+    words: str
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """Everything about one task on one screen: the card, what it asks, the
+    playbook step it came from with that step's guidance, its customer's key
+    facts, its history (oldest first) and the touchpoints logged for it."""
+
+    card: BoardCard
+    description: str | None
+    owner_name: str | None
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    outcome_notes: str | None
+    time_spent_minutes: int | None
+    playbook_name: str | None
+    playbook_run_id: int | None
+    step_name: str | None
+    step_order: int | None
+    # The step's guidance as the playbook file gives it (templates, not rendered).
+    meeting_agenda: str | None
+    talk_track: str | None
+    journey: str | None
+    customer_status: str
+    history: list[TaskHistoryEntry]
+    touchpoints: list[TouchpointDetail]
 
 
 @dataclass(frozen=True)
@@ -226,6 +262,8 @@ class Customer360:
     # What the customer's touchpoints and tickets of the last 90 days were
     # about, most mentioned first (services/text/themes.py Theme).
     topics: list[Theme] = field(default_factory=list)
+    # The newest support tickets, open ones first.
+    tickets: list[TicketRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

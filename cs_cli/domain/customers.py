@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from cs_cli.enums import CustomerStatus, HealthStatus
+from cs_cli.enums import CustomerStatus, HealthStatus, Sentiment, TicketPriority, TicketStatus
 
 
 @dataclass(frozen=True)
@@ -67,3 +67,33 @@ class Page:
     limit: int | None
     # Rows a listing leaves out unless asked, by what they are (e.g. status).
     left_out: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    """One support ticket of a customer, as the Customer 360 lists it."""
+
+    id: int
+    external_id: str
+    subject: str | None
+    status: TicketStatus
+    priority: TicketPriority
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None
+    escalated: bool
+    sentiment_label: Sentiment | None
+
+
+@dataclass(frozen=True)
+class TicketDetail:
+    """One support ticket whole: what the customer wrote and what cs read in it."""
+
+    row: TicketRow
+    customer: str
+    customer_name: str
+    description: str | None
+    sentiment_score: float | None
+    key_topics: list[str] | None
+    satisfaction: int | None
+    escalated_at: dt.datetime | None
+    contact: str | None

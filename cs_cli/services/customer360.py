@@ -49,6 +49,7 @@ from cs_cli.services.health.views import history, score_detail
 from cs_cli.services.tasks.selection import TaskFilter
 from cs_cli.services.tasks.views import list_tasks
 from cs_cli.services.text.themes import customer_topics
+from cs_cli.services.tickets import recent_tickets
 from cs_cli.services.touchpoints import TouchpointFilter, list_touchpoints
 from cs_cli.specs.scorecard import MEASURES
 
@@ -73,8 +74,8 @@ def customer_360(
     record: bool = False,
 ) -> Customer360:
     """One customer as the board's Customer 360 shows it: health explained,
-    trend, risks, contacts, journeys, playbook runs, the newest touchpoints
-    and the open tasks. NotFound for a customer the actor may not see.
+    trend, risks, contacts, journeys, playbook runs, the newest touchpoints,
+    the open tasks and the newest tickets. NotFound for a customer the actor may not see.
     `record`: an audit entry of the read (the board's first load of a 360,
     not each refresh)."""
     customer = find_customer(session, actor, ref)
@@ -168,6 +169,7 @@ def customer_360(
         alerts=alerts,
         churn_drivers=_churn_drivers(session, actor, ext, churn, as_of),
         topics=customer_topics(session, customer.id, as_of=as_of),
+        tickets=recent_tickets(session, customer.id),
     )
 
 

@@ -139,6 +139,21 @@ def timeline(
 
 def touchpoint_detail(session: Session, actor: Actor, touchpoint_id: int) -> TouchpointDetail:
     """Everything about one touchpoint of a customer the actor may see."""
+    found = _details(session, Touchpoint.id == touchpoint_id, customer_scope(actor))
+    if not found:
+        raise NotFound(f"touchpoint {touchpoint_id} not found")
+    record_read(session, actor, "touchpoint", entity_type="touchpoint", entity_id=touchpoint_id)
+    return found[0]
+
+
+def task_touchpoints(session: Session, task_id: int) -> list[TouchpointDetail]:
+    """The touchpoints logged for a task, oldest first, whole. The caller
+    has checked that the actor may see the task (they belong to it)."""
+    return _details(session, Touchpoint.task_id == task_id)
+
+
+def _details(session: Session, *where: sa.ColumnElement[bool]) -> list[TouchpointDetail]:
+    """Touchpoints whole, oldest first, with their attendees: two queries."""
     found = session.execute(
         _rows()
         .add_columns(
@@ -148,20 +163,29 @@ def touchpoint_detail(session: Session, actor: Actor, touchpoint_id: int) -> Tou
             Touchpoint.recording_url,
             Touchpoint.created_at,
         )
-        .where(Touchpoint.id == touchpoint_id, customer_scope(actor))
-    ).first()
-    if found is None:
-        raise NotFound(f"touchpoint {touchpoint_id} not found")
-    fields = dict(found._mapping)
-    record_read(session, actor, "touchpoint", entity_type="touchpoint", entity_id=touchpoint_id)
-    row = TouchpointRow(**{k: fields.pop(k) for k in list(fields) if k in TouchpointRow.__dataclass_fields__})
-    attendees = session.execute(
-        sa.select(sa.func.coalesce(Contact.name, Contact.email))
-        .join(TouchpointAttendee, TouchpointAttendee.contact_id == Contact.id)
-        .where(TouchpointAttendee.touchpoint_id == touchpoint_id)
+        .where(*where)
+        .order_by(Touchpoint.occurred_at, Touchpoint.id)
+    ).all()
+    if not found:
+        return []
+    attendees: dict[int, list[str]] = {}
+    named = session.execute(
+        sa.select(TouchpointAttendee.touchpoint_id, sa.func.coalesce(Contact.name, Contact.email))
+        .join(Contact, TouchpointAttendee.contact_id == Contact.id)
+        .where(TouchpointAttendee.touchpoint_id.in_([r.id for r in found]))
         .order_by(Contact.name, Contact.id)
-    ).scalars()
-    return TouchpointDetail(row=row, **fields, attendees=[a for a in attendees if a])
+    )
+    for touchpoint_id, who in named:
+        if who:
+            attendees.setdefault(touchpoint_id, []).append(who)
+    out = []
+    for r in found:
+        fields = dict(r._mapping)
+        row = TouchpointRow(
+            **{k: fields.pop(k) for k in list(fields) if k in TouchpointRow.__dataclass_fields__}
+        )
+        out.append(TouchpointDetail(row=row, **fields, attendees=attendees.get(row.id, [])))
+    return out
 
 
 def log_touchpoint(

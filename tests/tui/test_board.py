@@ -264,7 +264,7 @@ def test_a_csm_works_cards_with_the_keyboard(engine, tasks):
 def test_bulk_selection_reassign_new_task_and_refusals(engine, tasks):
     """space selects cards for one bulk change; a refused change is a
     notification; reassign offers only the users ana may give tasks to;
-    n creates a task; enter opens Customer 360 and a click selects a card."""
+    n creates a task; enter opens the task, o Customer 360, and a click selects a card."""
     app = _app(engine, "ana")
     deck, escalate = tasks["Send the QBR deck"], tasks["Escalate the outage"]
 
@@ -350,7 +350,7 @@ def test_bulk_selection_reassign_new_task_and_refusals(engine, tasks):
         with engine.connect() as conn:
             assert conn.scalar(sa.select(sa.func.count()).where(CSTask.title == "Sneak")) == 0
 
-        # A click selects a card (it does not open it); enter opens Customer 360.
+        # A click selects a card (it does not open it); enter opens the task, o Customer 360.
         cards = column(app, B).card_list
         await pilot.click(cards, offset=(3, 1))
         await pilot.pause()
@@ -361,6 +361,10 @@ def test_bulk_selection_reassign_new_task_and_refusals(engine, tasks):
         card = app.screen.current_card()
         assert card.title == titles(app, P)[0]
         await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "TaskDetailScreen"
+        assert app.screen.task_id == card.id
+        await pilot.press("escape", "o")
         await pilot.pause()
         assert app.screen.__class__.__name__ == "CustomerScreen"
         assert app.screen.customer == card.customer

@@ -5,6 +5,7 @@ task may be given to. Changes go through lifecycle, as from the CLI."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from decimal import Decimal
 from typing import Any
@@ -212,40 +213,8 @@ def board_column(
     if offset < 0 or limit <= 0:
         raise BadInput("offset must be >= 0 and limit > 0")
     conds = _conditions(session, actor, flt, status, today=today)
-    override = active_overrides(today)
-    stmt = (
-        sa.select(
-            CSTask.id,
-            Customer.external_id.label("customer"),
-            Customer.name.label("customer_name"),
-            CSTask.title,
-            CSTask.task_type,
-            CSTask.priority,
-            CSTask.status,
-            CSTask.due_date,
-            User.email.label("assignee"),
-            Playbook.key.label("playbook"),
-            CSTask.blocked_reason,
-            CSTask.completed_at,
-            CSTask.snoozed_until,
-            CSTask.outcome,
-            Customer.arr,
-            Customer.renewal_date,
-            sa.func.coalesce(override.c.overall_score, HealthScore.overall_score).label("health_score"),
-            sa.func.coalesce(override.c.health_status, HealthScore.health_status).label("health_status"),
-            override.c.customer_id.is_not(None).label("health_overridden"),
-        )
-        .join(Customer, Customer.id == CSTask.customer_id)
-        .outerjoin(User, User.id == CSTask.assigned_to_user_id)
-        .outerjoin(Playbook, Playbook.id == CSTask.playbook_id)
-        .outerjoin(HealthScore, HealthScore.customer_id == CSTask.customer_id)
-        .outerjoin(override, override.c.customer_id == CSTask.customer_id)
-        .where(*conds)
-        .order_by(*_order(status))
-        .offset(offset)
-        .limit(limit)
-    )
-    cards = [_card(r, today) for r in session.execute(stmt)]
+    stmt = card_select(today).where(*conds).order_by(*_order(status)).offset(offset).limit(limit)
+    cards = [card_of(r._mapping, today) for r in session.execute(stmt)]
     if len(cards) < limit and (cards or offset == 0):
         return BoardColumn(
             status=status, cards=cards, total=offset + len(cards), total_exact=True, offset=offset
@@ -503,8 +472,47 @@ def _order(status: TaskStatus) -> list[sa.ColumnElement]:
     return [CSTask.due_date.asc().nulls_last(), urgency, CSTask.id]
 
 
-def _card(r, today: dt.date) -> BoardCard:
-    fields = dict(r._mapping)
+def card_select(today: dt.date) -> sa.Select:
+    """The columns of a card (the task, its customer and the customer's
+    health as of `today`, an override in force winning), tasks joined to
+    customers; the caller adds the conditions and the order."""
+    override = active_overrides(today)
+    return (
+        sa.select(
+            CSTask.id,
+            Customer.external_id.label("customer"),
+            Customer.name.label("customer_name"),
+            CSTask.title,
+            CSTask.task_type,
+            CSTask.priority,
+            CSTask.status,
+            CSTask.due_date,
+            User.email.label("assignee"),
+            Playbook.key.label("playbook"),
+            CSTask.blocked_reason,
+            CSTask.completed_at,
+            CSTask.snoozed_until,
+            CSTask.outcome,
+            Customer.arr,
+            Customer.renewal_date,
+            sa.func.coalesce(override.c.overall_score, HealthScore.overall_score).label("health_score"),
+            sa.func.coalesce(override.c.health_status, HealthScore.health_status).label("health_status"),
+            override.c.customer_id.is_not(None).label("health_overridden"),
+        )
+        .join(Customer, Customer.id == CSTask.customer_id)
+        .outerjoin(User, User.id == CSTask.assigned_to_user_id)
+        .outerjoin(Playbook, Playbook.id == CSTask.playbook_id)
+        .outerjoin(HealthScore, HealthScore.customer_id == CSTask.customer_id)
+        .outerjoin(override, override.c.customer_id == CSTask.customer_id)
+    )
+
+
+CARD_FIELDS = frozenset(BoardCard.__dataclass_fields__) - {"overdue"}
+
+
+def card_of(mapping: Mapping[str, Any], today: dt.date) -> BoardCard:
+    """A card from a row of `card_select` (other columns are left out)."""
+    fields = {k: v for k, v in mapping.items() if k in CARD_FIELDS}
     status = TaskStatus(fields["status"])
     health = fields["health_status"]
     snoozed = fields["snoozed_until"]

@@ -14,7 +14,6 @@ did (docs/board.md, "Live updates").
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -28,45 +27,17 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, OptionList, Static
 
-from cs_cli.domain import BoardCard, BoardColumn, BoardView, TaskChangeResult, TaskStatus
+from cs_cli.domain import BoardCard, BoardColumn, BoardView, TaskStatus
 from cs_cli.services.tasks.board import COLUMNS, PAGE, BoardFilter, scopes_for
 from cs_cli.tui.screens.board_filters import FilterModal, ViewsChoice, ViewsModal
-from cs_cli.tui.screens.task_modals import (
-    AssignForm,
-    AssignModal,
-    BlockForm,
-    BlockModal,
-    CancelForm,
-    CancelModal,
-    CompleteForm,
-    CompleteModal,
-    EditForm,
-    EditModal,
-    NewTaskForm,
-    NewTaskModal,
-    RescheduleForm,
-    RescheduleModal,
-    SnoozeForm,
-    SnoozeModal,
-    describe,
-)
+from cs_cli.tui.screens.task_actions import Changed, Failed, TaskActions
+from cs_cli.tui.screens.task_detail import TaskDetailScreen
+from cs_cli.tui.screens.task_modals import NewTaskForm, NewTaskModal, describe
 from cs_cli.tui.widgets.tasks.column import AHEAD, TaskColumn
-from cs_cli.tui.widgets.tasks.errors import one_line
 
 # Pages after the first are larger: the user is scrolling through.
 NEXT_PAGE = 100
 DUE_CYCLE = (None, "today", "week", "overdue")
-PAST = {
-    "start": "started",
-    "complete": "completed",
-    "block": "blocked",
-    "unblock": "unblocked",
-    "cancel": "cancelled",
-    "assign": "assigned",
-    "reschedule": "rescheduled",
-    "snooze": "snoozed",
-    "update": "updated",
-}
 # Below this many columns the column with the cursor is drawn wider (board.tcss).
 WIDE = 160
 # Seconds of quiet typing before the search runs.
@@ -116,40 +87,24 @@ class PageLoaded(Message):
         self.column = column
 
 
-class Changed(Message):
-    """A change went through: what to tell the user."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-
-class Failed(Message):
-    """A read or change failed: its one-line message. A refused change
-    reloads the board: the task may have changed underneath."""
-
-    def __init__(self, text: str, reload: bool = False) -> None:
-        super().__init__()
-        self.text = text
-        self.reload = reload
-
-
-class BoardScreen(Screen[None]):
+class BoardScreen(TaskActions, Screen[None]):
     TITLE = "Tasks"
     CSS_PATH = "board.tcss"
     AUTO_FOCUS = "#cards-pending"
     BINDINGS = [
-        # The footer shows the ones a newcomer needs, most used first, help
-        # among them so it fits at 80 columns; ? lists all of them.
+        # The footer shows the ones a newcomer needs, with help among them:
+        # with the app's keys (screens, find, quit) it fits 80 columns, for a
+        # manager's scope switch too. ? lists all of them.
+        Binding("o", "open_customer", "Customer", id="board.customer"),
         Binding("c", "complete", "Complete", id="board.complete"),
-        Binding("t", "start", "Start", id="board.start"),
-        Binding("b", "block", "Block", id="board.block"),
-        Binding("n", "new_task", "New", id="board.new"),
-        Binding("slash", "search", "Search", id="board.search"),
-        Binding("f", "filters", "Filters", id="board.filters"),
-        Binding("v", "views", "Saved views: apply, save, delete", id="board.views", show=False),
-        Binding("question_mark", "app.help", "Help", id="board.help"),
         Binding("s", "scope", "Scope", id="board.scope"),
+        Binding("question_mark", "app.help", "Help", id="board.help"),
+        Binding("t", "start", "Start", id="board.start", show=False),
+        Binding("b", "block", "Block", id="board.block", show=False),
+        Binding("n", "new_task", "New task", id="board.new", show=False),
+        Binding("slash", "search", "Search", id="board.search", show=False),
+        Binding("f", "filters", "Filters", id="board.filters", show=False),
+        Binding("v", "views", "Saved views: apply, save, delete", id="board.views", show=False),
         Binding("space", "toggle", "Select (for a change to several cards)", id="board.toggle", show=False),
         Binding("e", "edit", "Edit title, type, priority, due", id="board.edit", show=False),
         Binding("r", "reschedule", "Reschedule", id="board.reschedule", show=False),
@@ -183,6 +138,8 @@ class BoardScreen(Screen[None]):
         self.views: list[BoardView] | None = None
         self.stamp: tuple | None = None
         self._polling = False
+        # The card opened in the task detail: the cursor goes to it on return.
+        self.follow: int | None = None
 
     # -- layout and loading
 
@@ -227,10 +184,6 @@ class BoardScreen(Screen[None]):
         elif self.loaded:
             self.reload()
 
-    @property
-    def db(self) -> Any:
-        return self.app.db  # type: ignore[attr-defined]
-
     def columns(self) -> list[TaskColumn]:
         return list(self.query(TaskColumn))
 
@@ -264,15 +217,9 @@ class BoardScreen(Screen[None]):
         try:
             stamp, columns = db.call(read)
         except Exception as exc:
-            self._fail(exc)
+            self.fail(exc)
             return
         self.post_message(BoardLoaded(generation, columns, stamp))
-
-    def _fail(self, exc: BaseException, *, reload: bool = False) -> None:
-        text = one_line(exc)
-        if text is None:
-            raise exc
-        self.post_message(Failed(text, reload=reload))
 
     # -- live updates
 
@@ -325,6 +272,18 @@ class BoardScreen(Screen[None]):
             shown.update(c.id for c in column.cards)
         self.selected &= shown
         self._status_line()
+        if self.follow is not None and self.is_current:
+            self._go_to(self.follow)
+            self.follow = None
+
+    def _go_to(self, task_id: int) -> None:
+        """Put the cursor on this card, in whichever column it is now."""
+        for column in self.columns():
+            ids = [c.id for c in column.cards]
+            if task_id in ids:
+                column.card_list.focus()
+                column.card_list.highlighted = ids.index(task_id)
+                return
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         column = event.option_list.parent
@@ -348,7 +307,7 @@ class BoardScreen(Screen[None]):
         try:
             column = db.call(board_column, flt, status, today=db.today(), offset=offset, limit=NEXT_PAGE)
         except Exception as exc:
-            self._fail(exc)
+            self.fail(exc)
             return
         self.post_message(PageLoaded(generation, column))
 
@@ -416,6 +375,16 @@ class BoardScreen(Screen[None]):
             return
         event.stop()
         card = column.cards[event.option_index]
+        # Back from the detail, the cursor finds the card again, in
+        # whichever column an action there moved it to.
+        self.follow = card.id
+        self.app.push_screen(TaskDetailScreen(card.id))
+
+    def action_open_customer(self) -> None:
+        card = self.current_card()
+        if card is None:
+            self.notify("no task here: move to a card first", severity="warning", markup=False)
+            return
         self.app.open_customer(card.customer)  # type: ignore[attr-defined]
 
     def action_toggle(self) -> None:
@@ -505,7 +474,7 @@ class BoardScreen(Screen[None]):
             try:
                 choices = self.db.call(filter_choices)
             except Exception as exc:
-                self._fail(exc)
+                self.fail(exc)
                 return
             self.app.call_from_thread(self._open_filters, choices)
 
@@ -532,7 +501,7 @@ class BoardScreen(Screen[None]):
             views = self.db.call(list_views)
         except Exception as exc:
             if open_list:
-                self._fail(exc)
+                self.fail(exc)
             return
         self.post_message(ViewsRead(views, open_list))
 
@@ -596,7 +565,7 @@ class BoardScreen(Screen[None]):
                 gone = db.call(delete_view, choice.name, now=db.now())
                 message = ViewChanged(f"deleted view {gone.name}", deleted=gone.name)
         except Exception as exc:
-            self._fail(exc)
+            self.fail(exc)
             return
         self.post_message(message)
 
@@ -614,7 +583,7 @@ class BoardScreen(Screen[None]):
 
     # -- actions on the selected cards (or the one under the cursor)
 
-    def _targets(self) -> tuple[list[int], str] | None:
+    def task_targets(self) -> tuple[list[int], str] | None:
         if self.selected:
             ids = sorted(self.selected)
             return ids, describe(len(ids), None)
@@ -624,99 +593,9 @@ class BoardScreen(Screen[None]):
             return None
         return [card.id], describe(1, card.title)
 
-    def _ask(self, modal_of: Callable[[int, str], Any], verb: str, kwargs_of: Callable[[Any], dict]) -> None:
-        """Open a form for the targets; on submit run the change."""
-        found = self._targets()
-        if found is None:
-            return
-        ids, what = found
-
-        def done(form: Any) -> None:
-            if form is not None:
-                self.change(verb, ids, **kwargs_of(form))
-
-        self.app.push_screen(modal_of(len(ids), what), done)
-
-    def action_start(self) -> None:
-        found = self._targets()
-        if found:
-            self.change("start", found[0])
-
-    def action_unblock(self) -> None:
-        found = self._targets()
-        if found:
-            self.change("unblock", found[0])
-
-    def action_complete(self) -> None:
-        def kwargs(form: CompleteForm) -> dict:
-            return {"outcome": form.outcome, "notes": form.notes, "minutes": form.minutes}
-
-        self._ask(CompleteModal, "complete", kwargs)
-
-    def action_block(self) -> None:
-        def kwargs(form: BlockForm) -> dict:
-            return {"reason": form.reason}
-
-        self._ask(lambda n, what: BlockModal(what), "block", kwargs)
-
-    def action_cancel_task(self) -> None:
-        def kwargs(form: CancelForm) -> dict:
-            return {"reason": form.reason}
-
-        self._ask(CancelModal, "cancel", kwargs)
-
-    def action_reschedule(self) -> None:
-        def kwargs(form: RescheduleForm) -> dict:
-            return {"due": form.due}
-
-        today = self.db.today()
-        self._ask(lambda n, what: RescheduleModal(what, today), "reschedule", kwargs)
-
-    def action_snooze(self) -> None:
-        def kwargs(form: SnoozeForm) -> dict:
-            return {"until": form.until}
-
-        today = self.db.today()
-        self._ask(lambda n, what: SnoozeModal(what, today), "snooze", kwargs)
-
-    def action_edit(self) -> None:
-        def kwargs(form: EditForm) -> dict:
-            return {
-                "title": form.title,
-                "task_type": form.task_type,
-                "priority": form.priority,
-                "due": form.due,
-            }
-
-        today = self.db.today()
+    def edit_card(self) -> BoardCard | None:
         # One card: the form starts from its values. A selection: blanks.
-        card = None if self.selected else self.current_card()
-        self._ask(lambda n, what: EditModal(what, today, card), "update", kwargs)
-
-    def action_assign(self) -> None:
-        from cs_cli.services.tasks.board import assignable_users
-
-        found = self._targets()
-        if found is None:
-            return
-        ids, what = found
-
-        def fetch() -> None:
-            try:
-                users = self.db.call(assignable_users, ids)
-            except Exception as exc:
-                self._fail(exc)
-                return
-            self.app.call_from_thread(self._open_assign, ids, what, users)
-
-        self.run_worker(fetch, thread=True, group="board-fetch")
-
-    def _open_assign(self, ids: list[int], what: str, users: list) -> None:
-        def done(form: AssignForm | None) -> None:
-            if form is not None:
-                self.change("assign", ids, to=form.to)
-
-        self.app.push_screen(AssignModal(what, users), done)
+        return None if self.selected else self.current_card()
 
     def action_new_task(self) -> None:
         card = self.current_card()
@@ -743,53 +622,7 @@ class BoardScreen(Screen[None]):
                 now=db.now(),
             )
         except Exception as exc:
-            self._fail(exc)
+            self.fail(exc)
             return
         row = detail.row
         self.post_message(Changed(f"created task {row.id} for {row.customer}: {row.title}"))
-
-    def change(self, verb: str, ids: list[int], **kwargs: Any) -> None:
-        """Run one change of the task lifecycle on these tasks (in a worker)."""
-        self.run_worker(partial(self._change, verb, tuple(ids), kwargs), thread=True, group="board-change")
-
-    def _change(self, verb: str, ids: tuple[int, ...], kwargs: dict) -> None:
-        from cs_cli.services.tasks import lifecycle
-        from cs_cli.services.tasks.bulk import Target
-        from cs_cli.services.tasks.selection import TaskFilter
-
-        db = self.db
-        if len(ids) == 1:
-            # One card: a change it cannot make is an error worth reading.
-            target = Target(ids=ids)
-        else:
-            # A selection: the cards that can make the change do; the rest are counted.
-            target = Target(filter=TaskFilter(ids=ids, statuses=tuple(TaskStatus), include_snoozed=True))
-        try:
-            result = db.call(getattr(lifecycle, verb), target, today=db.today(), now=db.now(), **kwargs)
-        except Exception as exc:
-            # Refused: the card may be stale (changed elsewhere); show it as it is now.
-            self._fail(exc, reload=True)
-            return
-        text = summary(verb, result, single=len(ids) == 1)
-        if verb == "snooze" and result.changed:
-            until = kwargs["until"]
-            text += (
-                " (snooze cleared)" if until is None else f" until {until:%Y-%m-%d} (off the board till then)"
-            )
-        self.post_message(Changed(text))
-
-
-def summary(verb: str, result: TaskChangeResult, *, single: bool) -> str:
-    """One line saying what a change did, as the CLI says it."""
-    changed = result.changed
-    if single and len(changed) == 1:
-        what = f"task {changed[0]}"
-    else:
-        what = f"{len(changed)} task{'s' if len(changed) != 1 else ''}"
-    text = f"{PAST.get(verb, verb)} {what}"
-    if result.touchpoints:
-        text += f"; logged {result.touchpoints} touchpoint{'s' if result.touchpoints != 1 else ''}"
-    if result.skipped:
-        kinds = ", ".join(f"{n} {status}" for status, n in result.skipped.items())
-        text += f"; skipped {sum(result.skipped.values())} that cannot be {PAST.get(verb, verb)} ({kinds})"
-    return text

@@ -20,13 +20,14 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Sparkline, Static
 
-from cs_cli.domain import Customer360, LoggedTouchpoint, Page, TaskRow, TouchpointRow
+from cs_cli.domain import Customer360, LoggedTouchpoint, Page, TaskRow, TicketRow, TouchpointRow
 from cs_cli.tui.widgets.customer import panels
 from cs_cli.tui.widgets.customer.format import failure, styled_text
 from cs_cli.tui.widgets.customer.log_touchpoint import LogTouchpointScreen, TouchpointDraft
 
 SENTIMENT_STYLE = {"positive": "$success", "negative": "$error", "neutral": "$text-muted"}
 PRIORITY_STYLE = {"critical": "$error bold", "high": "$warning", "low": "$text-muted"}
+TICKET_PRIORITY_STYLE = {"urgent": "$error bold", "high": "$warning", "low": "$text-muted"}
 # Narrower than this (the 59-column left panels and a readable right side), the panels stack.
 NARROW = 110
 
@@ -100,6 +101,8 @@ class CustomerScreen(Screen[None]):
                 yield Static("", id="journeys", classes="panel")
                 with Vertical(id="tasks-panel", classes="panel"):
                     yield DataTable(id="tasks", cursor_type="row", zebra_stripes=True)
+                with Vertical(id="tickets-panel", classes="panel"):
+                    yield DataTable(id="tickets", cursor_type="row", zebra_stripes=True)
 
     def on_resize(self) -> None:
         # Under NARROW columns the panels stack in one scrolling column
@@ -124,6 +127,7 @@ class CustomerScreen(Screen[None]):
             "#contacts": "Key contacts",
             "#journeys": "Journeys and playbooks",
             "#tasks-panel": "Open tasks",
+            "#tickets-panel": "Tickets",
         }
         for selector, text in titles.items():
             self.query_one(selector).border_title = text
@@ -137,6 +141,9 @@ class CustomerScreen(Screen[None]):
         tasks = self.query_one("#tasks", DataTable)
         for label, width in (("due", 6), ("task", 22), ("status", 11), ("priority", 8)):
             tasks.add_column(label, width=width)
+        tickets = self.query_one("#tickets", DataTable)
+        for label, width in (("opened", 6), ("ticket", 22), ("status", 8), ("priority", 8)):
+            tickets.add_column(label, width=width)
 
     # -- loading
 
@@ -182,6 +189,7 @@ class CustomerScreen(Screen[None]):
         self.query_one("#journeys", Static).update(panels.journey_lines(view))
         self._fill_components(view)
         self._fill_tasks(view.tasks.rows, view.tasks.total, view.tasks.total_exact)
+        self._fill_tickets(view.tickets)
         self.touchpoints = []
         self.query_one("#timeline", DataTable).clear()
         self._add_touchpoints(view.touchpoints)
@@ -266,6 +274,23 @@ class CustomerScreen(Screen[None]):
                 key=str(t.id),
             )
 
+    def _fill_tickets(self, rows: list[TicketRow]) -> None:
+        table = self.query_one("#tickets", DataTable)
+        table.clear()
+        self.query_one("#tickets-panel").border_title = f"Tickets ({len(rows)}, open first)"
+        if not rows:
+            table.add_row("", styled_text(self.app, "none", "$text-muted"), "", "")
+            return
+        today = self.app.db.today()
+        for t in rows:
+            table.add_row(
+                panels.short_day(t.opened_at.date(), today),
+                Text(t.subject or ""),
+                t.status.value,
+                styled_text(self.app, t.priority.value, TICKET_PRIORITY_STYLE.get(t.priority.value, "")),
+                key=str(t.id),
+            )
+
     def _add_touchpoints(self, page: Page) -> None:
         table = self.query_one("#timeline", DataTable)
         self.touchpoint_total = page.total
@@ -304,6 +329,53 @@ class CustomerScreen(Screen[None]):
     def near_the_end(self, event: DataTable.RowHighlighted) -> None:
         if event.cursor_row >= event.data_table.row_count - 5:
             self.action_more_touchpoints()
+
+    # -- a row opened whole
+
+    @on(DataTable.RowSelected, "#tasks")
+    def open_task(self, event: DataTable.RowSelected) -> None:
+        from cs_cli.tui.screens.task_detail import TaskDetailScreen
+
+        key = event.row_key.value
+        if key is None:
+            return
+        here = self.view.customer.external_id if self.view else self.customer
+
+        def back(changed: bool | None) -> None:
+            if changed:
+                self.load()
+
+        self.app.push_screen(TaskDetailScreen(int(key), over_customer=here), back)
+
+    @on(DataTable.RowSelected, "#timeline")
+    def open_touchpoint(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.open_record("touchpoint", int(event.row_key.value))
+
+    @on(DataTable.RowSelected, "#tickets")
+    def open_ticket(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.open_record("ticket", int(event.row_key.value))
+
+    @work(thread=True, group="c360-record")
+    def open_record(self, kind: str, ident: int) -> None:
+        """Read one touchpoint or ticket whole, then show it over the 360."""
+        from cs_cli.services.tickets import ticket_detail
+        from cs_cli.services.touchpoints import touchpoint_detail
+        from cs_cli.tui.screens.record_modals import RecordModal
+        from cs_cli.tui.widgets.customer import records
+
+        try:
+            if kind == "touchpoint":
+                tp = self.app.db.call(touchpoint_detail, ident)
+                modal = RecordModal(records.touchpoint_title(tp), records.touchpoint_body(tp))
+            else:
+                ticket = self.app.db.call(ticket_detail, ident)
+                modal = RecordModal(records.ticket_title(ticket), records.ticket_body(ticket))
+        except Exception as exc:
+            self.post_message(self.Failed(failure(exc)))
+            return
+        self.app.call_from_thread(self.app.push_screen, modal)
 
     @work(thread=True, group="c360-log")
     def action_log_touchpoint(self) -> None:

@@ -30,11 +30,11 @@ AHEAD = 5
 
 
 class CardList(OptionList):
-    """The cards of one column. Enter opens the customer; a click selects a
+    """The cards of one column. Enter opens the task; a click selects a
     card (a double click opens it)."""
 
     BINDINGS = [
-        Binding("enter", "select", "Open customer", id="board.open"),
+        Binding("enter", "select", "Open", id="board.open"),
         Binding("j", "cursor_down", "Down", show=False, id="board.down"),
         Binding("k", "cursor_up", "Up", show=False, id="board.up"),
     ]
