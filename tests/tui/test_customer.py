@@ -240,6 +240,59 @@ def test_a_long_timeline_pages_in_and_a_customer_with_no_data_renders(engine, bo
     run(app, scenario)
 
 
+def test_a_touchpoint_logged_elsewhere_shows_without_a_key_and_the_cursor_stays(engine, book):
+    with transaction(engine) as session:
+        e1 = session.scalar(sa.select(Customer.id).where(Customer.external_id == "E-1"))
+        session.add_all(
+            Touchpoint(
+                customer_id=e1,
+                touchpoint_type=TouchpointType.CALL,
+                subject=f"call {i}",
+                occurred_at=NOON - dt.timedelta(days=i + 1),
+            )
+            for i in range(3)
+        )
+    db = Database(engine, "admin", as_of=AS_OF)
+    db.connect()
+    app = BoardApp(db, customer="E-1", poll=0.1)
+
+    async def scenario(pilot) -> None:
+        await until(pilot, lambda: loaded(app), "Customer 360")
+        screen = app.screen
+        timeline = screen.query_one("#timeline")
+        timeline.focus()
+        await pilot.press("down")  # on "call 1"
+        assert screen.touchpoints[timeline.cursor_row].subject == "call 1"
+        risks = screen.query_one("#risks")
+        drawn = risks.render()
+
+        # Another connection logs a touchpoint: it shows with no key pressed.
+        with transaction(engine) as session:
+            session.add(
+                Touchpoint(
+                    customer_id=e1,
+                    touchpoint_type=TouchpointType.MEETING,
+                    subject="Logged elsewhere",
+                    occurred_at=NOON,
+                )
+            )
+        await until(
+            pilot, lambda: "Logged elsewhere" in [t.subject for t in screen.touchpoints], "the live reload"
+        )
+        await until(pilot, lambda: "Logged elsewhere" in screen_text(app), "the new row painted")
+        # The cursor stayed on its touchpoint, a row further down now.
+        assert screen.touchpoints[timeline.cursor_row].subject == "call 1"
+        # Why at risk did not change: it was not drawn again.
+        assert risks.render() is drawn
+
+        # Nothing changes: the stamp stays, no reload.
+        view = screen.view
+        await pilot.pause(0.5)
+        assert screen.view is view
+
+    run(app, scenario)
+
+
 def test_a_customer_out_of_reach_says_so_and_goes_back(engine, book):
     app = _open(engine, "ana", "W-1")  # Bo's customer
 

@@ -4,7 +4,12 @@ any mode (enter on a card, `cs board --customer ID`); escape goes back.
 The whole view comes from one service call on a worker thread; the
 touchpoint timeline shows the newest page first and loads the next one as
 the cursor nears its end, so a customer with thousands opens as fast as one
-with ten."""
+with ten.
+
+Changes made elsewhere show without a key: while the 360 is on top, every
+`board_poll` seconds a worker reads the customer's stamp (one statement)
+and the view loads again only when it moved (customer_live.py), the cursors
+kept on their rows and the panels whose data did not change left as they are."""
 
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Sparkline, Static
 
 from cs_cli.domain import Customer360, LoggedTouchpoint, Page, TaskRow, TicketRow, TouchpointRow
+from cs_cli.tui.screens.customer_live import LiveCustomer, cursor_kept
 from cs_cli.tui.widgets.customer import panels
 from cs_cli.tui.widgets.customer.format import failure, styled_text
 from cs_cli.tui.widgets.customer.log_touchpoint import LogTouchpointScreen, TouchpointDraft
@@ -32,7 +38,7 @@ TICKET_PRIORITY_STYLE = {"urgent": "$error bold", "high": "$warning", "low": "$t
 NARROW = 110
 
 
-class CustomerScreen(Screen[None]):
+class CustomerScreen(LiveCustomer, Screen[None]):
     TITLE = "Customer 360"
     CSS_PATH = "customer.tcss"
     BINDINGS = [
@@ -47,9 +53,10 @@ class CustomerScreen(Screen[None]):
     PAGE = 50
 
     class Loaded(Message):
-        def __init__(self, view: Customer360) -> None:
+        def __init__(self, view: Customer360, stamp: tuple | None = None) -> None:
             super().__init__()
             self.view = view
+            self.stamp = stamp
 
     class MoreLoaded(Message):
         def __init__(self, page: Page) -> None:
@@ -74,6 +81,8 @@ class CustomerScreen(Screen[None]):
         self.touchpoints: list[TouchpointRow] = []
         self.touchpoint_total = 0
         self.loading_more = False
+        # The stamp of what is shown (the live poll compares with it).
+        self.stamp: tuple | None = None
         # perf_counter() when the screen was made, when it first showed its
         # data, and when its footer showed too.
         self.created_at = time.perf_counter()
@@ -119,6 +128,7 @@ class CustomerScreen(Screen[None]):
         # The data first: the query runs while the screen lays itself out.
         self.load()
         self.set_timer(0.5, self._show_footer)
+        self.start_polling()
         titles = {
             "#health-panel": "Health",
             "#risks": "Why at risk",
@@ -150,16 +160,27 @@ class CustomerScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="c360-load")
     def load(self) -> None:
         from cs_cli.services.customer360 import customer_360
+        from cs_cli.services.customer_stamp import customer_stamp
 
         db = self.app.db
-        try:
-            view = db.call(
-                customer_360, self.customer, as_of=db.today(), touchpoints=self.PAGE, record=self.view is None
+        first = self.view is None
+        # Again as many touchpoints as are shown, so the cursor's row stays loaded.
+        touchpoints = max(self.PAGE, len(self.touchpoints))
+
+        def read(session, actor) -> tuple[tuple | None, Customer360]:
+            # The stamp first: a change landing in between is seen by the next poll.
+            stamp = customer_stamp(session, actor, self.customer)
+            view = customer_360(
+                session, actor, self.customer, as_of=db.today(), touchpoints=touchpoints, record=first
             )
+            return stamp, view
+
+        try:
+            stamp, view = db.call(read)
         except Exception as exc:  # shown as one line, never a traceback
-            self.post_message(self.Failed(failure(exc), fatal=self.view is None))
+            self.post_message(self.Failed(failure(exc), fatal=first))
             return
-        self.post_message(self.Loaded(view))
+        self.post_message(self.Loaded(view, stamp))
 
     @work(thread=True, exclusive=True, group="c360-more")
     def load_more(self, offset: int) -> None:
@@ -176,23 +197,50 @@ class CustomerScreen(Screen[None]):
 
     @on(Loaded)
     def show(self, message: Loaded) -> None:
-        view = self.view = message.view
-        self.query_one("#c360-title", Static).update(panels.title(view))
-        self.query_one("#gauge", Static).update(panels.health_lines(view))
-        trend = self.query_one("#trend", Sparkline)
-        trend.data = [p.overall_score for p in view.history]
-        trend.display = len(view.history) > 1
-        self.query_one("#trend-words", Static).update(panels.trend_words(view))
-        self.query_one("#outlook", Static).update(panels.outlook(view))
-        self.query_one("#risks", Static).update(panels.risk_lines(view))
-        self.query_one("#contacts", Static).update(panels.contact_lines(view.contacts))
-        self.query_one("#journeys", Static).update(panels.journey_lines(view))
-        self._fill_components(view)
-        self._fill_tasks(view.tasks.rows, view.tasks.total, view.tasks.total_exact)
-        self._fill_tickets(view.tickets)
-        self.touchpoints = []
-        self.query_one("#timeline", DataTable).clear()
-        self._add_touchpoints(view.touchpoints)
+        old, view = self.view, message.view
+        self.view, self.stamp = view, message.stamp
+
+        def changed(*fields: str) -> bool:
+            # A reload draws again only the panels whose data moved.
+            return old is None or any(getattr(old, f) != getattr(view, f) for f in fields)
+
+        if changed("customer", "as_of", "churned_at", "industry"):
+            self.query_one("#c360-title", Static).update(panels.title(view))
+        if changed("customer", "health", "history"):
+            self.query_one("#gauge", Static).update(panels.health_lines(view))
+            trend = self.query_one("#trend", Sparkline)
+            trend.data = [p.overall_score for p in view.history]
+            trend.display = len(view.history) > 1
+            self.query_one("#trend-words", Static).update(panels.trend_words(view))
+        if changed(
+            "churn_probability",
+            "expansion_probability",
+            "latest_nps",
+            "predicted_nps",
+            "churn_drivers",
+            "topics",
+        ):
+            self.query_one("#outlook", Static).update(panels.outlook(view))
+        if changed("customer", "health", "risks"):
+            self.query_one("#risks", Static).update(panels.risk_lines(view))
+        if changed("contacts"):
+            self.query_one("#contacts", Static).update(panels.contact_lines(view.contacts))
+        if changed("journeys", "playbook_runs"):
+            self.query_one("#journeys", Static).update(panels.journey_lines(view))
+        if changed("components"):
+            self._fill_components(view)
+        if changed("tasks"):
+            with cursor_kept(self.query_one("#tasks", DataTable)):
+                self._fill_tasks(view.tasks.rows, view.tasks.total, view.tasks.total_exact)
+        if changed("tickets"):
+            with cursor_kept(self.query_one("#tickets", DataTable)):
+                self._fill_tickets(view.tickets)
+        if old is None or self.touchpoints != view.touchpoints.rows or changed("touchpoints"):
+            timeline = self.query_one("#timeline", DataTable)
+            with cursor_kept(timeline):
+                self.touchpoints = []
+                timeline.clear()
+                self._add_touchpoints(view.touchpoints)
         if self.painted_at is None:
             self.query_one("#c360-body").remove_class("-loading")
             self.call_after_refresh(self._painted)
