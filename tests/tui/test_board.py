@@ -21,6 +21,7 @@ from cs_cli.services.tasks.bulk import Target
 from cs_cli.tui.app import BoardApp
 from cs_cli.tui.data import Database
 from cs_cli.tui.driving import notices, screen_text
+from cs_cli.tui.screens.task_modals import BlockModal, CompleteModal, ConfirmModal
 from cs_cli.tui.widgets.tasks.column import TaskColumn
 
 DAY = dt.date(2025, 1, 10)
@@ -261,6 +262,48 @@ def test_a_csm_works_cards_with_the_keyboard(engine, tasks):
     _run(app, scenario)
 
 
+def test_a_change_a_card_cannot_make_is_checked_before_a_form_opens(engine, tasks):
+    """Completing a blocked task asks to unblock it, then takes the form and
+    writes both; a change a card's status rules out is said at once, no form."""
+    app = _app(engine, "ana")
+    legal, done = tasks["Waiting on legal"], tasks["Kickoff done"]
+
+    async def scenario(pilot) -> None:
+        await goto(pilot, "Waiting on legal")
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        assert "'Waiting on legal' is blocked. Unblock and complete it?" in screen_text(app)
+        await pilot.press("enter")  # yes: the complete form
+        await settle(pilot)
+        assert isinstance(app.screen, CompleteModal)
+        await pilot.press("space", "tab")  # successful; the notes
+        await type_text(pilot, "signed at last")
+        await pilot.press("enter")
+        await settle(pilot)
+        row = task(engine, legal)
+        assert (row.status, row.outcome_notes, row.blocked_reason) == (C, "signed at last", None)
+        assert events(engine, "task.unblocked")[-1]["task_id"] == legal
+        assert events(engine, "task.completed")[-1]["task_id"] == legal
+        assert any(n == f"unblocked and completed task {legal}" for n in notices(app))
+
+        # A completed card: start, block, snooze and cancel say why at once.
+        await goto(pilot, "Kickoff done")
+        for key, verb in (("t", "started"), ("b", "blocked"), ("z", "snoozed"), ("x", "cancelled")):
+            await pilot.press(key)
+            await settle(pilot)
+            assert app.screen.__class__.__name__ == "BoardScreen", key
+            assert f"task {done} is completed: it cannot be {verb}" in notices(app)
+        assert task(engine, done).status == C
+        # An open card still opens its form.
+        await goto(pilot, "Send the QBR deck")
+        await pilot.press("b")
+        await settle(pilot)
+        assert isinstance(app.screen, BlockModal)
+
+    _run(app, scenario)
+
+
 def test_bulk_selection_reassign_new_task_and_refusals(engine, tasks):
     """space selects cards for one bulk change; a refused change is a
     notification; reassign offers only the users ana may give tasks to;
@@ -269,11 +312,14 @@ def test_bulk_selection_reassign_new_task_and_refusals(engine, tasks):
     deck, escalate = tasks["Send the QBR deck"], tasks["Escalate the outage"]
 
     async def scenario(pilot) -> None:
-        # A blocked card cannot be completed: the one-line reason, nothing written.
+        # A blocked card cannot be completed: asked to unblock it first; no says nothing is written.
         await goto(pilot, "Waiting on legal")
-        await pilot.press("c", "space", "tab", "enter")
+        await pilot.press("c")
         await settle(pilot)
-        assert any(n.startswith(f"cannot complete task {tasks['Waiting on legal']}") for n in notices(app))
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "BoardScreen"
         assert task(engine, tasks["Waiting on legal"]).status == B
 
         # Select two pending cards and the blocked one; start starts all three
@@ -297,7 +343,9 @@ def test_bulk_selection_reassign_new_task_and_refusals(engine, tasks):
         await pilot.press("space", "u")
         await settle(pilot)
         assert task(engine, tasks["Waiting on legal"]).status == P
-        assert any("unblocked 1 task; skipped 1" in n and "in_progress" in n for n in notices(app))
+        assert any(
+            "unblocked 1 task; skipped 1 that cannot be unblocked (1 in progress)" in n for n in notices(app)
+        )
 
         # Reassign: ana may give a task to herself, her team (mia) or the customer's CSM.
         await goto(pilot, "Send the QBR deck")

@@ -593,6 +593,9 @@ class BoardScreen(TaskActions, Screen[None]):
             return None
         return [card.id], describe(1, card.title)
 
+    def target_statuses(self) -> dict[int, TaskStatus]:
+        return {card.id: card.status for column in self.columns() for card in column.cards}
+
     def edit_card(self) -> BoardCard | None:
         # One card: the form starts from its values. A selection: blanks.
         return None if self.selected else self.current_card()

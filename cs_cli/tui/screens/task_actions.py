@@ -5,7 +5,10 @@ change on a worker thread through the same services as `cs tasks`, and
 posts what happened (Changed) or why not (Failed) back to the screen.
 
 A screen mixes TaskActions in and says which tasks the keys act on
-(`task_targets`) and which card the edit form starts from (`edit_card`)."""
+(`task_targets`), the status each shows (`target_statuses`) and which card
+the edit form starts from (`edit_card`). A change none of the targets can
+make is said at once, before any form opens (the services refuse it
+anyway); completing a blocked task first asks to unblock it."""
 
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from cs_cli.tui.screens.task_modals import (
     CancelModal,
     CompleteForm,
     CompleteModal,
+    ConfirmModal,
     EditForm,
     EditModal,
     RescheduleForm,
@@ -81,6 +85,11 @@ class TaskActions:
         here (the screen has said so)."""
         raise NotImplementedError
 
+    def target_statuses(self) -> dict[int, TaskStatus]:
+        """The status each task the keys may act on shows (its card), by id;
+        a task missing here is left to the service to judge."""
+        return {}
+
     def edit_card(self) -> BoardCard | None:
         """The card the edit form starts from; None: blank fields (a selection)."""
         return None
@@ -96,9 +105,21 @@ class TaskActions:
             raise exc
         self.post_message(Failed(text, reload=reload))
 
+    def _targets(self, verb: str) -> tuple[list[int], str] | None:
+        """The targets of a change, or None when there are none or none of
+        them can make it as their cards show them (said at once)."""
+        found = self.task_targets()
+        if found is None:
+            return None
+        why = refusal(verb, found[0], self.target_statuses())
+        if why is not None:
+            self.notify(why, severity="warning", markup=False)
+            return None
+        return found
+
     def _ask(self, modal_of: Callable[[int, str], Any], verb: str, kwargs_of: Callable[[Any], dict]) -> None:
         """Open a form for the targets; on submit run the change."""
-        found = self.task_targets()
+        found = self._targets(verb)
         if found is None:
             return
         ids, what = found
@@ -110,12 +131,12 @@ class TaskActions:
         self.app.push_screen(modal_of(len(ids), what), done)
 
     def action_start(self) -> None:
-        found = self.task_targets()
+        found = self._targets("start")
         if found:
             self.change("start", found[0])
 
     def action_unblock(self) -> None:
-        found = self.task_targets()
+        found = self._targets("unblock")
         if found:
             self.change("unblock", found[0])
 
@@ -123,7 +144,30 @@ class TaskActions:
         def kwargs(form: CompleteForm) -> dict:
             return {"outcome": form.outcome, "notes": form.notes, "minutes": form.minutes}
 
+        found = self.task_targets()
+        if found is not None:
+            ids, what = found
+            statuses = self.target_statuses()
+            if ids and all(statuses.get(i) == TaskStatus.BLOCKED for i in ids):
+                self._unblock_and_complete(ids, what, kwargs)
+                return
         self._ask(CompleteModal, "complete", kwargs)
+
+    def _unblock_and_complete(self, ids: list[int], what: str, kwargs_of: Callable[[Any], dict]) -> None:
+        """Blocked tasks cannot be completed: ask to unblock them first, then
+        open the complete form; both changes are written together."""
+
+        def completed(form: CompleteForm | None) -> None:
+            if form is not None:
+                self.change("complete", ids, unblock_first=True, **kwargs_of(form))
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.push_screen(CompleteModal(len(ids), what), completed)
+
+        it, are = ("them", "are") if len(ids) != 1 else ("it", "is")
+        question = f"{what[:1].upper()}{what[1:]} {are} blocked. Unblock and complete {it}?"
+        self.app.push_screen(ConfirmModal(question, "Unblock and complete"), answered)
 
     def action_block(self) -> None:
         def kwargs(form: BlockForm) -> dict:
@@ -205,19 +249,56 @@ class TaskActions:
         else:
             # A selection: the tasks that can make the change do; the rest are counted.
             target = Target(filter=TaskFilter(ids=ids, statuses=tuple(TaskStatus), include_snoozed=True))
+        unblock_first = kwargs.pop("unblock_first", False)
+
+        def run(session: Any, actor: Any) -> TaskChangeResult:
+            when = {"today": db.today(), "now": db.now()}
+            if unblock_first:
+                # One transaction: unblocked only if completed too.
+                lifecycle.unblock(session, actor, target, **when)
+            return getattr(lifecycle, verb)(session, actor, target, **when, **kwargs)
+
         try:
-            result = db.call(getattr(lifecycle, verb), target, today=db.today(), now=db.now(), **kwargs)
+            result = db.call(run)
         except Exception as exc:
             # Refused: the task may be stale (changed elsewhere); show it as it is now.
             self.fail(exc, reload=True)
             return
         text = summary(verb, result, single=len(ids) == 1)
+        if unblock_first:
+            text = "unblocked and " + text
         if verb == "snooze" and result.changed:
             until = kwargs["until"]
             text += (
                 " (snooze cleared)" if until is None else f" until {until:%Y-%m-%d} (off the board till then)"
             )
         self.post_message(Changed(text))
+
+
+def refusal(verb: str, ids: list[int], statuses: dict[int, TaskStatus]) -> str | None:
+    """Why none of these tasks can make the change, as their cards show
+    them; None: at least one can (or a status is not known here)."""
+    from cs_cli.services.tasks.lifecycle import TRANSITIONS
+
+    if verb not in TRANSITIONS or not ids or any(i not in statuses for i in ids):
+        return None
+    allowed = TRANSITIONS[verb][0]
+    if any(statuses[i] in allowed for i in ids):
+        return None
+    past = PAST.get(verb, verb)
+    if len(ids) == 1:
+        return f"task {ids[0]} is {status_word(statuses[ids[0]])}: it cannot be {past}"
+    counts: dict[str, int] = {}
+    for i in ids:
+        word = status_word(statuses[i])
+        counts[word] = counts.get(word, 0) + 1
+    kinds = ", ".join(f"{n} {word}" for word, n in counts.items())
+    return f"none of the {len(ids)} tasks can be {past} ({kinds})"
+
+
+def status_word(status: TaskStatus | str) -> str:
+    """A task status in words: 'in progress', not 'in_progress'."""
+    return str(getattr(status, "value", status)).replace("_", " ")
 
 
 def summary(verb: str, result: TaskChangeResult, *, single: bool) -> str:
@@ -231,6 +312,6 @@ def summary(verb: str, result: TaskChangeResult, *, single: bool) -> str:
     if result.touchpoints:
         text += f"; logged {result.touchpoints} touchpoint{'s' if result.touchpoints != 1 else ''}"
     if result.skipped:
-        kinds = ", ".join(f"{n} {status}" for status, n in result.skipped.items())
+        kinds = ", ".join(f"{n} {status_word(status)}" for status, n in result.skipped.items())
         text += f"; skipped {sum(result.skipped.values())} that cannot be {PAST.get(verb, verb)} ({kinds})"
     return text

@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from cs_cli.domain import BoardCard, TaskView
+from cs_cli.domain import BoardCard, TaskStatus, TaskView
 from cs_cli.tui.screens.task_actions import Changed, Failed, TaskActions
 from cs_cli.tui.screens.task_modals import describe
 from cs_cli.tui.widgets.tasks import detail as text
@@ -156,6 +156,9 @@ class TaskDetailScreen(TaskActions, Screen[bool]):
             self.notify("the task is still loading", severity="warning", markup=False)
             return None
         return [self.task_id], describe(1, self.view.card.title)
+
+    def target_statuses(self) -> dict[int, TaskStatus]:
+        return {self.task_id: self.view.card.status} if self.view else {}
 
     def edit_card(self) -> BoardCard | None:
         return self.view.card if self.view else None

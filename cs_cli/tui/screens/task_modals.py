@@ -32,6 +32,8 @@ from cs_cli.services.tasks.dates import parse_day
 T = TypeVar("T")
 
 DATE_HINT = "YYYY-MM-DD, +3d, +2w, today or tomorrow"
+# A snooze ends after today: the forms of a day it offers are those it takes.
+SNOOZE_HINT = "YYYY-MM-DD, +3d, +2w or tomorrow"
 # Fewer lines than this: forms are drawn compact.
 SHORT = 34
 
@@ -183,7 +185,7 @@ class CompleteModal(FormModal[CompleteForm]):
     def result(self) -> CompleteForm:
         pressed = self.query_one("#outcome", RadioSet).pressed_button
         if pressed is None or pressed.name is None:
-            raise BadInput("choose an outcome: " + ", ".join(o.value for o in TaskOutcome))
+            raise BadInput("choose an outcome: " + ", ".join(o.value.replace("_", " ") for o in TaskOutcome))
         minutes_text = self.text("#minutes")
         minutes = None
         if minutes_text:
@@ -196,6 +198,22 @@ class CompleteModal(FormModal[CompleteForm]):
         return CompleteForm(
             outcome=TaskOutcome(pressed.name), notes=self.text("#notes") or None, minutes=minutes
         )
+
+
+class ConfirmModal(FormModal[bool]):
+    """A yes-or-no question: enter (or the first button) says yes, escape no."""
+
+    BACK = "No"
+
+    def __init__(self, question: str, yes: str) -> None:
+        super().__init__(question)
+        self.OK = yes
+
+    def on_mount(self) -> None:
+        self.query_one("#ok", Button).focus()
+
+    def result(self) -> bool:
+        return True
 
 
 class BlockModal(FormModal[BlockForm]):
@@ -267,16 +285,19 @@ class SnoozeModal(FormModal[SnoozeForm]):
         self.today = today
 
     def fields(self) -> ComposeResult:
-        yield Label(f"Hide it until ({DATE_HINT}); it comes back on that day. 'clear' ends a snooze")
+        yield Label(f"Hide it until ({SNOOZE_HINT}); it comes back on that day. 'clear' ends a snooze")
         yield Input(placeholder="+1w", id="until")
 
     def result(self) -> SnoozeForm:
         text = self.text("#until")
         if not text:
-            raise BadInput(f"give the day it comes back ({DATE_HINT}), or 'clear'")
+            raise BadInput(f"give the day it comes back ({SNOOZE_HINT}), or 'clear'")
         if text.lower() == "clear":
             return SnoozeForm(None)
-        until = parse_day(text, self.today, "snooze until")
+        try:
+            until = parse_day(text, self.today, "snooze until")
+        except BadInput:
+            raise BadInput(f"'{text}' is not a day to come back ({SNOOZE_HINT}), or 'clear'") from None
         if until <= self.today:
             raise BadInput(f"snooze until a day after today ({self.today}), not {until}")
         return SnoozeForm(until)
@@ -304,7 +325,7 @@ class EditModal(FormModal[EditForm]):
             with Vertical(classes="form-cell"):
                 yield Label(f"Type{keep}")
                 yield Select(
-                    [(t.value, t) for t in TaskType],
+                    [(t.value.replace("_", " "), t) for t in TaskType],
                     value=card.task_type if card else Select.NULL,
                     allow_blank=card is None,
                     prompt="keep",
@@ -416,7 +437,12 @@ class NewTaskModal(FormModal[NewTaskForm]):
         yield Label("Title (required)")
         yield Input(self.title, placeholder="Call about the renewal", id="title", max_length=200)
         with Horizontal(classes="form-row"):
-            yield Select([(t.value, t) for t in TaskType], value=self.task_type, allow_blank=False, id="type")
+            yield Select(
+                [(t.value.replace("_", " "), t) for t in TaskType],
+                value=self.task_type,
+                allow_blank=False,
+                id="type",
+            )
             yield Select(
                 [(p.value, p) for p in Priority], value=self.priority, allow_blank=False, id="priority"
             )
