@@ -67,6 +67,12 @@ def test_acknowledge_resolve_and_open_the_customer_by_key(engine, book):
         text = screen_text(app)
         assert "2 unresolved: 1 critical · 1 warning" in text
         assert "Mia Media (M-1)" in text and "45 at risk" in text and "Champion left" not in text
+        # home and end: the first and the last row.
+        table = screen.query_one("#alerts-table")
+        await pilot.press("end")
+        assert table.cursor_row == 1
+        await pilot.press("home")
+        assert table.cursor_row == 0
 
         await pilot.press("a")  # the cursor is on the newest: M-1's
         await until(pilot, lambda: any("acknowledged" in r for r in _statuses(engine)), "the acknowledgement")

@@ -33,6 +33,7 @@ from cs_cli.tui.widgets.customer.format import (
     status_word,
     styled_text,
 )
+from cs_cli.tui.widgets.rows import RowTable
 
 
 class AlertsScreen(ScopeSwitch, Screen[None]):
@@ -102,7 +103,7 @@ class AlertsScreen(ScopeSwitch, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Loading alerts…", id="alerts-summary")
-        yield DataTable(id="alerts-table", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="alerts-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="alert-detail")
         yield Footer(compact=True, show_command_palette=False)
 

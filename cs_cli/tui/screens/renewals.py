@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from cs_cli.domain import HealthStatus, RenewalPipeline, RenewingCustomer
 from cs_cli.tui.screens.scoped import ScopeSwitch
 from cs_cli.tui.widgets.customer.format import STATUS_STYLE, failure, money, status_word, styled_text
+from cs_cli.tui.widgets.rows import RowTable
 
 # Within this many days a renewal is drawn as urgent, within the second as near.
 URGENT_DAYS, NEAR_DAYS = 30, 90
@@ -93,7 +94,7 @@ class RenewalsScreen(ScopeSwitch, Screen[None]):
         yield Static("Loading the renewal pipeline…", id="renewals-title")
         yield Static("", id="renewals-windows")
         yield Static("", id="renewals-caption")
-        yield DataTable(id="renewals-table", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="renewals-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

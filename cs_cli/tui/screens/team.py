@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from cs_cli.domain import CsmWorkload
 from cs_cli.tui.screens.scoped import ScopeSwitch
 from cs_cli.tui.widgets.customer.format import failure, money, styled_text
+from cs_cli.tui.widgets.rows import RowTable
 
 # The load bar's cells, and from how many columns the table has room for it.
 BAR = 12
@@ -72,7 +73,7 @@ class TeamScreen(ScopeSwitch, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Loading the team's workload…", id="team-title")
-        yield DataTable(id="team-table", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="team-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="team-hint")
         yield Footer()
 
