@@ -18,7 +18,7 @@ from cs_cli.services.health.recalc import recalc_day, target_ids
 from cs_cli.specs.scorecard import load_scorecard
 from cs_cli.tui.app import BoardApp
 from cs_cli.tui.data import Database
-from cs_cli.tui.driving import run, screen_text, until
+from cs_cli.tui.driving import notices, run, screen_text, until
 from cs_cli.tui.screens.customer import CustomerScreen
 from cs_cli.tui.screens.dashboard import DashboardScreen
 
@@ -94,6 +94,29 @@ def test_the_counts_are_the_databases_and_enter_opens_a_customer(engine, book):
         await pilot.press("enter")  # the first at risk: W-1, the lowest score
         await until(pilot, lambda: isinstance(app.screen, CustomerScreen), "Customer 360")
         assert app.screen.customer == "W-1"
+
+    run(app, scenario)
+
+
+def test_a_failed_load_is_tried_again_on_coming_back(engine, book):
+    db = Database(engine, "admin", as_of=AS_OF)
+    db.connect()
+    app = BoardApp(db)
+
+    async def scenario(pilot) -> None:
+        # The database does not answer when the dashboard first looks.
+        dead = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+        app.db.engine = dead
+        await pilot.press("2")
+        await until(pilot, lambda: any("database" in n for n in notices(app)), "the failure notice")
+        assert dashboard_of(app).board is None and not dashboard_of(app).loading
+        app.db.engine = engine
+        dead.dispose()
+        # Away and back: it looks again, and this time shows the book.
+        await pilot.press("1")
+        await pilot.press("2")
+        await until(pilot, lambda: dashboard_of(app).board is not None, "the dashboard on return")
+        assert "customers" in screen_text(app)
 
     run(app, scenario)
 

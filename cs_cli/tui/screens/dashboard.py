@@ -114,8 +114,8 @@ class DashboardScreen(ScopeSwitch, Screen[None]):
             body.scroll_page_up()
 
     def on_screen_resume(self) -> None:
-        if self.board is not None:
-            self.reload()
+        # Also after a failed first look (the database was unreachable): try again.
+        self.reload()
 
     # -- loading
 
