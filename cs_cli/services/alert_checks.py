@@ -492,4 +492,5 @@ def _renewal_at_risk(session: Session, th: AlertThresholds, as_of: dt.date) -> l
 
 
 def _word(status: HealthStatus | None) -> str:
-    return status.value if status is not None else "not scored"
+    # In words, as the board shows it: "at risk", not "at_risk".
+    return status.value.replace("_", " ") if status is not None else "not scored"

@@ -220,11 +220,13 @@ def risks(
     out: list[RiskIndicator] = []
     for alert in alerts:
         out.append(RiskIndicator("alert", alert.severity, f"alert: {alert.title}"))
+    # An open alert already says it: not twice.
+    alerted = {a.alert_type for a in alerts}
     for _, factor, label in multipliers:
         out.append(RiskIndicator("multiplier", warn, f"score x{factor:g}: {label}"))
     if health is not None:
         change = health.score_change_30d
-        if change is not None and change <= -5:
+        if change is not None and change <= -5 and "health_drop" not in alerted:
             out.append(
                 RiskIndicator(
                     "trend", crit if change <= -15 else warn, f"health dropped {-change} points in 30 days"
@@ -243,9 +245,7 @@ def risks(
                 )
             )
     status = (health.health_status if health else None) or row.health_status
-    # An open alert already says it: not twice.
-    alerted = {a.alert_type for a in alerts}
-    if row.renewal_date is not None and row.status == "active" and "renewal_risk" not in alerted:
+    if row.renewal_date is not None and row.status == "active" and "renewal_at_risk" not in alerted:
         days = (row.renewal_date - as_of).days
         if 0 <= days <= RENEWAL_SOON and status not in (None, HealthStatus.HEALTHY):
             severity = crit if days <= RENEWAL_CLOSE else warn
@@ -270,7 +270,7 @@ def risks(
         if last is None or (as_of - last).days > QUIET_DAYS:
             words = "no touchpoint yet" if last is None else f"no touchpoint in {(as_of - last).days} days"
             out.append(RiskIndicator("silence", warn, words))
-    if latest_nps is not None and latest_nps <= 6:
+    if latest_nps is not None and latest_nps <= 6 and "low_nps" not in alerted:
         out.append(RiskIndicator("nps", warn, f"detractor: last NPS {latest_nps}"))
     return sorted(out, key=lambda r: SEVERITY_RANK[r.severity])
 
@@ -285,7 +285,10 @@ def _weakest(health: HealthDetail, component: str) -> str:
     if not measures:
         return ""
     score, name, raw = min(measures)
-    shown = f"{raw:.3g}" if isinstance(raw, float) else raw
+    if isinstance(raw, int | float) and abs(raw) >= 1000:
+        shown = f"{raw / 1000:.3g}K"  # 281K, not 281000
+    else:
+        shown = f"{raw:.3g}" if isinstance(raw, float) else raw
     return f": {name.replace('_', ' ')} {shown} (score {score})"
 
 

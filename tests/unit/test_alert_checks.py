@@ -206,7 +206,7 @@ def test_alerts_whose_condition_cleared_are_resolved_with_the_reason(engine, boo
             notes[kind] = (history[-1].by, history[-1].note)
     assert notes == {
         "escalation": ("system", "cleared: no escalated ticket is open any more"),
-        "health_drop": ("system", "cleared: health is back to 72 (at_risk)"),
+        "health_drop": ("system", "cleared: health is back to 72 (at risk)"),
         "renewal_at_risk": ("system", "cleared: the renewal is no longer within 60 days"),
         "usage_decline": (
             "system",
@@ -228,7 +228,7 @@ def test_notifications_follow_each_csms_preference(engine, book):
     assert {recipient for _, recipient, _ in mail} == {"mia@example.com"}
     assert all(key.startswith("alert:") and key.endswith(f":{book['mia']}") for key, _, _ in mail)
     assert sorted(subject for _, _, subject in mail) == [
-        "[critical] Mia Media: Renewal in 5 days, health at_risk",
+        "[critical] Mia Media: Renewal in 5 days, health at risk",
         "[warning] Mia Media: Health fell from 70 to 45",
     ]
 

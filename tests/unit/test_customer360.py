@@ -248,3 +248,46 @@ def test_risks_in_words(session, book):
     # M-1 renews on 2025-01-20, before the day asked: no renewal risk then.
     assert not any("renewal" in t for _, t in texts)
     assert [s for s, _ in texts] == sorted((s for s, _ in texts), key=["critical", "warning", "info"].index)
+
+
+def test_a_reason_an_open_alert_gives_is_not_repeated(session, book):
+    from cs_cli.db.models import Alert, NpsResponse
+
+    admin = resolve_actor(session, "admin")
+    m1 = session.scalar(sa.select(Customer).where(Customer.external_id == "M-1"))
+    day = dt.date(2025, 1, 10)  # M-1 renews on 2025-01-20, at risk
+    noon = dt.datetime(2025, 1, 10, 12, tzinfo=dt.UTC)
+    session.add(Contact(customer_id=m1.id, name="Gone Champ", is_champion=True, left_at=noon))
+    session.add(NpsResponse(external_id="nps-m1", customer_id=m1.id, score=3, responded_at=noon))
+    session.flush()
+
+    def reasons() -> list[str]:
+        return [r.text for r in customer_360(session, admin, "M-1", as_of=day).risks]
+
+    before = reasons()
+    assert any(t.startswith("renewal in 10 days") for t in before)
+    assert any(t.startswith("champion Gone Champ left") for t in before)
+    assert "detractor: last NPS 3" in before
+    # The checker's and the demo's alert types for the same conditions.
+    for kind, title in (
+        ("renewal_at_risk", "Renewal in 10 days, health at risk"),
+        ("champion_left", "Champion left"),
+        ("low_nps", "Detractor NPS"),
+    ):
+        session.add(
+            Alert(
+                customer_id=m1.id,
+                alert_type=kind,
+                severity=AlertSeverity.WARNING,
+                title=title,
+                raised_at=noon,
+            )
+        )
+    session.flush()
+    after = reasons()
+    assert {
+        "alert: Renewal in 10 days, health at risk",
+        "alert: Champion left",
+        "alert: Detractor NPS",
+    } <= set(after)
+    assert not any(t.startswith(("renewal in", "champion Gone", "detractor")) for t in after), after

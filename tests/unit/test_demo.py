@@ -441,3 +441,41 @@ def test_demo_sets_up_an_empty_database(run_cli, tmp_path):
     assert result.exit_code == 0, result
     listed = run_cli("customers", "list", "--all", "--format", "csv", env={"CS_DATABASE_URL": url})
     assert len(listed.stdout.strip().splitlines()) == 1 + 30
+
+
+def test_renewal_prep_is_due_before_the_renewal(engine, admin, session):
+    # Seed 1 has an account renewing within the weeks its prep task used to be due in.
+    _load(engine, admin, seed=1)
+    rows = session.execute(
+        sa.select(CSTask.title, CSTask.due_date, Customer.renewal_date)
+        .join(Customer, Customer.id == CSTask.customer_id)
+        .where(CSTask.title.like("Renewal prep:%"), CSTask.status.in_(OPEN))
+    ).all()
+    assert rows
+    assert all(r.due_date < r.renewal_date for r in rows), [r for r in rows if r.due_date >= r.renewal_date]
+
+
+def test_the_checker_raises_no_second_alert_for_what_the_demo_raised(run_cli, session):
+    """The demo's alerts carry the checker's own types: after `cs alerts
+    check` no customer has two unresolved alerts saying the same thing."""
+    from cs_cli.db.models import Alert
+    from cs_cli.domain import AlertStatus
+
+    assert run_cli("demo", *SMALL).exit_code == 0
+    demo_types = set(session.scalars(sa.select(Alert.alert_type)))
+    # What the checker watches is named as the checker names it.
+    assert {"renewal_risk", "support_escalation"}.isdisjoint(demo_types)
+    checked = run_cli("alerts", "check", "--as-of", AS_OF.isoformat())
+    assert checked.exit_code == 0, checked
+    session.expire_all()
+    alerts = session.execute(
+        sa.select(Alert.customer_id, Alert.alert_type, Alert.title).where(
+            Alert.status != AlertStatus.RESOLVED
+        )
+    ).all()
+    words = {"renewal": "renewal", "escalat": "escalation", "usage": "usage", "health": "health"}
+    kinds = Counter(
+        (a.customer_id, next((kind for word, kind in words.items() if word in a.title.lower()), a.alert_type))
+        for a in alerts
+    )
+    assert [k for k, n in kinds.items() if n > 1] == []

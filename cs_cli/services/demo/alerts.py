@@ -2,7 +2,9 @@
 telling signal, so the board's alert feed has something to show before
 `cs alerts check` raises real ones. Some are already acknowledged by the
 account's CSM. Each account draws from its own stream: the rest of the demo
-is the same with or without them."""
+is the same with or without them. A condition `cs alerts check` watches
+carries the checker's own type (renewal_at_risk, escalation, usage_decline),
+so that the check sees it is already raised and does not raise it twice."""
 
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ def _alert(book: Book, c: CustomerPlan, customer_id: int, csm_id: int | None) ->
     rng = random.Random(f"alerts:{c.activity_seed}")
     days_to_renewal = (c.renewal_date - book.as_of).days
     alert_type, title, reason = _story(c, days_to_renewal, rng)
-    serious = c.fate == CHURN_BOUND or (alert_type == "renewal_risk" and days_to_renewal <= 30)
+    serious = c.fate == CHURN_BOUND or (alert_type == "renewal_at_risk" and days_to_renewal <= 30)
     raised = book.now - dt.timedelta(days=rng.randint(1, 12), hours=rng.randint(1, 14))
     acknowledged = None
     if rng.random() < 0.35:
@@ -67,7 +69,7 @@ def _story(c: CustomerPlan, days_to_renewal: int, rng: random.Random) -> tuple[s
     """(alert type, title, reason) from the account's loudest signal."""
     if 0 <= days_to_renewal <= 60 and (c.fate == CHURN_BOUND or rng.random() < 0.5):
         return (
-            "renewal_risk",
+            "renewal_at_risk",
             f"Renewal in {days_to_renewal} days and health at risk",
             f"{c.name} renews on {c.renewal_date}; usage and sentiment are down, no renewal call booked yet.",
         )
@@ -82,7 +84,7 @@ def _story(c: CustomerPlan, days_to_renewal: int, rng: random.Random) -> tuple[s
         return "champion_left", "Champion left", f"{who} left{when}{after}."
     if signal == "support_trouble":
         return (
-            "support_escalation",
+            "escalation",
             "Escalated tickets open",
             "Escalated support tickets are open and the customer's last CSAT scores are low.",
         )

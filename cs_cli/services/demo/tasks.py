@@ -50,16 +50,17 @@ class Tasks(Timeline):
         # Open work: routine for everyone, risk work for accounts in trouble, renewal prep when close.
         todo = [rng.choice(ROUTINE_TASKS) for _ in range(rng.choices((0, 1, 2), (30, 45, 25))[0])]
         todo += [RISK_TASKS[s] for s in sorted(c.signals)]
+        prep = None
         if (c.renewal_date - book.as_of).days <= 90:
-            todo.append(
-                (
-                    TaskType.CALL,
-                    f"Renewal prep: {{company}} renews {c.renewal_date}",
-                    "Confirm stakeholders, pricing and timeline for the renewal.",
-                )
+            prep = (
+                TaskType.CALL,
+                f"Renewal prep: {{company}} renews {c.renewal_date}",
+                "Confirm stakeholders, pricing and timeline for the renewal.",
             )
+            todo.append(prep)
         for template in todo:
-            self._open_task(template)
+            # Renewal prep is due before the renewal it prepares.
+            self._open_task(template, before=c.renewal_date if template is prep else None)
 
     def _fill(self, day: int) -> dict[str, str]:
         """The names a task's title and description may use."""
@@ -127,13 +128,16 @@ class Tasks(Timeline):
         )
         self.writer.add(CSTask.__table__, row)
 
-    def _open_task(self, template: tuple[TaskType, str, str]) -> None:
+    def _open_task(self, template: tuple[TaskType, str, str], *, before: dt.date | None = None) -> None:
         rng, c, book = self.rng, self.c, self.book
         row = self._task_row(template, book.days - 1)
         due_in = rng.choices(
             (rng.randint(-14, -1), 0, rng.randint(1, 6), rng.randint(7, 30)), (25, 15, 30, 30)
         )[0]
         due = book.as_of + dt.timedelta(days=due_in)
+        if before is not None and due >= before:
+            due_in = (before - book.as_of).days - 1
+            due = book.as_of + dt.timedelta(days=due_in)
         created_day = book.days + min(0, due_in) - rng.randint(1, 14)
         created = self.at(min(max(created_day, self.first), book.days - 1))
         statuses = (TaskStatus.PENDING, TaskStatus.IN_PROGRESS, TaskStatus.BLOCKED)
