@@ -54,6 +54,9 @@ class BoundedSandbox(SandboxedEnvironment):
         self.filters["join"] = _joining(self.filters["join"])
         self.filters["replace"] = _replacing(self.filters["replace"])
         self.filters["tojson"] = _measured(self.filters["tojson"], "tojson")
+        # Numbers and statuses as people read them: 281K, at risk.
+        self.filters["money"] = money_words
+        self.filters["words"] = status_words
         # Placeholder text has no place in what a customer reads, and its
         # sizes are another way to ask for a great deal of it.
         self.globals.pop("lipsum", None)
@@ -85,6 +88,27 @@ class BoundedSandbox(SandboxedEnvironment):
             elif method == "replace" and len(args) >= 2:
                 _check_replace(owner, args[0], args[1], args[2] if len(args) > 2 else -1)
         return super().call(__context, __obj, *args, **kwargs)
+
+
+def money_words(value: Any) -> str:
+    """An amount in a few characters: 281000 -> 281K, 1250000 -> 1.25M, 950 -> 950."""
+    if value is None or value == "":
+        return ""
+    try:
+        amount = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    for size, unit in ((1e6, "M"), (1e3, "K")):
+        if abs(amount) >= size:
+            return f"{amount / size:.2f}".rstrip("0").rstrip(".") + unit
+    return f"{amount:.0f}"
+
+
+def status_words(value: Any) -> str:
+    """An enum value in words: at_risk -> at risk."""
+    if value is None:
+        return ""
+    return str(getattr(value, "value", value)).replace("_", " ")
 
 
 def _check_size(size: int, doing: str) -> None:

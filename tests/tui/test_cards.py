@@ -63,3 +63,19 @@ def test_money_is_short():
         "1.2M",
         "2M",
     ]
+
+
+def test_a_card_and_the_board_say_statuses_and_numbers_in_words():
+    """No raw enum value or long number on the board: follow up, at risk, 281K."""
+    from cs_cli.services.tasks.board import BoardFilter
+    from cs_cli.templates import sandbox
+
+    text = card_content(_card(task_type=TaskType.FOLLOW_UP, arr=Decimal("281000")), today=TODAY).plain
+    assert "follow up" in text and "at risk" in text and "ARR 281k" in text
+    assert "_" not in text and "281000" not in text
+    assert "type follow up" in BoardFilter(task_type=TaskType.FOLLOW_UP).describe()
+    env = sandbox.BoundedSandbox()
+    shown = env.from_string("{{ arr | money }} ARR, health {{ status | words }}").render(
+        arr=Decimal("281000.00"), status=HealthStatus.AT_RISK
+    )
+    assert shown == "281K ARR, health at risk"

@@ -129,7 +129,10 @@ def test_the_seven_shipped_playbooks_load_and_validate():
     for f in files:
         for step in f.spec.steps:
             for text in (step.description, step.meeting_agenda, step.talk_track):
-                used.update(part.split("}}")[0].strip() for part in (text or "").split("{{")[1:])
+                # The name before any filter (`customer.arr | money`).
+                used.update(
+                    part.split("}}")[0].split("|")[0].strip() for part in (text or "").split("{{")[1:]
+                )
     assert {"customer.name", "health.overall_score", "csm.name", "customer.renewal_date"} <= used
     for name in used:
         top, _, field = name.partition(".")
@@ -469,7 +472,7 @@ def test_trigger_creates_dated_assigned_rendered_tasks_once(engine, admin, book)
     ]
     first = _tasks(engine, renewal.run.id)[0].description
     assert first.startswith(
-        "Alpha Analytics renews on 2025-02-01 (31 days from now)\nat 120000.00 ARR; health is 82 (healthy)."
+        "Alpha Analytics renews on 2025-02-01 (31 days from now)\nat 120K ARR; health is 82 (healthy)."
     )
 
     # Never a second active run; the event log and the counter saw each run once.

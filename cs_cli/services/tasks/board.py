@@ -125,7 +125,7 @@ class BoardFilter:
         if self.priority:
             out.append(f"priority {self.priority.value}")
         if self.task_type:
-            out.append(f"type {self.task_type.value}")
+            out.append(f"type {self.task_type.value.replace('_', ' ')}")
         if self.playbook:
             out.append(f"playbook {self.playbook}")
         if self.health:

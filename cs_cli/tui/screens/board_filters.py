@@ -82,7 +82,7 @@ class FilterModal(FormModal[BoardFilter]):
             yield cell("Due", Select(DUE_CHOICES, value=value(c.due), prompt="any day", id="due"))
             priorities = [(p.value, p) for p in Priority]
             yield cell("Priority", Select(priorities, value=value(c.priority), prompt="any", id="priority"))
-            types = [(t.value, t) for t in TaskType]
+            types = [(t.value.replace("_", " "), t) for t in TaskType]
             yield cell("Type", Select(types, value=value(c.task_type), prompt="any", id="type"))
         with Horizontal(classes="form-row"):
             yield cell("Playbook", Select(playbooks, value=value(c.playbook), prompt="any", id="playbook"))

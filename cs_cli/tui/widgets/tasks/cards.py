@@ -158,7 +158,7 @@ def card_content(
     else:
         when = (f"due {short_day(card.due_date, today)}", "")
     due = Content.assemble(when, SEP, (card.priority.value, PRIORITY_STYLE[card.priority]))
-    kind = Content.assemble((card.task_type.value, "$text-muted"), SEP, health_badge(card))
+    kind = Content.assemble((card.task_type.value.replace("_", " "), "$text-muted"), SEP, health_badge(card))
     lines = [Content.assemble(*head), *map(Content, wrapped(card.title, width))]
     if width and due.cell_length + len(SEP) + kind.cell_length <= width:
         # A wide column: one line for when, how urgent, what kind and how healthy.
