@@ -289,7 +289,13 @@ def test_a_change_a_card_cannot_make_is_checked_before_a_form_opens(engine, task
 
         # A completed card: start, block, snooze and cancel say why at once.
         await goto(pilot, "Kickoff done")
-        for key, verb in (("t", "started"), ("b", "blocked"), ("z", "snoozed"), ("x", "cancelled")):
+        for key, verb in (
+            ("t", "started"),
+            ("b", "blocked"),
+            ("z", "snoozed"),
+            ("x", "cancelled"),
+            ("a", "assigned"),
+        ):
             await pilot.press(key)
             await settle(pilot)
             assert app.screen.__class__.__name__ == "BoardScreen", key

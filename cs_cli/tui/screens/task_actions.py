@@ -211,7 +211,7 @@ class TaskActions:
     def action_assign(self) -> None:
         from cs_cli.services.tasks.board import assignable_users
 
-        found = self.task_targets()
+        found = self._targets("assign")
         if found is None:
             return
         ids, what = found
