@@ -230,12 +230,31 @@ def _why_unscored(session: Session, customer: Customer, today: dt.date | None) -
     )
 
 
+def status_bands(session: Session, version: str | None) -> tuple[int, int]:
+    """The status thresholds (at risk, healthy) of the scorecard that made a
+    score (by version), else of the shipped one."""
+    from cs_cli.specs.scorecard import load_scorecard
+
+    card = _scorecard(session, version) if version else load_scorecard().card
+    return card.status.at_risk, card.status.healthy
+
+
+# Scorecards read by version. A version is a hash of the text, so what it
+# names never changes: the 360 asks for the same one twice (explanation, bands).
+_BY_VERSION: dict[str, Scorecard] = {}
+
+
 def _scorecard(session: Session, version: str | None) -> Scorecard:
+    """The scorecard that made a score (kept by version), else the shipped one."""
     from cs_cli.specs.scorecard import load_scorecard, scorecard_from_text
 
-    """The scorecard that made a score (kept by version), else the shipped one."""
+    if version and version in _BY_VERSION:
+        return _BY_VERSION[version]
     text = session.scalar(sa.select(ScorecardVersion.content).where(ScorecardVersion.version == version))
-    return scorecard_from_text(text) if text else load_scorecard().card
+    if not text:
+        return load_scorecard().card
+    card = _BY_VERSION[version] = scorecard_from_text(text)
+    return card
 
 
 def history(

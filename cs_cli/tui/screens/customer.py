@@ -18,9 +18,10 @@ from textual.containers import ScrollableContainer, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Sparkline, Static
+from textual.widgets import DataTable, Footer, Header, Static
 
 from cs_cli.domain import Customer360, LoggedTouchpoint, Page, TaskRow, TicketRow, TouchpointRow
+from cs_cli.tui.widgets.charts import BarChart, LineChart
 from cs_cli.tui.widgets.customer import panels
 from cs_cli.tui.widgets.customer.format import failure, styled_text
 from cs_cli.tui.widgets.customer.log_touchpoint import LogTouchpointScreen, TouchpointDraft
@@ -88,7 +89,7 @@ class CustomerScreen(Screen[None]):
             with VerticalScroll(id="c360-left"):
                 with Vertical(id="health-panel", classes="panel"):
                     yield Static("", id="gauge")
-                    yield Sparkline([], id="trend")
+                    yield LineChart(id="trend")
                     yield Static("", id="trend-words")
                     yield Static("", id="outlook")
                 yield Static("", id="risks", classes="panel")
@@ -97,6 +98,9 @@ class CustomerScreen(Screen[None]):
             with VerticalScroll(id="c360-right"):
                 with Vertical(id="timeline-panel", classes="panel"):
                     yield DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
+                with Vertical(id="usage-panel", classes="panel"):
+                    yield BarChart(id="usage")
+                    yield Static("", id="usage-words")
                 yield Static("", id="contacts", classes="panel")
                 yield Static("", id="journeys", classes="panel")
                 with Vertical(id="tasks-panel", classes="panel"):
@@ -122,6 +126,7 @@ class CustomerScreen(Screen[None]):
         titles = {
             "#health-panel": "Health",
             "#risks": "Why at risk",
+            "#usage-panel": "Usage (events a week)",
             "#components-panel": "Components",
             "#timeline-panel": "Touchpoints",
             "#contacts": "Key contacts",
@@ -179,10 +184,10 @@ class CustomerScreen(Screen[None]):
         view = self.view = message.view
         self.query_one("#c360-title", Static).update(panels.title(view))
         self.query_one("#gauge", Static).update(panels.health_lines(view))
-        trend = self.query_one("#trend", Sparkline)
-        trend.data = [p.overall_score for p in view.history]
-        trend.display = len(view.history) > 1
+        panels.plot_trend(self.query_one("#trend", LineChart), view)
         self.query_one("#trend-words", Static).update(panels.trend_words(view))
+        panels.plot_usage(self.query_one("#usage", BarChart), view)
+        self.query_one("#usage-words", Static).update(panels.usage_words(view))
         self.query_one("#outlook", Static).update(panels.outlook(view))
         self.query_one("#risks", Static).update(panels.risk_lines(view))
         self.query_one("#contacts", Static).update(panels.contact_lines(view.contacts))
