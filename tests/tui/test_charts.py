@@ -161,3 +161,28 @@ def test_the_scope_narrows_the_trend(engine, book):
         assert [p.mean_score for p in app.screen.board.score_trend] == [85, 78, 70, 55, 50, 62]
 
     run(app, scenario)
+
+
+def test_a_chart_too_small_to_draw_says_its_summary():
+    import asyncio
+
+    from textual.app import App
+
+    class Tiny(App[None]):
+        CSS = "LineChart { width: 12; height: 3; } BarChart { width: 40; height: 1; }"
+
+        def compose(self):
+            yield LineChart()
+            yield BarChart()
+
+    async def go() -> None:
+        app = Tiny()
+        async with app.run_test(size=(40, 10)) as pilot:
+            line, bars = app.query_one(LineChart), app.query_one(BarChart)
+            line.plot([(0, 50), (1, 70)], x_range=(0, 1), summary="50 → 70")
+            bars.plot([1, 2, 3], summary="6 events")
+            await pilot.pause()
+            text = screen_text(app)
+            assert "50 → 70" in text and "6 events" in text and not _has_braille(text)
+
+    asyncio.run(go())

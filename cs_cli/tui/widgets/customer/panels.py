@@ -202,7 +202,7 @@ def contact_lines(contacts: list[ContactView]) -> Content:
         if roles:
             tail.append(("  " + ", ".join(roles), "$accent"))
         if c.left_at is not None:
-            tail.append((f"  left {c.left_at.date()}", "$error"))
+            tail.append((f"  left {c.left_at.date()}", "$error bold"))
         lines.append(Content.assemble(head, *tail))
     return Content("\n").join(lines)
 
