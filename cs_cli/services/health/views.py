@@ -239,21 +239,19 @@ def status_bands(session: Session, version: str | None) -> tuple[int, int]:
     return card.status.at_risk, card.status.healthy
 
 
-# Scorecards read by version. A version is a hash of the text, so what it
-# names never changes: the 360 asks for the same one twice (explanation, bands).
-_BY_VERSION: dict[str, Scorecard] = {}
-
-
 def _scorecard(session: Session, version: str | None) -> Scorecard:
-    """The scorecard that made a score (kept by version), else the shipped one."""
+    """The scorecard that made a score (kept by version), else the shipped one.
+    Kept for the session: a version is a hash of the text, so what it names
+    never changes, and the 360 asks for it twice (explanation, bands)."""
     from cs_cli.specs.scorecard import load_scorecard, scorecard_from_text
 
-    if version and version in _BY_VERSION:
-        return _BY_VERSION[version]
+    read: dict[str, Scorecard] = session.info.setdefault("cs_scorecards", {})
+    if version and version in read:
+        return read[version]
     text = session.scalar(sa.select(ScorecardVersion.content).where(ScorecardVersion.version == version))
     if not text:
         return load_scorecard().card
-    card = _BY_VERSION[version] = scorecard_from_text(text)
+    card = read[version] = scorecard_from_text(text)
     return card
 
 
