@@ -124,6 +124,8 @@ _WHERE = {
     "EnrollmentView": "board",
     "RunProgress": "board",
     "Customer360": "board",
+    "UsageWeek": "board",
+    "BookScorePoint": "board",
     "Theme": "text",
     "Themes": "text",
     "AnalyzeCount": "text",

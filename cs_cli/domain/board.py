@@ -264,6 +264,29 @@ class Customer360:
     topics: list[Theme] = field(default_factory=list)
     # The newest support tickets, open ones first.
     tickets: list[TicketRow] = field(default_factory=list)
+    # The status thresholds of the scorecard behind the score: (at risk, healthy).
+    status_bands: tuple[int, int] = (60, 80)
+    # Usage events in each of the last weeks, oldest first, the week ending as_of last.
+    usage_weeks: list[UsageWeek] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UsageWeek:
+    """The usage events of one customer in the seven days ending `end`."""
+
+    end: dt.date
+    events: int
+
+
+@dataclass(frozen=True)
+class BookScorePoint:
+    """The scores written for one day over a scope of the book."""
+
+    as_of: dt.date
+    customers: int
+    mean_score: float
+    # Of them, at risk or critical on that day.
+    at_risk: int
 
 
 @dataclass(frozen=True)
@@ -328,3 +351,7 @@ class Dashboard:
     at_risk: list[AtRiskCustomer]
     # The renewal pipeline's windows (30, 60, 90, 180 days), as the renewals screen shows them.
     renewals: list[RenewalWindow] = field(default_factory=list)
+    # Each day of the last 90 with scores written, oldest first: the book's score trend.
+    score_trend: list[BookScorePoint] = field(default_factory=list)
+    # The shipped scorecard's status thresholds: (at risk, healthy).
+    status_bands: tuple[int, int] = (60, 80)

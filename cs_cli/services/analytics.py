@@ -13,12 +13,14 @@ from cs_cli.db.models import (
     CSTask,
     Customer,
     HealthScore,
+    HealthScoreHistory,
     JourneyEnrollment,
     User,
 )
 from cs_cli.domain import (
     Actor,
     AtRiskCustomer,
+    BookScorePoint,
     CustomerStatus,
     Dashboard,
     EnrollmentStatus,
@@ -33,6 +35,8 @@ from cs_cli.services.scopes import customers_in, tasks_in
 from cs_cli.services.tasks.selection import OPEN
 
 YEAR = dt.timedelta(days=365)
+# Days of the book's score trend on the dashboard.
+TREND_DAYS = 90
 
 
 @over_many_days
@@ -136,7 +140,39 @@ def dashboard(
             AtRiskCustomer(**{**r._mapping, "health_status": HealthStatus(r.health_status)}) for r in top
         ],
         renewals=pipeline.windows,
+        score_trend=score_trend(session, actor, as_of=as_of, scope=scope),
+        status_bands=_shipped_bands(),
     )
+
+
+def score_trend(
+    session: Session, actor: Actor, *, as_of: dt.date, scope: str = "all", days: int = TREND_DAYS
+) -> list[BookScorePoint]:
+    """For each day of the `days` to `as_of` on which scores were written,
+    the scope's customers scored, their mean score and how many were at risk
+    or critical: one statement over the score history (overrides aside, as
+    the history keeps the computed scores)."""
+    h = HealthScoreHistory
+    rows = session.execute(
+        sa.select(
+            h.as_of,
+            sa.func.count(),
+            sa.func.avg(h.overall_score),
+            sa.func.count().filter(h.health_status.in_([HealthStatus.AT_RISK, HealthStatus.CRITICAL])),
+        )
+        .join(Customer, Customer.id == h.customer_id)
+        .where(customers_in(actor, scope), h.as_of > as_of - dt.timedelta(days=days), h.as_of <= as_of)
+        .group_by(h.as_of)
+        .order_by(h.as_of)
+    ).all()
+    return [BookScorePoint(day, n, round(float(mean), 1), risky) for day, n, mean, risky in rows]
+
+
+def _shipped_bands() -> tuple[int, int]:
+    from cs_cli.specs.scorecard import load_scorecard
+
+    status = load_scorecard().card.status
+    return status.at_risk, status.healthy
 
 
 def key_metrics(

@@ -20,6 +20,7 @@ from cs_cli.db.models import (
     NpsResponse,
     Playbook,
     PlaybookRun,
+    UsageEvent,
 )
 from cs_cli.domain import (
     Actor,
@@ -41,11 +42,12 @@ from cs_cli.domain import (
     TaskPage,
     TaskStatus,
     TouchpointRow,
+    UsageWeek,
 )
 from cs_cli.errors import BadInput, NotFound
 from cs_cli.services.alerts import SEVERITY_RANK, UNRESOLVED, list_alerts
 from cs_cli.services.customers import customer_row_query, find_customer
-from cs_cli.services.health.views import history, score_detail
+from cs_cli.services.health.views import history, score_detail, status_bands
 from cs_cli.services.tasks.selection import TaskFilter
 from cs_cli.services.tasks.views import list_tasks
 from cs_cli.services.text.themes import customer_topics
@@ -55,6 +57,8 @@ from cs_cli.specs.scorecard import MEASURES
 
 # Days of score history behind the trend line.
 TREND_DAYS = 90
+# Weeks of usage events behind the usage chart (about TREND_DAYS).
+USAGE_WEEKS = 13
 # A component under this scores as a risk (under WEAK: a serious one).
 FAIR, WEAK = 60, 40
 # Renewal this close with health not healthy is a risk (CLOSE: a serious one).
@@ -170,7 +174,30 @@ def customer_360(
         churn_drivers=_churn_drivers(session, actor, ext, churn, as_of),
         topics=customer_topics(session, customer.id, as_of=as_of),
         tickets=recent_tickets(session, customer.id),
+        status_bands=status_bands(session, health.scorecard_version if health else None),
+        usage_weeks=usage_weeks(session, customer.id, as_of=as_of),
     )
+
+
+def usage_weeks(
+    session: Session, customer_id: int, *, as_of: dt.date, weeks: int = USAGE_WEEKS
+) -> list[UsageWeek]:
+    """The customer's usage events in each of the `weeks` seven-day spans
+    ending on `as_of` (its end of day included), oldest first: one statement."""
+    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), dt.UTC)
+    spans = [(end - dt.timedelta(days=7 * (k + 1)), end - dt.timedelta(days=7 * k)) for k in range(weeks)]
+    spans.reverse()
+    at, quantity = UsageEvent.occurred_at, UsageEvent.quantity
+    # A row may stand for several events (`quantity`).
+    counts = session.execute(
+        sa.select(*(sa.func.sum(quantity).filter(at >= lo, at < hi) for lo, hi in spans)).where(
+            UsageEvent.customer_id == customer_id, at >= spans[0][0], at < end
+        )
+    ).one()
+    return [
+        UsageWeek(end=(hi - dt.timedelta(days=1)).date(), events=round(n or 0))
+        for (_, hi), n in zip(spans, counts, strict=True)
+    ]
 
 
 def _components(health: HealthDetail | None) -> tuple[list[ComponentView], list[tuple[str, float, str]]]:

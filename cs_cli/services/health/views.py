@@ -230,12 +230,29 @@ def _why_unscored(session: Session, customer: Customer, today: dt.date | None) -
     )
 
 
+def status_bands(session: Session, version: str | None) -> tuple[int, int]:
+    """The status thresholds (at risk, healthy) of the scorecard that made a
+    score (by version), else of the shipped one."""
+    from cs_cli.specs.scorecard import load_scorecard
+
+    card = _scorecard(session, version) if version else load_scorecard().card
+    return card.status.at_risk, card.status.healthy
+
+
 def _scorecard(session: Session, version: str | None) -> Scorecard:
+    """The scorecard that made a score (kept by version), else the shipped one.
+    Kept for the session: a version is a hash of the text, so what it names
+    never changes, and the 360 asks for it twice (explanation, bands)."""
     from cs_cli.specs.scorecard import load_scorecard, scorecard_from_text
 
-    """The scorecard that made a score (kept by version), else the shipped one."""
+    read: dict[str, Scorecard] = session.info.setdefault("cs_scorecards", {})
+    if version and version in read:
+        return read[version]
     text = session.scalar(sa.select(ScorecardVersion.content).where(ScorecardVersion.version == version))
-    return scorecard_from_text(text) if text else load_scorecard().card
+    if not text:
+        return load_scorecard().card
+    card = read[version] = scorecard_from_text(text)
+    return card
 
 
 def history(

@@ -23,10 +23,11 @@ from textual.containers import ScrollableContainer, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Sparkline, Static
+from textual.widgets import DataTable, Footer, Header, Static
 
 from cs_cli.domain import Customer360, LoggedTouchpoint, Page, TaskRow, TicketRow, TouchpointRow
 from cs_cli.tui.screens.customer_live import LiveCustomer, cursor_kept
+from cs_cli.tui.widgets.charts import BarChart, LineChart
 from cs_cli.tui.widgets.customer import panels
 from cs_cli.tui.widgets.customer.format import failure, styled_text
 from cs_cli.tui.widgets.customer.log_touchpoint import LogTouchpointScreen, TouchpointDraft
@@ -97,7 +98,7 @@ class CustomerScreen(LiveCustomer, Screen[None]):
             with VerticalScroll(id="c360-left"):
                 with Vertical(id="health-panel", classes="panel"):
                     yield Static("", id="gauge")
-                    yield Sparkline([], id="trend")
+                    yield LineChart(id="trend")
                     yield Static("", id="trend-words")
                     yield Static("", id="outlook")
                 yield Static("", id="risks", classes="panel")
@@ -106,6 +107,9 @@ class CustomerScreen(LiveCustomer, Screen[None]):
             with VerticalScroll(id="c360-right"):
                 with Vertical(id="timeline-panel", classes="panel"):
                     yield DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
+                with Vertical(id="usage-panel", classes="panel"):
+                    yield BarChart(id="usage")
+                    yield Static("", id="usage-words")
                 yield Static("", id="contacts", classes="panel")
                 yield Static("", id="journeys", classes="panel")
                 with Vertical(id="tasks-panel", classes="panel"):
@@ -132,6 +136,7 @@ class CustomerScreen(LiveCustomer, Screen[None]):
         titles = {
             "#health-panel": "Health",
             "#risks": "Why at risk",
+            "#usage-panel": "Usage (events a week)",
             "#components-panel": "Components",
             "#timeline-panel": "Touchpoints",
             "#contacts": "Key contacts",
@@ -206,12 +211,13 @@ class CustomerScreen(LiveCustomer, Screen[None]):
 
         if changed("customer", "as_of", "churned_at", "industry"):
             self.query_one("#c360-title", Static).update(panels.title(view))
-        if changed("customer", "health", "history"):
+        if changed("customer", "health", "history", "status_bands"):
             self.query_one("#gauge", Static).update(panels.health_lines(view))
-            trend = self.query_one("#trend", Sparkline)
-            trend.data = [p.overall_score for p in view.history]
-            trend.display = len(view.history) > 1
+            panels.plot_trend(self.query_one("#trend", LineChart), view)
             self.query_one("#trend-words", Static).update(panels.trend_words(view))
+        if changed("usage_weeks"):
+            panels.plot_usage(self.query_one("#usage", BarChart), view)
+            self.query_one("#usage-words", Static).update(panels.usage_words(view))
         if changed(
             "churn_probability",
             "expansion_probability",

@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from cs_cli.domain import Dashboard
 from cs_cli.tui.screens.scoped import ScopeSwitch
+from cs_cli.tui.widgets.charts import LineChart
 from cs_cli.tui.widgets.customer.format import STATUS_STYLE, failure, money, status_word, styled_text
 from cs_cli.tui.widgets.dashboard import bars
 
@@ -72,6 +73,9 @@ class DashboardScreen(ScopeSwitch, Screen[None]):
                     yield DataTable(id="dash-at-risk", cursor_type="row", zebra_stripes=True)
                 with Vertical(id="dash-side"):
                     yield Static("", id="dash-renewals", classes="panel")
+                    with Vertical(id="dash-trend-panel", classes="panel"):
+                        yield LineChart(id="dash-trend")
+                        yield Static("", id="dash-trend-words")
                     yield Static("", id="dash-alerts", classes="panel")
         yield Footer()
 
@@ -96,6 +100,7 @@ class DashboardScreen(ScopeSwitch, Screen[None]):
             "#dash-metrics": "Key metrics",
             "#dash-risk-panel": "Top at-risk customers",
             "#dash-renewals": "Renewals (r)",
+            "#dash-trend-panel": "Mean health, 90 days",
             "#dash-alerts": "Recent alerts",
         }
         for selector, text in titles.items():
@@ -159,6 +164,8 @@ class DashboardScreen(ScopeSwitch, Screen[None]):
         self.query_one("#dash-work", Static).update(bars.work_lines(board))
         self.query_one("#dash-metrics", Static).update(bars.metric_lines(board.metrics))
         self.query_one("#dash-renewals", Static).update(bars.renewal_lines(board.renewals))
+        bars.plot_score_trend(self.query_one("#dash-trend", LineChart), board)
+        self.query_one("#dash-trend-words", Static).update(bars.score_trend_words(board))
         self.query_one("#dash-alerts", Static).update(
             bars.alert_lines(board.recent_alerts, self.app.db.now())
         )

@@ -5,18 +5,23 @@ journeys and playbook runs."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from textual.content import Content
 
-from cs_cli.domain import ContactView, Customer360, EnrollmentStatus, ScoreTrend, TouchpointType
+from cs_cli.domain import ContactView, Customer360, EnrollmentStatus, HealthStatus, ScoreTrend, TouchpointType
+from cs_cli.tui.widgets.charts import BarChart, LineChart
 from cs_cli.tui.widgets.customer.format import (
     SEVERITY_MARK,
     SEVERITY_STYLE,
+    STATUS_STYLE,
     gauge,
     money,
     status_content,
 )
 
+# Days of score history the trend chart spans (the service reads as many).
+TREND_DAYS = 90
 TREND_MARK = {ScoreTrend.IMPROVING: "▲", ScoreTrend.DECLINING: "▼", ScoreTrend.STABLE: "▶"}
 
 
@@ -98,6 +103,53 @@ def trend_words(view: Customer360) -> Content:
     )
 
 
+def band_style(bands: tuple[int, int]) -> Callable[[float], str]:
+    """The colour of a score by the status band it falls in."""
+    at_risk, healthy = bands
+
+    def style(score: float) -> str:
+        if score >= healthy:
+            return STATUS_STYLE[HealthStatus.HEALTHY]
+        return STATUS_STYLE[HealthStatus.AT_RISK if score >= at_risk else HealthStatus.CRITICAL]
+
+    return style
+
+
+def plot_trend(chart: LineChart, view: Customer360) -> None:
+    """The daily scores of the last 90 days on the status bands."""
+    start = view.as_of - dt.timedelta(days=TREND_DAYS)
+    chart.plot(
+        [((p.as_of - start).days, p.overall_score) for p in view.history],
+        x_range=(0, TREND_DAYS),
+        thresholds=view.status_bands,
+        style_of=band_style(view.status_bands),
+        summary=trend_words(view).plain,
+    )
+    chart.display = bool(view.history)
+
+
+def plot_usage(chart: BarChart, view: Customer360) -> None:
+    weeks = view.usage_weeks
+    chart.plot(
+        [w.events for w in weeks],
+        x_labels=(f"week to {weeks[0].end:%d %b}", f"{weeks[-1].end:%d %b}") if weeks else ("", ""),
+        summary=usage_words(view).plain,
+    )
+    chart.display = any(w.events for w in weeks)
+
+
+def usage_words(view: Customer360) -> Content:
+    """The usage of the last weeks in words: the chart's fallback and its reading."""
+    weeks = view.usage_weeks
+    total = sum(w.events for w in weeks)
+    if not total:
+        return Content.styled(f"no usage events in {len(weeks)} weeks", "$text-muted")
+    last, mean = weeks[-1].events, total / len(weeks)
+    return Content.styled(
+        f"{total:,} events in {len(weeks)} weeks · last week {last:,} (mean {mean:,.0f})", "$text-muted"
+    )
+
+
 def outlook(view: Customer360) -> Content:
     """Churn and expansion probability (or 'not predicted yet'), the last
     NPS (and the next one predicted), and what drives the churn probability most (▲ raises it)."""
@@ -150,7 +202,7 @@ def contact_lines(contacts: list[ContactView]) -> Content:
         if roles:
             tail.append(("  " + ", ".join(roles), "$accent"))
         if c.left_at is not None:
-            tail.append((f"  left {c.left_at.date()}", "$error"))
+            tail.append((f"  left {c.left_at.date()}", "$error bold"))
         lines.append(Content.assemble(head, *tail))
     return Content("\n").join(lines)
 

@@ -4,11 +4,13 @@ due, the key metrics, the renewal pipeline and the recent alerts."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from textual.content import Content
 from textual.markup import escape
 
 from cs_cli.domain import AlertRow, Dashboard, HealthStatus, KeyMetrics, RenewalWindow
+from cs_cli.tui.widgets.charts import LineChart
 from cs_cli.tui.widgets.customer.format import (
     SEVERITY_MARK,
     SEVERITY_STYLE,
@@ -18,6 +20,10 @@ from cs_cli.tui.widgets.customer.format import (
     percent,
     status_word,
 )
+from cs_cli.tui.widgets.customer.panels import band_style
+
+# Days the score trend spans (the service reads as many).
+TREND_DAYS = 90
 
 
 def _label(status: HealthStatus) -> str:
@@ -133,3 +139,44 @@ def renewal_lines(windows: list[RenewalWindow]) -> Content:
             )
         )
     return Content("\n").join(lines)
+
+
+def plot_score_trend(chart: LineChart, board: Dashboard) -> None:
+    """The mean score of the scope's customers on each day scores were
+    written in the last 90 days, on the status bands."""
+    start = board.as_of - dt.timedelta(days=TREND_DAYS)
+    means = [p.mean_score for p in board.score_trend] or [0.0]
+    # A book's mean moves a few points: the axis spans them (tens around,
+    # thirty at least), not 0-100, so the movement shows.
+    low = max(0, math.floor((min(means) - 10) / 10) * 10)
+    high = min(100, max(low + 30, math.ceil((max(means) + 10) / 10) * 10))
+    chart.plot(
+        [((p.as_of - start).days, p.mean_score) for p in board.score_trend],
+        x_range=(0, TREND_DAYS),
+        y_range=(low, high),
+        thresholds=[t for t in board.status_bands if low < t < high],
+        style_of=band_style(board.status_bands),
+        x_labels=(start.strftime("%d %b"), board.as_of.strftime("%d %b")),
+        summary=score_trend_words(board).plain,
+    )
+    chart.display = bool(board.score_trend)
+
+
+def score_trend_words(board: Dashboard) -> Content:
+    """The first and last day's mean score and share at risk or critical."""
+    points = board.score_trend
+    if not points:
+        return Content.styled("no scores in 90 days", "$text-muted")
+
+    def share(p) -> str:
+        return f"{p.at_risk / p.customers:.0%}" if p.customers else "-"
+
+    first, last = points[0], points[-1]
+    if first is last:
+        text = f"mean {last.mean_score:g} on {last.as_of:%d %b} · {share(last)} at risk or critical"
+    else:
+        text = (
+            f"mean {first.mean_score:g} → {last.mean_score:g}"
+            f" · at risk or critical {share(first)} → {share(last)}"
+        )
+    return Content.styled(text, "$text-muted")
