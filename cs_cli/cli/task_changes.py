@@ -30,6 +30,7 @@ from cs_cli.cli.task_options import (
     parse_day,
     task_filter,
 )
+from cs_cli.domain.tasks import PAST_TENSE
 from cs_cli.enums import TaskOutcome
 
 
@@ -49,19 +50,6 @@ def _target(ids: list[int] | None, flt):
     return Target(filter=flt)
 
 
-PAST = {
-    "start": "started",
-    "complete": "completed",
-    "block": "blocked",
-    "unblock": "unblocked",
-    "cancel": "cancelled",
-    "assign": "assigned",
-    "reschedule": "rescheduled",
-    "snooze": "snoozed",
-    "update": "updated",
-}
-
-
 def _count(n: int) -> str:
     return f"{n:,} task{'s' if n != 1 else ''}"
 
@@ -71,7 +59,7 @@ def _skipped(skipped: dict[str, int], verb: str) -> str:
         return ""
     total = sum(skipped.values())
     kinds = ", ".join(f"{n} {status}" for status, n in skipped.items())
-    return f"; skipped {total} that cannot be {PAST[verb]} ({kinds})"
+    return f"; skipped {total} that cannot be {PAST_TENSE[verb]} ({kinds})"
 
 
 def change(
@@ -94,7 +82,8 @@ def change(
             found = preview(session, actor, target, verb, today=day)
             if not found.ids:
                 if found.skipped:
-                    message(f"none of the matching tasks can be {PAST[verb]}{_skipped(found.skipped, verb)}")
+                    past = PAST_TENSE[verb]
+                    message(f"none of the matching tasks can be {past}{_skipped(found.skipped, verb)}")
                 else:
                     message("no tasks match the filter")
                 if fmt != OutputFormat.TABLE:
@@ -116,7 +105,7 @@ def change(
     logged = ""
     if result.touchpoints:
         logged = f"; logged {result.touchpoints} touchpoint{'s' if result.touchpoints != 1 else ''}"
-    message(f"{PAST[verb]} {what}{detail(result)}{logged}{_skipped(result.skipped, verb)}")
+    message(f"{PAST_TENSE[verb]} {what}{detail(result)}{logged}{_skipped(result.skipped, verb)}")
 
 
 def _state_command(verb: str, summary: str, example: str):

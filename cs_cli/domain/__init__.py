@@ -91,6 +91,7 @@ _WHERE = {
     "TaskPage": "tasks",
     "TaskDetail": "tasks",
     "TaskChangeResult": "tasks",
+    "PAST_TENSE": "tasks",
     "TouchpointRow": "tasks",
     "TouchpointDetail": "tasks",
     "ContactChoice": "tasks",

@@ -139,3 +139,18 @@ class LoggedTouchpoint:
 
     touchpoint: TouchpointDetail
     follow_up: TaskDetail | None
+
+
+# Each change of the task lifecycle in the past tense, as the CLI and the
+# board report it ("completed task 12").
+PAST_TENSE = {
+    "start": "started",
+    "complete": "completed",
+    "block": "blocked",
+    "unblock": "unblocked",
+    "cancel": "cancelled",
+    "assign": "assigned",
+    "reschedule": "rescheduled",
+    "snooze": "snoozed",
+    "update": "updated",
+}

@@ -18,7 +18,7 @@ from typing import Any
 
 from textual.message import Message
 
-from cs_cli.domain import BoardCard, TaskChangeResult, TaskStatus
+from cs_cli.domain import PAST_TENSE, BoardCard, TaskChangeResult, TaskStatus
 from cs_cli.tui.screens.task_modals import (
     AssignForm,
     AssignModal,
@@ -37,18 +37,6 @@ from cs_cli.tui.screens.task_modals import (
     SnoozeModal,
 )
 from cs_cli.tui.widgets.tasks.errors import one_line
-
-PAST = {
-    "start": "started",
-    "complete": "completed",
-    "block": "blocked",
-    "unblock": "unblocked",
-    "cancel": "cancelled",
-    "assign": "assigned",
-    "reschedule": "rescheduled",
-    "snooze": "snoozed",
-    "update": "updated",
-}
 
 
 class Changed(Message):
@@ -285,7 +273,7 @@ def refusal(verb: str, ids: list[int], statuses: dict[int, TaskStatus]) -> str |
     allowed = TRANSITIONS[verb][0]
     if any(statuses[i] in allowed for i in ids):
         return None
-    past = PAST.get(verb, verb)
+    past = PAST_TENSE.get(verb, verb)
     if len(ids) == 1:
         return f"task {ids[0]} is {status_word(statuses[ids[0]])}: it cannot be {past}"
     counts: dict[str, int] = {}
@@ -308,10 +296,11 @@ def summary(verb: str, result: TaskChangeResult, *, single: bool) -> str:
         what = f"task {changed[0]}"
     else:
         what = f"{len(changed)} task{'s' if len(changed) != 1 else ''}"
-    text = f"{PAST.get(verb, verb)} {what}"
+    text = f"{PAST_TENSE.get(verb, verb)} {what}"
     if result.touchpoints:
         text += f"; logged {result.touchpoints} touchpoint{'s' if result.touchpoints != 1 else ''}"
     if result.skipped:
         kinds = ", ".join(f"{n} {status_word(status)}" for status, n in result.skipped.items())
-        text += f"; skipped {sum(result.skipped.values())} that cannot be {PAST.get(verb, verb)} ({kinds})"
+        past = PAST_TENSE.get(verb, verb)
+        text += f"; skipped {sum(result.skipped.values())} that cannot be {past} ({kinds})"
     return text

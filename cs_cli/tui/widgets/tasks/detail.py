@@ -9,6 +9,7 @@ import datetime as dt
 from textual.content import Content
 
 from cs_cli.domain import TaskHistoryEntry, TaskStatus, TaskView, TouchpointDetail
+from cs_cli.tui.widgets.customer.format import money
 from cs_cli.tui.widgets.tasks.cards import OUTCOME_STYLE, PRIORITY_STYLE, health_badge
 
 SEP = " · "
@@ -110,16 +111,6 @@ def guidance(view: TaskView) -> Content:
     return Content("\n").join(lines)
 
 
-def _money(amount) -> str:
-    if amount is None:
-        return "-"
-    value = float(amount)
-    for size, unit in ((1_000_000, "M"), (1_000, "K")):
-        if abs(value) >= size:
-            return f"${value / size:.1f}{unit}".replace(".0" + unit, unit)
-    return f"${value:,.0f}"
-
-
 def customer(view: TaskView, today: dt.date) -> Content:
     """The customer's key facts: who, health, ARR, renewal and days to it."""
     card = view.card
@@ -140,7 +131,7 @@ def customer(view: TaskView, today: dt.date) -> Content:
     rows: list[tuple[str, Content]] = [
         ("customer", Content.assemble((card.customer, "bold"), " ", card.customer_name)),
         ("health", health_badge(card)),
-        ("ARR", Content(_money(card.arr))),
+        ("ARR", Content(money(card.arr))),
         ("renewal", renewal),
     ]
     if view.customer_status != "active":
