@@ -355,3 +355,35 @@ def test_data_in_brackets_shows_as_it_is(engine, book):
         await until(pilot, lambda: screen_text(app).count(hostile) == 2, "the task and the touchpoint")
 
     run(app, scenario)
+
+
+def test_subjects_and_titles_take_the_width_the_terminal_gives(engine, book):
+    """No fixed cut: on a wide terminal a long subject and a long task title
+    read whole; on a narrow one they are cut to fit, the other columns kept."""
+    subject = "Quarterly business review with the whole procurement committee"
+    title = "Send the signed renewal order form back to procurement today"
+    with transaction(engine) as session:
+        e1 = session.scalar(sa.select(Customer.id).where(Customer.external_id == "E-1"))
+        session.add(
+            Touchpoint(customer_id=e1, touchpoint_type=TouchpointType.QBR, subject=subject, occurred_at=NOON)
+        )
+        create_task(session, Actor("root", Role.ADMIN), "E-1", title=title, today=AS_OF, now=NOON)
+
+    for size, whole in (((160, 48), True), ((80, 24), False)):
+        app = _open(engine, "admin", "E-1")
+
+        async def scenario(pilot, whole=whole, app=app) -> None:
+            await until(pilot, lambda: loaded(app), "Customer 360")
+            await pilot.pause()
+            timeline = app.screen.query_one("#timeline")
+            assert timeline.size.width <= app.size.width
+            text = screen_text(app) if whole else ""
+            if whole:
+                assert subject in text and title in text
+            else:
+                # Stacked: the table fits the screen, the sentiment column kept.
+                widths = sum(c.get_render_width(timeline) for c in timeline.columns.values())
+                assert widths <= timeline.size.width
+                assert "sentiment" in [str(c.label) for c in timeline.columns.values()]
+
+        run(app, scenario, size=size)

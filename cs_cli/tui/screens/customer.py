@@ -31,6 +31,7 @@ from cs_cli.tui.widgets.charts import BarChart, LineChart
 from cs_cli.tui.widgets.customer import panels
 from cs_cli.tui.widgets.customer.format import failure, styled_text
 from cs_cli.tui.widgets.customer.log_touchpoint import LogTouchpointScreen, TouchpointDraft
+from cs_cli.tui.widgets.rows import FitTable
 
 SENTIMENT_STYLE = {"positive": "$success", "negative": "$error", "neutral": "$text-muted"}
 PRIORITY_STYLE = {"critical": "$error bold", "high": "$warning", "low": "$text-muted"}
@@ -106,16 +107,16 @@ class CustomerScreen(LiveCustomer, Screen[None]):
                     yield DataTable(id="components", show_cursor=False, zebra_stripes=True, cell_padding=0)
             with VerticalScroll(id="c360-right"):
                 with Vertical(id="timeline-panel", classes="panel"):
-                    yield DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
+                    yield FitTable(id="timeline", cursor_type="row", zebra_stripes=True, stretch="subject")
                 with Vertical(id="usage-panel", classes="panel"):
                     yield BarChart(id="usage")
                     yield Static("", id="usage-words")
                 yield Static("", id="contacts", classes="panel")
                 yield Static("", id="journeys", classes="panel")
                 with Vertical(id="tasks-panel", classes="panel"):
-                    yield DataTable(id="tasks", cursor_type="row", zebra_stripes=True)
+                    yield FitTable(id="tasks", cursor_type="row", zebra_stripes=True, stretch="task")
                 with Vertical(id="tickets-panel", classes="panel"):
-                    yield DataTable(id="tickets", cursor_type="row", zebra_stripes=True)
+                    yield FitTable(id="tickets", cursor_type="row", zebra_stripes=True, stretch="ticket")
 
     def on_resize(self) -> None:
         # Under NARROW columns the panels stack in one scrolling column
@@ -150,15 +151,17 @@ class CustomerScreen(LiveCustomer, Screen[None]):
         columns = (("component", 13), ("score", 6), ("pts", 5), ("measure", 19), ("value", 7), ("band", 4))
         for label, width in columns:
             components.add_column(label, width=width)
-        timeline = self.query_one("#timeline", DataTable)
-        for label, width in (("when", 6), ("type", 9), ("subject", 22), ("sentiment", 9)):
-            timeline.add_column(label, width=width)
-        tasks = self.query_one("#tasks", DataTable)
-        for label, width in (("due", 6), ("task", 22), ("status", 11), ("priority", 8)):
-            tasks.add_column(label, width=width)
-        tickets = self.query_one("#tickets", DataTable)
-        for label, width in (("opened", 6), ("ticket", 22), ("status", 8), ("priority", 8)):
-            tickets.add_column(label, width=width)
+        # The subject, task and ticket columns take what the others leave (FitTable).
+        tables = {
+            "#timeline": (("when", 6), ("type", 9), ("subject", 22), ("sentiment", 9)),
+            "#tasks": (("due", 6), ("task", 22), ("status", 11), ("priority", 8)),
+            "#tickets": (("opened", 6), ("ticket", 22), ("status", 8), ("priority", 8)),
+        }
+        for selector, columns in tables.items():
+            table = self.query_one(selector, FitTable)
+            for label, width in columns:
+                table.add_column(label, width=width, key=label)
+            table.fit()
 
     # -- loading
 
