@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
@@ -20,6 +21,7 @@ PURPOSE = {"risk_mitigation": "churn_risk"}
 OPEN = ("pending", "in_progress", "blocked")
 
 
+@pytest.mark.slow  # long: runs in `-m slow` (README, Development)
 def test_no_customer_gets_the_same_kind_of_task_from_two_automations(run_cli, engine):
     made = run_cli("demo", "--customers", "60", "--months", "6", "--as-of", START.isoformat(), "--no-score")
     assert made.exit_code == 0, made

@@ -310,6 +310,7 @@ def test_a_change_a_card_cannot_make_is_checked_before_a_form_opens(engine, task
     _run(app, scenario)
 
 
+@pytest.mark.slow  # long: runs in `-m slow` (README, Development)
 def test_bulk_selection_reassign_new_task_and_refusals(engine, tasks):
     """space selects cards for one bulk change; a refused change is a
     notification; reassign offers only the users ana may give tasks to;
@@ -559,6 +560,7 @@ def test_snoozed_tasks_show_on_request_and_a_snooze_can_end_early(engine, tasks)
     _run(app, scenario)
 
 
+@pytest.mark.slow  # long: runs in `-m slow` (README, Development)
 def test_scope_search_and_filters_change_what_is_shown(engine, tasks):
     with transaction(engine) as s:
         playbook = Playbook(key="risk_response", name="Risk Response", category=PlaybookCategory.CHURN_RISK)

@@ -110,6 +110,7 @@ def test_nps_labels_are_the_next_response_and_the_baseline_the_last(engine, admi
     assert got == expected
 
 
+@pytest.mark.slow  # long: runs in `-m slow` (README, Development)
 def test_the_models_learn_beat_their_baselines_and_write_their_columns(engine, admin, book):
     with transaction(engine) as s:
         days, _ = _days(s)
