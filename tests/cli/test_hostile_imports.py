@@ -228,6 +228,24 @@ def test_deep_or_huge_jsonl_lines_are_refused_at_their_line(run_cli, engine, adm
     nothing_written(engine, Customer)
 
 
+def test_a_jsonl_key_first_seen_after_the_first_record_is_refused_not_dropped(
+    run_cli, engine, admin, tmp_path
+):
+    late = tmp_path / "late.jsonl"
+    late.write_text(
+        '{"external_id": "C1", "name": "One"}\n'
+        '{"external_id": "C2"}\n'  # fewer keys: fine (no value)
+        '{"external_id": "C3", "name": "Three", "arr": 5000}\n'
+    )
+    result = run_cli("import", "customers", late)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: {late}:3: key 'arr' is not in the first record, whose keys name the columns",
+        "hint: give every key in the first record (null where it has no value)",
+    ]
+    nothing_written(engine, Customer)
+
+
 def test_a_jsonl_event_whose_reference_is_an_object_is_refused(run_cli, engine, customer, tmp_path):
     path = tmp_path / "events.jsonl"
     path.write_text(

@@ -133,7 +133,9 @@ def test_bad_csv_files_name_line_column_and_reason(engine, admin, tmp_path, text
 def test_jsonl_customers_and_json_errors(engine, admin, tmp_path):
     good = tmp_path / "c.jsonl"
     good.write_text(
-        json.dumps({"external_id": "J1", "name": "Jay", "arr": 1200, "score": 7, "tags": ["a"]})
+        json.dumps(
+            {"external_id": "J1", "name": "Jay", "arr": 1200, "seats": None, "score": 7, "tags": ["a"]}
+        )
         + "\n\n"
         + json.dumps({"external_id": "J2", "seats": 10.0})
         + "\n"
@@ -144,6 +146,8 @@ def test_jsonl_customers_and_json_errors(engine, admin, tmp_path):
         j1 = session.scalar(sa.select(Customer).where(Customer.external_id == "J1"))
         assert j1.arr == Decimal("1200.00")
         assert j1.attributes == {"score": 7, "tags": ["a"]}
+        # A key of the first record (here with no value) is read in every record.
+        assert session.scalar(sa.select(Customer.seats).where(Customer.external_id == "J2")) == 10
     bad = write(tmp_path / "bad.jsonl", '{"external_id": "J3"}\n{"external_id": "J4", oops}\n')
     with pytest.raises(FileError) as info:
         run_import(engine, admin, "customers", bad)

@@ -135,7 +135,19 @@ class Source:
         records: list[Any] = []
         pending = [self._first] if self._first is not None else []
         self._first = None
+        # The first record's keys are the columns: a key first seen later
+        # would be dropped without a word, so it is refused at its line.
+        known = set(self.columns)
         for line, record in itertools.chain(pending, self._jsonl):
+            if not known.issuperset(record):
+                extra = next(k for k in record if k not in known)
+                raise FileError(
+                    str(self.path),
+                    line,
+                    None,
+                    f"key {extra[:40]!r} is not in the first record, whose keys name the columns",
+                    hint="give every key in the first record (null where it has no value)",
+                )
             lines.append(line)
             records.append(record)
             if len(records) >= size:
