@@ -327,11 +327,13 @@ def _health_drop(session: Session, th: AlertThresholds, as_of: dt.date) -> list[
                     )
                     + "."
                 ),
+                # Machine values, which _health_recovered compares; words
+                # only in the title and the reason.
                 "details": {
                     "score": r.score,
-                    "status": _word(status_now),
+                    "status": _value(status_now),
                     "was": r.was,
-                    "was_status": _word(was_status),
+                    "was_status": _value(was_status),
                     "since": r.day.isoformat(),
                 },
             }
@@ -489,6 +491,10 @@ def _renewal_at_risk(session: Session, th: AlertThresholds, as_of: dt.date) -> l
             }
         )
     return rows
+
+
+def _value(status: HealthStatus | None) -> str:
+    return status.value if status is not None else "not scored"
 
 
 def _word(status: HealthStatus | None) -> str:

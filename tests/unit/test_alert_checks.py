@@ -20,7 +20,7 @@ from cs_cli.db.models import (
     UsageEvent,
     User,
 )
-from cs_cli.domain import Actor, AlertStatus, NotifyPreference, TaskStatus
+from cs_cli.domain import Actor, AlertStatus, HealthStatus, NotifyPreference, TaskStatus
 from cs_cli.services.alert_checks import check_alerts
 from cs_cli.services.alerts import alert_detail, resolve_alert
 from cs_cli.services.tasks.reminders import remind
@@ -136,7 +136,11 @@ def test_each_condition_raises_one_alert_and_never_a_second_while_open(engine, b
     }
     with engine.connect() as c:
         reason = c.scalar(sa.select(Alert.reason).where(Alert.alert_type == "usage_decline"))
+        drops = c.scalars(sa.select(Alert.details).where(Alert.alert_type == "health_drop")).all()
     assert reason == "Active days fell from 6 in the 14 days before to 1 in the last 14 days (to 2025-01-15)."
+    # The details keep machine values (the check that resolves compares them), not words.
+    values = {s.value for s in HealthStatus}
+    assert all(d["status"] in values and d["was_status"] in values for d in drops), drops
 
     # Checked again: every condition is still open, nothing new.
     assert check(engine).raised == {}
