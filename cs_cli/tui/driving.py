@@ -14,14 +14,25 @@ from textual.pilot import Pilot
 Scenario = Callable[[Pilot], Awaitable[None]]
 
 
-def run(app: App, scenario: Scenario, size: tuple[int, int] = (120, 40)) -> None:
-    """Start `app` headless at `size`, play `scenario`, stop it."""
+def run(app: App, scenario: Scenario, size: tuple[int, int] = (120, 40), *, settled: bool = False) -> None:
+    """Start `app` headless at `size`, play `scenario`, stop it (`settled`:
+    once its first workers have finished, see settle)."""
 
     async def go() -> None:
         async with app.run_test(size=size) as pilot:
+            if settled:
+                await settle(pilot)
             await scenario(pilot)
 
     asyncio.run(go())
+
+
+async def settle(pilot: Pilot, wait: float = 0.0) -> None:
+    """Let workers finish and their messages land."""
+    await pilot.pause(wait)
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
 
 
 def notices(app: App) -> list[str]:

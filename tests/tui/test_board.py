@@ -5,7 +5,6 @@ book renders; a snapshot over the demo book."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 import pytest
@@ -20,7 +19,7 @@ from cs_cli.services.tasks import lifecycle
 from cs_cli.services.tasks.bulk import Target
 from cs_cli.tui.app import BoardApp
 from cs_cli.tui.data import Database
-from cs_cli.tui.driving import notices, screen_text
+from cs_cli.tui.driving import notices, run, screen_text, settle
 from cs_cli.tui.screens.task_modals import BlockModal, CompleteModal, ConfirmModal
 from cs_cli.tui.widgets.tasks.column import TaskColumn
 
@@ -85,23 +84,10 @@ def _app(engine, user: str, **kw) -> BoardApp:
 
 
 def _run(app: BoardApp, scenario, size=(120, 40)) -> None:
-    async def go() -> None:
-        async with app.run_test(size=size) as pilot:
-            await settle(pilot)
-            await scenario(pilot)
-
-    asyncio.run(go())
+    run(app, scenario, size, settled=True)
 
 
 # -- driving the board
-
-
-async def settle(pilot, wait: float = 0.0) -> None:
-    """Let workers finish and their messages land."""
-    await pilot.pause(wait)
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 async def type_text(pilot, text: str) -> None:

@@ -6,7 +6,6 @@ connection's commits."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 import pytest
@@ -28,7 +27,7 @@ from cs_cli.domain import HealthStatus, PlaybookCategory, Priority, TaskStatus, 
 from cs_cli.services.tasks.saved_views import find_view
 from cs_cli.tui.app import BoardApp
 from cs_cli.tui.data import Database
-from cs_cli.tui.driving import notices, screen_text, until
+from cs_cli.tui.driving import notices, run, screen_text, settle, until
 from cs_cli.tui.widgets.tasks.column import TaskColumn
 
 DAY = dt.date(2025, 1, 10)
@@ -111,19 +110,7 @@ def _app(engine, user: str, **kw) -> BoardApp:
 
 
 def _run(app: BoardApp, scenario, size=(120, 40)) -> None:
-    async def go() -> None:
-        async with app.run_test(size=size) as pilot:
-            await settle(pilot)
-            await scenario(pilot)
-
-    asyncio.run(go())
-
-
-async def settle(pilot, wait: float = 0.0) -> None:
-    await pilot.pause(wait)
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+    run(app, scenario, size, settled=True)
 
 
 def column(app: BoardApp, status: TaskStatus) -> TaskColumn:
