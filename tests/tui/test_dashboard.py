@@ -109,7 +109,7 @@ def test_a_failed_load_is_tried_again_on_coming_back(engine, book):
         app.db.engine = dead
         await pilot.press("2")
         await until(pilot, lambda: any("database" in n for n in notices(app)), "the failure notice")
-        assert dashboard_of(app).board is None and not dashboard_of(app).loading
+        assert dashboard_of(app).board is None and not dashboard_of(app).busy
         app.db.engine = engine
         dead.dispose()
         # Away and back: it looks again, and this time shows the book.

@@ -54,7 +54,7 @@ class DashboardScreen(ScopeSwitch, Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.board: Dashboard | None = None
-        self.loading = False
+        self.busy = False
         # Each look is numbered: an answer to an older one (before a scope change) is dropped.
         self.generation = 0
 
@@ -124,13 +124,6 @@ class DashboardScreen(ScopeSwitch, Screen[None]):
 
     # -- loading
 
-    def reload(self) -> None:
-        if self.loading:
-            return
-        self.loading = True
-        self.generation += 1
-        self.fetch(self.generation, self.app.scope)
-
     @work(thread=True, group="dashboard-load")
     def fetch(self, generation: int, scope: str) -> None:
         from cs_cli.services.analytics import dashboard
@@ -147,14 +140,14 @@ class DashboardScreen(ScopeSwitch, Screen[None]):
 
     @on(Failed)
     def failed(self, message: Failed) -> None:
-        self.loading = False
+        self.busy = False
         self.notify(message.text, title="Dashboard", severity="error", markup=False)
 
     @on(Loaded)
     def show(self, message: Loaded) -> None:
         if message.generation != self.generation:
             return
-        self.loading = False
+        self.busy = False
         board = self.board = message.board
         self.query_one("#dash-title", Static).update(
             f"[b]{board.customers:,}[/b] customers · ARR [b]{money(board.arr)}[/b]"
@@ -197,7 +190,7 @@ class DashboardScreen(ScopeSwitch, Screen[None]):
 
     def action_scope(self) -> None:
         self.app.scope = self.next_scope()
-        self.loading = False
+        self.busy = False
         self.reload()
 
     def action_open_customer(self) -> None:

@@ -133,13 +133,6 @@ class RenewalsScreen(ScopeSwitch, Screen[None]):
 
     # -- loading
 
-    def reload(self) -> None:
-        if self.busy:
-            return
-        self.busy = True
-        self.generation += 1
-        self.fetch(self.generation, self.app.scope)
-
     @work(thread=True, group="renewals-load")
     def fetch(self, generation: int, scope: str) -> None:
         from cs_cli.services.metrics.filters import Filters

@@ -106,13 +106,6 @@ class TeamScreen(ScopeSwitch, Screen[None]):
 
     # -- loading
 
-    def reload(self) -> None:
-        if self.busy:
-            return
-        self.busy = True
-        self.generation += 1
-        self.fetch(self.generation, self.app.scope)
-
     @work(thread=True, group="team-load")
     def fetch(self, generation: int, scope: str) -> None:
         from cs_cli.services.tasks.workload import team_workload
