@@ -55,6 +55,12 @@ class UTCDateTime(sa.TypeDecorator[dt.datetime]):
 # A Python None is SQL NULL, not the JSON text 'null', so `IS NULL` finds it.
 JSONType = sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
 
+# A list of floating-point numbers: a float8[] on Postgres (built and read
+# with no parsing or number formatting, unlike JSON), a JSON array on SQLite.
+FloatArray = sa.JSON(none_as_null=True).with_variant(
+    postgresql.ARRAY(postgresql.DOUBLE_PRECISION), "postgresql"
+)
+
 # Money: exact decimals.
 Money = sa.Numeric(14, 2)
 

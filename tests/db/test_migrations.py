@@ -342,3 +342,48 @@ def test_0017_grants_board_views_to_the_roles_already_mapped(empty_pg_url):
             conn.exec_driver_sql(f"DROP OWNED BY {role}")
             conn.exec_driver_sql(f"DROP ROLE {role}")
         eng.dispose()
+
+
+def test_0018_downgrade_puts_the_arrays_back_into_the_json(fresh_engine: sa.Engine):
+    """Rows kept as arrays are readable by the code before 0018: their
+    numbers go back into `measures`, named by the version's scorecard."""
+    from cs_cli.db.models import HealthScoreHistory, ScorecardVersion
+    from cs_cli.services.health.scoring import SIGNAL_VALUES, kept, measure_names
+    from cs_cli.specs.scorecard import load_scorecard
+
+    migrate.upgrade(fresh_engine)
+    customer_id, _ = _add_customer_and_user(fresh_engine, "1")
+    loaded = load_scorecard()
+    names = measure_names(loaded.card)
+    raw = [float(i) if i % 3 else None for i in range(len(names))]
+    signals = [12.0, 1.0, 0.0, 400.0, 0.75, 61.5]
+    assert len(signals) == len(SIGNAL_VALUES)
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    with transaction(fresh_engine) as sess:
+        sess.add(ScorecardVersion(version=loaded.version, name=loaded.card.name, content=loaded.text))
+        sess.add(
+            HealthScoreHistory(
+                customer_id=customer_id,
+                as_of=dt.date(2026, 11, 30),
+                overall_score=61,
+                health_status="at_risk",
+                scorecard_version=loaded.version,
+                raw_values=raw,
+                signal_values=signals,
+                calculated_at=now,
+            )
+        )
+    expected = kept(loaded.card, raw, signals, None)
+    assert expected["signals"]["tenure_days"] == 400 and expected["base"] == 61.5
+
+    migrate.downgrade(fresh_engine, "0017")
+    with fresh_engine.connect() as conn:
+        measures = conn.execute(sa.text("SELECT measures FROM cs_health_score_history")).scalar_one()
+    if isinstance(measures, str):  # JSON text on SQLite
+        import json
+
+        measures = json.loads(measures)
+    assert measures["raw"] == expected["raw"]
+    assert measures["signals"] == expected["signals"]
+    assert measures["base"] == 61.5
+    migrate.upgrade(fresh_engine)

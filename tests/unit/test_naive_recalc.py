@@ -31,6 +31,7 @@ from cs_cli.db.models import (
 )
 from cs_cli.domain import TouchpointType
 from cs_cli.services.demo import FEATURES, load_demo
+from cs_cli.services.health.scoring import kept
 from cs_cli.specs.scorecard import DEFAULT_PATH, load_scorecard
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,7 +200,7 @@ def demo(engine, admin):
     _awkward(engine)
 
 
-def _outcome(session, day: dt.date) -> dict:
+def _outcome(session, day: dt.date, card) -> dict:
     """What a recalculation of `day` left, by external id."""
     ext = dict(session.execute(sa.select(Customer.id, Customer.external_id)).all())
     history = {
@@ -228,7 +229,7 @@ def _outcome(session, day: dt.date) -> dict:
                     h.financial_score,
                     h.support_score,
                 ],
-                "measures": h.measures,
+                "measures": kept(card, h.raw_values, h.signal_values, h.measures),
             }
             for k, h in history.items()
         },
@@ -278,12 +279,12 @@ def test_naive_recalc_scores_as_cs_recalc_does(engine, demo, run_cli, tmp_path, 
         with session_factory(engine)() as session:
             naive.run(session, scorecard, day, now=NOW, actor_name="admin")
             session.flush()
-            theirs = _outcome(session, day)
+            theirs = _outcome(session, day, scorecard.card)
             session.rollback()
         result = run_cli("recalc", "--as-of", day.isoformat(), "--scorecard", str(path))
         assert result.exit_code == 0, result
         with session_factory(engine)() as session:
-            ours = _outcome(session, day)
+            ours = _outcome(session, day, scorecard.card)
 
         assert set(theirs["history"]) == set(ours["history"])
         assert "X-EMPTY" not in ours["history"]

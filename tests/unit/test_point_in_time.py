@@ -42,6 +42,7 @@ from cs_cli.db.models import (
 from cs_cli.domain import Actor, CustomerStatus, Role, TouchpointType
 from cs_cli.services.facts import FACTS, day_end
 from cs_cli.services.health.recalc import score_day
+from cs_cli.services.health.scoring import kept
 from cs_cli.specs.scorecard import load_scorecard
 
 ADMIN = Actor(name="admin", role=Role.ADMIN, user_id=None)
@@ -209,7 +210,7 @@ def forget_after(session) -> None:
 def scores(session, card) -> dict[int, tuple]:
     out = {}
     for row in score_day(session, ADMIN, card, as_of=D):
-        m = row.measures
+        m = kept(card, row.raw_values, row.signal_values, row.measures)
         raw = {k: round(v, 9) if isinstance(v, float) else v for k, v in m["raw"].items()}
         signals = {k: round(v, 9) if isinstance(v, float) else v for k, v in m["signals"].items()}
         out[row.customer_id] = (

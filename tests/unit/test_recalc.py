@@ -110,7 +110,7 @@ def assert_sql_agrees_with_python(engine) -> int:
             )
         ).all()
     for history, status in rows:
-        doc = history.measures
+        doc = scoring.kept(SIMPLE.card, history.raw_values, history.signal_values, history.measures)
         raw = doc["raw"]
         signals = scoring.Signals(
             days_to_renewal=doc["signals"]["days_to_renewal"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +14,14 @@ from cs_cli.db.engine import transaction
 from cs_cli.db.models import Customer, UsageEvent
 from cs_cli.errors import FileError
 from cs_cli.services.health.recalc import score_day
+from cs_cli.services.health.scoring import kept
 from cs_cli.specs.scorecard import load_scorecard
+
+
+def _kept(card, row) -> SimpleNamespace:
+    """A scored row with what history keeps of it as one dict (`kept`)."""
+    return SimpleNamespace(**row._mapping, kept=kept(card, row.raw_values, row.signal_values, row.measures))
+
 
 AS_OF = dt.date(2026, 6, 30)
 CARD = """\
@@ -84,33 +92,33 @@ def test_hand_computed_onboarding_coverage_and_negative_signals(engine, admin, t
     book(engine)
     with transaction(engine) as s:
         ids = dict(s.execute(sa.select(Customer.id, Customer.external_id)).all())
-        rows = {ids[r.customer_id]: r for r in score_day(s, admin, card, as_of=AS_OF)}
+        rows = {ids[r.customer_id]: _kept(card, r) for r in score_day(s, admin, card, as_of=AS_OF)}
     # L is not a customer until July: not scored at all.
     assert set(rows) == {"N", "M", "A", "E"}
 
     n = rows["N"]
     # Active days over its 10 days, not the 30-day window: 5/10 = 0.5 -> 50.
     # Errors: 1 -> 50. ARR 60,000 -> 100. (60*50 + 20*100 + 20*50) / 100 = 60.
-    assert n.measures["raw"]["active_days"] == pytest.approx(0.5)
-    assert n.measures["raw"]["errors"] == 1
+    assert n.kept["raw"]["active_days"] == pytest.approx(0.5)
+    assert n.kept["raw"]["errors"] == 1
     assert (n.component_adoption, n.component_financial, n.component_support) == (50, 100, 50)
     assert (n.overall_score, n.health_status) == (60, "onboarding")
-    assert n.measures["signals"]["tenure_days"] == 10
+    assert n.kept["signals"]["tenure_days"] == 10
 
     m = rows["M"]
     # 12/20 = 0.6 -> 90; five errors -> 0; ARR 10,000 -> 40: (5400 + 800 + 0) / 100 = 62.
-    assert m.measures["raw"]["active_days"] == pytest.approx(0.6)
+    assert m.kept["raw"]["active_days"] == pytest.approx(0.6)
     assert (m.overall_score, m.health_status) == (62, "at_risk")
 
     a = rows["A"]
     # ARR alone: a score (100) but no judgement.
     assert (a.overall_score, a.health_status) == (100, "insufficient_data")
-    assert a.measures["signals"]["coverage"] == 0
+    assert a.kept["signals"]["coverage"] == 0
 
     e = rows["E"]
     # Only error events: usage data without use. No day of use in 30 -> 20;
     # three errors -> 50: (60*20 + 20*50) / 80 = 27.5 -> 27, critical.
-    assert e.measures["raw"]["active_days"] == 0 and e.measures["raw"]["errors"] == 3
+    assert e.kept["raw"]["active_days"] == 0 and e.kept["raw"]["errors"] == 3
     assert (e.overall_score, e.health_status) == (27, "critical")
     assert e.days_since_last_login is None  # errors are no use of the product
 
@@ -160,10 +168,10 @@ components:
         )
         s.flush()
         ids = dict(s.execute(sa.select(Customer.id, Customer.external_id)).all())
-        rows = {ids[r.customer_id]: r for r in score_day(s, admin, card, as_of=AS_OF)}
+        rows = {ids[r.customer_id]: _kept(card, r) for r in score_day(s, admin, card, as_of=AS_OF)}
     # T1: matched regardless of case (20), YAML's Yes is a boolean: true -> 40, 70.35 -> 30.
     # (2*20 + 40 + 30) / 4 = 27.5 -> 28 (half up).
-    assert rows["T1"].measures["raw"] == {"contract": "month-to-month", "paperless": "true", "charges": 70.35}
+    assert rows["T1"].kept["raw"] == {"contract": "month-to-month", "paperless": "true", "charges": 70.35}
     assert rows["T1"].overall_score == 28
     # T2: a value not listed scores `other` (50); no Paperless: no data; 20 -> 90: (100 + 90) / 3 = 63.
     assert rows["T2"].overall_score == 63

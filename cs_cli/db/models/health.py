@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cs_cli.db.base import Base, CreatedAt, UTCDateTime, enum_column, utcnow
+from cs_cli.db.base import Base, CreatedAt, FloatArray, UTCDateTime, enum_column, utcnow
 from cs_cli.enums import HealthStatus, ScoreTrend
 
 
@@ -67,8 +67,16 @@ class HealthScoreHistory(CreatedAt, Base):
     support_score: Mapped[int | None]
     churn_probability: Mapped[float | None]
 
-    # What produced the score, so a past score can be explained exactly.
+    # What produced the score, so a past score can be explained exactly:
+    # each measure's raw value in the order of the scorecard version's
+    # measures (NULL where it has none or it is text), the signals behind the
+    # multipliers and the base score (in the order of
+    # scoring.SIGNAL_VALUES), and the text raw values (attribute measures
+    # scored by a table) as JSON {"raw": {name: text}}. Rows written before
+    # 0018 keep everything in `measures` ({"raw", "signals", "base"}).
     scorecard_version: Mapped[str | None] = mapped_column(sa.String(64))
+    raw_values: Mapped[list[float | None] | None] = mapped_column(FloatArray)
+    signal_values: Mapped[list[float | None] | None] = mapped_column(FloatArray)
     measures: Mapped[dict[str, Any] | None]
 
     calculated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

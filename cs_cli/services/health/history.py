@@ -14,6 +14,7 @@ from cs_cli.db.models import Customer, HealthScoreHistory
 from cs_cli.domain import Actor
 from cs_cli.services.access import customer_scope
 from cs_cli.services.health.recalc import score_day
+from cs_cli.services.health.scoring import SIGNAL_VALUES, measure_names
 from cs_cli.services.health.usage import UsageRange
 from cs_cli.services.health.writes import COMPONENT_COLUMNS
 from cs_cli.specs.scorecard import LoadedScorecard
@@ -28,7 +29,13 @@ def stored_day(
     None. Rows as score_day(flat=True) gives them."""
     h = HealthScoreHistory
     c = Customer
-    pit = dialect.json_number(session, h.measures, ("signals", "coverage")).is_not(None)
+    # Rows kept as arrays are point in time; of the rows kept as JSON before,
+    # those whose signals have a coverage.
+    coverage = SIGNAL_VALUES.index("coverage")
+    pit = sa.or_(
+        dialect.array_item(session, h.signal_values, coverage).is_not(None),
+        dialect.json_number(session, h.measures, ("signals", "coverage")).is_not(None),
+    )
     mine = sa.and_(h.scorecard_version == loaded.version, pit)
     counted = session.execute(
         sa.select(sa.func.count(), sa.func.count().filter(mine)).where(h.as_of == day)
@@ -37,10 +44,16 @@ def stored_day(
         return None
     card = loaded.card
     raw = []
-    for spec in card.components.values():
-        for name, measure in spec.measures.items():
-            read = dialect.json_text if measure.is_categorical else dialect.json_number
-            raw.append(read(session, h.measures, ("raw", name)).label(f"raw_{name}"))
+    for index, name in enumerate(measure_names(card)):
+        if card.measure(name).is_categorical:
+            value = dialect.json_text(session, h.measures, ("raw", name))
+        else:
+            # The array's number; NULL there, the JSON of a row kept before.
+            value = sa.case(
+                (h.raw_values.is_not(None), dialect.array_item(session, h.raw_values, index)),
+                else_=dialect.json_number(session, h.measures, ("raw", name)),
+            )
+        raw.append(value.label(f"raw_{name}"))
     components = [getattr(h, column).label(f"component_{name}") for name, column in COMPONENT_COLUMNS.items()]
     # Core rows straight from the connection, fetched all at once (iterating
     # a result fetches row by row): the ORM's result machinery costs as

@@ -174,6 +174,44 @@ def score(
     )
 
 
+# What a history row keeps beside each measure's raw value, in this order
+# (its signal_values): the signals behind the multipliers, the share of the
+# weights with data, and the base score before the multipliers.
+SIGNAL_VALUES = ("days_to_renewal", "open_escalations", "champion_left", "tenure_days", "coverage", "base")
+_WHOLE_SIGNALS = ("days_to_renewal", "open_escalations", "champion_left", "tenure_days")
+
+
+def measure_names(card: Scorecard) -> list[str]:
+    """The scorecard's measures in the order history keeps their raw values."""
+    return [name for spec in card.components.values() for name in spec.measures]
+
+
+def kept(
+    card: Scorecard,
+    raw_values: list[float | None] | None,
+    signal_values: list[float | None] | None,
+    measures: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """What a history row keeps to explain its score, as {"raw": {measure:
+    value}, "signals": {...}, "base": ...}: from its arrays (in the order of
+    the scorecard that made it) and its text raw values, or from the JSON of
+    rows written before the arrays (which holds all of it)."""
+    measures = measures or {}
+    if raw_values is None and signal_values is None:
+        return measures
+    texts = measures.get("raw", {})
+    raw: dict[str, Any] = {}
+    for name, value in zip(measure_names(card), raw_values or [], strict=False):
+        raw[name] = texts.get(name, value)
+    values = dict(zip(SIGNAL_VALUES, signal_values or [], strict=False))
+    signals = {
+        name: int(value) if name in _WHOLE_SIGNALS and value is not None else value
+        for name, value in values.items()
+        if name != "base"
+    }
+    return {"raw": raw, "signals": signals, "base": values.get("base")}
+
+
 def explain(card: Scorecard, components: dict[str, int | None], stored: dict[str, Any]) -> dict[str, Any]:
     """The explanation of a stored score: what history kept (each measure's
     raw value, the signals, the base score) and what follows from it with

@@ -14,9 +14,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cs_cli.db import dialect
-from cs_cli.db.base import JSONType
+from cs_cli.db.base import FloatArray, JSONType
 from cs_cli.domain import HealthStatus, ScoreTrend
 from cs_cli.services.health.measures import MeasureQuery
+from cs_cli.services.health.scoring import SIGNAL_VALUES
 from cs_cli.specs.scorecard import SIZE_MEASURES, Component, Scorecard
 
 # Each level is a subquery that uses the columns of the one below several
@@ -87,7 +88,7 @@ def scored_select(
     flat: bool = False,
 ) -> sa.Select:
     """One row per customer with any data: scores, status, trend, the raw
-    measures (as JSON) and the signals behind the multipliers. `previous`
+    measures and the signals behind the multipliers (as history keeps them). `previous`
     has (customer_id, overall_score) of the score 30 days before. `flat`:
     each raw measure in a column of its own (raw_NAME) instead of the JSON,
     for reading many customers fast."""
@@ -191,32 +192,37 @@ def scored_select(
         else_=ScoreTrend.STABLE.value,
     )
     # What history keeps to explain the score: each measure's raw value, the
-    # signals behind the multipliers, and the base score. Band scores are
-    # not kept: they follow from the raw values and the scorecard version,
-    # and building them into every row cost a fifth of the recalculation
-    # (jsonb_build_object, and history rows twice the size).
-    measures_json = dialect.json_object(
-        session,
-        {
-            # Flat objects: nesting one per measure costs several times more.
-            "raw": dialect.json_object(session, {name: o.c[f"raw_{name}"] for name in raw_names}),
-            "signals": dialect.json_object(
-                session,
-                {
-                    "days_to_renewal": o.c.days_to_renewal,
-                    "open_escalations": o.c.open_escalations,
-                    "champion_left": o.c.champion_left,
-                    "tenure_days": o.c.tenure_days,
-                    "coverage": o.c.coverage,
-                },
-            ),
-            "base": o.c.base,
-        },
+    # signals behind the multipliers, and the base score, as arrays of
+    # numbers in a known order (SIGNAL_VALUES, the scorecard's measures).
+    # Band scores are not kept: they follow from the raw values and the
+    # scorecard version. A JSON object of the same numbers cost a third of
+    # the whole statement (each number converted for JSONB); text raw values
+    # (attribute measures scored by a table) are the only JSON left.
+    numeric = {name: not card.measure(name).is_categorical for name in raw_names}
+    signal_columns = {**{name: o.c[name] for name in SIGNAL_VALUES if name != "base"}, "base": o.c.base}
+    texts = [name for name in raw_names if not numeric[name]]
+    text_json = (
+        dialect.json_object(
+            session, {"raw": dialect.json_object(session, {name: o.c[f"raw_{name}"] for name in texts})}
+        )
+        if texts
+        else sa.cast(sa.null(), JSONType)
     )
     explained = (
         [o.c[f"raw_{name}"] for name in raw_names]
         if flat
-        else [sa.type_coerce(measures_json, JSONType).label("measures")]
+        else [
+            sa.type_coerce(
+                dialect.float_array(
+                    session, [o.c[f"raw_{name}"] if numeric[name] else sa.null() for name in raw_names]
+                ),
+                FloatArray,
+            ).label("raw_values"),
+            sa.type_coerce(
+                dialect.float_array(session, [signal_columns[name] for name in SIGNAL_VALUES]), FloatArray
+            ).label("signal_values"),
+            sa.type_coerce(text_json, JSONType).label("measures"),
+        ]
     )
     return (
         sa.select(

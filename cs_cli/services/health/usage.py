@@ -1,6 +1,7 @@
 """The usage events of a run of days, read once: whatever the number of days
-a recalculation or a backtest scores, the events table is scanned twice,
-not twice a day.
+a recalculation or a backtest scores, the events table is read once for
+the run's days (by the time index) and probed once per customer, not
+scanned every day.
 
 - `grains`: the events from the earliest window's first day to the last
   day, grouped by (customer, event name, user, UTC day), with the first and
@@ -8,7 +9,8 @@ not twice a day.
   windows' groups (an index on the day).
 - `firsts`: per customer, its first event ever (a customer with an event by
   the end of a day has usage data that day) and its last use of the product
-  before the grains begin, for each way the scorecards count use.
+  before the grains begin, for each way the scorecards count use (index
+  probes, not a scan).
 - `last_use`: the last use by the end of the day being scored, carried
   forward day by day from the grains (days are scored oldest first).
 
@@ -27,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from cs_cli.db import dialect
 from cs_cli.db.base import UTCDateTime
-from cs_cli.db.models import UsageEvent
+from cs_cli.db.models import Customer, UsageEvent
 from cs_cli.services.facts import day_end, day_start
 from cs_cli.specs.scorecard import USAGE_MEASURES, Measure, MeasureKind, Scorecard
 
@@ -180,22 +182,25 @@ def usage_range(
     )
     grains = dialect.temp_table_from(session, "cs_usage_grains", grains_select)
     session.execute(sa.text(f"CREATE INDEX cs_usage_grains_day ON {grains.name} (day)"))
+    # Per customer, by its index on (customer_id, occurred_at): the first
+    # event, and the last use before the grains, each one index probe (a
+    # GROUP BY over every event ever read the whole table each run).
+    c = Customer.__table__
+    mine = ev.c.customer_id == c.c.id
     before = ev.c.occurred_at < sa.literal(start, UTCDateTime())
-    firsts_select = (
-        sa.select(
-            ev.c.customer_id.label("customer_id"),
-            sa.func.min(ev.c.occurred_at).label("first_at"),
-            *(
-                sa.func.max(ev.c.occurred_at)
-                .filter(before, event_filter(session, by_key[key], ev.c.event_name, None))
-                .label(column)
-                for key, column in keys.items()
-            ),
-        )
-        .where(*only)
-        .group_by(ev.c.customer_id)
-    )
-    firsts = dialect.temp_table_from(session, "cs_usage_firsts", firsts_select)
+    firsts_select = sa.select(
+        c.c.id.label("customer_id"),
+        sa.select(sa.func.min(ev.c.occurred_at)).where(mine).scalar_subquery().label("first_at"),
+        *(
+            sa.select(sa.func.max(ev.c.occurred_at))
+            .where(mine, before, event_filter(session, by_key[key], ev.c.event_name, None))
+            .scalar_subquery()
+            .label(column)
+            for key, column in keys.items()
+        ),
+    ).where(*([] if customers is None else [c.c.id.in_(list(customers))]))
+    with dialect.index_probes(session):
+        firsts = dialect.temp_table_from(session, "cs_usage_firsts", firsts_select)
     session.execute(sa.text(f"CREATE UNIQUE INDEX cs_usage_firsts_customer ON {firsts.name} (customer_id)"))
     last_use = sa.Table(
         "cs_last_use",

@@ -165,10 +165,11 @@ def score_detail(
         )
     # Scoring and scorecards are imported where a score is explained: a
     # listing does without them (a fifth of its start-up).
-    from cs_cli.services.health.scoring import explain
+    from cs_cli.services.health.scoring import explain, kept
     from cs_cli.services.health.writes import COMPONENT_COLUMNS
 
     components = {c: getattr(h, col) for c, col in COMPONENT_COLUMNS.items()}
+    card = _scorecard(session, h.scorecard_version)
     is_current = current is not None and current.as_of == h.as_of
     override = active(today or h.as_of)
     in_force = session.execute(sa.select(override).where(override.c.customer_id == customer.id)).first()
@@ -181,7 +182,7 @@ def score_detail(
         score_trend=current.score_trend if is_current else None,
         score_change_30d=current.score_change_30d if is_current else None,
         components=components,
-        explanation=explain(_scorecard(session, h.scorecard_version), components, h.measures or {}),
+        explanation=explain(card, components, kept(card, h.raw_values, h.signal_values, h.measures)),
         scorecard_version=h.scorecard_version,
         days_since_last_login=current.days_since_last_login if is_current else None,
         days_to_renewal=current.days_to_renewal if is_current else None,

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from cs_cli.db import dialect
-from cs_cli.db.base import JSONType
+from cs_cli.db.base import FloatArray, JSONType
 from cs_cli.db.models import DomainEvent, HealthScore, HealthScoreHistory
 from cs_cli.domain import Actor, HealthStatus
 from cs_cli.enums import JUDGED_STATUSES
@@ -44,6 +44,8 @@ def _scratch() -> sa.Table:
         sa.Column("days_since_last_login", sa.Integer),
         sa.Column("score_change_30d", sa.Integer),
         sa.Column("score_trend", sa.String(20)),
+        sa.Column("raw_values", FloatArray),
+        sa.Column("signal_values", FloatArray),
         sa.Column("measures", JSONType),
         prefixes=["TEMPORARY"],
     )
@@ -208,6 +210,8 @@ def _history(
         "health_status": scratch.c.health_status,
         **_components(scratch),
         "scorecard_version": sa.literal(scorecard.version),
+        "raw_values": scratch.c.raw_values,
+        "signal_values": scratch.c.signal_values,
         "measures": scratch.c.measures,
         "calculated_at": sa.literal(now, table.c.calculated_at.type),
         "created_at": sa.literal(now, table.c.created_at.type),
