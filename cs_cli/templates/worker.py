@@ -116,7 +116,7 @@ def _serve(requests: Any, replies: Any) -> None:
     import json
     import resource
 
-    from cs_cli import templates
+    from cs_cli.templates.engine import render_here
 
     resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))
     while True:
@@ -125,7 +125,7 @@ def _serve(requests: Any, replies: Any) -> None:
         except (EOFError, OSError):
             return  # the parent is gone
         try:
-            reply: tuple = ("ok", templates.render_here(text, context, name=name))
+            reply: tuple = ("ok", render_here(text, context, name=name))
         except TemplateError as exc:
             reply = ("error", exc.line, exc.reason)
         except MemoryError:

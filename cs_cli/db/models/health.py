@@ -49,13 +49,18 @@ class HealthScore(CreatedAt, Base):
 
 
 class HealthScoreHistory(CreatedAt, Base):
-    """One row per customer per as-of day; re-scoring a day replaces its row."""
+    """One row per customer per as-of day; re-scoring a day replaces its row.
+
+    A year of daily history is a row per customer a day. Like usage_events it
+    has no foreign key on purpose: checking one per row inserted was a third
+    of writing a day's history (benchmarks/RESULTS.md), and cs never deletes
+    a customer (the rows are written only by scoring customers that exist)."""
 
     __tablename__ = "cs_health_score_history"
     __table_args__ = (sa.UniqueConstraint("customer_id", "as_of"), sa.Index(None, "as_of"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
+    customer_id: Mapped[int]
     as_of: Mapped[dt.date]
 
     overall_score: Mapped[int]

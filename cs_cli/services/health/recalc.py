@@ -275,6 +275,10 @@ def recalc_day(
     `usage`: the usage of a run of days (see usage.py), else read for this day."""
     card = scorecard.card
     dialect.for_whole_table_reads(session)
+    if not dry_run:
+        # One recalculation writes at a time: a day with no history yet is
+        # written without conflict checks (see writes._history).
+        dialect.one_at_a_time(session, "health.recalc")
     by_status: Counter[str] = Counter()
     without = dropped = fell_below = scored = not_yet = 0
     preview: dict[str, tuple[int, str]] = {}
