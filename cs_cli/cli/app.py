@@ -206,7 +206,7 @@ COMMANDS: dict[str, Callable[[], Any]] = {
     "import": _part("data", "import_"),
     "export": _part("data", "export"),
     "demo": _part("demo", "demo"),
-    "recalc": _part("health", "recalc"),
+    "recalc": _part("recalc", "recalc"),
     "enroll": _part("journeys", "enroll"),
     "run": _part("jobs", "run"),
     "calendar": _part("tasks", "calendar"),

@@ -1,9 +1,9 @@
-"""`cs recalc` and `cs health`: score the book, and read the scores."""
+"""`cs health`: read the scores and explain them (`cs recalc` writes them,
+see recalc.py; `cs health backtest` checks them, see backtest.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -12,157 +12,29 @@ import typer
 from cs_cli.cli import _runtime
 from cs_cli.cli._options import (
     AllOpt,
-    AsOfOpt,
     ColumnsOpt,
-    DryRunOpt,
     FormatOpt,
-    HorizonOpt,
     LimitOpt,
     OffsetOpt,
-    SnapshotFromOpt,
-    SnapshotToOpt,
     parse_date,
-    parse_days,
     pick_columns,
     today,
 )
 from cs_cli.cli._output import (
     OutputFormat,
-    auc_text,
     cell,
     dataclass_rows,
     emit_object,
     emit_rows,
     message,
-    notice,
     paging_note,
     plain,
-    progress_bar,
     rows_wanted,
-    warn,
 )
-from cs_cli.enums import UNJUDGED_STATUSES, HealthStatus, ScoreTrend
+from cs_cli.cli.backtest import backtest
+from cs_cli.enums import HealthStatus, ScoreTrend
 
 app = typer.Typer(help="Health scores: list, explain, history.", no_args_is_help=True)
-
-
-def recalc(
-    customer: Annotated[
-        list[str] | None,
-        typer.Option("--customer", "-c", help="Only this customer (repeat for more).", metavar="ID"),
-    ] = None,
-    as_of: AsOfOpt = None,
-    since: Annotated[
-        dt.date | None,
-        typer.Option("--from", parser=parse_date, metavar="DATE", help="Backfill: first day (with --to)."),
-    ] = None,
-    until: Annotated[
-        dt.date | None,
-        typer.Option("--to", parser=parse_date, metavar="DATE", help="Backfill: last day (with --from)."),
-    ] = None,
-    every: Annotated[
-        int,
-        typer.Option(
-            parser=parse_days,
-            metavar="DAYS",
-            help="Backfill: score every this many days, counted back from --to (7d: weekly history).",
-            show_default="1d",
-        ),
-    ] = 1,
-    scorecard: Annotated[
-        Path | None,
-        typer.Option(help="Scorecard YAML (default: CS_SCORECARD, else the shipped one).", dir_okay=False),
-    ] = None,
-    dry_run: DryRunOpt = False,
-    fmt: FormatOpt = OutputFormat.TABLE,
-) -> None:
-    """Recalculate health scores for every customer you can see (or --customer).
-
-    Writes one history row per customer per day (re-running a day replaces it),
-    moves the current score, trend and 30-day change forward, and records a
-    health.status_dropped event when a status falls and a
-    health.below_threshold event when a score crosses one of the scorecard's
-    below_thresholds (50).
-    With --from/--to it backfills every day of the range, oldest first.
-
-    Examples:
-
-      cs recalc
-
-      cs recalc --customer C-00107 --dry-run
-
-      cs recalc --from 2026-08-01 --to 2026-11-01
-
-      cs recalc --from 2025-11-01 --to 2026-11-01 --every 7d
-    """
-    from cs_cli.errors import BadInput
-    from cs_cli.services.health.recalc import recalc_days, status_counts, target_ids
-    from cs_cli.specs.scorecard import load_scorecards
-
-    if (since is None) != (until is None):
-        raise BadInput("--from and --to go together")
-    if since and as_of:
-        raise BadInput("use either --as-of or --from/--to")
-    if since and until and since > until:
-        raise BadInput("--from must not be after --to")
-    if every != 1 and since is None:
-        raise BadInput("--every goes with --from and --to")
-    days = (
-        [today(as_of)]
-        if since is None
-        else sorted(until - dt.timedelta(d) for d in range(0, (until - since).days + 1, every))
-    )
-    if every > 7:
-        from cs_cli.services.health.recalc import PREVIOUS_SLACK_DAYS
-
-        warn(
-            f"with --every above {PREVIOUS_SLACK_DAYS + 1}d, no score lies 30 to {30 + PREVIOUS_SLACK_DAYS}"
-            " days before each day: the 30-day change and the trend stay empty"
-        )
-    settings = _runtime.STATE.settings()
-    plan = load_scorecards(scorecard or (Path(settings.scorecard) if settings.scorecard else None))
-    started = time.perf_counter()
-    with _runtime.session() as (session, actor):
-        ids = target_ids(session, actor, customer)
-        with progress_bar(len(ids) * len(days)) as advance:
-            results = recalc_days(
-                session,
-                actor,
-                plan,
-                ids,
-                days=days,
-                now=dt.datetime.now(dt.UTC),
-                named=bool(customer),
-                dry_run=dry_run,
-                progress=advance,
-            )
-        if dry_run:
-            session.rollback()
-    elapsed = time.perf_counter() - started
-    if dry_run:
-        preview = {k: v for r in results if r.as_of == days[-1] for k, v in r.preview.items()}
-        rows = [{"external_id": k, "score": v[0], "status": v[1]} for k, v in sorted(preview.items())]
-        emit_rows(rows, ["external_id", "score", "status"], fmt)
-    counts = status_counts(results)
-    scored = sum(r.scored for r in results)
-    span = f"{days[0]}" if len(days) == 1 else f"{days[0]} to {days[-1]} ({len(days)} days)"
-    judged = [HealthStatus.HEALTHY, HealthStatus.AT_RISK, HealthStatus.CRITICAL, HealthStatus.CHURNED]
-    statuses = ", ".join(f"{counts[s]} {s.replace('_', ' ')}" for s in judged)
-    apart = [f"{counts[s]} {s.replace('_', ' ')}" for s in UNJUDGED_STATUSES if counts[s]]
-    note = f"; {' and '.join(apart)} (not judged by the score)" if apart else ""
-    not_yet = sum(r.not_yet for r in results)
-    note += f"; {not_yet} not yet customers" if not_yet else ""
-    extra = sum(r.without_data for r in results)
-    note += f"; {extra} without any data" if extra else ""
-    drops = sum(r.dropped for r in results)
-    note += f"; {drops} dropped a status" if drops else ""
-    below = sum(r.fell_below for r in results)
-    note += f"; {below} fell below a threshold" if below else ""
-    if not ids:
-        message("no customers to score: load some with `cs import customers FILE` (or try `cs demo`)")
-        return
-    verb = "would score" if dry_run else "scored"
-    message(f"{verb} {scored:,} customer-days as of {span}: {statuses}{note} in {elapsed:.1f} s")
 
 
 LIST_COLUMNS = [
@@ -552,205 +424,5 @@ def sparkline(values: list[int]) -> str:
     return "".join(bars[min(len(bars) - 1, max(0, v) * len(bars) // 101)] for v in values)
 
 
-@app.command()
-def backtest(
-    since: SnapshotFromOpt = None,
-    until: SnapshotToOpt = None,
-    every: Annotated[
-        int,
-        typer.Option(
-            parser=parse_days, metavar="DAYS", help="Days between snapshots (7d, 2w...).", show_default="7d"
-        ),
-    ] = 7,
-    horizon: HorizonOpt = 90,
-    scorecard: Annotated[
-        list[Path] | None,
-        typer.Option(
-            help="Scorecard YAML to judge (repeat to compare several side by side).",
-            dir_okay=False,
-            metavar="FILE",
-            show_default="CS_SCORECARD, else the shipped one",
-        ),
-    ] = None,
-    as_of: AsOfOpt = None,
-    fmt: FormatOpt = OutputFormat.TABLE,
-) -> None:
-    """Would the health score have warned of the churn that happened?
-
-    For each snapshot day, every active customer is scored as it would have
-    been that day (only what was known by then), and the scores are set
-    against who churned within the horizon after. Reported: ROC AUC (0.5 is
-    chance, 1 a perfect ranking) with a 95% interval, beside a baseline
-    (usage events in the last 28 days alone); the churn rate of the
-    lowest-scored tenth of each day over the base rate (lift); churn rates
-    by status and by score band; each component's and measure's own AUC
-    ("which signals predict churn in this book"); and weights suggested
-    from them. Days whose horizon has not passed are left out.
-
-    Examples:
-
-      cs health backtest
-
-      cs health backtest --every 30d --horizon 60d
-
-      cs health backtest --scorecard mine.yaml --scorecard theirs.yaml
-
-      cs health backtest --format json > backtest.json
-    """
-    from cs_cli.services.health.backtest import backtest as run
-    from cs_cli.services.health.backtest import snapshot_days
-    from cs_cli.specs.scorecard import load_scorecard
-
-    settings = _runtime.STATE.settings()
-    if not scorecard:
-        scorecard = [Path(settings.scorecard)] if settings.scorecard else [None]
-    cards = [load_scorecard(p) for p in scorecard]
-    with _runtime.session() as (session, actor):
-        days, censored = snapshot_days(
-            session, since=since, until=until, every_days=every, horizon_days=horizon, today=today(as_of)
-        )
-        if not days:
-            message(
-                f"no snapshot day has a horizon that has passed ({censored} wait for theirs):"
-                " an earlier --to, or a shorter --horizon"
-            )
-            return
-        with progress_bar(len(days) * 1000) as advance:
-            result = run(
-                session,
-                actor,
-                cards,
-                days=days,
-                every_days=every,
-                horizon_days=horizon,
-                censored=censored,
-                progress=(lambda n: advance(1000 * n)) if advance else None,
-            )
-        session.rollback()
-    if not result.observations and fmt == OutputFormat.TABLE:
-        message("no active customers on those days: nothing to judge (cs import customers FILE, or cs demo)")
-        return
-    if fmt == OutputFormat.JSON:
-        emit_object({**plain(result), "base_rate": result.base_rate, "enough": result.enough}, fmt)
-        return
-    if fmt == OutputFormat.CSV:
-        emit_rows(_ranking_rows(result), _RANKING_COLUMNS, fmt)
-        return
-    _render_backtest(result)
-
-
-_RANKING_COLUMNS = ["scorecard", "kind", "signal", "auc", "low", "high", "coverage"]
-
-
-def _ranking_rows(result):
-    if result.baseline:
-        yield {"scorecard": "", **_ranking(result.baseline)}
-    for card in result.scorecards:
-        for signal in [card.score, *card.signals]:
-            yield {"scorecard": card.label, **_ranking(signal)}
-
-
-def _ranking(s) -> dict:
-    return {
-        "kind": s.kind,
-        "signal": s.signal,
-        "auc": s.auc,
-        "low": s.low,
-        "high": s.high,
-        "coverage": s.coverage,
-    }
-
-
-def _render_backtest(result) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    from cs_cli.cli._output import stdout_console
-
-    console = stdout_console(max_width=80)
-    first, last = result.days[0], result.days[-1]
-    waiting = f"; {result.censored} later days wait for their horizon" if result.censored else ""
-    span = f"{first}" if first == last else f"{first} to {last} every {result.every_days} days"
-    days = "1 day" if len(result.days) == 1 else f"{len(result.days)} days"
-    message(f"health as of {days}, {span}, against churn within {result.horizon_days} days{waiting}")
-    rate = f"{result.base_rate:.1%}" if result.base_rate is not None else "-"
-    message(
-        f"{result.customers:,} customers, {result.observations:,} customer-days;"
-        f" {result.churned_customers:,} customers churned ({result.churned_observations:,}"
-        f" customer-days, base rate {rate})"
-    )
-    if not result.enough:
-        notice(
-            "too few churns to judge:",
-            f"{result.churned_customers} churned customers; about"
-            f" {result.needed} are needed for an AUC interval of ±0.1 (a longer window, or --horizon)",
-        )
-    table = Table(show_edge=False, header_style="bold", pad_edge=False)
-    for column in ("scorecard", "AUC (95% interval)", "lowest tenth: lift"):
-        table.add_column(column)
-    for card in result.scorecards:
-        lift = f"{card.top_decile_lift:.1f}x" if card.top_decile_lift is not None else "-"
-        table.add_row(escape(card.label), auc_text(card.score), lift)
-    if result.baseline and result.baseline.coverage:
-        table.add_row("baseline: events, last 28 days", auc_text(result.baseline), "")
-    elif result.baseline:
-        table.add_row("baseline: events, last 28 days", "no usage events", "")
-    table.add_row("chance", "0.50", "1.0x")
-    console.print(table)
-    for card in result.scorecards:
-        if card.days_from_history:
-            rest = "" if card.days_from_history == len(result.days) else "; the others scored afresh"
-            message(
-                f"{card.label}: {card.days_from_history} of {len(result.days)} days read from stored"
-                f" history (same scorecard, point in time){rest}"
-            )
-    for card in result.scorecards:
-        _render_card(console, card)
-
-
-def _render_card(console, card) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    console.print()
-    rates = Table(
-        title=f"{escape(card.name)}: churn rate", show_edge=False, header_style="bold", pad_edge=False
-    )
-    for column in ("status", "days", "churned", "rate", "score", "days ", "churned ", "rate "):
-        rates.add_column(
-            column, justify="left" if column.strip() in ("status", "score") else "right", no_wrap=True
-        )
-    statuses, bands = card.by_status, list(reversed(card.by_band))
-    for i in range(max(len(statuses), len(bands))):
-        left = _rate_cells(statuses[i], words=True) if i < len(statuses) else ["", "", "", ""]
-        right = _rate_cells(bands[i]) if i < len(bands) else ["", "", "", ""]
-        rates.add_row(*left, *right)
-    console.print(rates)
-    signals = Table(
-        title=f"{escape(card.label)}: what predicts churn (each signal alone)",
-        show_edge=False,
-        header_style="bold",
-        pad_edge=False,
-    )
-    for column in ("signal", "kind", "AUC (95% interval)", "data"):
-        signals.add_column(column, justify="right" if column == "data" else "left")
-    for s in card.signals:
-        signals.add_row(escape(s.signal), s.kind, auc_text(s), f"{s.coverage:.0%}")
-    console.print(signals)
-    if card.suggested_weights:
-        weights = ", ".join(f"{c} {w}" for c, w in card.suggested_weights.items())
-        console.print("suggested weights (each component's AUC above 0.5, scaled to 100):")
-        console.print(f"  {weights}")
-        if card.suggested_auc is not None:
-            console.print(
-                f"  with them the base score reaches AUC {card.suggested_auc:.2f} on these days\n"
-                "  (no multipliers; measured on the days it was fitted to, so optimistic)"
-            )
-    else:
-        console.print("no component ranks churn better than chance: no weights to suggest")
-
-
-def _rate_cells(rate, words: bool = False) -> list[str]:
-    label = rate.group.replace("_", " ") if words else rate.group
-    share = f"{rate.rate:.1%}" if rate.rate is not None else "-"
-    return [label, f"{rate.observations:,}", f"{rate.churned:,}", share]
+# Its own module (the longest command of the group); registered here.
+app.command()(backtest)
