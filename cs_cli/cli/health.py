@@ -30,6 +30,7 @@ from cs_cli.cli._output import (
     paging_note,
     plain,
     rows_wanted,
+    table_cell,
 )
 from cs_cli.cli.backtest import backtest
 from cs_cli.enums import HealthStatus, ScoreTrend
@@ -225,17 +226,17 @@ def _render(detail) -> None:
     head = Table.grid(padding=(0, 2))
     head.add_column(style="dim")
     head.add_column()
-    status = cell(detail.health_status)
+    status = table_cell(detail.health_status)
     head.add_row("score", f"[bold]{detail.overall_score}[/] {_gauge(detail.overall_score)} {status}")
     if detail.score_change_30d is not None:
-        head.add_row("30 days", f"{detail.score_change_30d:+d} ({cell(detail.score_trend)})")
+        head.add_row("30 days", f"{detail.score_change_30d:+d} ({table_cell(detail.score_trend)})")
     if detail.override:
         o = detail.override
         head.add_row(
             "[bold]override[/]",
             Text.assemble(
                 (str(o["overall_score"]), "bold"),
-                f" {cell(o['health_status'])} by {o['set_by']} until {o['expires_on']}: {o['reason']}"
+                f" {table_cell(o['health_status'])} by {o['set_by']} until {o['expires_on']}: {o['reason']}"
                 " (the computed score below goes on being recalculated)",
             ),
         )
@@ -275,9 +276,7 @@ def _render(detail) -> None:
                 cell(score) if index == 0 else "",
                 cell(contributions.get(component)) if index == 0 else "",
                 name,
-                "no data"
-                if raw is None and name != "-"
-                else (f"{raw:.3g}" if isinstance(raw, float) else cell(raw)),
+                "no data" if raw is None and name != "-" else table_cell(raw),
                 cell(values.get("score")),
                 MEASURES[name][2] if name in MEASURES else "",
             )

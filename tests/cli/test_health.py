@@ -55,6 +55,12 @@ def test_show_explains_a_score_in_checkable_numbers(run_cli, demo):
     table = run_cli("health", "show", worst["external_id"])
     assert table.exit_code == 0
     assert "points before multipliers" in table.stdout and "feature_breadth" in table.stdout
+    # In words and readable numbers, as the listings: "at risk", ARR 281,000 (not 2.81e+05).
+    word = detail["health_status"].replace("_", " ")
+    assert f"{word}" in table.stdout.splitlines()[1] and "_" not in table.stdout.splitlines()[1]
+    arr = next(m for m in e["measures"].items() if m[0] == "contract_value")[1]["raw"]
+    if arr is not None and arr >= 1000:
+        assert f"{arr:,.0f}" in table.stdout and "e+0" not in table.stdout
 
 
 def test_history_backfill_and_sparkline(run_cli, demo):
