@@ -19,6 +19,8 @@ from typing import Any
 from textual.message import Message
 
 from cs_cli.domain import PAST_TENSE, BoardCard, TaskChangeResult, TaskStatus
+from cs_cli.tui.data import Database
+from cs_cli.tui.screens.on_board import OnBoard
 from cs_cli.tui.screens.task_modals import (
     AssignForm,
     AssignModal,
@@ -57,13 +59,12 @@ class Failed(Message):
         self.reload = reload
 
 
-class TaskActions:
+class TaskActions(OnBoard):
     """The lifecycle actions for a Screen: `action_complete`, `action_start`,
     ... as the screen's bindings name them. The screen handles Changed and
     Failed (reload, notify)."""
 
     # Provided by the Screen this is mixed into.
-    app: Any
     notify: Any
     post_message: Any
     run_worker: Any
@@ -83,7 +84,7 @@ class TaskActions:
         return None
 
     @property
-    def db(self) -> Any:
+    def db(self) -> Database:
         return self.app.db
 
     def fail(self, exc: BaseException, *, reload: bool = False) -> None:
