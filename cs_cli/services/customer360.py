@@ -254,7 +254,9 @@ def risks(
     crit, warn, info = AlertSeverity.CRITICAL, AlertSeverity.WARNING, AlertSeverity.INFO
     out: list[RiskIndicator] = []
     for alert in alerts:
-        out.append(RiskIndicator("alert", alert.severity, f"alert: {alert.title}"))
+        # Who is to act on it (the alerts screen's assign), by login.
+        who = f" → {alert.assigned_to.split('@', 1)[0]}" if alert.assigned_to else ""
+        out.append(RiskIndicator("alert", alert.severity, f"alert: {alert.title}{who}"))
     # An open alert already says it: not twice.
     alerted = {a.alert_type for a in alerts}
     for name, factor, label in multipliers:
