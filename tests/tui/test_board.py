@@ -841,8 +841,8 @@ def demo_engine(tmp_path, _sqlite_template):
     engine.dispose()
 
 
-def test_snapshot_of_the_board_over_the_demo_book(demo_engine, snap_compare):
-    """An admin's board (all tasks) at 120x40: columns, cards with overdue
+def test_snapshot_of_the_board_at_160x48(demo_engine, snap_compare):
+    """An admin's board (all tasks) at 160x48: four equal columns, cards with overdue
     dates, health badges, blocked reasons and assignees, the footer."""
     db = Database(demo_engine, "admin", as_of=DEMO_DAY)
     db.connect()
@@ -855,7 +855,7 @@ def test_snapshot_of_the_board_over_the_demo_book(demo_engine, snap_compare):
         await settle(pilot)
         await pilot.wait_for_scheduled_animations()
 
-    assert snap_compare(BoardApp(db), terminal_size=(120, 40), run_before=loaded)
+    assert snap_compare(BoardApp(db), terminal_size=(160, 48), run_before=loaded)
 
 
 def test_snapshot_of_the_board_at_80x24(demo_engine, snap_compare):

@@ -391,7 +391,8 @@ def demo_url(tmp_path_factory) -> str:
     return f"sqlite:///{path}"
 
 
-def test_snapshot_of_customer_360(demo_url, snap_compare):
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_snapshot_of_customer_360(demo_url, snap_compare, size):
     engine = make_engine(demo_url)
     app = _open(engine, "admin", "C-00015")
 
@@ -400,7 +401,7 @@ def test_snapshot_of_customer_360(demo_url, snap_compare):
         await pilot.pause()
 
     try:
-        assert snap_compare(app, terminal_size=(120, 40), run_before=loaded_view)
+        assert snap_compare(app, terminal_size=size, run_before=loaded_view)
     finally:
         engine.dispose()
 
