@@ -150,14 +150,14 @@ def show(
     as_of: AsOfOpt = None,
     fmt: FormatOpt = OutputFormat.TABLE,
 ) -> None:
-    """Show one task: customer, assignee, dates, outcome, playbook, touchpoints.
+    """Show one task: customer, assignee, dates, outcome, playbook, touchpoints, history.
 
     Example: cs tasks show 1042 --format json
     """
     from cs_cli.services.tasks.views import task_detail
 
     with _runtime.session() as (session, actor):
-        detail = task_detail(session, actor, task_id, today=today(as_of))
+        detail = task_detail(session, actor, task_id, today=today(as_of), history=True)
     _emit_detail(detail, fmt)
 
 
@@ -208,6 +208,13 @@ def _emit_detail(detail, fmt: OutputFormat) -> None:
     ):
         if value is not None and cell(value):
             grid.add_row(label, text_cell(value))
+    if detail.history:
+        # Said as the board's task detail says it, oldest first.
+        lines = Text("\n").join(
+            Text.assemble((f"{h.at:%Y-%m-%d %H:%M}  ", "dim"), ((h.actor or "cs") + "  ", "bold"), h.words)
+            for h in detail.history
+        )
+        grid.add_row("history", lines)
     title = Text.assemble((f"task {r.id}", "bold"), f": {r.title}")
     stdout_console(max_width=110).print(Panel(grid, title=title, title_align="left"))
 

@@ -113,7 +113,7 @@ _WHERE = {
     "PlaybookEvaluation": "playbooks",
     "BoardCard": "board",
     "BoardColumn": "board",
-    "TaskHistoryEntry": "board",
+    "TaskHistoryEntry": "tasks",
     "TaskView": "board",
     "Assignee": "board",
     "FilterChoices": "board",

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from cs_cli.domain.health import HealthDetail, HistoryPoint
     from cs_cli.domain.metrics import RenewalWindow
     from cs_cli.domain.predictions import ChurnDriver
-    from cs_cli.domain.tasks import TaskPage, TouchpointDetail
+    from cs_cli.domain.tasks import TaskHistoryEntry, TaskPage, TouchpointDetail
     from cs_cli.domain.text import Theme
 
 
@@ -59,16 +59,6 @@ class BoardCard:
     # The customer's ARR and next renewal.
     arr: Decimal | None = None
     renewal_date: dt.date | None = None
-
-
-@dataclass(frozen=True)
-class TaskHistoryEntry:
-    """One change to a task, from its audit trail: when, who, and what in words."""
-
-    at: dt.datetime
-    actor: str | None
-    action: str
-    words: str
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,16 @@ class TaskPage:
 
 
 @dataclass(frozen=True)
+class TaskHistoryEntry:
+    """One change to a task, from its audit trail: when, who, and what in words."""
+
+    at: dt.datetime
+    actor: str | None
+    action: str
+    words: str
+
+
+@dataclass(frozen=True)
 class TaskDetail:
     """Everything `cs tasks show` prints about one task."""
 
@@ -68,6 +78,8 @@ class TaskDetail:
     journey_enrollment_id: int | None
     updated_at: dt.datetime | None
     touchpoint_ids: list[int] = field(default_factory=list)
+    # Who changed what, when (`task_history`); filled only when asked for.
+    history: list[TaskHistoryEntry] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,14 @@ FAIR, WEAK = 60, 40
 RENEWAL_SOON, RENEWAL_CLOSE = 90, 30
 # No touchpoint for this many days is a risk.
 QUIET_DAYS = 60
+# The alert type (the checker's, which the demo's share) that gives the
+# same reason as a score multiplier: with that alert open, the multiplier
+# is not said a second time.
+SAID_BY_ALERT = {
+    "renewal_within_days": "renewal_at_risk",
+    "open_escalation": "escalation",
+    "champion_left": "champion_left",
+}
 
 
 def customer_360(
@@ -246,11 +254,14 @@ def risks(
     crit, warn, info = AlertSeverity.CRITICAL, AlertSeverity.WARNING, AlertSeverity.INFO
     out: list[RiskIndicator] = []
     for alert in alerts:
-        out.append(RiskIndicator("alert", alert.severity, f"alert: {alert.title}"))
+        # Who is to act on it (the alerts screen's assign), by login.
+        who = f" → {alert.assigned_to.split('@', 1)[0]}" if alert.assigned_to else ""
+        out.append(RiskIndicator("alert", alert.severity, f"alert: {alert.title}{who}"))
     # An open alert already says it: not twice.
     alerted = {a.alert_type for a in alerts}
-    for _, factor, label in multipliers:
-        out.append(RiskIndicator("multiplier", warn, f"score x{factor:g}: {label}"))
+    for name, factor, label in multipliers:
+        if SAID_BY_ALERT.get(name) not in alerted:
+            out.append(RiskIndicator("multiplier", warn, f"score x{factor:g}: {label}"))
     if health is not None:
         change = health.score_change_30d
         if change is not None and change <= -5 and "health_drop" not in alerted:

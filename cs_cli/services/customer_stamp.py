@@ -17,6 +17,9 @@ from cs_cli.db.models import (
     HealthOverride,
     HealthScore,
     HealthScoreHistory,
+    JourneyEnrollment,
+    NpsResponse,
+    PlaybookRun,
     SupportTicket,
     Touchpoint,
 )
@@ -39,8 +42,10 @@ def _facts(model: Any, *columns: Any) -> list[sa.ScalarSelect]:
 def customer_stamp(session: Session, actor: Actor, ref: str) -> tuple | None:
     """One customer's fingerprint as the Customer 360 shows it: the row's
     last change, its health score, and for its tasks, touchpoints, tickets,
-    alerts, contacts, overrides and daily scores how many there are, the
-    newest and the latest change. One statement; None: the customer is not
+    alerts, contacts, overrides, daily scores, NPS responses, journey
+    enrollments and playbook runs how many there are, the newest and the
+    latest change (a journey's step, a run started or ended by a playbook,
+    a rule or the automation run). One statement; None: the customer is not
     (or no longer) one the actor may see."""
     conds = [Customer.external_id == ref]
     if ref.isdigit():
@@ -56,9 +61,17 @@ def customer_stamp(session: Session, actor: Actor, ref: str) -> tuple | None:
             *_facts(Touchpoint),
             *_facts(SupportTicket, SupportTicket.updated_at),
             *_facts(Alert, Alert.acknowledged_at, Alert.resolved_at),
+            # An alert keeps no time of its assignment: a sum of id times
+            # assignee moves with any one reassignment (the 360 names who).
+            sa.select(sa.func.sum(Alert.id * sa.func.coalesce(Alert.assigned_to_user_id, 0)))
+            .where(Alert.customer_id == Customer.id)
+            .scalar_subquery(),
             *_facts(Contact, Contact.updated_at),
             *_facts(HealthOverride, HealthOverride.cleared_at),
             *_facts(HealthScoreHistory),
+            *_facts(NpsResponse),
+            *_facts(JourneyEnrollment, JourneyEnrollment.updated_at),
+            *_facts(PlaybookRun, PlaybookRun.updated_at),
         )
         .where(sa.or_(*conds), customer_scope(actor))
         # An exact external id beats an internal id that happens to match (find_customer).

@@ -123,6 +123,29 @@ def test_create_list_show_and_work_a_task(run_cli, book, engine):
         assert s.scalar(sa.select(Touchpoint.touchpoint_type)) == "call"
 
 
+def test_show_says_the_history_as_the_board_does(run_cli, book):
+    """`cs tasks show` lists who changed what, oldest first, in the words of
+    the board's task detail (the same service), in the table and in JSON."""
+    task = _create(run_cli, "E-1", "Renewal call", "--type", "call", "--due", "2025-01-18")
+    assert run_cli("tasks", "reschedule", str(task), "--to", "2025-01-20", *AS_OF).exit_code == 0
+    assert run_cli("tasks", "block", str(task), "--reason", "waiting on legal", *AS_OF).exit_code == 0
+
+    shown = json.loads(run_cli("tasks", "show", str(task), "--format", "json").stdout)
+    assert [(h["action"], h["words"]) for h in shown["history"]] == [
+        ("task.create", "created: call, medium, due 2025-01-18, for Ana"),
+        ("task.reschedule", "rescheduled from 2025-01-18 to 2025-01-20"),
+        ("task.block", "blocked: waiting on legal"),
+    ]
+    assert {h["actor"] for h in shown["history"]} == {"admin"}
+    card = run_cli("tasks", "show", str(task), env={"COLUMNS": "80"})
+    assert card.exit_code == 0, card
+    lines = [line for line in card.stdout.splitlines() if "admin" in line]
+    assert "history" in lines[0] and "created: call, medium" in lines[0]
+    assert "rescheduled from 2025-01-18 to 2025-01-20" in lines[1]
+    assert "blocked: waiting on legal" in lines[2]
+    assert all(len(line) <= 80 for line in card.stdout.splitlines())
+
+
 def test_my_marks_overdue_tasks_first(run_cli, book):
     late = _create(run_cli, "E-1", "Late follow-up", "--due", "2025-01-15")
     _create(run_cli, "E-3", "Later", "--due", "2025-01-30")

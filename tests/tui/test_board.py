@@ -296,6 +296,73 @@ def test_a_change_a_card_cannot_make_is_checked_before_a_form_opens(engine, task
     _run(app, scenario)
 
 
+def test_completing_a_selection_with_blocked_cards_offers_to_unblock_them(engine, tasks):
+    """A selection of open and blocked cards: yes unblocks and completes all
+    of them in one change; the other button completes the open ones alone
+    and counts the blocked ones as skipped; escape changes nothing."""
+    app = _app(engine, "ana")
+    legal, deck, call = (
+        tasks["Waiting on legal"],
+        tasks["Send the QBR deck"],
+        tasks["Call Carla about the renewal"],
+    )
+
+    async def select(pilot, *names: str) -> None:
+        for name in names:
+            await goto(pilot, name)
+            await pilot.press("space")
+        assert app.screen.selected == {tasks[n] for n in names}
+
+    async def ask(pilot) -> None:
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        text = screen_text(app)
+        assert "1 of the 2 tasks is blocked. Unblock and complete all 2?" in text
+        assert "Only the other 1" in text
+
+    async def complete(pilot) -> None:
+        await settle(pilot)
+        assert isinstance(app.screen, CompleteModal)
+        await pilot.press("space", "tab", "enter")  # successful; enter in the notes submits
+        await settle(pilot)
+
+    async def scenario(pilot) -> None:
+        await select(pilot, "Send the QBR deck", "Waiting on legal")
+        await ask(pilot)
+        await pilot.press("escape")  # no answer: nothing changes
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "BoardScreen"
+        assert (task(engine, deck).status, task(engine, legal).status) == (P, B)
+
+        # The other button: the open card alone; the blocked one stays so.
+        await ask(pilot)
+        await pilot.click("#back")
+        await complete(pilot)
+        assert (task(engine, deck).status, task(engine, legal).status) == (C, B)
+        assert any(
+            n == "completed 1 task; logged 1 touchpoint; skipped 1 that cannot be completed (1 blocked)"
+            for n in notices(app)
+        ), notices(app)
+        assert events(engine, "task.unblocked") == []
+
+        # Yes: both, the blocked one unblocked first, in one change.
+        await select(pilot, "Call Carla about the renewal", "Waiting on legal")
+        await ask(pilot)
+        await pilot.press("enter")
+        await complete(pilot)
+        assert (task(engine, call).status, task(engine, legal).status) == (C, C)
+        assert task(engine, legal).blocked_reason is None
+        assert [e["task_id"] for e in events(engine, "task.unblocked")] == [legal]
+        assert {e["task_id"] for e in events(engine, "task.completed")} >= {deck, call, legal}
+        # The call logs a touchpoint; the internal task does not.
+        said = "unblocked and completed 2 tasks; logged 1 touchpoint"
+        assert any(n == said for n in notices(app)), notices(app)
+        assert legal in {c.id for c in column(app, C).cards}
+
+    _run(app, scenario)
+
+
 @pytest.mark.slow  # long: runs in `-m slow` (README, Development)
 def test_bulk_selection_reassign_new_task_and_refusals(engine, tasks):
     """space selects cards for one bulk change; a refused change is a
@@ -774,8 +841,8 @@ def demo_engine(tmp_path, _sqlite_template):
     engine.dispose()
 
 
-def test_snapshot_of_the_board_over_the_demo_book(demo_engine, snap_compare):
-    """An admin's board (all tasks) at 120x40: columns, cards with overdue
+def test_snapshot_of_the_board_at_160x48(demo_engine, snap_compare):
+    """An admin's board (all tasks) at 160x48: four equal columns, cards with overdue
     dates, health badges, blocked reasons and assignees, the footer."""
     db = Database(demo_engine, "admin", as_of=DEMO_DAY)
     db.connect()
@@ -788,7 +855,7 @@ def test_snapshot_of_the_board_over_the_demo_book(demo_engine, snap_compare):
         await settle(pilot)
         await pilot.wait_for_scheduled_animations()
 
-    assert snap_compare(BoardApp(db), terminal_size=(120, 40), run_before=loaded)
+    assert snap_compare(BoardApp(db), terminal_size=(160, 48), run_before=loaded)
 
 
 def test_snapshot_of_the_board_at_80x24(demo_engine, snap_compare):

@@ -365,6 +365,38 @@ def test_changes_made_elsewhere_show_without_a_key_and_the_cursor_stays(engine, 
     _run(app, scenario)
 
 
+def test_health_and_arr_changed_elsewhere_show_on_the_cards_without_a_key(engine, world):
+    """A card shows its customer's health and ARR: an override set and an
+    ARR changed from another connection (cs health override, an import)
+    redraw it with no key pressed."""
+    t = world
+    app = _app(engine, "admin", poll=0.1)
+
+    def card(ext: str):
+        return next(c for c in column(app, P).cards if c.id == t[ext])
+
+    async def scenario(pilot) -> None:
+        assert not card("M-1").health_overridden
+        with transaction(engine) as s:
+            m1 = s.scalar(sa.select(Customer.id).where(Customer.external_id == "M-1"))
+            s.execute(sa.update(Customer).where(Customer.id == m1).values(arr=777000))
+            s.add(
+                HealthOverride(
+                    customer_id=m1,
+                    overall_score=17,
+                    health_status=HealthStatus.CRITICAL,
+                    reason="champion left",
+                    expires_on=DAY + dt.timedelta(days=30),
+                    set_by="admin",
+                )
+            )
+        await until(pilot, lambda: card("M-1").health_overridden, "the live reload")
+        await until(pilot, lambda: "♥ 17* critical" in screen_text(app), "the new badge painted")
+        assert "ARR 777k" in screen_text(app)
+
+    _run(app, scenario, size=(160, 48))
+
+
 def test_a_change_refused_because_the_task_moved_reloads_it(engine, world):
     t = world
     app = _app(engine, "admin")  # no live updates: only the refusal reloads

@@ -296,6 +296,71 @@ def test_a_touchpoint_logged_elsewhere_shows_without_a_key_and_the_cursor_stays(
     run(app, scenario)
 
 
+def test_journeys_runs_and_alert_assignments_made_elsewhere_show_without_a_key(engine, book):
+    """The journeys and playbooks panel and the why list follow changes made
+    elsewhere with no key pressed: an enrollment and its next step (the
+    journey tick), a playbook run (a rule, the automation run) and an alert
+    assigned from the alerts screen of another board."""
+    from cs_cli.db.models import Alert, Journey, JourneyEnrollment, JourneyStep, Playbook, PlaybookRun
+    from cs_cli.domain import AlertSeverity, JourneyStepType, JourneyType, PlaybookCategory
+    from cs_cli.services.access import resolve_actor
+    from cs_cli.services.alert_actions import assign_alert
+
+    with transaction(engine) as session:
+        e1 = session.scalar(sa.select(Customer.id).where(Customer.external_id == "E-1"))
+        alert = Alert(
+            customer_id=e1,
+            alert_type="escalation",
+            severity=AlertSeverity.WARNING,
+            title="Escalated tickets",
+            raised_at=NOON,
+        )
+        journey = Journey(key="onboarding", name="Onboarding", journey_type=JourneyType.ONBOARDING)
+        playbook = Playbook(key="risk", name="Risk Response", category=PlaybookCategory.CHURN_RISK)
+        session.add_all([alert, journey, playbook])
+        session.flush()
+        steps = [
+            JourneyStep(journey_id=journey.id, key=k, step_order=i, name=n, step_type=JourneyStepType.TASK)
+            for i, (k, n) in enumerate((("kickoff", "Kickoff call"), ("training", "Admin training")), 1)
+        ]
+        session.add_all(steps)
+        session.flush()
+        alert_id, journey_id, playbook_id = alert.id, journey.id, playbook.id
+        kickoff, training = steps[0].id, steps[1].id
+    db = Database(engine, "admin", as_of=AS_OF)
+    db.connect()
+    app = BoardApp(db, customer="E-1", poll=0.1)
+
+    async def shows(pilot, text: str) -> None:
+        await until(pilot, lambda: text in screen_text(app), text)
+
+    async def scenario(pilot) -> None:
+        await until(pilot, lambda: loaded(app), "Customer 360")
+        await shows(pilot, "alert: Escalated tickets")
+        assert "Onboarding" not in screen_text(app)
+
+        with transaction(engine) as session:
+            session.add(
+                JourneyEnrollment(
+                    journey_id=journey_id, customer_id=e1, current_step_id=kickoff, enrolled_at=NOON
+                )
+            )
+        await shows(pilot, "step 1 of 2: Kickoff call")
+        with transaction(engine) as session:
+            session.execute(sa.update(JourneyEnrollment).values(current_step_id=training))
+        await shows(pilot, "step 2 of 2: Admin training")
+
+        with transaction(engine) as session:
+            session.add(PlaybookRun(playbook_id=playbook_id, customer_id=e1, started_at=NOON))
+        await shows(pilot, "Risk Response")
+
+        with transaction(engine) as session:
+            assign_alert(session, resolve_actor(session, "admin"), alert_id, to="ana", now=NOON)
+        await shows(pilot, "alert: Escalated tickets → ana")
+
+    run(app, scenario, (160, 48))
+
+
 def test_a_customer_out_of_reach_says_so_and_goes_back(engine, book):
     app = _open(engine, "ana", "W-1")  # Bo's customer
 
@@ -326,7 +391,8 @@ def demo_url(tmp_path_factory) -> str:
     return f"sqlite:///{path}"
 
 
-def test_snapshot_of_customer_360(demo_url, snap_compare):
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_snapshot_of_customer_360(demo_url, snap_compare, size):
     engine = make_engine(demo_url)
     app = _open(engine, "admin", "C-00015")
 
@@ -335,7 +401,7 @@ def test_snapshot_of_customer_360(demo_url, snap_compare):
         await pilot.pause()
 
     try:
-        assert snap_compare(app, terminal_size=(120, 40), run_before=loaded_view)
+        assert snap_compare(app, terminal_size=size, run_before=loaded_view)
     finally:
         engine.dispose()
 

@@ -166,7 +166,8 @@ def demo_url(tmp_path_factory) -> str:
     return f"sqlite:///{path}"
 
 
-def test_snapshot_of_the_dashboard(demo_url, snap_compare):
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_snapshot_of_the_dashboard(demo_url, snap_compare, size):
     engine = make_engine(demo_url)
     db = Database(engine, "admin", as_of=dt.date(2025, 3, 14))
     db.connect()
@@ -180,7 +181,7 @@ def test_snapshot_of_the_dashboard(demo_url, snap_compare):
         await pilot.pause()
 
     try:
-        assert snap_compare(app, terminal_size=(120, 40), run_before=loaded)
+        assert snap_compare(app, terminal_size=size, run_before=loaded)
     finally:
         engine.dispose()
 

@@ -271,3 +271,28 @@ def test_rows_of_the_360_open_whole(engine, records, tasks):
         assert app.screen is c360
 
     _run(app, scenario)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_snapshot_of_the_task_detail(engine, tasks, snap_compare, size):
+    """The overdue call from a playbook step, started and blocked (so its
+    history has three lines), opened whole: side by side at 160x48, one
+    column that scrolls at 80x24."""
+    from cs_cli.services.access import resolve_actor
+    from cs_cli.services.tasks import lifecycle
+    from cs_cli.services.tasks.bulk import Target
+
+    call = tasks["Call Carla about the renewal"]
+    with transaction(engine) as s:
+        admin = resolve_actor(s, "admin")
+        lifecycle.start(s, admin, Target(ids=(call,)), today=DAY, now=NOW - dt.timedelta(hours=2))
+        lifecycle.block(s, admin, Target(ids=(call,)), reason="Carla is out until Monday", today=DAY, now=NOW)
+    app = _app(engine, "ana")
+
+    async def loaded(pilot) -> None:
+        await settle(pilot)
+        await open_detail(pilot, "Call Carla about the renewal")
+        await settle(pilot)
+        await pilot.wait_for_scheduled_animations()
+
+    assert snap_compare(app, terminal_size=size, run_before=loaded)

@@ -291,3 +291,56 @@ def test_a_reason_an_open_alert_gives_is_not_repeated(session, book):
         "alert: Detractor NPS",
     } <= set(after)
     assert not any(t.startswith(("renewal in", "champion Gone", "detractor")) for t in after), after
+
+
+def test_a_multiplier_an_open_alert_gives_is_not_repeated(session, book):
+    """The score's multipliers (renewal close, escalation open, champion
+    left) are reasons too: an open alert on the same fact stands for them."""
+    from cs_cli.db.models import Alert
+    from cs_cli.services.customer360 import risks
+
+    admin = resolve_actor(session, "admin")
+    m1 = session.scalar(sa.select(Customer.id).where(Customer.external_id == "M-1"))
+    day = dt.date(2025, 1, 10)
+    multipliers = [
+        ("renewal_within_days", 0.95, "renewal within 30 days"),
+        ("open_escalation", 0.9, "an escalated ticket is open"),
+        ("champion_left", 0.85, "a champion left within 90 days"),
+    ]
+
+    def reasons() -> list[str]:
+        v = customer_360(session, admin, "M-1", as_of=day)
+        said = risks(
+            v.customer,
+            v.health,
+            multipliers,
+            v.contacts,
+            v.touchpoints.rows,
+            v.tasks,
+            v.alerts,
+            v.latest_nps,
+            as_of=day,
+        )
+        return [r.text for r in said]
+
+    assert {
+        "score x0.95: renewal within 30 days",
+        "score x0.9: an escalated ticket is open",
+        "score x0.85: a champion left within 90 days",
+    } <= set(reasons())
+    for kind, title in (("renewal_at_risk", "Renewal in 10 days"), ("escalation", "Escalated tickets")):
+        session.add(
+            Alert(
+                customer_id=m1,
+                alert_type=kind,
+                severity=AlertSeverity.WARNING,
+                title=title,
+                raised_at=NOON,
+            )
+        )
+    session.flush()
+    after = reasons()
+    assert {"alert: Renewal in 10 days", "alert: Escalated tickets"} <= set(after)
+    assert not any(t.startswith(("score x0.95", "score x0.9:")) for t in after), after
+    # No alert says the champion left: its multiplier stays.
+    assert "score x0.85: a champion left within 90 days" in after

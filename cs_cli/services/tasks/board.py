@@ -297,19 +297,34 @@ def filter_choices(session: Session, actor: Actor) -> FilterChoices:
 
 
 def board_stamp(session: Session, actor: Actor, flt: BoardFilter, *, today: dt.date) -> tuple:
-    """A cheap fingerprint of the tasks the board shows under `flt`: for each
-    column its count, latest change and newest id, in one statement. It
-    differs whenever a card is added, removed, moved or changed."""
+    """A cheap fingerprint of the cards the board shows under `flt`: for each
+    column its count, latest change and newest id, and of the cards'
+    customers what the cards show of them (the latest change of the row:
+    ARR, renewal; the latest score; the overrides in force and the health
+    shown), in one statement. It differs whenever a card is added,
+    removed, moved or changed, or its customer's health, ARR or renewal is."""
     conds = task_conditions(session, actor, flt, COLUMNS, today=today, lookups=False)
     since = dt.datetime.combine(today - dt.timedelta(days=RECENT_DAYS - 1), dt.time(), tzinfo=dt.UTC)
     conds.append(sa.or_(CSTask.status != TaskStatus.COMPLETED, CSTask.completed_at >= since))
+    override = active_overrides(today)
     rows = session.execute(
-        sa.select(CSTask.status, sa.func.count(), sa.func.max(CSTask.updated_at), sa.func.max(CSTask.id))
+        sa.select(
+            CSTask.status,
+            sa.func.count(),
+            sa.func.max(CSTask.updated_at),
+            sa.func.max(CSTask.id),
+            sa.func.max(Customer.updated_at),
+            sa.func.max(HealthScore.calculated_at),
+            sa.func.count(override.c.customer_id),
+            sa.func.sum(sa.func.coalesce(override.c.overall_score, HealthScore.overall_score)),
+        )
         .join(Customer, Customer.id == CSTask.customer_id)
+        .outerjoin(HealthScore, HealthScore.customer_id == CSTask.customer_id)
+        .outerjoin(override, override.c.customer_id == CSTask.customer_id)
         .where(*conds)
         .group_by(CSTask.status)
     )
-    return tuple(sorted((str(r[0]), r[1], str(r[2]), r[3]) for r in rows))
+    return tuple(sorted((str(r[0]), r[1], str(r[2]), r[3], *(str(v) for v in r[4:])) for r in rows))
 
 
 def _conditions(

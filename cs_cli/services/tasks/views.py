@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from cs_cli.db.models import CSTask, Customer, Playbook, PlaybookStep, Touchpoint, User
 from cs_cli.domain import Actor, Priority, TaskDetail, TaskPage, TaskRow
 from cs_cli.errors import BadInput, NotFound
+from cs_cli.services.tasks.detail import task_history
 from cs_cli.services.tasks.selection import OPEN, TaskFilter, conditions, task_scope
 
 # Beyond this many matching tasks a listing says "more than N" instead of
@@ -114,8 +115,12 @@ def rows_for(session: Session, actor: Actor, ids: list[int], *, today: dt.date) 
     return out
 
 
-def task_detail(session: Session, actor: Actor, task_id: int, *, today: dt.date) -> TaskDetail:
-    """Everything about one task the actor may see."""
+def task_detail(
+    session: Session, actor: Actor, task_id: int, *, today: dt.date, history: bool = False
+) -> TaskDetail:
+    """Everything about one task the actor may see; `history`: with its
+    changes in words, as the board's task detail says them (one query more,
+    so only `cs tasks show` asks for it, not each change's echo)."""
     stmt = (
         _rows()
         .add_columns(
@@ -150,4 +155,7 @@ def task_detail(session: Session, actor: Actor, task_id: int, *, today: dt.date)
     touchpoints = list(
         session.scalars(sa.select(Touchpoint.id).where(Touchpoint.task_id == task_id).order_by(Touchpoint.id))
     )
-    return TaskDetail(row=row, touchpoint_ids=touchpoints, **fields)
+    said = []
+    if history:
+        said = task_history(session, task_id, created_at=row.created_at, playbook=fields["playbook_name"])
+    return TaskDetail(row=row, touchpoint_ids=touchpoints, history=said, **fields)

@@ -154,8 +154,8 @@ class BoardScreen(TaskActions, Screen[None]):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.board_filter = BoardFilter(scope=self.app.scope)  # type: ignore[attr-defined]
-        view = self.app.first_view  # type: ignore[attr-defined]
+        self.board_filter = BoardFilter(scope=self.app.scope)
+        view = self.app.first_view
         if view is not None:
             self._apply_view(view, reload=False)
         else:
@@ -163,7 +163,7 @@ class BoardScreen(TaskActions, Screen[None]):
             self.run_worker(partial(self._read_views, False), thread=True, group="board-views")
         self._status_line()
         self.reload()
-        poll = self.app.poll  # type: ignore[attr-defined]
+        poll = self.app.poll
         if poll > 0:
             self.set_interval(poll, self.poll)
 
@@ -171,10 +171,10 @@ class BoardScreen(TaskActions, Screen[None]):
         self.set_class(self.size.width < WIDE, "-narrow")
 
     def on_screen_resume(self) -> None:
-        request = self.app.owner_request  # type: ignore[attr-defined]
+        request = self.app.owner_request
         if request is not None:
             # The team view picked a person: their tasks, in the scope it showed.
-            self.app.owner_request = None  # type: ignore[attr-defined]
+            self.app.owner_request = None
             owner, scope = request
             if scope not in scopes_for(self.db.actor.role):
                 scope = self.board_filter.scope
@@ -385,7 +385,7 @@ class BoardScreen(TaskActions, Screen[None]):
         if card is None:
             self.notify("no task here: move to a card first", severity="warning", markup=False)
             return
-        self.app.open_customer(card.customer)  # type: ignore[attr-defined]
+        self.app.open_customer(card.customer)
 
     def action_toggle(self) -> None:
         column = self._focused_column()
@@ -436,7 +436,7 @@ class BoardScreen(TaskActions, Screen[None]):
             return
         now = self.board_filter.scope
         scope = scopes[(scopes.index(now) + 1) % len(scopes)] if now in scopes else scopes[0]
-        self.app.scope = scope  # type: ignore[attr-defined]
+        self.app.scope = scope
         self._set_filter(scope=scope)
 
     def action_search(self) -> None:
@@ -546,7 +546,7 @@ class BoardScreen(TaskActions, Screen[None]):
             )
             flt = replace(flt, scope=self.board_filter.scope)
         self.view = view
-        self.app.scope = flt.scope  # type: ignore[attr-defined]
+        self.app.scope = flt.scope
         self.query_one("#search", Input).value = flt.search
         self.board_filter = flt
         self._status_line()

@@ -12,6 +12,8 @@ from typing import Any
 from textual.message import Message
 from textual.widgets import DataTable
 
+from cs_cli.tui.screens.on_board import OnBoard
+
 
 class StampRead(Message):
     """The live poll's stamp of the customer (None: it could not be read)."""
@@ -21,12 +23,11 @@ class StampRead(Message):
         self.stamp = stamp
 
 
-class LiveCustomer:
+class LiveCustomer(OnBoard):
     """Mixed into the Customer 360 screen, which sets `stamp` on each load
     and reloads with `load()`."""
 
     # Provided by the Screen this is mixed into.
-    app: Any
     customer: str
     view: Any
     workers: Any

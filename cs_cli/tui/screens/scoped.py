@@ -5,9 +5,10 @@ only one scope, and looking again in the scope."""
 from __future__ import annotations
 
 from cs_cli.services.tasks.board import scopes_for
+from cs_cli.tui.screens.on_board import OnBoard
 
 
-class ScopeSwitch:
+class ScopeSwitch(OnBoard):
     """A mixin for a Screen of the board app. The screen's `fetch(generation,
     scope)` reads on a worker and posts what it read with its generation."""
 
@@ -23,17 +24,17 @@ class ScopeSwitch:
             return
         self.busy = True
         self.generation += 1
-        self.fetch(self.generation, self.app.scope)  # type: ignore[attr-defined]
+        self.fetch(self.generation, self.app.scope)
 
     def fetch(self, generation: int, scope: str) -> None:
         raise NotImplementedError
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # A CSM has one scope: no use showing the switch.
-        return not (action == "scope" and len(scopes_for(self.app.db.actor.role)) == 1)  # type: ignore[attr-defined]
+        return not (action == "scope" and len(scopes_for(self.app.db.actor.role)) == 1)
 
     def next_scope(self) -> str:
         """The scope after the app's current one, in the order the role has them."""
-        scopes = scopes_for(self.app.db.actor.role)  # type: ignore[attr-defined]
-        now = self.app.scope  # type: ignore[attr-defined]
+        scopes = scopes_for(self.app.db.actor.role)
+        now = self.app.scope
         return scopes[(scopes.index(now) + 1) % len(scopes)] if now in scopes else scopes[0]

@@ -19,6 +19,8 @@ from typing import Any
 from textual.message import Message
 
 from cs_cli.domain import PAST_TENSE, BoardCard, TaskChangeResult, TaskStatus
+from cs_cli.tui.data import Database
+from cs_cli.tui.screens.on_board import OnBoard
 from cs_cli.tui.screens.task_modals import (
     AssignForm,
     AssignModal,
@@ -57,13 +59,12 @@ class Failed(Message):
         self.reload = reload
 
 
-class TaskActions:
+class TaskActions(OnBoard):
     """The lifecycle actions for a Screen: `action_complete`, `action_start`,
     ... as the screen's bindings name them. The screen handles Changed and
     Failed (reload, notify)."""
 
     # Provided by the Screen this is mixed into.
-    app: Any
     notify: Any
     post_message: Any
     run_worker: Any
@@ -83,7 +84,7 @@ class TaskActions:
         return None
 
     @property
-    def db(self) -> Any:
+    def db(self) -> Database:
         return self.app.db
 
     def fail(self, exc: BaseException, *, reload: bool = False) -> None:
@@ -136,26 +137,46 @@ class TaskActions:
         if found is not None:
             ids, what = found
             statuses = self.target_statuses()
-            if ids and all(statuses.get(i) == TaskStatus.BLOCKED for i in ids):
+            blocked = [i for i in ids if statuses.get(i) == TaskStatus.BLOCKED]
+            if blocked and refusal("complete", ids, statuses) is None:
+                # Some can be completed as they are: the blocked ones may join them.
+                self._unblock_and_complete(ids, what, kwargs, blocked=len(blocked))
+                return
+            if ids and len(blocked) == len(ids):
                 self._unblock_and_complete(ids, what, kwargs)
                 return
         self._ask(CompleteModal, "complete", kwargs)
 
-    def _unblock_and_complete(self, ids: list[int], what: str, kwargs_of: Callable[[Any], dict]) -> None:
+    def _unblock_and_complete(
+        self, ids: list[int], what: str, kwargs_of: Callable[[Any], dict], *, blocked: int = 0
+    ) -> None:
         """Blocked tasks cannot be completed: ask to unblock them first, then
-        open the complete form; both changes are written together."""
+        open the complete form; both changes are written together. On a
+        selection where only `blocked` of the tasks are, no completes the
+        others alone (the blocked ones are skipped and counted), escape
+        changes nothing."""
 
-        def completed(form: CompleteForm | None) -> None:
-            if form is not None:
-                self.change("complete", ids, unblock_first=True, **kwargs_of(form))
+        def form(unblock: bool) -> None:
+            def completed(done: CompleteForm | None) -> None:
+                if done is not None:
+                    self.change("complete", ids, unblock_first=unblock, **kwargs_of(done))
+
+            self.app.push_screen(CompleteModal(len(ids), what), completed)
 
         def answered(yes: bool | None) -> None:
-            if yes:
-                self.app.push_screen(CompleteModal(len(ids), what), completed)
+            if yes or (blocked and yes is False):
+                form(unblock=bool(yes))
 
-        it, are = ("them", "are") if len(ids) != 1 else ("it", "is")
-        question = f"{what[:1].upper()}{what[1:]} {are} blocked. Unblock and complete {it}?"
-        self.app.push_screen(ConfirmModal(question, "Unblock and complete"), answered)
+        if blocked:
+            are = "are" if blocked != 1 else "is"
+            question = f"{blocked} of the {what} {are} blocked. Unblock and complete all {len(ids)}?"
+            others = len(ids) - blocked
+            confirm = ConfirmModal(question, "Unblock and complete", no=f"Only the other {others}")
+        else:
+            it, are = ("them", "are") if len(ids) != 1 else ("it", "is")
+            question = f"{what[:1].upper()}{what[1:]} {are} blocked. Unblock and complete {it}?"
+            confirm = ConfirmModal(question, "Unblock and complete")
+        self.app.push_screen(confirm, answered)
 
     def action_block(self) -> None:
         def kwargs(form: BlockForm) -> dict:

@@ -177,4 +177,4 @@ class TaskDetailScreen(TaskActions, Screen[bool]):
             # Opened from this customer's 360: back to it rather than another copy.
             self.dismiss(self.changed)
         else:
-            self.app.open_customer(customer)  # type: ignore[attr-defined]
+            self.app.open_customer(customer)

@@ -201,13 +201,18 @@ class CompleteModal(FormModal[CompleteForm]):
 
 
 class ConfirmModal(FormModal[bool]):
-    """A yes-or-no question: enter (or the first button) says yes, escape no."""
+    """A yes-or-no question: enter (or the first button) says yes (True),
+    the second button no (False), escape closes without an answer (None)."""
 
     BACK = "No"
 
-    def __init__(self, question: str, yes: str) -> None:
+    def __init__(self, question: str, yes: str, *, no: str = "No") -> None:
         super().__init__(question)
         self.OK = yes
+        self.BACK = no
+
+    def back(self) -> None:
+        self.dismiss(False)
 
     def on_mount(self) -> None:
         self.query_one("#ok", Button).focus()
