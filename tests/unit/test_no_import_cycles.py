@@ -67,5 +67,7 @@ def test_the_ring_finder_finds_a_ring():
 
 
 def test_no_module_of_cs_imports_itself_round_a_ring():
-    graph = grimp.build_graph("cs_cli", include_external_packages=False)
+    # Imports for type checkers only (under TYPE_CHECKING) never run: the
+    # screens type `self.app` as the board app that imports them.
+    graph = grimp.build_graph("cs_cli", include_external_packages=False, exclude_type_checking_imports=True)
     assert _rings(graph) == []
